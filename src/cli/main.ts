@@ -1,0 +1,75 @@
+/**
+ * The `dekag` command. Each subcommand lives in its own module; this file only dispatches and turns
+ * typed errors into one clear line on stderr and a non-zero exit code.
+ */
+import { DekagError } from '../gsc/errors.js';
+import { runBenchGenerate } from './bench-generate.js';
+import { DEMO_HELP, runDemo } from './demo.js';
+import { EVAL_HELP, runEval } from './eval.js';
+import { GENERATE_HELP, runGenerate } from './generate.js';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const BENCHES: Record<string, Command> = {
+  generate: runBenchGenerate,
+};
+
+const COMMANDS: Record<string, Command> = {
+  demo: runDemo,
+  generate: runGenerate,
+  eval: runEval,
+  bench: async (argv) => {
+    const [name, ...rest] = argv;
+    const bench = name ? BENCHES[name] : undefined;
+    if (!bench) {
+      process.stderr.write(`dekag bench: choose one of ${Object.keys(BENCHES).join(', ')}\n`);
+      return 2;
+    }
+    return bench(rest);
+  },
+};
+
+export const HELP = `dekag: DeKA-g generative semantic communication testbed
+
+Usage: dekag <command> [options]
+
+Commands:
+  demo        the main job on the embedded default (shipped models)
+  generate    generate an image with the cloud's or the edge's generator
+  eval        score an image against a prompt (and a reference image) with the evaluator
+  bench       benchmarks: ${Object.keys(BENCHES).join(', ')} (--quick, --json)
+
+${DEMO_HELP}
+
+${GENERATE_HELP}
+
+${EVAL_HELP}
+
+dekag bench generate [--quick] [--json] [--out FILE.json] [--picture FILE.png]
+`;
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`dekag: unknown command '${command}'; try 'dekag --help'\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (e instanceof DekagError) {
+      process.stderr.write(`dekag ${command}: ${e.message}\n`);
+      return e.code === 'E_USAGE' || e.code === 'E_PROMPT' ? 2 : 1;
+    }
+    throw e;
+  }
+}

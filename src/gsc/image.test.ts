@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UsageError } from './errors.js';
+import { decodePng, encodePng, hconcat, rgbToTensor, tensorToRgb } from './image.js';
+
+test('PNG round trip keeps every pixel', () => {
+  const data = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 37) % 256);
+  const back = decodePng(encodePng({ width: 32, height: 32, data }));
+  assert.equal(back.width, 32);
+  assert.deepEqual(back.data, data);
+});
+
+test('tensor <-> RGB: [-1, 1] maps onto 0..255 and back within half a level', () => {
+  const img = { width: 2, height: 2, data: Uint8Array.from([0, 10, 20, 30, 40, 50, 255, 128, 1, 2, 3, 4]) };
+  const t = rgbToTensor([img]);
+  assert.equal(t[0], -1);
+  assert.equal(tensorToRgb(t, 0, 2, 2).data.join(), img.data.join());
+  const clipped = tensorToRgb(Float32Array.from([-3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 0, 2, 2);
+  assert.equal(clipped.data[0], 0);
+  assert.equal(clipped.data[3], 255);
+});
+
+test('a file that is not a PNG is a clear error', () => {
+  assert.throws(() => decodePng(Buffer.from('hello'), 'x.png'), (e: unknown) => e instanceof UsageError && /x\.png is not a readable PNG/.test(e.message));
+});
+
+test('hconcat lays images side by side', () => {
+  const a = { width: 1, height: 1, data: Uint8Array.from([1, 2, 3]) };
+  const b = { width: 1, height: 1, data: Uint8Array.from([4, 5, 6]) };
+  const c = hconcat([a, b], 1);
+  assert.equal(c.width, 3);
+  assert.deepEqual(Array.from(c.data), [1, 2, 3, 255, 255, 255, 4, 5, 6]);
+});

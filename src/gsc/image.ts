@@ -1,0 +1,100 @@
+/** Images as the models see them (float NCHW in [-1, 1]) and as people see them (8-bit RGB, PNG). */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import { UsageError } from './errors.js';
+
+/** 8-bit RGB, row-major, 3 bytes a pixel. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** One image of a [N, 3, H, W] tensor in [-1, 1] -> RGB, rounded like numpy's rint. */
+export function tensorToRgb(t: Float32Array, index: number, height: number, width: number): RgbImage {
+  const plane = height * width;
+  const base = index * 3 * plane;
+  const data = new Uint8Array(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    for (let p = 0; p < plane; p++) {
+      const v = roundHalfEven((t[base + c * plane + p]! + 1) * 127.5);
+      data[p * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return { width, height, data };
+}
+
+/** RGB images -> [N, 3, H, W] float32 in [-1, 1]. */
+export function rgbToTensor(images: readonly RgbImage[]): Float32Array {
+  const { width, height } = images[0]!;
+  const plane = width * height;
+  const out = new Float32Array(images.length * 3 * plane);
+  images.forEach((img, n) => {
+    if (img.width !== width || img.height !== height) throw new UsageError('images in one batch must share a size');
+    for (let p = 0; p < plane; p++) {
+      for (let c = 0; c < 3; c++) out[n * 3 * plane + c * plane + p] = img.data[p * 3 + c]! / 127.5 - 1;
+    }
+  });
+  return out;
+}
+
+export function encodePng(img: RgbImage): Buffer {
+  const png = new PNG({ width: img.width, height: img.height, colorType: 2 });
+  for (let p = 0; p < img.width * img.height; p++) {
+    png.data[p * 4] = img.data[p * 3]!;
+    png.data[p * 4 + 1] = img.data[p * 3 + 1]!;
+    png.data[p * 4 + 2] = img.data[p * 3 + 2]!;
+    png.data[p * 4 + 3] = 255;
+  }
+  return PNG.sync.write(png, { colorType: 2 });
+}
+
+export function decodePng(buf: Buffer, source = 'image'): RgbImage {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(buf);
+  } catch (e) {
+    throw new UsageError(`${source} is not a readable PNG: ${(e as Error).message}`);
+  }
+  const data = new Uint8Array(png.width * png.height * 3);
+  for (let p = 0; p < png.width * png.height; p++) {
+    // composite any transparency onto black, as the world's renderer has no alpha
+    const a = png.data[p * 4 + 3]! / 255;
+    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.round(png.data[p * 4 + c]! * a);
+  }
+  return { width: png.width, height: png.height, data };
+}
+
+export function writePng(path: string, img: RgbImage): void {
+  writeFileSync(path, encodePng(img));
+}
+
+export function readPng(path: string): RgbImage {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`cannot read image ${path}: ${(e as Error).message}`);
+  }
+  return decodePng(buf, path);
+}
+
+/** Images side by side (same height), e.g. cloud | edge for a report. */
+export function hconcat(images: readonly RgbImage[], gap = 2): RgbImage {
+  const height = Math.max(...images.map((i) => i.height));
+  const width = images.reduce((s, i) => s + i.width, 0) + gap * (images.length - 1);
+  const data = new Uint8Array(width * height * 3).fill(255);
+  let x0 = 0;
+  for (const img of images) {
+    for (let y = 0; y < img.height; y++) {
+      data.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), (y * width + x0) * 3);
+    }
+    x0 += img.width + gap;
+  }
+  return { width, height, data };
+}

@@ -1,0 +1,177 @@
+"""Train a generator's noise predictor on its own rendering of the world.
+
+    python3 -m train.gai --role cloud [--steps 4500] [--device cpu|cuda] [--quick]
+    python3 -m train.gai --role edge  [--steps 5000] ...
+
+The cloud-GAI is the larger model (channels 64/128) trained on the cloud's rendering; the edge-GAI is the
+smaller one (32/64) trained on the edge's rendering, where stars, stripes, purple and snow look different
+and hearts never occur. Both read the frozen shared text encoder; both latents come from the shared
+autoencoder. The edge-GAI's ONNX graph takes a LoRA update for every attention projection as inputs
+(`lora.<site>.a` [rank, in], `lora.<site>.b` [out, rank]; zeros when no adapter is loaded), so MAKD's
+adapters plug in without re-export.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .common import (MODELS_DIR, Ema, Progress, base_parser, cosine_lr, export_onnx, module_command, setup,
+                     update_manifest, write_fixture)
+from .data import to_model_images, training_set
+from .diffusion import TRAIN_TIMESTEPS, add_noise, alphas_cumprod
+from .nets import Autoencoder, AutoencoderConfig, UNet, UNetConfig, count_parameters
+from .text_encoder import load_text_encoder
+from .vocab import load_vocab
+
+ROLE_CHANNELS = {"cloud": (64, 128), "edge": (32, 64)}
+PROMPT_DROPOUT = 0.1
+
+
+def load_autoencoder(path) -> Autoencoder:
+    ckpt = torch.load(path, map_location="cpu")
+    model = Autoencoder(AutoencoderConfig(**ckpt["config"]))
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()
+
+
+def load_unet(path) -> UNet:
+    ckpt = torch.load(path, map_location="cpu")
+    cfg = ckpt["config"]
+    model = UNet(UNetConfig(**{**cfg, "channels": tuple(cfg["channels"])}))
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval()
+
+
+class LoraUNet(torch.nn.Module):
+    """ONNX face of the edge-GAI: flat LoRA inputs in lora_sites() order, A then B for each site."""
+
+    def __init__(self, unet: UNet):
+        super().__init__()
+        self.unet = unet
+        self.sites = list(unet.lora_sites())
+
+    def forward(self, latent, timestep, context, *lora_flat):
+        lora = {s: (lora_flat[2 * i], lora_flat[2 * i + 1]) for i, s in enumerate(self.sites)}
+        return self.unet(latent, timestep, context, lora)
+
+
+def lora_input_names(sites: list[str]) -> list[str]:
+    return [n for s in sites for n in (f"lora.{s}.a", f"lora.{s}.b")]
+
+
+@torch.no_grad()
+def encode_latents(ae: Autoencoder, images: np.ndarray, device: torch.device) -> torch.Tensor:
+    ae = ae.to(device)
+    out = []
+    for i in range(0, len(images), 1024):
+        x = torch.from_numpy(to_model_images(images[i:i + 1024])).to(device)
+        out.append(ae.encode(x).cpu())
+    return torch.cat(out)
+
+
+def main() -> None:
+    p = base_parser(__doc__)
+    p.add_argument("--role", choices=("cloud", "edge"), required=True)
+    p.add_argument("--steps", type=int, default=0, help="default: 4500 cloud, 5000 edge")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=6e-4)
+    p.add_argument("--models-dir", type=type(MODELS_DIR), default=MODELS_DIR,
+                   help="where the trained autoencoder and text encoder are read from")
+    args = p.parse_args()
+    device = setup(args)
+    steps = 10 if args.quick else (args.steps or (4500 if args.role == "cloud" else 5000))
+    vocab = load_vocab()
+
+    ae = load_autoencoder(args.models_dir / "torch" / "autoencoder.pt")
+    text = load_text_encoder(args.models_dir / "torch" / "text_encoder.pt").to(device)
+    for prm in text.parameters():
+        prm.requires_grad_(False)
+    ds = training_set(args.role, 512) if args.quick else training_set(args.role)
+    latents = encode_latents(ae, ds.images, device)
+    ids = torch.from_numpy(ds.token_ids)
+    null_ids = torch.tensor(vocab.null_ids(), dtype=torch.int64)
+
+    model = UNet(UNetConfig(channels=ROLE_CHANNELS[args.role])).to(device)
+    ema = Ema(model, 0.999)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    ac = torch.from_numpy(alphas_cumprod()).float().to(device)
+    rng = np.random.default_rng(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+    progress = Progress(f"{args.role}_gai", steps)
+    running = None
+    for step in range(steps):
+        for g in opt.param_groups:
+            g["lr"] = cosine_lr(step, steps, args.lr, warmup=200)
+        idx = torch.from_numpy(rng.integers(0, len(latents), args.batch))
+        z0 = latents[idx].to(device)
+        tok = ids[idx].clone()
+        drop = torch.from_numpy(rng.random(args.batch) < PROMPT_DROPOUT)
+        tok[drop] = null_ids
+        with torch.no_grad():
+            ctx = text(tok.to(device))
+        t = torch.randint(0, TRAIN_TIMESTEPS, (args.batch,), generator=gen).to(device)
+        noise = torch.randn(z0.shape, generator=gen).to(device)
+        pred = model(add_noise(z0, noise, t, ac), t.float(), ctx)
+        loss = F.mse_loss(pred, noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        ema.update(model)
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        progress.update(step + 1, loss=running)
+    wall_s = progress.elapsed_s
+    ema.copy_to(model)
+    model = model.cpu().eval()
+    text = text.cpu()
+
+    out = args.out_dir
+    weights = out / "torch" / f"{args.role}_gai.pt"
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict()}, weights)
+    onnx_path = out / f"{args.role}_gai.onnx"
+    g = torch.Generator().manual_seed(123)
+    x = torch.randn(2, 4, 8, 8, generator=g)
+    tt = torch.tensor([999.0, 421.0])
+    with torch.no_grad():
+        ctx = text(torch.tensor([vocab.encode("a red star on grass"), vocab.null_ids()]))
+    names = ["latent", "timestep", "context"]
+    dyn = {"latent": {0: "batch"}, "timestep": {0: "batch"}, "context": {0: "batch"}, "eps": {0: "batch"}}
+    if args.role == "cloud":
+        export_onnx(model, (x, tt, ctx), onnx_path, names, ["eps"], dyn)
+        with torch.no_grad():
+            write_fixture(out, "cloud_gai", onnx_path.name, {"latent": x, "timestep": tt, "context": ctx},
+                          {"eps": model(x, tt, ctx)})
+    else:
+        wrapper = LoraUNet(model)
+        sites = model.lora_sites()
+        rank = 4
+        lora = []
+        for s in wrapper.sites:
+            fin, fout = sites[s]
+            lora += [torch.randn(rank, fin, generator=g) * 0.1, torch.randn(fout, rank, generator=g) * 0.1]
+        lnames = lora_input_names(wrapper.sites)
+        dyn.update({n: {0 if n.endswith(".a") else 1: "rank"} for n in lnames})
+        export_onnx(wrapper, (x, tt, ctx, *lora), onnx_path, names + lnames, ["eps"], dyn)
+        with torch.no_grad():
+            feeds = {"latent": x, "timestep": tt, "context": ctx, **dict(zip(lnames, lora))}
+            write_fixture(out, "edge_gai_lora", onnx_path.name, feeds, {"eps": wrapper(x, tt, ctx, *lora)},
+                          note="random rank-4 LoRA on every site")
+            zeros = [torch.zeros(1, sites[s][0]) if i % 2 == 0 else torch.zeros(sites[s][1], 1)
+                     for s in wrapper.sites for i in range(2)]
+            feeds = {"latent": x, "timestep": tt, "context": ctx, **dict(zip(lnames, zeros))}
+            write_fixture(out, "edge_gai", onnx_path.name, feeds, {"eps": model(x, tt, ctx)},
+                          note="rank-1 zero LoRA: the base edge model")
+    update_manifest(out, f"{args.role}_gai", [onnx_path, weights], command=module_command("train.gai"),
+                    seed=args.seed, wall_s=wall_s, parameters=count_parameters(model),
+                    data=f"world {args.role} rendering, {len(latents)} scenes (seed 1000)"
+                         + (", no hearts" if args.role == "edge" else ""),
+                    extra={"steps": steps, "batch": args.batch, "final_loss": round(running or 0, 5),
+                           "channels": list(ROLE_CHANNELS[args.role]), "prompt_dropout": PROMPT_DROPOUT,
+                           "schedule": "scaled-linear 0.00085..0.012, 1000 steps, eps-prediction",
+                           **({"lora_sites": {s: list(v) for s, v in model.lora_sites().items()}}
+                              if args.role == "edge" else {})})
+
+
+if __name__ == "__main__":
+    main()

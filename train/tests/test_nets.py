@@ -1,0 +1,58 @@
+import onnx
+import torch
+
+from train.common import export_onnx
+from train.gai import LoraUNet, lora_input_names
+from train.nets import Autoencoder, TextEncoder, TextEncoderConfig, UNet, UNetConfig
+
+
+def test_zero_lora_is_the_base_model_and_nonzero_lora_changes_it():
+    torch.manual_seed(0)
+    unet = UNet(UNetConfig(channels=(16, 32))).eval()
+    x, t, ctx = torch.randn(2, 4, 8, 8), torch.tensor([10.0, 900.0]), torch.randn(2, 16, 64)
+    base = unet(x, t, ctx)
+    sites = unet.lora_sites()
+    zero = {s: (torch.zeros(2, fin), torch.zeros(fout, 2)) for s, (fin, fout) in sites.items()}
+    assert torch.allclose(unet(x, t, ctx, zero), base)
+    one = dict(zero)
+    name = next(iter(sites))
+    one[name] = (torch.randn(2, sites[name][0]), torch.randn(sites[name][1], 2))
+    assert not torch.allclose(unet(x, t, ctx, one), base)
+    assert any(".cross_attn.to_k" in s for s in sites) and any(".self_attn.to_q" in s for s in sites)
+
+
+def test_metaword_slots_take_the_fed_embedding():
+    cfg = TextEncoderConfig()
+    enc = TextEncoder(cfg).eval()
+    ids = torch.tensor([[1, cfg.metaword_first_id, 20] + [0] * 13])
+    meta_a, meta_b = torch.zeros(cfg.metaword_slots, cfg.dim), torch.randn(cfg.metaword_slots, cfg.dim)
+    assert not torch.allclose(enc(ids, meta_a), enc(ids, meta_b))
+    plain = torch.tensor([[1, 20, 20] + [0] * 13])
+    assert torch.allclose(enc(plain, meta_a), enc(plain, meta_b))
+
+
+def test_edge_graph_exports_with_lora_inputs_of_any_rank(tmp_path):
+    unet = UNet(UNetConfig(channels=(16, 32))).eval()
+    wrapper = LoraUNet(unet)
+    sites = unet.lora_sites()
+    lora = [torch.zeros(3, sites[s][0]) if i == 0 else torch.zeros(sites[s][1], 3) for s in wrapper.sites for i in (0, 1)]
+    names = lora_input_names(wrapper.sites)
+    path = tmp_path / "edge.onnx"
+    export_onnx(wrapper, (torch.randn(1, 4, 8, 8), torch.tensor([5.0]), torch.randn(1, 16, 64), *lora), path,
+                ["latent", "timestep", "context"] + names, ["eps"],
+                {"latent": {0: "batch"}, **{n: {0 if n.endswith(".a") else 1: "rank"} for n in names}})
+    graph = onnx.load(str(path)).graph
+    inputs = {i.name: i for i in graph.input}
+    assert set(names) <= set(inputs)
+    a = inputs[names[0]].type.tensor_type.shape.dim
+    assert a[0].dim_param == "rank"
+
+
+def test_autoencoder_latent_is_8x8x4_and_normalization_round_trips():
+    ae = Autoencoder().eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    z = ae.encode(x)
+    assert z.shape == (2, 4, 8, 8)
+    ae.latent_mean.fill_(0.5)
+    ae.latent_std.fill_(2.0)
+    assert torch.allclose(ae.decoder(ae.encoder(x)), ae.decode(ae.encode(x)), atol=1e-5)

@@ -1,0 +1,41 @@
+"""Short smoke runs of every trainer (--quick) into a temporary models folder: they train, export ONNX
+that passes the checker, write parity fixtures and record themselves in manifest.json."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import onnx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(module: str, out: Path, *extra: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", module, "--quick", "--out-dir", str(out), *extra],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    progress = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert progress and progress[-1]["step"] == progress[-1]["total"]
+
+
+def test_all_trainers_quick(tmp_path):
+    out = tmp_path / "models"
+    run("train.autoencoder", out)
+    run("train.text_encoder", out)
+    run("train.gai", out, "--role", "edge", "--models-dir", str(out))
+    run("train.evaluator", out, "--models-dir", str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["models"]) == {"autoencoder", "text_encoder", "edge_gai", "evaluator"}
+    for name, entry in manifest["models"].items():
+        assert entry["command"].startswith("python3 -m train.") and entry["seed"] == 1
+        for rel, info in entry["files"].items():
+            assert (out / rel).stat().st_size == info["bytes"]
+            if rel.endswith(".onnx"):
+                onnx.checker.check_model(onnx.load(str(out / rel)))
+    edge_inputs = [i["name"] for i in manifest["models"]["edge_gai"]["files"]["edge_gai.onnx"]["inputs"]]
+    assert any(n.startswith("lora.") for n in edge_inputs)
+    fixtures = {p.name for p in (out / "fixtures").iterdir()}
+    assert {"autoencoder_encoder.json", "text_encoder.json", "edge_gai.json", "edge_gai_lora.json",
+            "evaluator_image.json"} <= fixtures
