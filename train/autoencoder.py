@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 import numpy as np
 
-from .common import (Progress, base_parser, cosine_lr, export_onnx, module_command, setup,
+from .common import (load_checkpoint, Progress, base_parser, cosine_lr, export_onnx, module_command, setup,
                      update_manifest, write_fixture)
 from .data import to_model_images, training_set
 from .nets import Autoencoder, count_parameters
@@ -47,7 +47,7 @@ def main() -> None:
     model = Autoencoder().to(device)
     previous_wall_s, previous_steps, previous_commands = 0.0, 0, []
     if args.resume:
-        ckpt = torch.load(args.out_dir / "torch" / "autoencoder.pt", map_location="cpu")
+        ckpt = load_checkpoint(args.out_dir / "torch" / "autoencoder.pt")
         model.load_state_dict(ckpt["state_dict"])
         previous_wall_s, previous_steps = ckpt.get("wall_time_s", 0.0), ckpt.get("steps", 0)
         previous_commands = ckpt.get("commands", [])

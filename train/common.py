@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import shlex
@@ -96,6 +97,17 @@ class Ema:
         model.load_state_dict(self.shadow)
 
 
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A trainer's saved weights (plain dicts of tensors, numbers and strings), with a clear error."""
+    path = Path(path)
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: train that model first (see README, 'Retraining the models')")
+    try:
+        return torch.load(path, map_location="cpu")
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means the same thing to the user
+        raise SystemExit(f"{path} is not a readable checkpoint: {e}") from e
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -108,9 +120,12 @@ def export_onnx(module: torch.nn.Module, args: tuple, path: Path, input_names: l
                 output_names: list[str], dynamic_axes: dict[str, dict[int, str]]) -> None:
     module.eval()
     path.parent.mkdir(parents=True, exist_ok=True)
+    extra: dict[str, Any] = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        extra["dynamo"] = False  # PyTorch >= 2.9 defaults to the dynamo exporter; keep the TorchScript one
     with torch.no_grad():
         torch.onnx.export(module, args, str(path), input_names=input_names, output_names=output_names,
-                          dynamic_axes=dynamic_axes, opset_version=ONNX_OPSET, do_constant_folding=True)
+                          dynamic_axes=dynamic_axes, opset_version=ONNX_OPSET, do_constant_folding=True, **extra)
     import onnx
     onnx.checker.check_model(onnx.load(str(path)))
 
@@ -137,13 +152,13 @@ def tensor_json(t: torch.Tensor | np.ndarray) -> dict[str, Any]:
 
 
 def write_fixture(out_dir: Path, name: str, model_file: str, inputs: dict[str, Any],
-                  outputs: dict[str, Any], note: str = "") -> Path:
+                  outputs: dict[str, Any], note: str = "", extra: dict[str, Any] | None = None) -> Path:
     """Reference inputs and PyTorch outputs, for the onnxruntime-node parity tests."""
     path = out_dir / "fixtures" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"model": model_file, "note": note,
            "inputs": {k: tensor_json(v) for k, v in inputs.items()},
-           "outputs": {k: tensor_json(v) for k, v in outputs.items()}}
+           "outputs": {k: tensor_json(v) for k, v in outputs.items()}, **(extra or {})}
     path.write_text(json.dumps(doc))
     return path
 

@@ -114,8 +114,10 @@ def main() -> None:
                 {"token_ids": {0: "batch"}, "embedding": {0: "batch"}})
     with torch.no_grad():
         emb, logits = image_enc(xt[:2])
+        truth = [{k: LABEL_VALUES[k][int(test.labels[n, i])] for i, k in enumerate(ATTRIBUTE_ORDER)} for n in range(2)]
         write_fixture(out, "evaluator_image", img_path.name, {"image": xt[:2]},
-                      {"embedding": emb, "attribute_logits": logits})
+                      {"embedding": emb, "attribute_logits": logits},
+                      note="two held-out cloud renderings", extra={"truth": truth, "prompts": test.prompts[:2]})
         write_fixture(out, "evaluator_text", txt_path.name, {"token_ids": tids}, {"embedding": text_enc(tids)})
     update_manifest(out, "evaluator", [img_path, txt_path, weights], command=module_command("train.evaluator"),
                     seed=args.seed, wall_s=wall_s,

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .common import (MODELS_DIR, Ema, Progress, base_parser, cosine_lr, export_onnx, module_command, setup,
+from .common import (load_checkpoint, MODELS_DIR, Ema, Progress, base_parser, cosine_lr, export_onnx, module_command, setup,
                      update_manifest, write_fixture)
 from .data import to_model_images, training_set
 from .diffusion import TRAIN_TIMESTEPS, add_noise, alphas_cumprod
@@ -29,14 +29,14 @@ PROMPT_DROPOUT = 0.1
 
 
 def load_autoencoder(path) -> Autoencoder:
-    ckpt = torch.load(path, map_location="cpu")
+    ckpt = load_checkpoint(path)
     model = Autoencoder(AutoencoderConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()
 
 
 def load_unet(path) -> UNet:
-    ckpt = torch.load(path, map_location="cpu")
+    ckpt = load_checkpoint(path)
     cfg = ckpt["config"]
     model = UNet(UNetConfig(**{**cfg, "channels": tuple(cfg["channels"])}))
     model.load_state_dict(ckpt["state_dict"])
@@ -78,6 +78,8 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=6e-4)
     p.add_argument("--models-dir", type=type(MODELS_DIR), default=MODELS_DIR,
                    help="where the trained autoencoder and text encoder are read from")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --out-dir/torch/<role>_gai.pt with a fresh schedule (wall time and steps add up)")
     args = p.parse_args()
     device = setup(args)
     steps = 10 if args.quick else (args.steps or (4500 if args.role == "cloud" else 5000))
@@ -92,7 +94,13 @@ def main() -> None:
     ids = torch.from_numpy(ds.token_ids)
     null_ids = torch.tensor(vocab.null_ids(), dtype=torch.int64)
 
-    model = UNet(UNetConfig(channels=ROLE_CHANNELS[args.role])).to(device)
+    model = UNet(UNetConfig(channels=ROLE_CHANNELS[args.role]))
+    history = {"wall_time_s": 0.0, "steps": 0, "commands": []}
+    if args.resume:
+        ckpt = load_checkpoint(args.out_dir / "torch" / f"{args.role}_gai.pt")
+        model.load_state_dict(ckpt["state_dict"])
+        history = {k: ckpt.get(k, history[k]) for k in history}
+    model = model.to(device)
     ema = Ema(model, 0.999)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     ac = torch.from_numpy(alphas_cumprod()).float().to(device)
@@ -120,7 +128,9 @@ def main() -> None:
         ema.update(model)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         progress.update(step + 1, loss=running)
-    wall_s = progress.elapsed_s
+    wall_s = history["wall_time_s"] + progress.elapsed_s
+    total_steps = history["steps"] + steps
+    commands = history["commands"] + [module_command("train.gai")]
     ema.copy_to(model)
     model = model.cpu().eval()
     text = text.cpu()
@@ -128,7 +138,8 @@ def main() -> None:
     out = args.out_dir
     weights = out / "torch" / f"{args.role}_gai.pt"
     weights.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict()}, weights)
+    torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "wall_time_s": wall_s,
+                "steps": total_steps, "commands": commands}, weights)
     onnx_path = out / f"{args.role}_gai.onnx"
     g = torch.Generator().manual_seed(123)
     x = torch.randn(2, 4, 8, 8, generator=g)
@@ -162,11 +173,11 @@ def main() -> None:
             feeds = {"latent": x, "timestep": tt, "context": ctx, **dict(zip(lnames, zeros))}
             write_fixture(out, "edge_gai", onnx_path.name, feeds, {"eps": model(x, tt, ctx)},
                           note="rank-1 zero LoRA: the base edge model")
-    update_manifest(out, f"{args.role}_gai", [onnx_path, weights], command=module_command("train.gai"),
+    update_manifest(out, f"{args.role}_gai", [onnx_path, weights], command=" && ".join(commands),
                     seed=args.seed, wall_s=wall_s, parameters=count_parameters(model),
                     data=f"world {args.role} rendering, {len(latents)} scenes (seed 1000)"
                          + (", no hearts" if args.role == "edge" else ""),
-                    extra={"steps": steps, "batch": args.batch, "final_loss": round(running or 0, 5),
+                    extra={"steps": total_steps, "batch": args.batch, "final_loss": round(running or 0, 5),
                            "channels": list(ROLE_CHANNELS[args.role]), "prompt_dropout": PROMPT_DROPOUT,
                            "schedule": "scaled-linear 0.00085..0.012, 1000 steps, eps-prediction",
                            **({"lora_sites": {s: list(v) for s, v in model.lora_sites().items()}}

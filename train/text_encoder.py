@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import (Progress, base_parser, cosine_lr, export_onnx, module_command, setup,
+from .common import (load_checkpoint, Progress, base_parser, cosine_lr, export_onnx, module_command, setup,
                      update_manifest, write_fixture)
 from .data import training_set
 from .nets import TextEncoder, TextEncoderConfig, count_parameters
@@ -29,7 +29,7 @@ def text_encoder_config() -> TextEncoderConfig:
 
 
 def load_text_encoder(path) -> TextEncoder:
-    ckpt = torch.load(path, map_location="cpu")
+    ckpt = load_checkpoint(path)
     model = TextEncoder(TextEncoderConfig(**ckpt["config"]))
     model.load_state_dict(ckpt["state_dict"])
     return model.eval()

@@ -96,3 +96,31 @@ test('eval rejects a file that is not a PNG', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /junk\.png is not a readable PNG/);
 });
+
+test('demo (the main job) writes its pictures and a summary', () => {
+  const dir = join(tmp, 'demo');
+  const r = dekag('demo', '--out', dir, '--json', '--prompt', 'a large red striped star on grass', '--prompt', 'two cyan rings on sand');
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout) as { provider: string; results: { picture: string; edge_cloud_consistency: number }[] };
+  assert.equal(summary.results.length, 2);
+  for (const res of summary.results) {
+    const png = decodePng(readFileSync(res.picture));
+    assert.ok(png.width > 64 && png.height === 32, 'cloud | edge side by side');
+    assert.ok(res.edge_cloud_consistency > -2 && res.edge_cloud_consistency <= 2);
+  }
+});
+
+test('bench generate --quick reports the fields the issue asks for, and the misalignment shows', () => {
+  const r = dekag('bench', 'generate', '--quick', '--json', '--steps', '10');
+  assert.equal(r.code, 0, r.stderr);
+  const b = JSON.parse(r.stdout) as {
+    cloud_ms_per_image: number; edge_ms_per_image: number; provider: string;
+    prompt_accuracy: { cloud: number; edge: number };
+    consistency: { aligned_subjects: number; misaligned_subjects: number; cloud_ceiling: number };
+  };
+  assert.ok(b.cloud_ms_per_image > 0 && b.edge_ms_per_image > 0);
+  assert.equal(b.provider, 'cpu');
+  for (const v of [b.prompt_accuracy.cloud, b.prompt_accuracy.edge]) assert.ok(v >= 0 && v <= 1);
+  // the edge disagrees with the cloud on the misaligned subjects by construction of the world
+  assert.ok(b.consistency.misaligned_subjects < b.consistency.aligned_subjects, JSON.stringify(b.consistency));
+});

@@ -7,17 +7,23 @@ import { runBenchGenerate } from './bench-generate.js';
 import { DEMO_HELP, runDemo } from './demo.js';
 import { EVAL_HELP, runEval } from './eval.js';
 import { GENERATE_HELP, runGenerate } from './generate.js';
+import { runSigmfCli, SIGMF_HELP } from './sigmf.js';
+import { MODEM_HELP, runModemCli } from './modem.js';
+import { runPhyBench } from '../radio/phy/bench.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const BENCHES: Record<string, Command> = {
   generate: runBenchGenerate,
+  phy: runPhyBench,
 };
 
 const COMMANDS: Record<string, Command> = {
   demo: runDemo,
   generate: runGenerate,
   eval: runEval,
+  sigmf: (argv) => runSigmfCli(argv),
+  modem: runModemCli,
   bench: async (argv) => {
     const [name, ...rest] = argv;
     const bench = name ? BENCHES[name] : undefined;
@@ -37,6 +43,8 @@ Commands:
   demo        the main job on the embedded default (shipped models)
   generate    generate an image with the cloud's or the edge's generator
   eval        score an image against a prompt (and a reference image) with the evaluator
+  sigmf       inspect (info) and recover (repair) SigMF recordings
+  modem       the burst OFDM modem's file interface: tx payloads or JSCC symbols to IQ, rx IQ to frames
   bench       benchmarks: ${Object.keys(BENCHES).join(', ')} (--quick, --json)
 
 ${DEMO_HELP}
@@ -45,7 +53,12 @@ ${GENERATE_HELP}
 
 ${EVAL_HELP}
 
+${SIGMF_HELP}
+
+${MODEM_HELP.replace(/^usage:\n */, "")}
+
 dekag bench generate [--quick] [--json] [--out FILE.json] [--picture FILE.png]
+dekag bench phy [--quick] [--json] [--plot FILE.svg]
 `;
 
 export async function runCli(argv: string[]): Promise<number> {

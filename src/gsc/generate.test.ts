@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Generator } from './generate.js';
 import { ModelStore } from './models.js';
-import { SeededRng } from './rng.js';
+import { SeededRng } from '../util/rng.js';
 import { modelsDir, readFixture, relativeError, type FixtureTensor } from './testing.js';
 
 interface E2eFixture {

@@ -7,7 +7,7 @@ import { UsageError } from './errors.js';
 import { tensorToRgb, type RgbImage } from './image.js';
 import type { ModelStore } from './models.js';
 import { floatTensor, int64Tensor, tensorData, type OnnxModel, type ProviderName, type SessionOptions } from './onnx.js';
-import { SeededRng } from './rng.js';
+import { SeededRng } from '../util/rng.js';
 import { sampleDdim } from './sampler.js';
 import { nullTokens, tokenize } from './tokenizer.js';
 

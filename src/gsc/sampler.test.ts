@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SeededRng } from './rng.js';
+import { SeededRng } from '../util/rng.js';
 import { alphasCumprod, ddimStep, ddimTimesteps, guide, sampleDdim } from './sampler.js';
 import { readFixture, relativeError } from './testing.js';
 

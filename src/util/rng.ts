@@ -1,5 +1,6 @@
 /**
- * The seeded Gaussian generator shared with Python (train/rng.py), bit for bit: xoshiro128** seeded
+ * The project's one seeded generator (every random draw takes a seed), shared with Python
+ * (train/rng.py) bit for bit: xoshiro128** seeded
  * through splitmix32, 24-bit uniforms, Box-Muller in double precision. The same seed gives the same
  * initial noise, hence the same image, in both languages.
  */
@@ -53,6 +54,18 @@ export class SeededRng {
     const r = Math.sqrt(-2 * Math.log(u1));
     this.spare = r * Math.sin(2 * Math.PI * u2);
     return r * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** Alias of normal(), the name the channel simulator uses. */
+  gaussian(): number {
+    return this.normal();
+  }
+
+  /** n random bytes. */
+  bytes(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.nextU32() & 0xff;
+    return out;
   }
 
   normals(n: number): Float32Array {

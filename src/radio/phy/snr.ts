@@ -1,0 +1,154 @@
+/**
+ * Data-aided SNR estimator for one frame.
+ *
+ * Every resource element (carrier k of an OFDM symbol) whose transmitted value X is known (training,
+ * pilots, the re-encoded header, and the payload once its CRC passes) enters a per-carrier least-squares
+ * fit Y = H_k X + noise. The residual power divided by its degrees of freedom (known REs minus one
+ * complex gain per carrier minus one real phase per symbol) is an
+ * unbiased noise variance. Signal power is total received power minus noise, divided by the expected
+ * symbol energy (known |X|^2, or 1 for unknown unit-energy data). SNR is per occupied carrier, i.e. the
+ * in-band SNR: the channel simulator's `snrDb` uses the same definition.
+ */
+export class SnrAccumulator {
+  private readonly ar: Float64Array;
+  private readonly ai: Float64Array;
+  private readonly b: Float64Array;
+  private readonly s: Float64Array;
+  private totalPower = 0;
+  private totalCount = 0;
+  private knownEnergy = 0;
+  private unknownCount = 0;
+  private knownCount = 0;
+  private trackedSymbols = 0;
+
+  constructor(readonly numCarriers: number) {
+    this.ar = new Float64Array(numCarriers);
+    this.ai = new Float64Array(numCarriers);
+    this.b = new Float64Array(numCarriers);
+    this.s = new Float64Array(numCarriers);
+  }
+
+  reset(): void {
+    this.ar.fill(0);
+    this.ai.fill(0);
+    this.b.fill(0);
+    this.s.fill(0);
+    this.totalPower = 0;
+    this.totalCount = 0;
+    this.knownEnergy = 0;
+    this.unknownCount = 0;
+    this.knownCount = 0;
+    this.trackedSymbols = 0;
+  }
+
+  /** A received value y on carrier k whose transmitted value x is known. */
+  known(k: number, yr: number, yi: number, xr: number, xi: number): void {
+    this.ar[k] = this.ar[k]! + yr * xr + yi * xi;
+    this.ai[k] = this.ai[k]! + yi * xr - yr * xi;
+    const e = xr * xr + xi * xi;
+    this.b[k] = this.b[k]! + e;
+    const p = yr * yr + yi * yi;
+    this.s[k] = this.s[k]! + p;
+    this.totalPower += p;
+    this.totalCount++;
+    this.knownEnergy += e;
+    this.knownCount++;
+  }
+
+  /** A received value whose transmitted value is unknown (unit expected energy). */
+  unknown(yr: number, yi: number): void {
+    this.totalPower += yr * yr + yi * yi;
+    this.totalCount++;
+    this.unknownCount++;
+  }
+
+  /**
+   * One whole OFDM symbol at once (the hot path): carrier k's value y[yOff + 2k..] is first rotated by
+   * (rc + j rs); x holds the transmitted value per carrier (interleaved) where known[k] = 1, and unknown
+   * carriers only add to the total power (unrotated power is the same). Counts the symbol as tracked.
+   */
+  addSymbol(y: Float32Array, yOff: number, rc: number, rs: number, x: Float32Array, known: Uint8Array): void {
+    const ar = this.ar;
+    const ai = this.ai;
+    const bb = this.b;
+    const ss = this.s;
+    let pow = 0;
+    let kEnergy = 0;
+    let kCount = 0;
+    const n = this.numCarriers;
+    for (let k = 0; k < n; k++) {
+      const y0r = y[yOff + 2 * k]!;
+      const y0i = y[yOff + 2 * k + 1]!;
+      const p = y0r * y0r + y0i * y0i;
+      pow += p;
+      if (known[k] === 0) continue;
+      const yr = y0r * rc - y0i * rs;
+      const yi = y0r * rs + y0i * rc;
+      const xr = x[2 * k]!;
+      const xi = x[2 * k + 1]!;
+      ar[k] = ar[k]! + yr * xr + yi * xi;
+      ai[k] = ai[k]! + yi * xr - yr * xi;
+      const e = xr * xr + xi * xi;
+      bb[k] = bb[k]! + e;
+      ss[k] = ss[k]! + p;
+      kEnergy += e;
+      kCount++;
+    }
+    this.totalPower += pow;
+    this.totalCount += n;
+    this.knownEnergy += kEnergy;
+    this.knownCount += kCount;
+    this.unknownCount += n - kCount;
+    this.trackedSymbols += 0.5;
+  }
+
+  /** One symbol whose common phase was fitted from its own known carriers (one real parameter). */
+  trackedSymbol(): void {
+    this.trackedSymbols += 0.5;
+  }
+
+  /** Estimated channel gain of carrier k from all known REs (complex), written to out[2k..]. */
+  channel(out: Float32Array): void {
+    for (let k = 0; k < this.numCarriers; k++) {
+      const b = this.b[k]!;
+      out[2 * k] = b > 0 ? this.ar[k]! / b : 0;
+      out[2 * k + 1] = b > 0 ? this.ai[k]! / b : 0;
+    }
+  }
+
+  noiseVar(): number {
+    let rss = 0;
+    let fitted = 0;
+    for (let k = 0; k < this.numCarriers; k++) {
+      const b = this.b[k]!;
+      if (b <= 0) continue;
+      fitted++;
+      rss += this.s[k]! - (this.ar[k]! * this.ar[k]! + this.ai[k]! * this.ai[k]!) / b;
+    }
+    const dof = this.dof(fitted);
+    if (dof <= 0) return NaN;
+    return Math.max(rss, 0) / dof;
+  }
+
+  private dof(fitted?: number): number {
+    if (fitted === undefined) {
+      fitted = 0;
+      for (let k = 0; k < this.numCarriers; k++) if (this.b[k]! > 0) fitted++;
+    }
+    return this.knownCount - fitted - this.trackedSymbols;
+  }
+
+  estimate(): { snrDb: number; noiseVar: number; signalPower: number; dof: number } {
+    const nv = this.noiseVar();
+    const energy = this.knownEnergy + this.unknownCount;
+    const sig = energy > 0 ? (this.totalPower - this.totalCount * nv) / energy : NaN;
+    const floor = 1e-6; // -60 dB: keeps the dB value finite when noise dominates completely
+    const snr = Math.max(sig / Math.max(nv, 1e-30), floor);
+    return {
+      snrDb: Number.isFinite(snr) ? 10 * Math.log10(snr) : NaN,
+      noiseVar: nv,
+      signalPower: sig,
+      dof: this.dof(),
+    };
+  }
+}
