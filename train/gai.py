@@ -78,6 +78,8 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=6e-4)
     p.add_argument("--models-dir", type=type(MODELS_DIR), default=MODELS_DIR,
                    help="where the trained autoencoder and text encoder are read from")
+    p.add_argument("--min-snr-gamma", type=float, default=0.0,
+                   help="Min-SNR loss weighting (Hang et al. 2023), weight min(SNR, gamma)/SNR; 0 = plain MSE")
     p.add_argument("--resume", action="store_true",
                    help="continue from --out-dir/torch/<role>_gai.pt with a fresh schedule (wall time and steps add up)")
     args = p.parse_args()
@@ -121,7 +123,12 @@ def main() -> None:
         t = torch.randint(0, TRAIN_TIMESTEPS, (args.batch,), generator=gen).to(device)
         noise = torch.randn(z0.shape, generator=gen).to(device)
         pred = model(add_noise(z0, noise, t, ac), t.float(), ctx)
-        loss = F.mse_loss(pred, noise)
+        if args.min_snr_gamma > 0:
+            snr = ac[t] / (1 - ac[t])
+            weight = torch.clamp(snr, max=args.min_snr_gamma) / snr
+            loss = (weight * (pred - noise).pow(2).mean(dim=(1, 2, 3))).mean()
+        else:
+            loss = F.mse_loss(pred, noise)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
