@@ -10,7 +10,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -193,9 +193,3 @@ def update_manifest(out_dir: Path, name: str, files: list[Path], *, command: str
 
 def module_command(module: str) -> str:
     return "python3 -m " + module + " " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-
-
-def batches(n: int, batch: int, rng: np.random.Generator) -> Callable[[], np.ndarray]:
-    def draw() -> np.ndarray:
-        return rng.integers(0, n, size=batch)
-    return draw

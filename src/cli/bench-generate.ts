@@ -9,7 +9,7 @@ import { cpus as cpus_, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { consistency, Evaluator } from '../gsc/evaluate.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator, type Role } from '../gsc/generate.js';
-import { hconcat, writePng, type RgbImage } from '../gsc/image.js';
+import { hconcat, vconcat, writePng, type RgbImage } from '../gsc/image.js';
 import { ModelStore } from '../gsc/models.js';
 import { parseProvider } from '../gsc/onnx.js';
 import { MODEL_OPTIONS, optionalInt, parse } from './args.js';
@@ -131,7 +131,7 @@ export async function runBenchGenerate(argv: string[]): Promise<number> {
   const picture = (values['picture'] as string | undefined) ?? (quick ? undefined : 'docs/img/generate-cloud-vs-edge.png');
   if (picture && rows.length) {
     mkdirSync(dirname(picture), { recursive: true });
-    writePng(picture, stackRows(rows));
+    writePng(picture, vconcat(rows));
   }
   const json = JSON.stringify(result, null, values['json'] ? 0 : 2);
   if (values['out']) {
@@ -140,19 +140,6 @@ export async function runBenchGenerate(argv: string[]): Promise<number> {
   }
   process.stdout.write(json + '\n');
   return 0;
-}
-
-function stackRows(rows: RgbImage[]): RgbImage {
-  const width = Math.max(...rows.map((r) => r.width));
-  const gap = 2;
-  const height = rows.reduce((s, r) => s + r.height, 0) + gap * (rows.length - 1);
-  const data = new Uint8Array(width * height * 3).fill(255);
-  let y0 = 0;
-  for (const r of rows) {
-    for (let y = 0; y < r.height; y++) data.set(r.data.subarray(y * r.width * 3, (y + 1) * r.width * 3), ((y0 + y) * width) * 3);
-    y0 += r.height + gap;
-  }
-  return { width, height, data };
 }
 
 export function machineDescription(): string {

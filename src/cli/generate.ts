@@ -3,6 +3,7 @@ import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator, parseRole } from '../gsc/ge
 import { writePng } from '../gsc/image.js';
 import { ModelStore } from '../gsc/models.js';
 import { parseProvider } from '../gsc/onnx.js';
+import { tokenize } from '../gsc/tokenizer.js';
 import { MODEL_OPTIONS, optionalInt, optionalNumber, parse, requireString } from './args.js';
 import { ProgressBar } from './progress.js';
 
@@ -33,7 +34,6 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const guidance = optionalNumber(values, 'guidance', DEFAULT_GUIDANCE, 0, 50);
   const provider = parseProvider((values['provider'] as string | undefined) ?? 'cpu');
   const store = ModelStore.open(values['models'] as string | undefined);
-  const { tokenize } = await import('../gsc/tokenizer.js');
   tokenize(prompt, store.vocab); // fail on a bad prompt before loading models
   const gen = await Generator.load(store, role, { provider });
   if (gen.fallbackReason) process.stderr.write(`dekag: ${gen.fallbackReason}\n`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from './errors.js';
-import { decodePng, encodePng, hconcat, rgbToTensor, tensorToRgb } from './image.js';
+import { decodePng, encodePng, hconcat, rgbToTensor, tensorToRgb, vconcat } from './image.js';
 
 test('PNG round trip keeps every pixel', () => {
   const data = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 37) % 256);
@@ -30,4 +30,14 @@ test('hconcat lays images side by side', () => {
   const c = hconcat([a, b], 1);
   assert.equal(c.width, 3);
   assert.deepEqual(Array.from(c.data), [1, 2, 3, 255, 255, 255, 4, 5, 6]);
+});
+
+test('vconcat stacks images, padding narrower ones with white', () => {
+  const a = { width: 2, height: 1, data: Uint8Array.from([1, 1, 1, 2, 2, 2]) };
+  const b = { width: 1, height: 1, data: Uint8Array.from([3, 3, 3]) };
+  const c = vconcat([a, b], 1);
+  assert.equal(c.width, 2);
+  assert.equal(c.height, 3);
+  assert.deepEqual(Array.from(c.data.subarray(12)), [3, 3, 3, 255, 255, 255]);
+  assert.deepEqual(Array.from(c.data.subarray(6, 12)), [255, 255, 255, 255, 255, 255]);
 });

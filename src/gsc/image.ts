@@ -98,3 +98,18 @@ export function hconcat(images: readonly RgbImage[], gap = 2): RgbImage {
   }
   return { width, height, data };
 }
+
+/** Images one above the other (left-aligned, white gaps), e.g. rows of cloud | edge pairs. */
+export function vconcat(images: readonly RgbImage[], gap = 2): RgbImage {
+  const width = Math.max(...images.map((i) => i.width));
+  const height = images.reduce((s, i) => s + i.height, 0) + gap * (images.length - 1);
+  const data = new Uint8Array(width * height * 3).fill(255);
+  let y0 = 0;
+  for (const img of images) {
+    for (let y = 0; y < img.height; y++) {
+      data.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), (y0 + y) * width * 3);
+    }
+    y0 += img.height + gap;
+  }
+  return { width, height, data };
+}
