@@ -4,18 +4,24 @@
  */
 import { DekagError } from '../gsc/errors.js';
 import { runBenchGenerate } from './bench-generate.js';
+import { BENCH_CALA_HELP, runBenchCala } from './bench-cala.js';
 import { DEMO_HELP, runDemo } from './demo.js';
 import { EVAL_HELP, runEval } from './eval.js';
 import { GENERATE_HELP, runGenerate } from './generate.js';
 import { runSigmfCli, SIGMF_HELP } from './sigmf.js';
 import { MODEM_HELP, runModemCli } from './modem.js';
 import { runPhyBench } from '../radio/phy/bench.js';
+import { DEVICES_HELP, runDevicesCli } from './devices.js';
+import { RECORD_HELP, runRecordCli } from './record.js';
+import { RTL_TCP_HELP, runRtlTcpCli } from './rtl-tcp.js';
+import { ATTENUATOR_HELP, GNSS_HELP, runAttenuatorCli, runGnssCli } from './accessories.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
 const BENCHES: Record<string, Command> = {
   generate: runBenchGenerate,
   phy: runPhyBench,
+  cala: runBenchCala,
 };
 
 const COMMANDS: Record<string, Command> = {
@@ -24,6 +30,11 @@ const COMMANDS: Record<string, Command> = {
   eval: runEval,
   sigmf: (argv) => runSigmfCli(argv),
   modem: runModemCli,
+  devices: (argv) => runDevicesCli(argv),
+  record: (argv) => runRecordCli(argv),
+  'rtl-tcp': (argv) => runRtlTcpCli(argv),
+  gnss: (argv) => runGnssCli(argv),
+  attenuator: (argv) => runAttenuatorCli(argv),
   bench: async (argv) => {
     const [name, ...rest] = argv;
     const bench = name ? BENCHES[name] : undefined;
@@ -45,6 +56,11 @@ Commands:
   eval        score an image against a prompt (and a reference image) with the evaluator
   sigmf       inspect (info) and recover (repair) SigMF recordings
   modem       the burst OFDM modem's file interface: tx payloads or JSCC symbols to IQ, rx IQ to frames
+  devices     list radios: loopback, USB (HackRF, RTL-SDR, Pluto), configured network radios (--json)
+  record      record a radio to SigMF (BASE.sigmf-meta + .sigmf-data), annotating decoded frames
+  rtl-tcp     serve a receive radio over rtl_tcp (GQRX, SDR++, GNU Radio), 127.0.0.1 by default
+  gnss        read a GNSS receiver (NMEA GGA/RMC): fixes, SigMF geolocation/datetime, line counts
+  attenuator  drive a serial step attenuator: --set DB | --get | --sweep FROM:TO:STEP
   bench       benchmarks: ${Object.keys(BENCHES).join(', ')} (--quick, --json)
 
 ${DEMO_HELP}
@@ -55,10 +71,21 @@ ${EVAL_HELP}
 
 ${SIGMF_HELP}
 
+${DEVICES_HELP}
+
+${RECORD_HELP}
+
+${RTL_TCP_HELP}
+
+${GNSS_HELP}
+
+${ATTENUATOR_HELP}
+
 ${MODEM_HELP.replace(/^usage:\n */, "")}
 
 dekag bench generate [--quick] [--json] [--out FILE.json] [--picture FILE.png]
 dekag bench phy [--quick] [--json] [--plot FILE.svg]
+${BENCH_CALA_HELP}
 `;
 
 export async function runCli(argv: string[]): Promise<number> {

@@ -1,6 +1,6 @@
 /** Bit helpers: byte <-> bit unpacking (MSB first), the 802.11 scrambler, and the per-symbol interleaver. */
 
-export function bytesToBits(bytes: Uint8Array, out = new Uint8Array(bytes.length * 8)): Uint8Array {
+export function bytesToBits(bytes: Uint8Array, out: Uint8Array = new Uint8Array(bytes.length * 8)): Uint8Array {
   for (let i = 0; i < bytes.length; i++) {
     const v = bytes[i]!;
     for (let b = 0; b < 8; b++) out[8 * i + b] = (v >> (7 - b)) & 1;

@@ -158,3 +158,111 @@ test('the unrolled ACS step equals the trellis definition', async () => {
     }
   }
 });
+
+/**
+ * Plain loop Viterbi written from the trellis definition (no unrolling, no bit tricks), with the decoder's
+ * documented conventions: LLRs quantized to round(8 llr) clamped to +-32767 (NaN and missing values are
+ * erasures), punctured positions are erasures, a state takes the predecessor with oldest bit 1 only when
+ * its metric is strictly larger, trace back from state 0. The fast decoder must agree bit for bit.
+ */
+function referenceViterbi(llr: Float32Array, infoBits: number, rate: CodeRate): Uint8Array {
+  const masks = [[1, 1], [1, 1, 1, 0], [1, 1, 1, 0, 0, 1], [1, 1, 1, 0, 0, 1, 1, 0, 0, 1]][rate]!;
+  const parity = (x: number): number => {
+    let p = 0;
+    for (; x; x &= x - 1) p ^= 1;
+    return p;
+  };
+  const steps = infoBits + 6;
+  const mother: number[] = [];
+  let k = 0;
+  for (let i = 0; i < 2 * steps; i++) {
+    let q = 0;
+    if (masks[i % masks.length] && k < llr.length) {
+      const r = Math.round(llr[k++]! * 8);
+      q = Number.isNaN(r) ? 0 : Math.max(-32767, Math.min(32767, r));
+    }
+    mother.push(q);
+  }
+  let pm = new Array<number>(64).fill(-(2 ** 40));
+  pm[0] = 0;
+  const decisions: number[][] = [];
+  for (let s = 0; s < steps; s++) {
+    const next = new Array<number>(64);
+    const d = new Array<number>(64);
+    for (let t = 0; t < 64; t++) {
+      const cand = [0, 1].map((oldest) => {
+        const p = (t >> 1) | (oldest << 5);
+        const reg = (p << 1) | (t & 1);
+        const c0 = parity(reg & 0o133);
+        const c1 = parity(reg & 0o171);
+        return pm[p]! + (c0 ? -mother[2 * s]! : mother[2 * s]!) + (c1 ? -mother[2 * s + 1]! : mother[2 * s + 1]!);
+      });
+      d[t] = cand[1]! > cand[0]! ? 1 : 0;
+      next[t] = Math.max(cand[0]!, cand[1]!);
+    }
+    decisions.push(d);
+    pm = next;
+  }
+  const out = new Uint8Array(infoBits);
+  let state = 0;
+  for (let s = steps - 1; s >= 0; s--) {
+    if (s < infoBits) out[s] = state & 1;
+    state = (state >> 1) | (decisions[s]![state]! << 5);
+  }
+  return out;
+}
+
+for (const simd of [true, false]) {
+  test(`fast Viterbi (${simd ? 'WebAssembly SIMD' : 'scalar branch-free ACS'}) equals the plain trellis decoder bit for bit`, () => {
+    const rng = new Rng(11);
+    const v = new ViterbiDecoder({ simd });
+    // Node >= 20 always has WebAssembly SIMD; the SIMD case must not silently test the scalar path
+    assert.equal(v.usesSimd, simd);
+    let checked = 0;
+    let wrongBits = 0;
+    for (const rate of [CodeRate.R1_2, CodeRate.R2_3, CodeRate.R3_4, CodeRate.R5_6]) {
+      for (const sigma of [0.3, 0.8, 1.5]) {
+        // noisy codewords: low sigma decodes cleanly, high sigma forces many close decisions
+        const bits = new Uint8Array(400).map(() => rng.nextU32() & 1);
+        const coded = convEncode(bits, rate);
+        const llr = Float32Array.from(coded, (b) => (b ? -2 : 2) + 2 * sigma * rng.gaussian());
+        const got = v.decode(llr, bits.length, rate);
+        assert.deepEqual(got, referenceViterbi(llr, bits.length, rate), `rate ${rate} sigma ${sigma}`);
+        for (let i = 0; i < bits.length; i++) wrongBits += got[i] !== bits[i] ? 1 : 0;
+        checked++;
+      }
+      // pure noise, small integers (many exact ties), huge values, NaNs and a short input (erasures)
+      const noise = Float32Array.from({ length: codedLength(300, rate) }, () => (rng.nextU32() % 7) / 8 - 0.375);
+      assert.deepEqual(v.decode(noise, 300, rate), referenceViterbi(noise, 300, rate), `rate ${rate} ties`);
+      const wild = Float32Array.from({ length: codedLength(300, rate) - 5 }, (_, i) =>
+        i % 17 === 0 ? NaN : i % 13 === 0 ? (i & 1 ? 1e9 : -1e9) : 50 * rng.gaussian(),
+      );
+      assert.deepEqual(v.decode(wild, 300, rate), referenceViterbi(wild, 300, rate), `rate ${rate} wild`);
+      checked += 2;
+    }
+    assert.equal(checked, 20);
+    // the noisy cases did exercise wrong decisions (otherwise agreement would prove little)
+    assert.ok(wrongBits > 0, 'no decoding errors at the highest noise level');
+  });
+}
+
+test('SIMD Viterbi: long frames (memory growth, many renormalizations) and decoder reuse', () => {
+  const rng = new Rng(12);
+  const fast = new ViterbiDecoder();
+  const scalar = new ViterbiDecoder({ simd: false });
+  for (const n of [30000, 7, 0, 45000]) {
+    const bits = new Uint8Array(n).map(() => rng.nextU32() & 1);
+    const llr = Float32Array.from(convEncode(bits, CodeRate.R3_4), (b) => (b ? -3 : 3) + 4 * rng.gaussian());
+    assert.deepEqual(fast.decode(llr, n, CodeRate.R3_4), scalar.decode(llr, n, CodeRate.R3_4), `${n} bits`);
+  }
+});
+
+test('viterbi-acs.ts is exactly the output of its generator', async () => {
+  const { generateAcsSource } = await import('./viterbi-acs-gen.js');
+  const { readFileSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  // compiled test lives in <outDir>/src/radio/phy; the source in <repo>/src/radio/phy
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const src = readFileSync(`${here}/../../../../src/radio/phy/viterbi-acs.ts`, 'utf8');
+  assert.equal(src, generateAcsSource());
+});

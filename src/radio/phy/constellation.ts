@@ -42,6 +42,8 @@ export class Constellation {
   readonly axisBits: number;
   /** PAM amplitude of each axis level, ascending. */
   readonly levels: Float64Array;
+  /** The same levels rounded to float32, i.e. exactly the coordinates found in `points`. */
+  readonly levels32: Float32Array;
   /** Gray bit pattern of each level (MSB first within the axis). */
   readonly levelBits: Uint8Array;
   /** Level index for a Gray bit pattern. */
@@ -81,6 +83,7 @@ export class Constellation {
       this.levelBits[l] = gray;
       this.levelOfBits[gray] = l;
     }
+    this.levels32 = Float32Array.from(this.levels);
     this.size = 1 << this.bitsPerSymbol;
     this.points = new Float32Array(2 * this.size);
     for (let s = 0; s < this.size; s++) {
@@ -102,6 +105,15 @@ export class Constellation {
     if (!(l >= 0)) l = 0; // also catches NaN
     if (l > this.maxLevel) l = this.maxLevel;
     return l;
+  }
+
+  /**
+   * Coordinate of the nearest level on one axis, as stored in `points` (float32-rounded). For square QAM
+   * (not BPSK) the nearest point is (sliceCoord(re), sliceCoord(im)): the receiver's decision-directed
+   * loops use this to skip the index -> Gray -> point round trip.
+   */
+  sliceCoord(x: number): number {
+    return this.levels32[this.sliceAxis(x)]!;
   }
 
   /** Index of the nearest constellation point. */

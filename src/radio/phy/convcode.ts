@@ -5,6 +5,7 @@
  */
 import { PhyConfigError } from './errors.js';
 import { acsStep } from './viterbi-acs.js';
+import { SimdForward, createSimdForward } from './viterbi-simd.js';
 
 export const CONSTRAINT_LENGTH = 7;
 export const TAIL_BITS = CONSTRAINT_LENGTH - 1;
@@ -63,9 +64,11 @@ export function codedLength(infoBits: number, rate: CodeRate): number {
   return n;
 }
 
-/** Encode `bits` (tail of 6 zeros appended here) and puncture. Returns coded bits, one per byte. */
-export function convEncode(bits: Uint8Array, rate: CodeRate): Uint8Array {
-  const out = new Uint8Array(codedLength(bits.length, rate));
+/**
+ * Encode `bits` (tail of 6 zeros appended here) and puncture. Returns coded bits, one per byte, in `out`
+ * when given (it must hold codedLength(bits.length, rate) values; all of them are written).
+ */
+export function convEncode(bits: Uint8Array, rate: CodeRate, out: Uint8Array = new Uint8Array(codedLength(bits.length, rate))): Uint8Array {
   const mask = PUNCTURE[rate];
   let state = 0;
   let m = 0;
@@ -88,10 +91,22 @@ export function convEncode(bits: Uint8Array, rate: CodeRate): Uint8Array {
  * Viterbi decoder. Reuse one instance: buffers grow to the longest frame seen and are then reused.
  */
 export class ViterbiDecoder {
+  /** The WebAssembly SIMD forward pass when available and not disabled (same decisions, ~3x faster). */
+  private readonly simd: SimdForward | null;
   private pm = new Int32Array(NSTATES);
   private pmNext = new Int32Array(NSTATES);
   private dec = new Int32Array(0); // 2 words of 32 decisions per step
   private mother = new Int32Array(0);
+
+  /** `simd: false` forces the scalar forward pass (tests compare both; results are identical). */
+  constructor(opts: { simd?: boolean } = {}) {
+    this.simd = opts.simd === false ? null : createSimdForward();
+  }
+
+  /** Whether this decoder runs the WebAssembly SIMD forward pass. */
+  get usesSimd(): boolean {
+    return this.simd !== null;
+  }
 
   /**
    * Decode punctured LLRs into `infoBits` bits (tail removed). `llr.length` must be at least
@@ -99,27 +114,61 @@ export class ViterbiDecoder {
    * Metrics are integers: LLRs are quantized to 1/8 (clamped to +-2^15), which costs nothing measurable
    * in BER and runs faster than float metrics in V8.
    */
-  decode(llr: Float32Array, infoBits: number, rate: CodeRate, out = new Uint8Array(infoBits)): Uint8Array {
+  decode(llr: Float32Array, infoBits: number, rate: CodeRate, out: Uint8Array = new Uint8Array(infoBits)): Uint8Array {
     const steps = infoBits + TAIL_BITS;
     const motherLen = 2 * steps;
-    if (this.mother.length < motherLen) this.mother = new Int32Array(motherLen * 2);
-    const mother = this.mother;
+    const simd = this.simd;
+    let mother: Int32Array;
+    let mo = 0; // index of the first mother LLR in `mother`
+    let dec: Int32Array;
+    let dp = 0; // index of the first decision word in `dec`
+    if (simd) {
+      const at = simd.reserve(steps);
+      mother = simd.view;
+      dec = simd.view;
+      mo = at.mother;
+      dp = at.dec;
+    } else {
+      if (this.mother.length < motherLen) this.mother = new Int32Array(motherLen * 2);
+      if (this.dec.length < 2 * steps) this.dec = new Int32Array(4 * steps);
+      mother = this.mother;
+      dec = this.dec;
+    }
     const mask = PUNCTURE[rate];
+    const period = mask.length;
+    const nIn = llr.length;
     let m = 0;
     let k = 0;
     for (let i = 0; i < motherLen; i++) {
       let q = 0;
-      if (mask[m]! && k < llr.length) {
-        q = Math.round(llr[k++]! * 8);
-        if (q !== q) q = 0; // NaN: erasure
-        else if (q > 32767) q = 32767;
-        else if (q < -32767) q = -32767;
+      if (mask[m]! && k < nIn) {
+        // clamp before rounding (same result as rounding first, then clamping); NaN: erasure
+        const v = llr[k++]! * 8;
+        q = v >= 32767 ? 32767 : v <= -32767 ? -32767 : v === v ? Math.round(v) : 0;
       }
-      mother[i] = q;
-      if (++m === mask.length) m = 0;
+      mother[mo + i] = q;
+      if (++m === period) m = 0;
     }
-    if (this.dec.length < 2 * steps) this.dec = new Int32Array(4 * steps);
-    const dec = this.dec;
+    if (simd) {
+      const pm = simd.view;
+      pm.fill(-(1 << 28), 0, NSTATES);
+      pm[0] = 0; // encoder starts in state 0
+      simd.run(steps);
+    } else this.forward(mother, dec, steps);
+    // Terminated code: trace back from state 0.
+    let state = 0;
+    for (let s = steps - 1; s >= 0; s--) {
+      // word index by arithmetic, not a branch: which half the state is in is a coin flip per step
+      const word = dec[dp + 2 * s + (state >> 5)]!;
+      const d = (word >>> (state & 31)) & 1;
+      if (s < infoBits) out[s] = state & 1;
+      state = (state >> 1) | (d << 5);
+    }
+    return out;
+  }
+
+  /** Scalar forward pass: the unrolled branch-free ACS step, metrics renormalized every 32 steps. */
+  private forward(mother: Int32Array, dec: Int32Array, steps: number): void {
     let pm = this.pm;
     let nx = this.pmNext;
     pm.fill(-(1 << 28));
@@ -142,14 +191,5 @@ export class ViterbiDecoder {
     }
     this.pm = pm;
     this.pmNext = nx;
-    // Terminated code: trace back from state 0.
-    let state = 0;
-    for (let s = steps - 1; s >= 0; s--) {
-      const word = state < 32 ? dec[2 * s]! : dec[2 * s + 1]!;
-      const d = (word >>> (state & 31)) & 1;
-      if (s < infoBits) out[s] = state & 1;
-      state = (state >> 1) | (d << 5);
-    }
-    return out;
   }
 }

@@ -15,8 +15,8 @@ import { CodeRate, ViterbiDecoder } from './convcode.js';
 import { bitsToBytes, interleaverPermutation, scramble } from './bits.js';
 import { crc32 } from './crc.js';
 import { FrameHeader, PayloadKind, unpackHeader } from './header.js';
-import { PayloadPlan, fillerPoint, frameLength, pilotValue, planPayload, scramblerSeed, training } from './framing.js';
-import { headerCodedBits, payloadCodedBits } from './transmitter.js';
+import { PN127, PayloadPlan, frameLength, pilotValue, planPayload, scramblerSeed, training } from './framing.js';
+import { EncodeScratch, headerCodedBits, payloadCodedBits } from './transmitter.js';
 import { SyncEvent } from './detector.js';
 import { SnrAccumulator } from './snr.js';
 
@@ -102,6 +102,8 @@ export class FrameDemodulator {
   private decided = new Uint8Array(0); // sliced constellation index of every payload RE
   private symLlr = new Float32Array(0);
   private knownBuf = new Float32Array(0);
+  private bitsBuf = new Uint8Array(0); // Viterbi output (scratch: bytes are packed from it)
+  private readonly encodeScratch = new EncodeScratch();
   private readonly hdrStore: Float32Array;
   private noiseLts = 1;
   // tracker state
@@ -355,12 +357,13 @@ export class FrameDemodulator {
       }
       for (let i = 0; i < nData; i++) this.llr[m * nData + i] = symLlr[perm[i]!]!;
     }
-    const bits = this.viterbi.decode(this.llr.subarray(0, total), HEADER_BYTES * 8, CodeRate.R1_2);
+    if (this.bitsBuf.length < HEADER_BYTES * 8) this.bitsBuf = new Uint8Array(HEADER_BYTES * 8);
+    const bits = this.viterbi.decode(this.llr.subarray(0, total), HEADER_BYTES * 8, CodeRate.R1_2, this.bitsBuf.subarray(0, HEADER_BYTES * 8));
     const bytes = bitsToBytes(bits, HEADER_BYTES);
     const header = unpackHeader(bytes);
     if (!header) return null;
     // Header CRC passed: its REs are known, so they join the SNR fit.
-    const coded = headerCodedBits(L, bytes);
+    const coded = headerCodedBits(L, bytes, this.encodeScratch);
     this.refFlag.fill(1);
     for (let m = 0; m < hs; m++) {
       for (let d = 0; d < nData; d++) {
@@ -421,11 +424,14 @@ export class FrameDemodulator {
         const ii = invH[2 * k + 1]!;
         const xr = yr * ir - yi * ii;
         const xi = yr * ii + yi * ir;
-        decided[re] = c.nearestIndex(xr, xi);
         const h2 = Math.max(this.h2[k]!, 1e-30);
         if (bytesKind) {
+          // decisions are only needed when the CRC fails (EVM reference): sliced later, from `stored`
           c.demapLlr(xr, xi, nv / h2, symLlr, d * bps);
-        } else if (re < count) {
+          continue;
+        }
+        decided[re] = c.nearestIndex(xr, xi);
+        if (re < count) {
           if (mmse) {
             // conj(H) Y / (|H|^2 + N0): biased towards 0, minimum mean-square error
             const g = h2 / (h2 + nv);
@@ -450,14 +456,28 @@ export class FrameDemodulator {
     let bytes: Uint8Array | undefined;
     let knownPts: Float32Array | null = null; // transmitted payload points, when the CRC proved them
     if (bytesKind) {
-      const bits = this.viterbi.decode(this.llr.subarray(0, nsym * ncbps), plan.infoBits, plan.codeRate);
+      if (this.bitsBuf.length < plan.infoBits) this.bitsBuf = new Uint8Array(plan.infoBits);
+      const bits = this.viterbi.decode(this.llr.subarray(0, nsym * ncbps), plan.infoBits, plan.codeRate, this.bitsBuf.subarray(0, plan.infoBits));
       scramble(bits, scramblerSeed(header.sequence));
       bytes = bitsToBytes(bits, plan.length);
       crcOk = crc32(bytes) === header.payloadCrc32;
       if (crcOk) {
         if (this.knownBuf.length < 2 * nRe) this.knownBuf = new Float32Array(2 * nRe);
         knownPts = this.knownBuf;
-        c.mapBits(payloadCodedBits(plan, bytes, header.sequence), 0, nRe, knownPts, 0);
+        c.mapBits(payloadCodedBits(plan, bytes, header.sequence, this.encodeScratch), 0, nRe, knownPts, 0);
+      } else {
+        // no proven reference: the sliced decisions serve the EVM (they stay out of the SNR fit)
+        for (let m = 0; m < nsym; m++) {
+          const base = 2 * u * m;
+          for (let d = 0; d < nData; d++) {
+            const k = L.dataPos[d]!;
+            const yr = stored[base + 2 * k]!;
+            const yi = stored[base + 2 * k + 1]!;
+            const ir = invH[2 * k]!;
+            const ii = invH[2 * k + 1]!;
+            decided[m * nData + d] = c.nearestIndex(yr * ir - yi * ii, yr * ii + yi * ir);
+          }
+        }
       }
     } else {
       crcOk = crc32(decided, 0, count) === header.payloadCrc32;
@@ -475,9 +495,9 @@ export class FrameDemodulator {
           ref[2 * d + 1] = knownPts[2 * re + 1]!;
           flag[d] = 1;
         } else if (!bytesKind && re >= count) {
-          const [fr, fi] = fillerPoint(re);
-          ref[2 * d] = fr;
-          ref[2 * d + 1] = fi;
+          // fillerPoint(re), without allocating its tuple per resource element
+          ref[2 * d] = PN127[re % 127]! * Math.SQRT1_2;
+          ref[2 * d + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
           flag[d] = 2; // filler carriers are deterministic: always known, not part of the EVM
         } else {
           const ix = decided[re]!;
@@ -677,51 +697,56 @@ export class FrameDemodulator {
       si += ar * s + ai * c;
     }
     const a = Math.atan2(si, sr);
-    // rotate all carriers by exp(-j(a + b k)); k steps by 1 (2 across DC), so use a recurrence, not trig
+    // Rotate all carriers by exp(-j(a + b k)); k steps by 1 (2 across DC), so use a recurrence, not trig.
+    // The same pass gathers the decision-directed refinement of the common phase over all carriers:
+    // 4 pilots alone leave a phase error of variance N0/(8|H|^2), i.e. ~0.5 dB of loss; the data carriers
+    // shrink it ~13-fold. sum of Y conj(H X) = sum of |H|^2 (Y/H) conj(X)
     const th0 = -(a + b * L.usedSc[0]!);
     let c = Math.cos(th0);
     let s = Math.sin(th0);
     const dc = Math.cos(b);
     const ds = -Math.sin(b);
     let prevK = L.usedSc[0]!;
+    sr = 0;
+    si = 0;
+    const invH = this.invH;
+    const h2a = this.h2;
+    const pilotIndex = this.pilotIndex;
+    const usedSc = L.usedSc;
+    const bpsk = cons.modulation === Modulation.BPSK;
     for (let k = 0; k < L.numUsed; k++) {
-      const sc = L.usedSc[k]!;
+      const sc = usedSc[k]!;
       while (prevK < sc) {
         const nc = c * dc - s * ds;
         s = c * ds + s * dc;
         c = nc;
         prevK++;
       }
-      const yr = out[2 * k]!;
-      const yi = out[2 * k + 1]!;
-      out[2 * k] = yr * c - yi * s;
-      out[2 * k + 1] = yr * s + yi * c;
-    }
-    // Decision-directed refinement of the common phase over all carriers: 4 pilots alone leave a phase
-    // error of variance N0/(8|H|^2), i.e. ~0.5 dB of loss; the data carriers shrink it ~13-fold.
-    // sum of Y conj(H X) = sum of |H|^2 (Y/H) conj(X)
-    sr = 0;
-    si = 0;
-    const invH = this.invH;
-    const h2a = this.h2;
-    const pts = cons.points;
-    for (let k = 0; k < L.numUsed; k++) {
-      const yr = out[2 * k]!;
-      const yi = out[2 * k + 1]!;
+      const y0r = out[2 * k]!;
+      const y0i = out[2 * k + 1]!;
+      const yr = y0r * c - y0i * s;
+      const yi = y0r * s + y0i * c;
+      out[2 * k] = yr;
+      out[2 * k + 1] = yi;
+      // equalize (rounded to float32 as the separate pass that stored and re-read `out` did)
+      const fyr = Math.fround(yr);
+      const fyi = Math.fround(yi);
       const ir = invH[2 * k]!;
       const ii = invH[2 * k + 1]!;
-      const er = yr * ir - yi * ii;
-      const ei = yr * ii + yi * ir;
+      const er = fyr * ir - fyi * ii;
+      const ei = fyr * ii + fyi * ir;
       let xr: number;
       let xi: number;
-      const j = this.pilotIndex[k]!;
+      const j = pilotIndex[k]!;
       if (j >= 0) {
         xr = pilotValue(L, m, j);
         xi = 0;
+      } else if (bpsk) {
+        xr = er >= 0 ? 1 : -1;
+        xi = 0;
       } else {
-        const ix = cons.nearestIndex(er, ei);
-        xr = pts[2 * ix]!;
-        xi = pts[2 * ix + 1]!;
+        xr = cons.sliceCoord(er);
+        xi = cons.sliceCoord(ei);
       }
       const w = h2a[k]!;
       sr += w * (er * xr + ei * xi);

@@ -5,7 +5,7 @@
 import { Fft } from './fft.js';
 import { OfdmLayout, OfdmParams, makeLayout, HEADER_BYTES } from './params.js';
 import { Constellation, Modulation, constellation } from './constellation.js';
-import { CodeRate, convEncode } from './convcode.js';
+import { CodeRate, codedLength, convEncode } from './convcode.js';
 import { bytesToBits, interleaverPermutation, scramble } from './bits.js';
 import { crc32 } from './crc.js';
 import { FrameHeader, PayloadKind, packHeader } from './header.js';
@@ -23,18 +23,34 @@ export interface TxFrameOptions {
   frameType?: number;
 }
 
+/**
+ * Reusable work buffers for re-encoding on the receive side (the receiver re-encodes every decoded header
+ * and payload for its data-aided SNR fit; fresh typed arrays per frame cost measurable GC time).
+ * Buffers grow on demand and are then reused; a view returned by `get` is valid until the next `get(i)`.
+ */
+export class EncodeScratch {
+  private readonly bufs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)];
+  get(i: 0 | 1 | 2, n: number): Uint8Array {
+    if (this.bufs[i]!.length < n) this.bufs[i] = new Uint8Array(2 * n);
+    return this.bufs[i]!.subarray(0, n);
+  }
+}
+
 /** Encodes the header's bits: CRC-16 inside, K=7 rate 1/2, padded to whole symbols, interleaved per symbol. */
-export function headerCodedBits(layout: OfdmLayout, headerBytes: Uint8Array): Uint8Array {
-  const coded = convEncode(bytesToBits(headerBytes.subarray(0, HEADER_BYTES)), CodeRate.R1_2);
-  const padded = new Uint8Array(layout.headerSymbols * layout.numData);
-  padded.set(coded);
-  return interleaveSymbols(padded, layout.numData, 1);
+export function headerCodedBits(layout: OfdmLayout, headerBytes: Uint8Array, scratch?: EncodeScratch): Uint8Array {
+  const nb = HEADER_BYTES * 8;
+  const bits = bytesToBits(headerBytes.subarray(0, HEADER_BYTES), scratch ? scratch.get(0, nb) : new Uint8Array(nb));
+  const total = layout.headerSymbols * layout.numData;
+  const padded = scratch ? scratch.get(1, total) : new Uint8Array(total);
+  const n = codedLength(nb, CodeRate.R1_2);
+  convEncode(bits, CodeRate.R1_2, padded.subarray(0, n));
+  padded.fill(0, n);
+  return interleaveSymbols(padded, layout.numData, 1, scratch ? scratch.get(2, total) : new Uint8Array(total));
 }
 
 /** Per-OFDM-symbol interleaving of a padded coded stream. */
-export function interleaveSymbols(bits: Uint8Array, ncbps: number, bps: number): Uint8Array {
+export function interleaveSymbols(bits: Uint8Array, ncbps: number, bps: number, out: Uint8Array = new Uint8Array(bits.length)): Uint8Array {
   const perm = interleaverPermutation(ncbps, bps);
-  const out = new Uint8Array(bits.length);
   for (let s = 0; s + ncbps <= bits.length; s += ncbps) {
     for (let i = 0; i < ncbps; i++) out[s + perm[i]!] = bits[s + i]!;
   }
@@ -42,16 +58,18 @@ export function interleaveSymbols(bits: Uint8Array, ncbps: number, bps: number):
 }
 
 /** Coded, scrambled, padded and interleaved bits of a byte payload. */
-export function payloadCodedBits(plan: PayloadPlan, payload: Uint8Array, sequence: number): Uint8Array {
-  const bits = bytesToBits(payload);
+export function payloadCodedBits(plan: PayloadPlan, payload: Uint8Array, sequence: number, scratch?: EncodeScratch): Uint8Array {
+  const nb = payload.length * 8;
+  const bits = bytesToBits(payload, scratch ? scratch.get(0, nb) : new Uint8Array(nb));
   scramble(bits, scramblerSeed(sequence));
-  const coded = convEncode(bits, plan.codeRate);
-  const padded = new Uint8Array(plan.numSymbols * plan.ncbps);
-  padded.set(coded);
+  const total = plan.numSymbols * plan.ncbps;
+  const padded = scratch ? scratch.get(1, total) : new Uint8Array(total);
+  const n = codedLength(nb, plan.codeRate);
+  convEncode(bits, plan.codeRate, padded.subarray(0, n));
+  padded.fill(0, n);
   // Pad bits pseudo-random too, so the last symbol keeps unit average energy.
-  const pad = padded.subarray(coded.length);
-  scramble(pad, 0x2b);
-  return interleaveSymbols(padded, plan.ncbps, plan.constellation.bitsPerSymbol);
+  scramble(padded.subarray(n), 0x2b);
+  return interleaveSymbols(padded, plan.ncbps, plan.constellation.bitsPerSymbol, scratch ? scratch.get(2, total) : new Uint8Array(total));
 }
 
 /** Constellation indices of points (the symbol frame's CRC is over these). */

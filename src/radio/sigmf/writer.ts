@@ -283,6 +283,17 @@ export class SigmfWriter {
     return this.scheduleMeta();
   }
 
+  /**
+   * Set (or move) the recording system's position, global `core:geolocation`, after `open` (e.g. when a
+   * GNSS receiver gets its first fix mid-recording). Resolves when a meta holding it is on disk.
+   */
+  async setGeolocation(point: GeoJsonPoint): Promise<void> {
+    this.requireOpen('setGeolocation');
+    checkGeolocation(point);
+    this.global['core:geolocation'] = point;
+    return this.scheduleMeta();
+  }
+
   /** Retune: a new capture segment with `core:frequency` (no-op when the frequency does not change). */
   async setFrequency(freqHz: number, datetime?: Date | string): Promise<void> {
     const prev = this.captures[this.captures.length - 1]!;
@@ -605,11 +616,13 @@ function checkOptions(o: SigmfWriterOptions): void {
       throw new SigmfArgumentError(`global field '${k}' needs a declared namespace (one of ${[...declared].join(', ')})`);
     }
   }
-  if (o.geolocation) {
-    const c = o.geolocation.coordinates;
-    if (o.geolocation.type !== 'Point' || !Array.isArray(c) || c.length < 2 || c.length > 3 || !c.every(Number.isFinite)) {
-      throw new SigmfArgumentError('geolocation must be a GeoJSON Point with [lon, lat] or [lon, lat, alt] (use geoPoint())');
-    }
+  if (o.geolocation) checkGeolocation(o.geolocation);
+}
+
+function checkGeolocation(p: GeoJsonPoint): void {
+  const c = p.coordinates;
+  if (p.type !== 'Point' || !Array.isArray(c) || c.length < 2 || c.length > 3 || !c.every(Number.isFinite)) {
+    throw new SigmfArgumentError('geolocation must be a GeoJSON Point with [lon, lat] or [lon, lat, alt] (use geoPoint())');
   }
 }
 

@@ -1,0 +1,249 @@
+/**
+ * `dekag record`: receive from a radio into a SigMF recording (BASE.sigmf-meta + BASE.sigmf-data), with
+ * an annotation for every modem frame the receiver decodes on the way.
+ *
+ * On the loopback a transmitter sends a few modem frames during the recording, so the recording has
+ * content. A radio that goes away mid-recording (unplugged, rtl_tcp server gone) ends the recording
+ * cleanly: what was received is finalized (valid meta, core:sha512), the command says what happened and
+ * exits 1. Ctrl-C finalizes too and exits 130.
+ */
+import { UsageError } from '../gsc/errors.js';
+import { parse, requireString } from './args.js';
+import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
+import { DeviceGoneError, type IqBlock, type SdrDevice } from '../radio/devices/types.js';
+import { LoopbackDevice } from '../radio/devices/loopback.js';
+import { SigmfWriter, type FinalizeResult } from '../radio/sigmf/writer.js';
+import { OfdmModulator } from '../radio/phy/transmitter.js';
+import { StreamReceiver } from '../radio/phy/receiver.js';
+import type { RxFrame } from '../radio/phy/demodulator.js';
+import { modulationName } from '../radio/phy/constellation.js';
+import { codeRateName } from '../radio/phy/convcode.js';
+import { PayloadKind } from '../radio/phy/header.js';
+
+export const RECORD_HELP = `dekag record --device NAME --freq HZ --rate HZ --seconds S --out BASE
+             [--format ci8|cu8|cf32_le] [--gain NAME=DB]... [--overwrite] [--json]
+             [--frames N] [--snr DB]   (loopback only: frames sent during the recording, channel SNR)
+    Records from a radio (see 'dekag devices'; default loopback) into BASE.sigmf-meta + BASE.sigmf-data,
+    annotating each decoded modem frame (sequence, SNR, CRC, rate). --format defaults to the radio's own.
+    If the radio goes away mid-recording, the recording is finalized and the command exits 1.`;
+
+type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
+const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+
+export interface RecordCliOptions {
+  out?: Out;
+  /** Stops the recording early (as Ctrl-C does); the CLI listens for SIGINT itself when not given. */
+  signal?: AbortSignal;
+}
+
+const FORMATS = ['ci8', 'cu8', 'cf32_le'] as const;
+
+function positiveNumber(v: unknown, name: string): number {
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${String(v)}'`);
+  return n;
+}
+
+export function parseGains(list: string[] | undefined): Record<string, number> {
+  const gains: Record<string, number> = {};
+  for (const g of list ?? []) {
+    const m = /^([A-Za-z_][\w-]*)=(-?\d+(?:\.\d+)?)$/.exec(g);
+    if (!m) throw new UsageError(`--gain '${g}' is not NAME=DB (e.g. --gain lna=16)`);
+    gains[m[1]!] = Number(m[2]);
+  }
+  return gains;
+}
+
+export async function runRecordCli(argv: string[], opts: RecordCliOptions = {}): Promise<number> {
+  const out = opts.out ?? defaultOut;
+  const { values } = parse(argv, {
+    device: { type: 'string', default: 'loopback' },
+    freq: { type: 'string' },
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
+    out: { type: 'string' },
+    format: { type: 'string' },
+    gain: { type: 'string', multiple: true },
+    overwrite: { type: 'boolean' },
+    json: { type: 'boolean' },
+    frames: { type: 'string' },
+    snr: { type: 'string' },
+  });
+  const deviceId = values.device as string;
+  const freqHz = positiveNumber(values.freq, 'freq');
+  const sampleRateHz = positiveNumber(values.rate, 'rate');
+  const seconds = positiveNumber(values.seconds, 'seconds');
+  const base = requireString(values, 'out').replace(/\.sigmf-(meta|data)$/, '');
+  const format = values.format as string | undefined;
+  if (format !== undefined && !(FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
+  }
+  const gainsDb = parseGains(values.gain as string[] | undefined);
+  const frames = values.frames === undefined ? 5 : Number(values.frames);
+  if (!Number.isInteger(frames) || frames < 0 || frames > 10000) throw new UsageError(`--frames must be an integer 0..10000, got '${String(values.frames)}'`);
+  const snrDb = values.snr === undefined ? 25 : Number(values.snr);
+  if (!Number.isFinite(snrDb)) throw new UsageError(`--snr must be a number of dB, got '${String(values.snr)}'`);
+  const totalSamples = Math.round(seconds * sampleRateHz);
+
+  for (const p of await loadDriverModules()) out.stderr(`dekag record: warning: ${p}\n`);
+  const device = await openDevice(deviceId, { loopback: { pace: 'realtime', channel: { snrDb } } });
+  try {
+    await device.configure({ freqHz, sampleRateHz, gainsDb });
+    const datatype = format ?? device.capabilities.nativeFormat;
+    const writer = await SigmfWriter.open(base, {
+      datatype,
+      sampleRateHz: device.config.sampleRateHz,
+      freqHz: device.config.freqHz,
+      hardware: device.info.label,
+      description: `dekag record from ${device.info.id}`,
+      overwrite: values.overwrite === true,
+    });
+    const result = await record(device, writer, { totalSamples, frames, signal: opts.signal });
+    const fin = result.final;
+    const summary = {
+      device: device.info.id,
+      meta: fin.metaPath,
+      data: fin.dataPath,
+      datatype,
+      samples: fin.sampleCount,
+      seconds: fin.sampleCount / device.config.sampleRateHz,
+      sha512: fin.sha512,
+      frames_sent: result.framesSent,
+      frames_decoded: result.framesDecoded,
+      overflows: device.stats().overflows,
+      lost_samples: result.lostSamples,
+      ended: result.gone ? 'radio gone' : result.interrupted ? 'interrupted' : 'complete',
+      ...(result.gone ? { reason: result.gone.message } : {}),
+    };
+    if (values.json) out.stdout(JSON.stringify(summary, null, 2) + '\n');
+    else {
+      out.stdout(
+        `recorded ${summary.samples} samples (${summary.seconds.toFixed(3)} s) of ${summary.device} as ${datatype}\n` +
+          `  ${fin.metaPath}\n  ${fin.dataPath}\n  sha512 ${fin.sha512.slice(0, 16)}...\n` +
+          `  frames decoded ${result.framesDecoded}${device.info.driver === 'loopback' ? ` of ${result.framesSent} sent` : ''}, overflows ${summary.overflows}\n`,
+      );
+    }
+    if (result.gone) {
+      out.stderr(
+        `dekag record: ${result.gone.message} after ${fin.sampleCount} samples; the recording was finalized and is valid ` +
+          `(${fin.metaPath}, core:sha512 of the ${fin.dataBytes} bytes written)\n`,
+      );
+      return 1;
+    }
+    return result.interrupted ? 130 : 0;
+  } finally {
+    await device.close();
+  }
+}
+
+interface RecordResult {
+  final: FinalizeResult;
+  framesSent: number;
+  framesDecoded: number;
+  lostSamples: number;
+  gone: DeviceGoneError | undefined;
+  interrupted: boolean;
+}
+
+async function record(
+  device: SdrDevice,
+  writer: SigmfWriter,
+  o: { totalSamples: number; frames: number; signal: AbortSignal | undefined },
+): Promise<RecordResult> {
+  const rate = device.config.sampleRateHz;
+  const receiver = new StreamReceiver({ params: { sampleRateHz: rate } });
+  const blockSamples = Math.max(256, Math.min(16384, Math.round(rate / 50)));
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  if (o.signal) o.signal.addEventListener('abort', onSigint, { once: true });
+  else process.once('SIGINT', onSigint);
+  const rx = device.startRx({ blockSamples, queueBlocks: 64, signal: stop.signal });
+  const transmitter = device instanceof LoopbackDevice && o.frames > 0 ? transmitFrames(device, o.frames, o.totalSamples, rate) : undefined;
+  let framesDecoded = 0;
+  let lostSamples = 0;
+  let expected = 0;
+  let gone: DeviceGoneError | undefined;
+  const annotate = async (frames: RxFrame[]) => {
+    for (const f of frames) {
+      framesDecoded++;
+      await writer.annotateFrame({
+        sampleStart: f.startSample,
+        sampleCount: f.lengthSamples,
+        sequence: f.header.sequence,
+        snrDb: f.snrDb,
+        crcOk: f.crcOk,
+        rate: f.header.payloadKind === PayloadKind.Bytes ? `${modulationName(f.header.modulation)} ${codeRateName(f.header.codeRate)}` : modulationName(f.header.modulation),
+        payloadKind: f.header.payloadKind === PayloadKind.Bytes ? 'bytes' : 'symbols',
+      });
+    }
+  };
+  try {
+    for await (const block of rx) {
+      if (block.sampleIndex > expected) {
+        // The radio dropped samples (we were too slow): mark the gap so time stays honest.
+        lostSamples += block.sampleIndex - expected;
+        await writer.markDiscontinuity(block.sampleIndex - expected);
+      }
+      expected = block.sampleIndex + block.samples;
+      const want = Math.min(block.samples, o.totalSamples - writer.sampleCount);
+      await writer.append(samplesFor(block, want, writer.datatype.name, device));
+      // The receiver sees exactly the samples written, so its sample indices are the recording's.
+      await annotate(receiver.push(want === block.samples ? block.iq : block.iq.subarray(0, 2 * want)));
+      if (writer.sampleCount >= o.totalSamples) break;
+    }
+  } catch (e) {
+    if (!(e instanceof DeviceGoneError)) {
+      await writer.close();
+      throw e;
+    }
+    gone = e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await rx.stop();
+  }
+  await annotate(receiver.flush());
+  const framesSent = transmitter ? await transmitter.stop() : 0;
+  const final = await writer.finalize();
+  return { final, framesSent, framesDecoded, lostSamples, gone, interrupted: stop.signal.aborted && !gone };
+}
+
+/** The block as the writer should store it: the radio's own bytes when the format matches, else floats. */
+function samplesFor(block: IqBlock, n: number, datatype: string, device: SdrDevice): Float32Array | Int8Array | Uint8Array {
+  const native = device.capabilities.nativeFormat;
+  if (block.raw && datatype === native && (native === 'ci8' || native === 'cu8')) {
+    const raw = block.raw.subarray(0, 2 * n);
+    return native === 'ci8' ? new Int8Array(raw.buffer, raw.byteOffset, raw.length) : raw;
+  }
+  return n === block.samples ? block.iq : block.iq.subarray(0, 2 * n);
+}
+
+/**
+ * The loopback's transmitter during a recording: `count` frames spread over the recording (one per
+ * period, each after a gap of silence), written as one continuous stream so the radio never runs dry.
+ */
+function transmitFrames(device: LoopbackDevice, count: number, totalSamples: number, rate: number): { stop: () => Promise<number> } {
+  const tx = device.startTx();
+  const mod = new OfdmModulator({ sampleRateHz: rate });
+  let sent = 0;
+  let stopped = false;
+  const run = (async () => {
+    const period = Math.floor(totalSamples / (count + 1));
+    for (let seq = 0; seq < count && !stopped; seq++) {
+      const text = new TextEncoder().encode(`dekag record test frame ${seq}`);
+      const frame = mod.modulateBytes(text, { sequence: seq });
+      const gap = Math.max(0, period - (frame.length >> 1));
+      await tx.write(new Float32Array(2 * gap));
+      if (stopped) break;
+      await tx.write(frame);
+      sent++;
+    }
+    if (!stopped) await tx.end();
+  })().catch(() => undefined); // a radio gone mid-write: the RX side reports it
+  return {
+    stop: async () => {
+      stopped = true;
+      await Promise.race([run, new Promise((r) => setTimeout(r, 50))]);
+      return sent;
+    },
+  };
+}

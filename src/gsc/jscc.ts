@@ -1,0 +1,158 @@
+/**
+ * The JSCC latent codec with CALA at run time (onnxruntime-node), and its meeting point with the modem.
+ *
+ *   const codec = await JsccCodec.load(store);               // 'cala' (default), 'grouped' or 'noadapt'
+ *   const points = await codec.encode(latent, { snrDb: 12, rate: 1 / 4 });   // K quantized points
+ *   ...modulateSymbols(points, { modulation: JSCC_MODULATION }) -> radio -> demodulateSymbols(...)
+ *   const rx = fromModem(f.symbols, f.symbolNoiseVar, f.equalizer);   // MMSE points + reliability
+ *   const latentHat = await codec.decode(rx, { snrDb: measuredSnrDb, rate: 1 / 4 });
+ *
+ * The ONNX encoder emits K_MAX unit-power symbols (zeros beyond the rate's K); quantizing them to the
+ * modem's 256-QAM happens here, with the modem's own constellation, so what is transmitted is exactly what
+ * the modem's JSCC payload carries. The decoder wants MMSE-equalized points and each point's measured
+ * reliability |H|^2 / noise (see train/jscc.py); `fromModem` converts the receiver's output (ZF or MMSE).
+ */
+import { Constellation, Modulation } from '../radio/phy/constellation.js';
+import { UsageError } from './errors.js';
+import { ModelStore } from './models.js';
+import { floatTensor, OnnxModel, tensorData, type SessionOptions } from './onnx.js';
+
+export const JSCC_LATENT_SIZE = 256;
+export const JSCC_K_MAX = 128;
+export const JSCC_RATES = [1 / 16, 1 / 8, 1 / 4, 1 / 2] as const;
+/** The constellation the codec was trained to quantize to (train/jscc.py bits_per_symbol 8). */
+export const JSCC_MODULATION = Modulation.QAM256;
+export const JSCC_VARIANTS = ['cala', 'grouped', 'noadapt'] as const;
+export type JsccVariant = (typeof JSCC_VARIANTS)[number];
+
+export interface JsccCondition {
+  /** SNR the link runs at (encoder: the fed-back measurement; decoder: this frame's measurement). */
+  snrDb: number;
+  /** K / dim(z): one of JSCC_RATES. */
+  rate: number;
+}
+
+export interface JsccReceived {
+  /** MMSE-equalized points, interleaved complex, K of them. */
+  symbols: Float32Array;
+  /** |H|^2 / noise variance of each point (linear). */
+  reliability: Float32Array;
+}
+
+/** Number of complex symbols sent at a rate. */
+export function symbolsForRate(rate: number): number {
+  if (!JSCC_RATES.some((r) => Math.abs(r - rate) < 1e-9)) {
+    throw new UsageError(`JSCC rate ${rate} is not one the codec serves; use one of ${JSCC_RATES.map((r) => `1/${1 / r}`).join(', ')}`);
+  }
+  return Math.round(rate * JSCC_LATENT_SIZE);
+}
+
+/** Parse '1/4' or '0.25'. */
+export function parseRate(text: string): number {
+  const m = /^\s*1\s*\/\s*(\d+)\s*$/.exec(text);
+  const rate = m ? 1 / Number(m[1]) : Number(text);
+  symbolsForRate(rate);
+  return rate;
+}
+
+const qam = new Constellation(JSCC_MODULATION);
+
+/** Nearest 256-QAM point for each complex value, in place (what the modem will transmit). */
+export function quantizePoints(points: Float32Array): Float32Array {
+  for (let i = 0; i < points.length; i += 2) {
+    const idx = qam.nearestIndex(points[i]!, points[i + 1]!);
+    points[i] = qam.points[2 * idx]!;
+    points[i + 1] = qam.points[2 * idx + 1]!;
+  }
+  return points;
+}
+
+/**
+ * From the receiver's equalized points to the decoder's inputs (MMSE points + rho = |H|^2 / noise per point).
+ * The receiver reports each point's noise variance after equalization: ZF nv/|H|^2, MMSE nv/(|H|^2+nv)
+ * (src/radio/phy/demodulator.ts); rho follows from it, and ZF points are scaled by rho/(1+rho) into MMSE ones.
+ */
+export function fromModem(points: Float32Array, equalizedNoiseVar: Float32Array, equalizer: 'zf' | 'mmse'): JsccReceived {
+  const n = equalizedNoiseVar.length;
+  const symbols = new Float32Array(2 * n);
+  const reliability = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const q = Math.max(equalizedNoiseVar[i]!, 1e-12);
+    const rho = equalizer === 'zf' ? 1 / q : Math.max(1 - q, 0) / q;
+    const w = equalizer === 'zf' ? rho / (1 + rho) : 1;
+    symbols[2 * i] = points[2 * i]! * w;
+    symbols[2 * i + 1] = points[2 * i + 1]! * w;
+    reliability[i] = rho;
+  }
+  return { symbols, reliability };
+}
+
+export class JsccCodec {
+  private constructor(readonly variant: JsccVariant, private readonly encoder: OnnxModel, private readonly decoder: OnnxModel) {}
+
+  static async load(store: ModelStore, variant: JsccVariant = 'cala', opts: SessionOptions = {}): Promise<JsccCodec> {
+    const [enc, dec] = await Promise.all([
+      store.session(`cala/${variant}_encoder.onnx`, opts),
+      store.session(`cala/${variant}_decoder.onnx`, opts),
+    ]);
+    return new JsccCodec(variant, enc, dec);
+  }
+
+  get provider(): string {
+    return this.decoder.provider;
+  }
+
+  /** Latents [n * 256] -> per latent, K quantized points (interleaved complex, 2K floats). */
+  async encodeBatch(latents: Float32Array, cond: JsccCondition): Promise<Float32Array[]> {
+    const k = symbolsForRate(cond.rate);
+    const n = latents.length / JSCC_LATENT_SIZE;
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`latent length ${latents.length} is not a multiple of ${JSCC_LATENT_SIZE}`);
+    const out = await this.encoder.run({
+      latent: floatTensor(latents, [n, 4, 8, 8]),
+      snr_db: floatTensor(new Float32Array(n).fill(cond.snrDb), [n]),
+      rate: floatTensor(new Float32Array(n).fill(cond.rate), [n]),
+    });
+    const symbols = tensorData(out['symbols'], 'symbols');
+    const result: Float32Array[] = [];
+    for (let i = 0; i < n; i++) {
+      result.push(quantizePoints(symbols.slice(i * 2 * JSCC_K_MAX, i * 2 * JSCC_K_MAX + 2 * k)));
+    }
+    return result;
+  }
+
+  async encode(latent: Float32Array, cond: JsccCondition): Promise<Float32Array> {
+    return (await this.encodeBatch(latent, cond))[0]!;
+  }
+
+  /** Received points (K each) -> latents [n * 256]. Each item may carry its own measured SNR. */
+  async decodeBatch(items: readonly JsccReceived[], conds: readonly JsccCondition[]): Promise<Float32Array> {
+    const n = items.length;
+    if (n === 0 || conds.length !== n) throw new UsageError('decodeBatch needs one condition per received item');
+    const symbols = new Float32Array(n * 2 * JSCC_K_MAX);
+    const reliability = new Float32Array(n * JSCC_K_MAX);
+    for (let i = 0; i < n; i++) {
+      const k = symbolsForRate(conds[i]!.rate);
+      const it = items[i]!;
+      if (it.symbols.length < 2 * k || it.reliability.length < k) {
+        throw new UsageError(`received ${it.symbols.length / 2} points, but rate ${conds[i]!.rate} needs ${k}`);
+      }
+      symbols.set(it.symbols.subarray(0, 2 * k), i * 2 * JSCC_K_MAX);
+      reliability.set(it.reliability.subarray(0, k), i * JSCC_K_MAX);
+    }
+    const out = await this.decoder.run({
+      symbols: floatTensor(symbols, [n, JSCC_K_MAX, 2]),
+      reliability: floatTensor(reliability, [n, JSCC_K_MAX]),
+      snr_db: floatTensor(Float32Array.from(conds, (c) => c.snrDb), [n]),
+      rate: floatTensor(Float32Array.from(conds, (c) => c.rate), [n]),
+    });
+    return tensorData(out['latent'], 'latent');
+  }
+
+  async decode(rx: JsccReceived, cond: JsccCondition): Promise<Float32Array> {
+    return this.decodeBatch([rx], [cond]);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.encoder.release(), this.decoder.release()]);
+  }
+}

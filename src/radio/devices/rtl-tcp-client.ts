@@ -1,0 +1,266 @@
+/**
+ * An rtl_tcp server (ours, or `rtl_tcp` on a machine with a dongle) as an RX-only radio: `rtl_tcp:HOST:PORT`.
+ *
+ * rtl_tcp streams from the moment a client connects and has no way to pause, so this client reads the
+ * socket all the time: while no RX stream is running the samples are discarded, and a slow consumer loses
+ * the oldest blocks beyond `queueBlocks` (counted as overflows; `sampleIndex` shows the gap). The server
+ * closing the connection (it died, the dongle was pulled) ends the RX stream with DeviceGoneError.
+ *
+ * rtl_tcp reports nothing but the tuner type, so the configuration starts as rtl_tcp's defaults would be
+ * unknown; `open()` therefore sends the initial frequency and sample rate (options, or 100 MHz / 2.048 Msps),
+ * so `config` is what the server was told.
+ */
+import { EventEmitter, once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { cu8ToCf32 } from '../channel/iqformat.js';
+import {
+  RTL_TCP_DEFAULT_PORT,
+  RTL_TCP_HEADER_BYTES,
+  RTL_TUNER_GAINS_TENTH_DB,
+  RTL_TUNER_NAMES,
+  RtlTcpCommand,
+  decodeHeader,
+  encodeCommand,
+  type RtlTcpHeader,
+} from './rtl-tcp-protocol.js';
+import { BlockQueue, DEFAULT_BLOCK_SAMPLES, DEFAULT_QUEUE_BLOCKS, mergeConfig, rxStreamFrom } from './stream.js';
+import {
+  DeviceConfigError,
+  DeviceGoneError,
+  DeviceIoError,
+  type DeviceCapabilities,
+  type DeviceConfig,
+  type DeviceInfo,
+  type RxOptions,
+  type RxStream,
+  type SdrDevice,
+  type StreamStats,
+  type TxStream,
+} from './types.js';
+
+export interface RtlTcpClientOptions {
+  connectTimeoutMs?: number;
+  /** Sent on open (default 100 MHz, 2.048 Msps: what rtl_tcp itself starts with). */
+  freqHz?: number;
+  sampleRateHz?: number;
+}
+
+/** Parses `HOST:PORT` (IPv6 in brackets: `[::1]:1234`); the port defaults to 1234. */
+export function parseHostPort(spec: string, defaultPort = RTL_TCP_DEFAULT_PORT): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(spec) ?? /^([^:]+)(?::(\d+))?$/.exec(spec);
+  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
+  if (!m || !m[1] || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new DeviceConfigError(`'${spec}' is not HOST:PORT (e.g. 127.0.0.1:1234 or [::1]:1234)`);
+  }
+  return { host: m[1], port };
+}
+
+export class RtlTcpClient extends EventEmitter implements SdrDevice {
+  readonly info: DeviceInfo;
+  private caps: DeviceCapabilities;
+  private cfg: DeviceConfig;
+  private socket: Socket | undefined;
+  private hdr: RtlTcpHeader | undefined;
+  private goneError: DeviceGoneError | undefined;
+  private closing = false;
+  private readonly st: StreamStats = { samplesRx: 0, samplesTx: 0, overflows: 0, underflows: 0 };
+  private rx: { queue: BlockQueue; blockSamples: number; buf: Uint8Array; fill: number; index: number; skip: number } | undefined;
+  /** IQ bytes received since the header, kept so a new RX stream starts on an I sample, never on a Q. */
+  private streamBytes = 0;
+
+  constructor(
+    readonly host: string,
+    readonly port: number = RTL_TCP_DEFAULT_PORT,
+    private readonly opts: RtlTcpClientOptions = {},
+  ) {
+    super();
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.info = { id: `rtl_tcp:${address}`, driver: 'rtl_tcp', label: `rtl_tcp server at ${address}`, address };
+    this.caps = capabilitiesFor(RTL_TUNER_GAINS_TENTH_DB[5]!);
+    this.cfg = { freqHz: opts.freqHz ?? 100e6, sampleRateHz: opts.sampleRateHz ?? 2.048e6, gainsDb: {} };
+  }
+
+  get capabilities(): DeviceCapabilities {
+    return this.caps;
+  }
+
+  get config(): DeviceConfig {
+    return { ...this.cfg, gainsDb: { ...this.cfg.gainsDb } };
+  }
+
+  get isOpen(): boolean {
+    return this.socket !== undefined && !this.goneError;
+  }
+
+  /** The server's dongle info (after open). */
+  get header(): RtlTcpHeader | undefined {
+    return this.hdr;
+  }
+
+  async open(): Promise<void> {
+    if (this.goneError) throw this.goneError;
+    if (this.socket) return;
+    const where = `${this.host}:${this.port}`;
+    const socket = connect({ host: this.host, port: this.port });
+    const timeoutMs = this.opts.connectTimeoutMs ?? 3000;
+    socket.setTimeout(timeoutMs);
+    const header = await new Promise<Buffer>((resolve, reject) => {
+      let got = Buffer.alloc(0);
+      const fail = (why: string) => {
+        socket.destroy();
+        reject(new DeviceIoError(`cannot open rtl_tcp server at ${where}: ${why}`));
+      };
+      socket.on('error', (e: NodeJS.ErrnoException) =>
+        fail(`${e.code ?? e.message}${e.code === 'ECONNREFUSED' ? ' (is `dekag rtl-tcp serve` or rtl_tcp running there?)' : ''}`),
+      );
+      socket.on('timeout', () => fail(`no answer within ${timeoutMs} ms`));
+      socket.on('close', () => fail('the server closed the connection before sending its 12-byte header (busy with another client?)'));
+      const onData = (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+        if (got.length < RTL_TCP_HEADER_BYTES) return;
+        socket.off('data', onData);
+        socket.removeAllListeners('error').removeAllListeners('timeout').removeAllListeners('close');
+        socket.pause();
+        resolve(got);
+      };
+      socket.on('data', onData);
+    });
+    const h = decodeHeader(header);
+    if (!h) {
+      socket.destroy();
+      throw new DeviceIoError(`${where} is not an rtl_tcp server: expected the magic "RTL0", got ${JSON.stringify(header.subarray(0, 4).toString('latin1'))}`);
+    }
+    socket.setTimeout(0);
+    this.hdr = h;
+    const gains = RTL_TUNER_GAINS_TENTH_DB[h.tunerType];
+    this.caps = capabilitiesFor(gains ?? []);
+    this.info.label = `rtl_tcp server at ${this.info.address} (tuner ${RTL_TUNER_NAMES[h.tunerType] ?? `type ${h.tunerType}`})`;
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.lost(`connection error: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    socket.on('close', () => this.lost('the rtl_tcp server closed the connection'));
+    // Samples after the header belong to the stream.
+    if (header.length > RTL_TCP_HEADER_BYTES) this.onData(header.subarray(RTL_TCP_HEADER_BYTES));
+    socket.resume();
+    await this.send(RtlTcpCommand.SetSampleRate, this.cfg.sampleRateHz);
+    await this.send(RtlTcpCommand.SetFrequency, this.cfg.freqHz);
+  }
+
+  async configure(changes: Partial<DeviceConfig>): Promise<DeviceConfig> {
+    this.requireOpen();
+    const next = mergeConfig(this.info.id, this.caps, this.cfg, changes);
+    if (changes.sampleRateHz !== undefined) await this.send(RtlTcpCommand.SetSampleRate, Math.round(next.sampleRateHz));
+    if (changes.freqHz !== undefined) await this.send(RtlTcpCommand.SetFrequency, Math.round(next.freqHz));
+    const g = changes.gainsDb?.['tuner'];
+    if (g !== undefined) {
+      await this.send(RtlTcpCommand.SetGainMode, 1);
+      await this.send(RtlTcpCommand.SetGain, Math.round(next.gainsDb['tuner']! * 10));
+    }
+    this.cfg = next;
+    this.emit('config', this.config);
+    return this.config;
+  }
+
+  /** Any rtl_tcp command (ppm, AGC, bias tee, ...), for settings the device interface has no field for. */
+  async send(cmd: number, param: number): Promise<void> {
+    this.requireOpen();
+    const s = this.socket!;
+    if (!s.write(encodeCommand(cmd, param))) await Promise.race([once(s, 'drain'), once(s, 'close')]);
+    if (this.goneError) throw this.goneError;
+  }
+
+  startRx(options: RxOptions = {}): RxStream {
+    this.requireOpen();
+    if (this.rx) throw new DeviceConfigError(`${this.info.id} is already receiving; stop the RX stream first`);
+    const blockSamples = options.blockSamples ?? DEFAULT_BLOCK_SAMPLES;
+    if (!Number.isInteger(blockSamples) || blockSamples < 1) throw new DeviceConfigError(`blockSamples must be an integer >= 1, got ${blockSamples}`);
+    const queue = new BlockQueue(options.queueBlocks ?? DEFAULT_QUEUE_BLOCKS);
+    const rx = { queue, blockSamples, buf: new Uint8Array(2 * blockSamples), fill: 0, index: 0, skip: this.streamBytes & 1 };
+    this.rx = rx;
+    return rxStreamFrom(
+      () => queue.next(),
+      () => {
+        if (this.rx !== rx) return;
+        this.st.overflows += queue.dropped;
+        this.rx = undefined;
+        queue.end();
+      },
+      options.signal,
+    );
+  }
+
+  startTx(): TxStream {
+    throw new DeviceConfigError(`${this.info.id}: rtl_tcp is receive-only; use a TX-capable radio (loopback, HackRF, Pluto)`);
+  }
+
+  stats(): StreamStats {
+    return { ...this.st, overflows: this.st.overflows + (this.rx?.queue.dropped ?? 0) };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.rx?.queue.end();
+    this.rx = undefined;
+    const s = this.socket;
+    this.socket = undefined;
+    if (s && !s.destroyed) {
+      const closed = once(s, 'close');
+      s.destroy();
+      await closed;
+    }
+  }
+
+  private requireOpen(): void {
+    if (this.goneError) throw this.goneError;
+    if (!this.socket) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
+  }
+
+  private lost(reason: string): void {
+    if (this.closing || this.goneError) return;
+    this.goneError = new DeviceGoneError(this.info.id, reason);
+    this.rx?.queue.end(this.goneError);
+    this.emit('gone', this.goneError);
+  }
+
+  /** Cuts the byte stream into blocks of exactly `blockSamples` (a sample may straddle two TCP chunks). */
+  private onData(chunk: Uint8Array): void {
+    this.streamBytes += chunk.length;
+    const rx = this.rx;
+    if (!rx) return; // nobody receives: rtl_tcp cannot pause, so the samples go
+    let o = 0;
+    if (rx.skip > 0) {
+      o = Math.min(rx.skip, chunk.length);
+      rx.skip -= o;
+    }
+    while (o < chunk.length) {
+      const take = Math.min(chunk.length - o, rx.buf.length - rx.fill);
+      rx.buf.set(chunk.subarray(o, o + take), rx.fill);
+      rx.fill += take;
+      o += take;
+      if (rx.fill === rx.buf.length) {
+        const raw = rx.buf;
+        rx.buf = new Uint8Array(raw.length);
+        rx.fill = 0;
+        rx.queue.push({ iq: cu8ToCf32(raw), samples: rx.blockSamples, sampleIndex: rx.index, receivedAtMs: Date.now(), raw });
+        rx.index += rx.blockSamples;
+        this.st.samplesRx += rx.blockSamples;
+      }
+    }
+  }
+}
+
+function capabilitiesFor(gainsTenthDb: readonly number[]): DeviceCapabilities {
+  const lo = gainsTenthDb.length ? Math.min(...gainsTenthDb) / 10 : 0;
+  const hi = gainsTenthDb.length ? Math.max(...gainsTenthDb) / 10 : 0;
+  return {
+    rx: true,
+    tx: false,
+    fullDuplex: false,
+    // What the protocol can carry (u32 Hz); the server's radio decides what it really accepts.
+    freqRangeHz: [1, 0xffffffff],
+    sampleRateRangeHz: [1, 0xffffffff],
+    // rtl_tcp sets the tuner gain in tenths of a dB; the tuner rounds to its nearest table entry.
+    gains: gainsTenthDb.length ? [{ name: 'tuner', minDb: lo, maxDb: hi, stepDb: 0.1, direction: 'rx' }] : [],
+    nativeFormat: 'cu8',
+  };
+}

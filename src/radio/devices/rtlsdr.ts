@@ -1,0 +1,304 @@
+/**
+ * RTL-SDR (RTL2832U + R820T/R828D) receive over WebUSB, through the maintained @jtarrio/webrtlsdr
+ * driver: it owns the demodulator and tuner register sequences; this file adapts it to SdrDevice
+ * (cu8 -> cf32 with the raw bytes kept, gains, ppm, unplug -> DeviceGoneError).
+ *
+ * webrtlsdr is written for the browser's navigator.usb, but `RTL2832U.open(device)` only needs a
+ * USBDevice, and it uses nothing beyond our WebUsbDevice surface (claim/releaseInterface, vendor control
+ * transfers with request 0, transferIn on endpoint 1, clearHalt, close), so a `usb` 3.x device or our
+ * fake fits.
+ */
+import { EventEmitter } from 'node:events';
+import { RTL2832U, type RtlDevice } from '@jtarrio/webrtlsdr/rtlsdr.js';
+import { cu8ToCf32 } from '../channel/iqformat.js';
+import { BlockQueue, mergeConfig, rxStreamFrom } from './stream.js';
+import {
+  DeviceConfigError,
+  DeviceGoneError,
+  DeviceIoError,
+  type DeviceCapabilities,
+  type DeviceConfig,
+  type DeviceInfo,
+  type RxOptions,
+  type RxStream,
+  type SdrDevice,
+  type StreamStats,
+  type TxStream,
+} from './types.js';
+import { errorChainMessage, isDisconnectError, listUsbDevices, type WebUsbDevice } from './webusb.js';
+import { registerDriver } from './registry.js';
+
+export const RTLSDR_USB_IDS: ReadonlyArray<{ vendorId: number; productId: number }> = [
+  { vendorId: 0x0bda, productId: 0x2832 },
+  { vendorId: 0x0bda, productId: 0x2838 },
+];
+
+/** cu8 -> float: (u - 127.5) / 127.5, the rtl-sdr convention (shared/design/radio-protocols.md). */
+export const RTLSDR_RX_SCALE = 127.5;
+
+export const RTLSDR_CAPABILITIES: DeviceCapabilities = Object.freeze({
+  rx: true,
+  tx: false,
+  fullDuplex: false,
+  // R820T tuning range.
+  freqRangeHz: [24_000_000, 1_766_000_000] as [number, number],
+  // The RTL2832U resampler; 300001..900000 Hz is not usable (checked in configure).
+  sampleRateRangeHz: [225_001, 3_200_000] as [number, number],
+  // webrtlsdr maps a dB value onto the R820T's LNA and mixer gain codes itself: no fixed step here.
+  gains: [{ name: 'tuner', minDb: 0, maxDb: 49.6, stepDb: 0, direction: 'rx' as const }],
+  nativeFormat: 'cu8' as const,
+});
+
+export const RTLSDR_DEFAULT_CONFIG: DeviceConfig = Object.freeze({
+  freqHz: 100_000_000,
+  sampleRateHz: 2_048_000,
+  gainsDb: Object.freeze({ tuner: 30 }) as Record<string, number>,
+}) as DeviceConfig;
+
+export interface RtlSdrOptions {
+  id?: string;
+  /** Crystal correction in parts per million (default 0). */
+  ppm?: number;
+  /** Tuner AGC instead of the manual `tuner` gain (default false). */
+  agc?: boolean;
+  /** Samples per bulk read (default 65536 = 128 KiB, a multiple of the 512-byte USB packet). */
+  blockSamples?: number;
+}
+
+interface RxState {
+  running: boolean;
+  queue: BlockQueue;
+  done: Promise<void>;
+}
+
+export class RtlSdrDevice extends EventEmitter implements SdrDevice {
+  readonly capabilities: DeviceCapabilities = RTLSDR_CAPABILITIES;
+  private rtl: RtlDevice | undefined;
+  private applied: DeviceConfig = { ...RTLSDR_DEFAULT_CONFIG, gainsDb: { ...RTLSDR_DEFAULT_CONFIG.gainsDb } };
+  private agc: boolean;
+  private ppm: number;
+  private gone: DeviceGoneError | undefined;
+  private closing: Promise<void> | undefined;
+  private stream: RxState | undefined;
+  private readonly counters: StreamStats = { samplesRx: 0, samplesTx: 0, overflows: 0, underflows: 0 };
+  private readonly blockSamples: number;
+
+  constructor(readonly usb: WebUsbDevice, private readonly options: RtlSdrOptions = {}) {
+    super();
+    this.agc = options.agc ?? false;
+    this.ppm = options.ppm ?? 0;
+    this.blockSamples = options.blockSamples ?? 65536;
+    if (!Number.isInteger(this.ppm) || Math.abs(this.ppm) > 500) throw new DeviceConfigError(`ppm must be an integer within ±500, got ${this.ppm}`);
+  }
+
+  get info(): DeviceInfo {
+    const serial = this.usb.serialNumber ?? undefined;
+    return {
+      id: this.options.id ?? `rtlsdr:${serial ?? 'unknown'}`,
+      driver: 'rtlsdr',
+      label: `RTL-SDR ${this.usb.productName ?? ''}${serial ? ` (serial ${serial})` : ''}`.replace(/\s+/g, ' ').trim(),
+      ...(serial ? { serial } : {}),
+      usb: { vendorId: this.usb.vendorId, productId: this.usb.productId },
+    };
+  }
+
+  get config(): DeviceConfig {
+    return { ...this.applied, gainsDb: { ...this.applied.gainsDb } };
+  }
+
+  get isOpen(): boolean {
+    return this.rtl !== undefined && !this.closing;
+  }
+
+  get agcEnabled(): boolean {
+    return this.agc;
+  }
+
+  get ppmCorrection(): number {
+    return this.ppm;
+  }
+
+  stats(): StreamStats {
+    return { ...this.counters };
+  }
+
+  async open(): Promise<void> {
+    if (this.rtl) return;
+    this.throwIfGone();
+    if (this.closing) throw new DeviceConfigError(`${this.info.id} was closed; create a new device object to open it again`);
+    try {
+      await this.usb.open();
+      // webrtlsdr types its argument as the DOM's USBDevice; it calls only what WebUsbDevice declares.
+      this.rtl = await RTL2832U.open(this.usb as unknown as Parameters<typeof RTL2832U.open>[0]);
+    } catch (e) {
+      await this.usb.close().catch(() => undefined);
+      throw this.usbError('open', e);
+    }
+    await this.guard('initial settings', async () => {
+      const rtl = this.rtl!;
+      if (this.ppm !== 0) await rtl.setFrequencyCorrection(this.ppm);
+      this.applied.sampleRateHz = await rtl.setSampleRate(this.applied.sampleRateHz);
+      await rtl.setCenterFrequency(this.applied.freqHz);
+      await rtl.setGain(this.agc ? null : this.applied.gainsDb.tuner!);
+    });
+  }
+
+  async configure(changes: Partial<DeviceConfig>): Promise<DeviceConfig> {
+    const rtl = this.requireOpen();
+    const next = mergeConfig(this.info.id, this.capabilities, this.applied, changes);
+    if (changes.sampleRateHz !== undefined && changes.sampleRateHz > 300_000 && changes.sampleRateHz <= 900_000) {
+      throw new DeviceConfigError(`${this.info.id}: the RTL2832U cannot sample at ${changes.sampleRateHz} Hz; use 225001..300000 or 900001..3200000 Hz (2.4 Msps is the highest without lost samples)`);
+    }
+    await this.guard('configure', async () => {
+      if (next.sampleRateHz !== this.applied.sampleRateHz) this.applied.sampleRateHz = await rtl.setSampleRate(next.sampleRateHz);
+      if (next.freqHz !== this.applied.freqHz) {
+        await rtl.setCenterFrequency(next.freqHz);
+        this.applied.freqHz = next.freqHz;
+      }
+      const g = next.gainsDb.tuner;
+      if (changes.gainsDb?.tuner !== undefined && g !== undefined) {
+        // Naming a gain means manual gain.
+        await rtl.setGain(g);
+        this.agc = false;
+        this.applied.gainsDb.tuner = g;
+      }
+    });
+    const cfg = this.config;
+    this.emit('config', cfg);
+    return cfg;
+  }
+
+  /** Tuner AGC on (gain chosen by the R820T) or off (back to the configured `tuner` gain). */
+  async setAgc(enabled: boolean): Promise<void> {
+    const rtl = this.requireOpen();
+    await this.guard('setAgc', () => rtl.setGain(enabled ? null : this.applied.gainsDb.tuner!));
+    this.agc = enabled;
+  }
+
+  /** Crystal correction in ppm; webrtlsdr retunes with the corrected crystal frequency. */
+  async setPpm(ppm: number): Promise<void> {
+    const rtl = this.requireOpen();
+    if (!Number.isInteger(ppm) || Math.abs(ppm) > 500) throw new DeviceConfigError(`ppm must be an integer within ±500, got ${ppm}`);
+    await this.guard('setPpm', async () => {
+      await rtl.setFrequencyCorrection(ppm);
+      // The resampler ratio depends on the crystal: set the rate again so it stays what was asked.
+      this.applied.sampleRateHz = await rtl.setSampleRate(this.applied.sampleRateHz);
+    });
+    this.ppm = ppm;
+  }
+
+  startRx(options: RxOptions = {}): RxStream {
+    const rtl = this.requireOpen();
+    if (this.stream) throw new DeviceConfigError(`${this.info.id} already has an RX stream; stop() it before starting another`);
+    const samples = options.blockSamples ?? this.blockSamples;
+    if (!Number.isInteger(samples) || samples < 256) throw new DeviceConfigError(`blockSamples must be an integer >= 256, got ${samples}`);
+    // Whole 512-byte USB packets per read.
+    const blockSamples = Math.ceil(samples / 256) * 256;
+    const state: RxState = { running: true, queue: new BlockQueue(options.queueBlocks ?? 16), done: Promise.resolve() };
+    this.stream = state;
+    state.done = this.runRx(rtl, state, blockSamples);
+    return rxStreamFrom(() => state.queue.next(), async () => {
+      state.running = false;
+      await state.done;
+    }, options.signal);
+  }
+
+  private async runRx(rtl: RtlDevice, state: RxState, blockSamples: number): Promise<void> {
+    let sampleIndex = 0;
+    try {
+      await rtl.resetBuffer();
+      while (state.running) {
+        const block = await rtl.readSamples(blockSamples);
+        const raw = new Uint8Array(block.data);
+        const samples = raw.length >> 1;
+        if (samples === 0) continue;
+        const iq = new Float32Array(samples * 2);
+        cu8ToCf32(raw.length === samples * 2 ? raw : raw.subarray(0, samples * 2), RTLSDR_RX_SCALE, iq);
+        this.counters.samplesRx += samples;
+        if (!state.queue.push({ iq, samples, sampleIndex, receivedAtMs: Date.now(), raw })) this.counters.overflows++;
+        sampleIndex += samples;
+      }
+      state.queue.end();
+    } catch (e) {
+      state.queue.end(this.markGone(`RX transfer failed: ${errorChainMessage(e)}`));
+    } finally {
+      state.running = false;
+      if (this.stream === state) this.stream = undefined;
+    }
+  }
+
+  startTx(): TxStream {
+    throw new DeviceConfigError(`${this.info.id} is an RTL-SDR: it can only receive; use a HackRF, Pluto or the loopback to transmit`);
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const s = this.stream;
+    if (s) {
+      s.running = false;
+      await s.done;
+    }
+    const rtl = this.rtl;
+    if (rtl && !this.gone) {
+      try {
+        await rtl.close(); // tuner power-down, release interface, close
+      } catch (e) {
+        if (!isDisconnectError(e) && this.listenerCount('error') > 0) this.emit('error', e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    if (this.usb.opened) await this.usb.close().catch(() => undefined);
+  }
+
+  private requireOpen(): RtlDevice {
+    this.throwIfGone();
+    if (!this.rtl || this.closing) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
+    return this.rtl;
+  }
+
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.usbError(what, e);
+    }
+  }
+
+  private usbError(what: string, e: unknown): Error {
+    if (e instanceof DeviceGoneError || e instanceof DeviceConfigError) return e;
+    const msg = errorChainMessage(e);
+    if (isDisconnectError(e)) return this.markGone(`${what}: ${msg}`);
+    return new DeviceIoError(`RTL-SDR ${what} failed: ${msg}`);
+  }
+
+  private markGone(reason: string): DeviceGoneError {
+    if (this.gone) return this.gone;
+    this.gone = new DeviceGoneError(this.info.id, reason);
+    if (this.stream) {
+      this.stream.running = false;
+      this.stream.queue.end(this.gone);
+    }
+    this.emit('gone', this.gone);
+    return this.gone;
+  }
+
+  private throwIfGone(): void {
+    if (this.gone) throw this.gone;
+  }
+}
+
+/**
+ * `rtlsdr[:INDEX]`: the INDEX-th RTL-SDR in USB enumeration order (default 0), as librtlsdr and discovery
+ * number them (dongles often share the serial 00000001). Driver options are RtlSdrOptions.
+ */
+registerDriver('rtlsdr', async (spec, o) => {
+  const all = (await listUsbDevices()).filter((d) => RTLSDR_USB_IDS.some((k) => k.vendorId === d.vendorId && k.productId === d.productId));
+  const index = spec.arg === undefined ? 0 : Number(spec.arg);
+  if (!Number.isInteger(index) || index < 0) throw new DeviceConfigError(`'${spec.id}': the RTL-SDR index must be a number 0, 1, ...`);
+  const d = all[index];
+  if (!d) throw new DeviceConfigError(`no RTL-SDR number ${index} is plugged in (found ${all.length}); see dekag devices`);
+  return new RtlSdrDevice(d, { id: `rtlsdr:${index}`, ...(o.driverOptions as RtlSdrOptions | undefined) });
+});
