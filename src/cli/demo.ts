@@ -1,61 +1,167 @@
 /**
- * `dekag demo`: the main job on the embedded default. The cloud and the edge generate the same prompt;
- * the evaluator says how consistent the edge's image is with the cloud's.
+ * `dekag demo`: the main job. A whole DeKA-g session on the shipped models over the loopback radio:
+ * cloud reference images, the edge's images without and with the MAKD adapter, the JSCC latent with CALA
+ * over the simulated air, the user's received image; the closed CALA loop from the measured SNR. Writes
+ * DIR/report.html (self-contained), DIR/summary.json, DIR/session.jsonl and the images.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { consistency, Evaluator } from '../gsc/evaluate.js';
-import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator } from '../gsc/generate.js';
-import { hconcat, writePng } from '../gsc/image.js';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../gsc/errors.js';
+import { parseRate } from '../gsc/jscc.js';
 import { ModelStore } from '../gsc/models.js';
 import { parseProvider } from '../gsc/onnx.js';
 import { tokenize } from '../gsc/tokenizer.js';
-import { MODEL_OPTIONS, optionalInt, parse } from './args.js';
-import { round } from './generate.js';
+import { renderReport } from '../session/report.js';
+import { runLocalSession, summarize } from '../session/session.js';
+import { MODEL_OPTIONS, optionalInt, optionalNumber, parse } from './args.js';
+import { ProgressBar } from './progress.js';
 
-export const DEMO_HELP = `dekag demo [--prompt TEXT] [--seed N] [--out DIR] [--json]
-  runs the embedded default end to end on the shipped models and writes the images to DIR (default out/demo)`;
+export const DEMO_HELP = `dekag demo [--quick] [--snr DB] [--rate R] [--prompts FILE] [--radio loopback] [--out DIR]
+  a whole session on the shipped models over the loopback radio: cloud, edge (with and without the MAKD
+  adapter), JSCC with CALA over the air, the user's image, the closed SNR loop; writes DIR/report.html,
+  DIR/summary.json and DIR/session.jsonl (default DIR out/demo)
+  --quick           6 prompts (about a minute on a 2-core laptop) instead of 20
+  --snr DB          fixed channel SNR; default: a sweep 20 -> 2 -> 20 dB that shows the loop adapting
+  --rate R          fixed JSCC rate (1/16, 1/8, 1/4, 1/2); default: the edge adapts it to the fed-back SNR
+  --prompts FILE    one prompt per line (# comments), or a JSON list of strings
+  --fading          EPA multipath, one static draw per burst, on top of the noise
+  --record BASE     also record what the user received as SigMF (BASE.sigmf-meta/-data)
+  --seed N          generation and channel seed (default 0)
+  --json            print summary.json to stdout`;
 
-const DEFAULT_PROMPTS = ['a large red striped star on the left on grass', 'a medium blue circle at the top on sand'];
+/** A spread over the world: each MAKD subject (star, striped, purple, heart, snow), plus held-out scenes. */
+export const DEMO_PROMPTS = [
+  'a large red striped star on the left on grass',
+  'a medium purple circle at the top on sand',
+  'a small blue heart in the center at night',
+  'a large yellow striped triangle on grass on the left',
+  'a medium green square on snow at the bottom',
+  'a small orange dotted star on the right on sand',
+  'a medium cyan striped circle at night at the top',
+  'a large purple plain cross in the center on grass',
+  'a small red heart on the left on snow',
+  'a large blue dotted square at the top at night',
+  'a medium orange plain star at the bottom on grass',
+  'a small green striped triangle on sand on the right',
+  'a large cyan circle on snow in the center',
+  'a medium yellow heart at the top on grass',
+  'a small purple dotted star on the left at night',
+  'a large red plain square on sand at the bottom',
+  'a medium blue striped cross on the right on grass',
+  'a small orange triangle in the center on snow',
+  'a large green dotted heart at the bottom at night',
+  'a medium red circle on the left on sand',
+];
+
+/** The default SNR schedule: down and up again, so the report shows the loop following the channel. */
+export function sweepSchedule(n: number): number[] {
+  const hi = 20;
+  const lo = 2;
+  if (n <= 1) return [hi];
+  const half = Math.max(1, Math.floor((n - 1) / 2));
+  return Array.from({ length: n }, (_, i) => {
+    const f = i <= half ? i / half : (n - 1 - i) / Math.max(1, n - 1 - half);
+    return Math.round(hi - (hi - lo) * Math.min(1, Math.max(0, f)));
+  });
+}
+
+export function readPromptsFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --prompts ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let prompts: string[];
+  if (text.trimStart().startsWith('[')) {
+    let list: unknown;
+    try {
+      list = JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`--prompts ${path} looks like JSON but is not: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(list) || !list.every((p) => typeof p === 'string')) throw new UsageError(`--prompts ${path}: a JSON file must be a list of strings`);
+    prompts = list as string[];
+  } else {
+    prompts = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  }
+  if (prompts.length === 0) throw new UsageError(`--prompts ${path} holds no prompts (one per line, or a JSON list)`);
+  return prompts;
+}
 
 export async function runDemo(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { ...MODEL_OPTIONS, prompt: { type: 'string', multiple: true }, seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } });
-  const prompts = (values['prompt'] as string[] | undefined) ?? DEFAULT_PROMPTS;
-  const seed = optionalInt(values, 'seed', 0, 0, 2 ** 32 - 1);
-  const outDir = (values['out'] as string | undefined) ?? join('out', 'demo');
-  const store = ModelStore.open(values['models'] as string | undefined);
-  for (const p of prompts) tokenize(p, store.vocab);
-  const provider = parseProvider((values['provider'] as string | undefined) ?? 'cpu');
-  const [cloud, edge, evaluator] = await Promise.all([
-    Generator.load(store, 'cloud', { provider }),
-    Generator.load(store, 'edge', { provider }),
-    Evaluator.load(store, { provider }),
-  ]);
-  mkdirSync(outDir, { recursive: true });
-  const report = [];
-  for (const [i, prompt] of prompts.entries()) {
-    const c = await cloud.generate({ prompt, seed, steps: DEFAULT_STEPS, guidance: DEFAULT_GUIDANCE });
-    const e = await edge.generate({ prompt, seed, steps: DEFAULT_STEPS, guidance: DEFAULT_GUIDANCE });
-    const [jc, je] = await evaluator.judgeImages([c.image, e.image]);
-    const text = await evaluator.embedPrompt(prompt);
-    const file = join(outDir, `prompt${i}-cloud-edge.png`);
-    writePng(file, hconcat([c.image, e.image]));
-    report.push({
-      prompt,
-      picture: file,
-      cloud_ms: round(c.msTotal),
-      edge_ms: round(e.msTotal),
-      cloud_follows_prompt: evaluator.agreement(prompt, jc!).agrees,
-      edge_follows_prompt: evaluator.agreement(prompt, je!).agrees,
-      edge_cloud_consistency: round(consistency(je!.embedding, jc!.embedding, text), 4),
-    });
+  const { values } = parse(argv, {
+    ...MODEL_OPTIONS,
+    quick: { type: 'boolean' },
+    snr: { type: 'string' },
+    rate: { type: 'string' },
+    prompts: { type: 'string' },
+    radio: { type: 'string' },
+    fading: { type: 'boolean' },
+    record: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const radio = (values['radio'] as string | undefined) ?? 'loopback';
+  if (radio !== 'loopback') {
+    throw new UsageError(`dekag demo runs on the loopback radio ('--radio loopback'), got '${radio}'; for other radios run the roles: dekag cloud | edge --radio NAME | user --radio NAME`);
   }
-  const summary = { provider: cloud.provider, seed, results: report };
-  if (values['json']) process.stdout.write(JSON.stringify(summary) + '\n');
-  else {
-    for (const r of report) {
-      process.stdout.write(`${r.prompt}\n  cloud ${r.cloud_ms} ms, edge ${r.edge_ms} ms on ${cloud.provider}; consistency ${r.edge_cloud_consistency} (2 = identical); follows prompt: cloud ${r.cloud_follows_prompt}, edge ${r.edge_follows_prompt}\n  -> ${r.picture} (cloud | edge)\n`);
-    }
+  const quick = !!values['quick'];
+  const seed = optionalInt(values, 'seed', 0, 0, 2 ** 31 - 1);
+  const rate = values['rate'] !== undefined ? parseRate(values['rate'] as string) : undefined;
+  const all = values['prompts'] ? readPromptsFile(values['prompts'] as string) : DEMO_PROMPTS;
+  const prompts = quick && !values['prompts'] ? all.slice(0, 6) : all;
+  const schedule = values['snr'] !== undefined ? [optionalNumber(values, 'snr', 20, -10, 40)] : sweepSchedule(prompts.length);
+  const outDir = resolve((values['out'] as string | undefined) ?? join('out', 'demo'));
+  const store = ModelStore.open(values['models'] as string | undefined);
+  // Bad prompts fail here, before any model loads, naming the word.
+  for (const p of prompts) tokenize(p, store.vocab);
+  mkdirSync(outDir, { recursive: true });
+  const provider = parseProvider((values['provider'] as string | undefined) ?? 'cpu');
+  const bar = new ProgressBar('demo');
+  bar.update(0, prompts.length, 'loading models');
+  const result = await runLocalSession({
+    store,
+    prompts,
+    outDir,
+    snrScheduleDb: schedule,
+    seed,
+    provider,
+    fading: !!values['fading'],
+    ...(rate !== undefined ? { rate } : {}),
+    ...(values['record'] ? { recordBase: resolve(values['record'] as string) } : {}),
+    onProgress: (done, total, rec) =>
+      bar.update(done, total, `${rec.received ? `PSNR ${rec.psnr_db?.toFixed(1)} dB` : 'lost'}, SNR ${rec.snr.measured_db?.toFixed(1) ?? '-'} dB, rate 1/${Math.round(1 / rec.rate)}`),
+  });
+  const summary = {
+    ...summarize(result.records, result.msRun),
+    provider: result.provider,
+    ms_load_models: Math.round(result.msLoad),
+    snr_schedule_db: schedule,
+    fixed_rate: rate ?? null,
+    fading: !!values['fading'],
+    seed,
+    adapters_available: result.catalog.entries.map((e) => e.name),
+    adapters_skipped: result.catalog.skipped,
+    session_record: 'session.jsonl',
+    recording: result.recording ?? null,
+    models: store.dir,
+    jscc_model: (store.manifest.models['jscc']?.command as string | undefined) ?? null,
+  };
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeFileSync(join(outDir, 'report.html'), renderReport({ records: result.records, summary, outDir }));
+  if (values['json']) {
+    process.stdout.write(JSON.stringify(summary) + '\n');
+  } else {
+    const f = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
+    process.stdout.write(
+      `${summary.images} images (${summary.received} received) on ${summary.provider}, ${f(summary.ms_per_image, 0)} ms each\n` +
+        `  consistency with the cloud: edge ${f(summary.mean_consistency_edge_base, 3)} -> edge+adapter ${f(summary.mean_consistency_edge_adapter, 3)} -> received ${f(summary.mean_consistency, 3)} (2 = identical)\n` +
+        `  PSNR received vs sent ${f(summary.mean_psnr_db)} dB; SNR estimate RMSE ${f(summary.snr_est_rmse_db)} dB\n` +
+        `  over the air ${f(summary.bytes_over_air_per_image, 0)} bytes per image vs ${f(summary.png_bytes_per_image, 0)} bytes as PNG\n` +
+        `  -> ${join(outDir, 'report.html')}\n`,
+    );
   }
   return 0;
 }

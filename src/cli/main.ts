@@ -6,6 +6,8 @@ import { DekagError } from '../gsc/errors.js';
 import { runBenchGenerate } from './bench-generate.js';
 import { BENCH_CALA_HELP, runBenchCala } from './bench-cala.js';
 import { DEMO_HELP, runDemo } from './demo.js';
+import { CLOUD_HELP, EDGE_HELP, USER_HELP, runCloud, runEdge, runUser } from './roles.js';
+import { runServe, SERVE_HELP } from '../server/serve.js';
 import { EVAL_HELP, runEval } from './eval.js';
 import { GENERATE_HELP, runGenerate } from './generate.js';
 import { runSigmfCli, SIGMF_HELP } from './sigmf.js';
@@ -26,6 +28,10 @@ const BENCHES: Record<string, Command> = {
 
 const COMMANDS: Record<string, Command> = {
   demo: runDemo,
+  cloud: runCloud,
+  edge: runEdge,
+  user: runUser,
+  serve: runServe,
   generate: runGenerate,
   eval: runEval,
   sigmf: (argv) => runSigmfCli(argv),
@@ -52,6 +58,10 @@ Usage: dekag <command> [options]
 
 Commands:
   demo        the main job on the embedded default (shipped models)
+  cloud       the cloud role of a session (reference images, MAKD adapters, the session record)
+  edge        the edge role (edge-GAI + adapter, JSCC with CALA, rate policy, radio TX)
+  user        the user role (radio RX, CALA decoding from the measured SNR, feedback)
+  serve       the desktop app in a browser (127.0.0.1, per-run access token)
   generate    generate an image with the cloud's or the edge's generator
   eval        score an image against a prompt (and a reference image) with the evaluator
   sigmf       inspect (info) and recover (repair) SigMF recordings
@@ -64,6 +74,14 @@ Commands:
   bench       benchmarks: ${Object.keys(BENCHES).join(', ')} (--quick, --json)
 
 ${DEMO_HELP}
+
+${CLOUD_HELP}
+
+${EDGE_HELP}
+
+${USER_HELP}
+
+${SERVE_HELP}
 
 ${GENERATE_HELP}
 

@@ -149,7 +149,18 @@ export class SerialLinePort extends EventEmitter {
         reject(this.goneError ?? e);
       }),
     );
-    await new Promise<void>((resolve) => this.port.drain(() => resolve()));
+    // A port that closes before it drains never calls back: settle on 'gone' too, or the caller hangs.
+    if (this.goneError) throw this.goneError;
+    await new Promise<void>((resolve, reject) => {
+      const onGone = (e: AccessoryGoneError): void => reject(e);
+      this.once('gone', onGone);
+      this.port.drain((e) => {
+        this.off('gone', onGone);
+        if (!e) return resolve();
+        this.markGone(e.message);
+        reject(this.goneError ?? e);
+      });
+    });
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,8 @@
  * `dekag bench phy [--quick] [--json] [--plot FILE]`: measures the modem on the channel simulator.
  *
  * rx_msps            receive-chain throughput on one core (this thread), on a stream holding frames and
- *                    noise: 50 % of samples in frames (bytes QPSK 1/2 and JSCC 16-QAM), also 0/25/100 %
+ *                    noise: 50 % of samples in frames (bytes QPSK 1/2 and JSCC 16-QAM), also 0/25/100 %;
+ *                    wall clock, best of 3 passes. rx_msps_cpu: the same passes timed by process CPU time
  * snr_rmse_db        SNR estimate vs truth over 0..25 dB: AWGN, and EPA block fading (truth = realized
  *                    in-band SNR of each frame)
  * detect_rate        frames whose header decoded, AWGN at SNR >= 3 dB (minimum over the tested SNRs)
@@ -55,21 +56,30 @@ function throughput(totalSamples: number) {
   }
   const time = (data: Float32Array) => {
     let best = 0;
+    let bestCpu = 0;
     let got = 0;
     for (let pass = 0; pass < 4; pass++) {
       const r = new StreamReceiver({});
       const block = 1 << 16;
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       let count = 0;
       for (let o = 0; o < data.length; o += 2 * block) count += r.push(data.subarray(o, Math.min(data.length, o + 2 * block))).length;
       count += r.flush().length;
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (pass > 0) best = Math.max(best, data.length / 2 / s / 1e6);
+      const c = process.cpuUsage(c0);
+      // CPU time of this process (user + system): on a shared, loaded machine the wall clock also counts
+      // the time other processes held the core, the CPU time does not
+      const cpuS = (c.user + c.system) / 1e6;
+      if (pass > 0) {
+        best = Math.max(best, data.length / 2 / s / 1e6);
+        bestCpu = Math.max(bestCpu, data.length / 2 / cpuS / 1e6);
+      }
       got = count;
     }
-    return { msps: best, frames: got };
+    return { msps: best, cpuMsps: bestCpu, frames: got };
   };
-  const byDuty: { duty: number; rx_msps: number; frames: number; frames_decoded: number; samples: number }[] = [];
+  const byDuty: { duty: number; rx_msps: number; rx_msps_cpu: number; frames: number; frames_decoded: number; samples: number }[] = [];
   for (const duty of [0, 0.25, 0.5, 1]) {
     let data: Float32Array;
     let used = 0;
@@ -91,7 +101,7 @@ function throughput(totalSamples: number) {
       addNoise(data, 1 / (Math.pow(10, 2) * OCC), new Rng(2)); // 20 dB in-band
     }
     const t = time(data);
-    byDuty.push({ duty, rx_msps: round(t.msps, 2), frames: used, frames_decoded: t.frames, samples: data.length >> 1 });
+    byDuty.push({ duty, rx_msps: round(t.msps, 2), rx_msps_cpu: round(t.cpuMsps, 2), frames: used, frames_decoded: t.frames, samples: data.length >> 1 });
   }
   return byDuty;
 }
@@ -324,6 +334,8 @@ export async function runPhyBench(argv: string[]): Promise<number> {
     params: { sample_rate_hz: FS, fft_size: layout.fftSize, cp_length: layout.cpLength, used_subcarriers: layout.numUsed, pilots: layout.numPilots },
     rx_msps: at(0.5).rx_msps,
     rx_msps_definition: 'stream with 50 % of samples in frames (alternating 200-byte QPSK 1/2 and 1000-point 16-QAM JSCC frames) and noise, 20 dB, one thread',
+    rx_msps_cpu: at(0.5).rx_msps_cpu,
+    rx_msps_cpu_definition: 'the same stream, samples per second of process CPU time (user + system), best of 3 passes: the receiver speed a loaded machine does not hide',
     rx_msps_by_duty: tp,
     snr_rmse_db: { awgn: round(awgn.rmse_db, 3), fading: round(fad.rmse_db, 3) },
     snr_rmse_detail: { awgn, fading_epa: fad },
@@ -345,6 +357,7 @@ export async function runPhyBench(argv: string[]): Promise<number> {
     process.stdout.write(
       [
         `rx_msps ${result.rx_msps} at 50 % frames (${tp.map((t) => `${t.duty * 100}%: ${t.rx_msps}`).join(', ')})`,
+        `rx_msps_cpu ${result.rx_msps_cpu} at 50 % frames (${tp.map((t) => `${t.duty * 100}%: ${t.rx_msps_cpu}`).join(', ')})`,
         `snr_rmse_db awgn ${result.snr_rmse_db.awgn} fading ${result.snr_rmse_db.fading}`,
         `detect_rate ${result.detect_rate}  false_alarms_per_1e7 ${result.false_alarms_per_1e7}`,
         `cfo tolerance +-${result.cfo_tolerance_ppm} ppm at 2.4 GHz, sro tolerance +-${result.sro_tolerance_ppm} ppm`,

@@ -4,6 +4,7 @@
  * max-log LLRs are done per axis: cheap and exact for max-log.
  */
 import { PhyConfigError } from './errors.js';
+import { roundClampIndex } from './fastmath.js';
 
 export enum Modulation {
   BPSK = 0,
@@ -101,10 +102,8 @@ export class Constellation {
 
   /** Nearest level index on one axis. */
   sliceAxis(x: number): number {
-    let l = Math.round(x * this.halfInvScale + this.halfSpan);
-    if (!(l >= 0)) l = 0; // also catches NaN
-    if (l > this.maxLevel) l = this.maxLevel;
-    return l;
+    // Math.round + clamp (NaN -> 0), without the data-dependent branches that mispredict on noisy input
+    return roundClampIndex(x * this.halfInvScale + this.halfSpan, this.maxLevel);
   }
 
   /**

@@ -6,6 +6,7 @@
 import { PhyConfigError } from './errors.js';
 import { acsStep } from './viterbi-acs.js';
 import { SimdForward, createSimdForward } from './viterbi-simd.js';
+import { roundHalfUp } from './fastmath.js';
 
 export const CONSTRAINT_LENGTH = 7;
 export const TAIL_BITS = CONSTRAINT_LENGTH - 1;
@@ -144,7 +145,7 @@ export class ViterbiDecoder {
       if (mask[m]! && k < nIn) {
         // clamp before rounding (same result as rounding first, then clamping); NaN: erasure
         const v = llr[k++]! * 8;
-        q = v >= 32767 ? 32767 : v <= -32767 ? -32767 : v === v ? Math.round(v) : 0;
+        q = v >= 32767 ? 32767 : v <= -32767 ? -32767 : v === v ? roundHalfUp(v) : 0;
       }
       mother[mo + i] = q;
       if (++m === period) m = 0;

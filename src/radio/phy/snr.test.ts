@@ -27,12 +27,12 @@ function check(snrDb: number, frames: { snrDb: number; snrDof: number }[], label
   assert.ok(Math.abs(sum / frames.length) < tol, `${label}: mean error ${(sum / frames.length).toFixed(3)} dB (tolerance ${tol.toFixed(3)})`);
 }
 
-function byteFramesThrough(snrDb: number, cfoPpm: number, seed: number): { snrDb: number; snrDof: number }[] {
+function byteFramesThrough(snrDb: number, cfoPpm: number, seed: number, dcBlock = true): { snrDb: number; snrDof: number }[] {
   const tx = new OfdmModulator({});
   const rng = new Rng(seed);
   const frames = Array.from({ length: 6 }, (_, i) => tx.modulateBytes(rng.bytes(200), { sequence: i }));
   const { rx } = runChannel(burst(frames, 400).iq, { seed: seed + 1, sampleRateHz: 2e6, snrDb, cfoPpm, carrierHz: 2.4e9 });
-  const r = new StreamReceiver({ emitFailedFrames: true });
+  const r = new StreamReceiver({ emitFailedFrames: true, dcBlock });
   const got = [...r.push(rx), ...r.flush()];
   // at 0 dB the BPSK header itself is marginal: some frames are (correctly) not detected
   assert.ok(got.length >= (snrDb === 0 ? 2 : 5), `${snrDb} dB: only ${got.length} frames`);
@@ -44,13 +44,21 @@ test('data-aided SNR estimate is accurate from 0 to 25 dB on byte frames (AWGN)'
 });
 
 test('with a 10 ppm CFO at 2.4 GHz the SNR estimate stays within the 0.5 dB RMSE target', () => {
-  // Known limitation (docs/radio-phy.md): with CFO the estimate reads up to ~0.2 dB low at 25 dB, more than
-  // the AWGN theory above allows, so this case is held to the product target instead.
+  // Known limitation (docs/radio-phy.md): with CFO the measured SNR reads up to ~0.2 dB low at 25 dB (more
+  // for a frame right after the stream start), more than the AWGN theory above allows, so this case is held
+  // to the product target. The loss is real, made by the DC blocker (see the next test), not estimator bias.
   for (const snrDb of [0, 5, 10, 15, 20, 25]) {
     const errs = [1, 2, 3].flatMap((k) => byteFramesThrough(snrDb, 10, 100 * k + snrDb).map((f) => f.snrDb - snrDb));
     const rmse = Math.sqrt(errs.reduce((a, e) => a + e * e, 0) / errs.length);
     assert.ok(rmse <= 0.5, `${snrDb} dB with CFO: RMSE ${rmse.toFixed(3)} dB`);
   }
+});
+
+test('with the DC blocker off, the SNR estimate under a 10 ppm CFO meets the AWGN theory: the estimator is unbiased', () => {
+  // A CFO moves the carriers next to DC onto the DC blocker's passband; its estimate then follows the
+  // frame's own low-frequency content and subtracting it distorts the frame (measured ~-0.9 dB at 25 dB for
+  // a frame 300 samples into a stream, ~-0.06 dB once the blocker runs at its 8192-sample time constant).
+  for (const snrDb of [15, 25]) check(snrDb, [1, 2].flatMap((k) => byteFramesThrough(snrDb, 10, 100 * k + snrDb, false)), `bytes ${snrDb} dB, 10 ppm, no DC blocker`);
 });
 
 test('SNR estimate on JSCC symbol frames (16-QAM), CRC passing or not', () => {

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Constellation } from '../radio/phy/constellation.js';
+import { SeededRng } from '../util/rng.js';
+import { fromModem, JSCC_LATENT_SIZE, JSCC_MODULATION, JsccCodec, parseRate, quantizePoints, symbolsForRate } from './jscc.js';
+import { Generator } from './generate.js';
+import { ModelStore } from './models.js';
+import { modelsDir } from './testing.js';
+
+test('rates map to symbol counts, and a rate the codec does not serve is refused with the choices', () => {
+  assert.equal(symbolsForRate(1 / 16), 16);
+  assert.equal(symbolsForRate(1 / 2), 128);
+  assert.equal(parseRate('1/4'), 0.25);
+  assert.equal(parseRate('0.125'), 0.125);
+  assert.throws(() => parseRate('1/3'), /not one the codec serves; use one of 1\/16, 1\/8, 1\/4, 1\/2/);
+});
+
+test('quantizePoints lands every value on the 256-QAM point nearest to it', () => {
+  const qam = new Constellation(JSCC_MODULATION);
+  const rng = new SeededRng(3);
+  const x = Float32Array.from({ length: 400 }, () => (rng.uniform() - 0.5) * 3);
+  const q = quantizePoints(Float32Array.from(x));
+  for (let i = 0; i < x.length; i += 2) {
+    let best = Infinity;
+    for (let p = 0; p < qam.size; p++) best = Math.min(best, (x[i]! - qam.points[2 * p]!) ** 2 + (x[i + 1]! - qam.points[2 * p + 1]!) ** 2);
+    const d = (x[i]! - q[i]!) ** 2 + (x[i + 1]! - q[i + 1]!) ** 2;
+    assert.ok(Math.abs(d - best) < 1e-9, `point ${i / 2}: quantized distance ${d}, nearest ${best}`);
+  }
+});
+
+test('fromModem gives the same decoder inputs from a ZF and from an MMSE receiver', () => {
+  // One received sample y = h x + n per point; both equalizers seen through their reported noise variances.
+  const nv = 0.05;
+  const h2 = [0.1, 1, 4];
+  const y = [0.3, -0.2, 1.1, 0.4, -0.7, 0.9];
+  const zf = new Float32Array(6);
+  const zfNv = new Float32Array(3);
+  const mm = new Float32Array(6);
+  const mmNv = new Float32Array(3);
+  h2.forEach((g, i) => {
+    const h = Math.sqrt(g); // a real channel gain keeps the arithmetic readable
+    zf[2 * i] = y[2 * i]! / h; zf[2 * i + 1] = y[2 * i + 1]! / h; zfNv[i] = nv / g;
+    mm[2 * i] = (h * y[2 * i]!) / (g + nv); mm[2 * i + 1] = (h * y[2 * i + 1]!) / (g + nv); mmNv[i] = nv / (g + nv);
+  });
+  const a = fromModem(zf, zfNv, 'zf');
+  const b = fromModem(mm, mmNv, 'mmse');
+  for (let i = 0; i < 3; i++) {
+    assert.ok(Math.abs(a.reliability[i]! - h2[i]! / nv) / (h2[i]! / nv) < 1e-5);
+    assert.ok(Math.abs(b.reliability[i]! - h2[i]! / nv) / (h2[i]! / nv) < 1e-4);
+  }
+  for (let i = 0; i < 6; i++) assert.ok(Math.abs(a.symbols[i]! - b.symbols[i]!) < 1e-5, `point ${i}: ${a.symbols[i]} vs ${b.symbols[i]}`);
+});
+
+test('CALA codec: a cleaner channel decodes closer to the latent, and K constellation points are sent', async () => {
+  const store = ModelStore.open(modelsDir());
+  const codec = await JsccCodec.load(store, 'cala');
+  const rng = new SeededRng(11);
+  const edge = await Generator.load(store, 'edge');
+  const { latent } = await edge.generate({ prompt: 'a large red circle on grass', seed: 4, steps: 10 });
+  assert.equal(latent.length, JSCC_LATENT_SIZE);
+  const rate = 1 / 4;
+  const k = symbolsForRate(rate);
+  const points = await codec.encode(latent, { snrDb: 20, rate });
+  assert.equal(points.length, 2 * k);
+  const qam = new Constellation(JSCC_MODULATION);
+  for (let i = 0; i < points.length; i += 2) {
+    const p = qam.nearestIndex(points[i]!, points[i + 1]!);
+    assert.equal(points[i], qam.points[2 * p]);
+    assert.equal(points[i + 1], qam.points[2 * p + 1]);
+  }
+  const error = async (snrDb: number): Promise<number> => {
+    const nv = 10 ** (-snrDb / 10);
+    const noisy = Float32Array.from(points, (p) => (p + Math.sqrt(nv / 2) * rng.normal()) / (1 + nv));
+    const z = await codec.decode({ symbols: noisy, reliability: new Float32Array(k).fill(1 / nv) }, { snrDb, rate });
+    let se = 0;
+    for (let i = 0; i < z.length; i++) se += (z[i]! - latent[i]!) ** 2;
+    return se / z.length;
+  };
+  const clean = await error(25);
+  const noisy = await error(-5);
+  assert.ok(clean < noisy, `MSE at 25 dB ${clean} should be below MSE at -5 dB ${noisy}`);
+  await codec.release();
+});

@@ -1,0 +1,195 @@
+/**
+ * The engine with the real loopback radio and real files: recording through the RX tap, replay paths
+ * confined to the recordings folder, loopback channel settings, sweeps, and the TappedDevice itself.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LoopbackDevice } from '../radio/devices/loopback.js';
+import { SigmfRecording } from '../radio/sigmf/reader.js';
+import type { SdrDevice } from '../radio/devices/types.js';
+import type { EngineEvent, SessionRequest } from './api.js';
+import { createEngine } from './backends.js';
+import { decimatePoints, fromLoopbackChannel, snrSchedule, toLoopbackChannel } from './engine.js';
+import type { DeviceDirectory } from './ports.js';
+import { TappedDevice } from './tap.js';
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'dekag-engine-'));
+}
+
+/** The directory the engine sees: one full-speed loopback (deterministic, as fast as the test pulls). */
+function loopbackOnly(): { dir: DeviceDirectory; opened: LoopbackDevice[] } {
+  const opened: LoopbackDevice[] = [];
+  return {
+    opened,
+    dir: {
+      list: async () => [{ id: 'loopback', driver: 'loopback', label: 'Loopback' }],
+      open: async (id) => {
+        if (id !== 'loopback') throw new Error(`no ${id}`);
+        const d = new LoopbackDevice({ pace: 'full-speed', channel: { snrDb: 30 }, config: { sampleRateHz: 1e6 } });
+        await d.open();
+        opened.push(d);
+        return d;
+      },
+      watch: () => () => {},
+    },
+  };
+}
+
+async function pull(dev: SdrDevice, blocks: number): Promise<number> {
+  const rx = dev.startRx({ blockSamples: 4096 });
+  let samples = 0;
+  for await (const b of rx) {
+    samples += b.samples;
+    if (--blocks === 0) break;
+  }
+  await rx.stop();
+  return samples;
+}
+
+test('recording to SigMF through the RX tap keeps exactly the samples the receiver saw', async () => {
+  const dir = tmp();
+  const { dir: devices, opened } = loopbackOnly();
+  const engine = createEngine({ recordingsDir: dir, devices, sessions: null });
+  const events: EngineEvent[] = [];
+  engine.subscribe((e) => events.push(e));
+  try {
+    await engine.connectDevice({ id: 'loopback' });
+    const { path } = await engine.startRecording({ name: 'rx1' });
+    await assert.rejects(engine.startRecording({ name: 'rx2' }), /already recording/);
+    // the session's receiver would pull here; the tap sits on the device the engine handed out
+    const tapped = (engine as unknown as { device: TappedDevice }).device;
+    const seen = await pull(tapped, 10);
+    const summary = await engine.stopRecording();
+    assert.equal(summary?.samples, seen);
+    const rec = await SigmfRecording.open(path);
+    assert.equal(rec.sampleCount, seen);
+    assert.equal(rec.sampleRateHz, 1e6);
+    assert.equal(rec.finalized, true);
+    assert.equal(await rec.verifyChecksum(), true);
+    const listed = await engine.listRecordings();
+    assert.deepEqual(listed.map((r) => [r.name, r.samples]), [['rx1', seen]]);
+    await assert.rejects(engine.startRecording({ name: 'rx1' }), /exists/);
+    assert.ok(events.some((e) => e.type === 'recording' && e.state === 'stopped' && e.samples === seen));
+    assert.equal(opened.length, 1);
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('replay only reads recordings in the recordings folder', async () => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'outside.sigmf-meta'), '{}');
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions: { run: async () => {}, replay: async () => {} } });
+  try {
+    await assert.rejects(engine.replayRecording({ path: '../outside' }), /is not a recording in/);
+    await assert.rejects(engine.replayRecording({ path: join(dir, 'outside') }), /is not a recording in/);
+    await assert.rejects(engine.replayRecording({ path: 'missing' }), /no recording 'missing'/);
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loopback channel settings reach the radio and come back', async () => {
+  const dir = tmp();
+  const { dir: devices, opened } = loopbackOnly();
+  const engine = createEngine({ recordingsDir: dir, devices, sessions: null });
+  try {
+    await assert.rejects(engine.setLoopbackChannel({ snrDb: 5 }), /no radio is connected/);
+    const dev = await engine.connectDevice({ id: 'loopback' });
+    assert.equal(dev.channel?.snrDb, 30);
+    const c = await engine.setLoopbackChannel({ snrDb: 7.5, fading: true, dopplerHz: 5, cfoHz: 1200 });
+    assert.deepEqual(c, { snrDb: 7.5, fading: true, dopplerHz: 5, cfoHz: 1200, sroPpm: 0, phaseNoiseLinewidthHz: 0, quantization: 'none' });
+    const ch = opened[0]!.channel;
+    assert.equal(ch.snrDb, 7.5);
+    assert.equal(ch.cfoHz, 1200);
+    assert.deepEqual(ch.fading, { profile: 'flat', maxDopplerHz: 5 });
+    const cfg = await engine.configureDevice({ freqHz: 915e6, gainsDb: { rx: 6 } });
+    assert.equal(cfg.freqHz, 915e6);
+    assert.equal(opened[0]!.config.gainsDb['rx'], 6);
+    await assert.rejects(engine.configureDevice({ gainsDb: { rx: 99 } }), /rx/); // the driver's range check
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(fromLoopbackChannel(toLoopbackChannel({ snrDb: 3, fading: false, dopplerHz: 0, cfoHz: 0, sroPpm: 2, phaseNoiseLinewidthHz: 0, quantization: 'ci8' })), {
+    snrDb: 3, fading: false, dopplerHz: 0, cfoHz: 0, sroPpm: 2, phaseNoiseLinewidthHz: 0, quantization: 'ci8',
+  });
+});
+
+test('a sweep schedules each step for imagesPerStep images, in either direction', () => {
+  const req = (snr: SessionRequest['snr']): SessionRequest => ({ prompt: 'x', adapter: null, snr, rate: 'auto', images: 9, seed: 0 });
+  assert.deepEqual(snrSchedule(req({ kind: 'sweep', fromDb: 25, toDb: 5, stepDb: 10, imagesPerStep: 2 })), [25, 25, 15, 15, 5, 5]);
+  assert.deepEqual(snrSchedule(req({ kind: 'sweep', fromDb: 0, toDb: 1, stepDb: 0.5, imagesPerStep: 1 })), [0, 0.5, 1]);
+  assert.deepEqual(snrSchedule(req({ kind: 'target', snrDb: 3 })), []);
+});
+
+test('constellations sent to the UI are bounded', () => {
+  const pts = new Float32Array(2 * 2000).map((_, i) => i / 1000);
+  const out = decimatePoints(pts, 512);
+  assert.ok(out.length / 2 <= 512 && out.length / 2 >= 400);
+  assert.deepEqual(out.slice(0, 4), [0, 0.001, 0.008, 0.009]);
+  assert.deepEqual(decimatePoints(undefined, 10), []);
+});
+
+test('a tap that throws is removed and reported; the stream goes on', async () => {
+  const inner = new LoopbackDevice({ pace: 'full-speed' });
+  await inner.open();
+  const errors: string[] = [];
+  const dev = new TappedDevice(inner, (e) => errors.push(e.message));
+  let good = 0;
+  let bad = 0;
+  dev.addTap(() => {
+    bad++;
+    throw new Error('broken tap');
+  });
+  const untap = dev.addTap((b) => (good += b.samples));
+  const samples = await pull(dev, 5);
+  assert.equal(good, samples);
+  assert.equal(bad, 1);
+  assert.deepEqual(errors, ['broken tap']);
+  untap();
+  await pull(dev, 2);
+  assert.equal(good, samples);
+  await dev.close();
+  assert.equal(inner.isOpen, false);
+});
+
+test('distill from the UI: progress events, then the new adapter is listed as user/…', async (t) => {
+  if (!existsSync('/usr/bin/python3') || !existsSync(join(process.cwd(), 'train', 'makd.py'))) {
+    t.skip('needs /usr/bin/python3 with PyTorch and the repository checkout (train/makd.py)');
+    return;
+  }
+  const dir = tmp();
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), userAdaptersDir: join(dir, 'adapters'), devices: loopbackOnly().dir, sessions: null });
+  const events: Extract<EngineEvent, { type: 'distill' }>[] = [];
+  const finished = new Promise<void>((resolve) =>
+    engine.subscribe((e) => {
+      if (e.type !== 'distill') return;
+      events.push(e);
+      if (e.state !== 'running') resolve();
+    }),
+  );
+  try {
+    await assert.rejects(engine.distill({ subject: 'shape:hexagon', steps: 5, quick: true }), /unknown subject 'shape:hexagon'/);
+    assert.deepEqual(await engine.distill({ subject: 'shape:star', steps: 5, quick: true }), { subject: 'shape:star' });
+    await assert.rejects(engine.distill({ subject: 'shape:star', steps: 5, quick: true }), /already distilling/);
+    await finished;
+    const last = events[events.length - 1]!;
+    assert.equal(last.state, 'done', last.message);
+    assert.equal(last.adapter, 'user/shape-star.quick');
+    assert.ok(events.some((e) => e.state === 'running' && e.step > 0), 'progress arrived before the end');
+    const listed = await engine.listAdapters();
+    const mine = listed.find((a) => a.name === 'user/shape-star.quick');
+    assert.equal(mine?.subject, 'shape:star');
+    assert.ok(existsSync(join(dir, 'adapters', 'shape-star.quick.dkga')));
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

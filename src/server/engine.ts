@@ -1,0 +1,617 @@
+/**
+ * The engine behind the UI: one object implementing the API of api.ts over the project's parts (device
+ * directory, session runner, MAKD trainer, SigMF). It runs in Electron's utility process or in the
+ * browser-mode server, never in a renderer. Requests reach it already validated (dispatch.ts); it checks
+ * what only it can know (is a radio connected, does the adapter exist, is the path a recording of ours).
+ *
+ * Heavy data leaves it UI-ready and bounded: images as PNG data URLs, at most 512 constellation points
+ * per image, spectrum rows of 256 bins at most 10 per second. The UI never receives raw IQ.
+ */
+import { readdirSync, readFileSync, statSync, mkdirSync, existsSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, isAbsolute, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DekagError, PromptError } from '../gsc/errors.js';
+import { parseAdapter } from '../gsc/adapter.js';
+import { namedAttributes, splitWords, tokenize, nearestWords } from '../gsc/tokenizer.js';
+import type { Vocab } from '../gsc/vocab.js';
+import { LoopbackDevice, type LoopbackChannel } from '../radio/devices/loopback.js';
+import type { DeviceConfig } from '../radio/devices/types.js';
+import { SigmfRecording } from '../radio/sigmf/reader.js';
+import { StreamReceiver } from '../radio/phy/receiver.js';
+import {
+  ApiError,
+  type AdapterSummary,
+  type ConnectedDevice,
+  type DekagApi,
+  type DeviceSettings,
+  type DeviceSummary,
+  type DistillRequest,
+  type EngineEvent,
+  type EngineInfo,
+  type ImageRecordView,
+  type LoopbackChannelSettings,
+  type PromptCheck,
+  type RecordingSummary,
+  type SessionRequest,
+  type VocabularyInfo,
+  type DeviceDriverName,
+} from './api.js';
+import type { DeviceDirectory, DistillRunner, SessionBackend, SessionImage } from './ports.js';
+import { RxRecorder } from './recorder.js';
+import { SpectrumMonitor } from './spectrum.js';
+import { TappedDevice } from './tap.js';
+
+export interface EngineOptions {
+  devices: DeviceDirectory;
+  /** null: sessions are not available in this build (the UI says so). */
+  sessions: SessionBackend | null;
+  distill: DistillRunner | null;
+  vocab: () => Vocab;
+  modelsDir: string;
+  /** Shipped MAKD adapters (read-only in a packaged app). */
+  adaptersDir: string;
+  /** Where `distill` writes new adapters; listed as `user/NAME`. */
+  userAdaptersDir: string;
+  recordingsDir: string;
+  /** Most constellation points per image sent to the UI. */
+  maxConstellationPoints?: number;
+}
+
+const MAX_POINTS = 512;
+const EXAMPLES = ['a large red striped star on the left on grass', 'a medium blue circle at the top on sand', 'two small purple hearts on snow'];
+
+export class Engine implements DekagApi {
+  private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private device: TappedDevice | undefined;
+  private session: { id: string; abort: AbortController; done: Promise<void> } | undefined;
+  private recorder: { rec: RxRecorder; untap: () => void } | undefined;
+  private distilling: string | undefined;
+  private provider: string | null = null;
+  /** Equalized points of the last JSCC frame the live-view receiver decoded. */
+  private lastPoints: Float32Array | undefined;
+  private sessionCount = 0;
+  private readonly stopWatching: () => void;
+  private disposed = false;
+
+  constructor(private readonly o: EngineOptions) {
+    mkdirSync(o.recordingsDir, { recursive: true });
+    this.stopWatching = o.devices.watch(() => {
+      void this.listDevices().then(
+        (devices) => this.emit({ type: 'devices', devices }),
+        (e: Error) => this.log('warn', `device discovery failed: ${e.message}`),
+      );
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // events
+
+  subscribe(listener: (e: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: EngineEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // a broken listener (closed socket) must not stop the others
+      }
+    }
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.emit({ type: 'log', level, message });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // info, vocabulary, prompts
+
+  async info(): Promise<EngineInfo> {
+    return {
+      version: packageVersion(),
+      provider: this.provider,
+      modelsDir: this.o.modelsDir,
+      recordingsDir: this.o.recordingsDir,
+      features: { sessions: this.o.sessions !== null, distill: this.o.distill !== null, sweep: true },
+    };
+  }
+
+  async vocabulary(): Promise<VocabularyInfo> {
+    const vocab = this.o.vocab();
+    return {
+      words: vocab.tokens.filter((t) => !t.startsWith('<')),
+      maxWords: vocab.maxTokens - 1,
+      attributes: Object.fromEntries(Object.entries(vocab.attributes).map(([a, vals]) => [a, Object.keys(vals)])),
+      misalignedSubjects: Object.keys(vocab.misaligned),
+      examples: EXAMPLES,
+    };
+  }
+
+  async checkPrompt(p: { prompt: string }): Promise<PromptCheck> {
+    const vocab = this.o.vocab();
+    for (const line of promptLines(p.prompt)) {
+      try {
+        tokenize(line, vocab);
+      } catch (e) {
+        if (!(e instanceof PromptError)) throw e;
+        const unknown = splitWords(line).find((w) => vocab.idOf(w) === undefined);
+        const r: PromptCheck = { ok: false, error: e.message, suggestions: unknown ? nearestWords(unknown, vocab) : [] };
+        if (unknown) r.word = unknown;
+        return r;
+      }
+    }
+    const first = promptLines(p.prompt)[0];
+    if (first === undefined) return { ok: false, error: "empty prompt; describe an image, e.g. 'a red star on grass'", suggestions: [] };
+    return { ok: true, words: splitWords(first), attributes: namedAttributes(first, vocab) };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // devices
+
+  async listDevices(): Promise<DeviceSummary[]> {
+    const infos = await this.o.devices.list();
+    return infos.map((d) => ({ id: d.id, driver: d.driver as DeviceDriverName, label: d.label, connected: this.device?.info.id === d.id }));
+  }
+
+  async connectDevice(p: { id: string }): Promise<ConnectedDevice> {
+    if (this.session) throw new ApiError('a session is running; stop it before changing the radio', 'E_BUSY');
+    if (this.device?.info.id === p.id) return this.describeDevice();
+    await this.disconnectDevice();
+    const dev = await this.o.devices.open(p.id);
+    const tapped = new TappedDevice(dev, (e) => this.log('warn', `RX tap failed: ${e.message}`));
+    tapped.on('gone', (e: Error) => {
+      if (this.device !== tapped) return;
+      this.device = undefined;
+      this.session?.abort.abort();
+      this.emit({ type: 'device', device: null, reason: e.message });
+      void this.listDevices().then((devices) => this.emit({ type: 'devices', devices }), () => undefined);
+    });
+    tapped.on('error', (e: Error) => this.log('warn', `${dev.info.id}: ${e.message}`));
+    this.device = tapped;
+    const described = this.describeDevice();
+    this.emit({ type: 'device', device: described });
+    return described;
+  }
+
+  async disconnectDevice(): Promise<null> {
+    if (this.session) throw new ApiError('a session is running; stop it before disconnecting the radio', 'E_BUSY');
+    const dev = this.device;
+    if (!dev) return null;
+    if (this.recorder) await this.stopRecording();
+    this.device = undefined;
+    await dev.close();
+    this.emit({ type: 'device', device: null, reason: 'disconnected' });
+    return null;
+  }
+
+  async configureDevice(p: Partial<DeviceSettings>): Promise<DeviceSettings> {
+    const dev = this.requireDevice();
+    const changes: Partial<DeviceConfig> = {};
+    if (p.freqHz !== undefined) changes.freqHz = p.freqHz;
+    if (p.sampleRateHz !== undefined) changes.sampleRateHz = p.sampleRateHz;
+    if (p.gainsDb !== undefined) changes.gainsDb = p.gainsDb;
+    const cfg = await dev.configure(changes); // the driver checks ranges against its capabilities
+    this.emit({ type: 'device', device: this.describeDevice() });
+    return { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, gainsDb: { ...cfg.gainsDb } };
+  }
+
+  async setLoopbackChannel(p: Partial<LoopbackChannelSettings>): Promise<LoopbackChannelSettings> {
+    const loop = this.requireLoopback();
+    const now = fromLoopbackChannel(loop.channel);
+    const next = { ...now, ...p };
+    loop.setChannel(toLoopbackChannel(next));
+    const result = fromLoopbackChannel(loop.channel);
+    this.emit({ type: 'device', device: this.describeDevice() });
+    return result;
+  }
+
+  private requireDevice(): TappedDevice {
+    if (!this.device) throw new ApiError('no radio is connected; connect one on the Devices screen (the loopback radio is always there)', 'E_NO_DEVICE');
+    return this.device;
+  }
+
+  private requireLoopback(): LoopbackDevice {
+    const dev = this.requireDevice();
+    if (!(dev.inner instanceof LoopbackDevice)) throw new ApiError(`${dev.info.id} is a real radio; channel settings apply to the loopback radio only`, 'E_NOT_LOOPBACK');
+    return dev.inner;
+  }
+
+  private describeDevice(): ConnectedDevice {
+    const dev = this.requireDevice();
+    const caps = dev.capabilities;
+    const cfg = dev.config;
+    const d: ConnectedDevice = {
+      id: dev.info.id,
+      driver: dev.info.driver as DeviceDriverName,
+      label: dev.info.label,
+      rx: caps.rx,
+      tx: caps.tx,
+      fullDuplex: caps.fullDuplex,
+      freqRangeHz: [...caps.freqRangeHz],
+      sampleRateRangeHz: [...caps.sampleRateRangeHz],
+      gains: caps.gains.map((g) => ({ ...g })),
+      settings: { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, gainsDb: { ...cfg.gainsDb } },
+    };
+    if (dev.inner instanceof LoopbackDevice) d.channel = fromLoopbackChannel(dev.inner.channel);
+    return d;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // adapters and distillation
+
+  private adapters(): { name: string; path: string }[] {
+    return [...findAdapters(this.o.adaptersDir, ''), ...findAdapters(this.o.userAdaptersDir, 'user/')];
+  }
+
+  async listAdapters(): Promise<AdapterSummary[]> {
+    return this.adapters().map(({ name, path }) => {
+      const buf = readFileSync(path);
+      try {
+        const a = parseAdapter(buf, path);
+        return { name, subject: a.header.subject, bytes: a.bytes };
+      } catch {
+        return { name, subject: '(unreadable adapter file)', bytes: buf.length };
+      }
+    });
+  }
+
+  async distill(p: DistillRequest): Promise<{ subject: string }> {
+    const run = this.o.distill;
+    if (!run) throw new ApiError('distillation is not available here (it needs the repository checkout with train/ and PyTorch)', 'E_UNAVAILABLE');
+    if (this.distilling) throw new ApiError(`already distilling '${this.distilling}'; wait for it to finish`, 'E_BUSY');
+    const vocab = this.o.vocab();
+    for (const part of p.subject.split(',').map((s) => s.trim())) {
+      const [attr, value] = part.split(':');
+      if (!attr || !value || !vocab.attributes[attr]?.[value]) {
+        throw new ApiError(`unknown subject '${part}'; use attribute:value from the vocabulary, e.g. ${Object.keys(vocab.misaligned).join(', ')}`);
+      }
+    }
+    const name = p.subject.replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') + (p.quick ? '.quick' : '');
+    const out = join(this.o.userAdaptersDir, `${name}.dkga`);
+    mkdirSync(dirname(out), { recursive: true });
+    this.distilling = p.subject;
+    this.emit({ type: 'distill', subject: p.subject, state: 'running', step: 0, total: p.steps });
+    let last = 0;
+    let progress = { step: 0, total: p.steps };
+    run({
+      subject: p.subject,
+      steps: p.steps,
+      quick: p.quick,
+      out,
+      onProgress: ({ step, total }) => {
+        progress = { step, total };
+        const now = Date.now();
+        if (now - last < 200 && step < total) return; // the UI needs a few updates a second, not every step
+        last = now;
+        this.emit({ type: 'distill', subject: p.subject, state: 'running', step, total });
+      },
+    }).then(
+      (r) => {
+        this.distilling = undefined;
+        this.emit({ type: 'distill', subject: p.subject, state: 'done', step: progress.total, total: progress.total, adapter: `user/${basename(r.out, '.dkga')}`, message: `${r.bytes} bytes` });
+      },
+      (e: Error) => {
+        this.distilling = undefined;
+        this.emit({ type: 'distill', subject: p.subject, state: 'failed', step: progress.step, total: progress.total, message: e.message });
+      },
+    );
+    return { subject: p.subject };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // sessions
+
+  async startSession(p: SessionRequest): Promise<{ sessionId: string }> {
+    const backend = this.requireSessions();
+    const dev = this.requireDevice();
+    if (!dev.capabilities.tx || !dev.capabilities.rx) {
+      throw new ApiError(`${dev.info.id} cannot both transmit and receive; a one-radio session needs a full-duplex radio such as the loopback`, 'E_DEVICE_CONFIG');
+    }
+    const prompts = promptLines(p.prompt);
+    const vocab = this.o.vocab();
+    for (const line of prompts) tokenize(line, vocab); // a PromptError says which word and what was meant
+    if (prompts.length === 0) throw new PromptError("empty prompt; describe an image, e.g. 'a red star on grass'");
+    const adapter = p.adapter === null || p.adapter === 'auto' ? p.adapter : { path: this.adapterPath(p.adapter) };
+    const schedule = snrSchedule(p);
+    const loop = dev.inner instanceof LoopbackDevice ? dev.inner : undefined;
+    if (p.snr.kind === 'sweep' && !loop) {
+      throw new ApiError('an SNR sweep needs the loopback radio (its channel) or a step attenuator; no attenuator is connected', 'E_DEVICE_CONFIG');
+    }
+    const images = schedule.length > 0 ? schedule.length : p.images;
+    return this.runSession(backend, dev, (signal, sessionId) =>
+      backend.run({
+        prompts,
+        adapter,
+        adapterDirs: [this.o.adaptersDir, this.o.userAdaptersDir],
+        rate: p.rate,
+        images,
+        seed: p.seed,
+        device: dev,
+        signal,
+        beforeImage: async (index) => {
+          const snrDb = schedule.length > 0 ? schedule[Math.min(index, schedule.length - 1)]! : p.snr.kind === 'target' ? p.snr.snrDb : null;
+          if (loop && snrDb !== null && loop.channel.snrDb !== snrDb) {
+            loop.setChannel({ snrDb });
+            this.emit({ type: 'session', sessionId, state: 'running', configuredSnrDb: snrDb });
+          }
+          return loop ? (loop.channel.snrDb ?? null) : null;
+        },
+        onImage: (img) => this.onImage(sessionId, img),
+        onLog: (level, message) => this.log(level, message),
+      }),
+    );
+  }
+
+  async replayRecording(p: { path: string }): Promise<{ sessionId: string }> {
+    const backend = this.requireSessions();
+    const base = this.confineRecording(p.path);
+    const dev = await this.o.devices.open(`sigmf:${base}`);
+    const tapped = new TappedDevice(dev, (e) => this.log('warn', `RX tap failed: ${e.message}`));
+    return this.runSession(
+      backend,
+      tapped,
+      (signal, sessionId) => backend.replay({ device: tapped, signal, onImage: (img) => this.onImage(sessionId, img), onLog: (level, message) => this.log(level, message) }),
+      () => tapped.close(),
+    );
+  }
+
+  private runSession(_backend: SessionBackend, dev: TappedDevice, body: (signal: AbortSignal, id: string) => Promise<void>, cleanup?: () => Promise<void>): { sessionId: string } {
+    if (this.session) throw new ApiError(`session ${this.session.id} is running; stop it first`, 'E_BUSY');
+    const sessionId = `s${++this.sessionCount}-${Date.now().toString(36)}`;
+    const abort = new AbortController();
+    const monitor = new SpectrumMonitor();
+    // A second, independent receiver on the same stream gives the live view the received points of each
+    // JSCC frame (the session's own receiver keeps them to itself); it is a pure block, cheap at radio rates.
+    let receiver: StreamReceiver | undefined;
+    let receiverRate = 0;
+    this.lastPoints = undefined;
+    const untap = dev.addTap((block, cfg) => {
+      const row = monitor.push(block.iq, cfg.sampleRateHz);
+      if (row) this.emit({ type: 'spectrum', row: { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, binsDb: row, tMs: block.receivedAtMs } });
+      if (!receiver || receiverRate !== cfg.sampleRateHz) {
+        receiver = new StreamReceiver({ params: { sampleRateHz: cfg.sampleRateHz } });
+        receiverRate = cfg.sampleRateHz;
+      }
+      for (const f of receiver.push(block.iq)) if (f.symbols) this.lastPoints = f.symbols;
+    });
+    this.emit({ type: 'session', sessionId, state: 'running' });
+    // The final state is announced after the session is cleared, so a UI that starts the next session on
+    // 'done' is not told that one is still running.
+    const done = body(abort.signal, sessionId)
+      .then(
+        (): EngineEvent => ({ type: 'session', sessionId, state: abort.signal.aborted ? 'stopped' : 'done' }),
+        (e: Error): EngineEvent =>
+          abort.signal.aborted
+            ? { type: 'session', sessionId, state: 'stopped' }
+            : { type: 'session', sessionId, state: 'failed', message: e instanceof DekagError ? e.message : `${e.name}: ${e.message}` },
+      )
+      .then(async (final) => {
+        untap();
+        if (this.session?.id === sessionId) this.session = undefined;
+        await cleanup?.().catch(() => undefined);
+        this.emit(final);
+      });
+    this.session = { id: sessionId, abort, done };
+    return { sessionId };
+  }
+
+  async stopSession(): Promise<null> {
+    const s = this.session;
+    if (!s) return null;
+    s.abort.abort();
+    await s.done;
+    return null;
+  }
+
+  private onImage(sessionId: string, img: SessionImage): void {
+    this.provider = img.provider;
+    const record: ImageRecordView = {
+      sessionId,
+      index: img.index,
+      prompt: img.prompt,
+      images: { cloud: dataUrl(img.png.cloud), edge: dataUrl(img.png.edge), edgeAdapted: dataUrl(img.png.edgeAdapted), received: dataUrl(img.png.received) },
+      configuredSnrDb: img.configuredSnrDb,
+      measuredSnrDb: img.measuredSnrDb,
+      psnrDb: img.psnrDb,
+      consistency: { ...img.consistency },
+      rate: img.rate,
+      symbols: img.symbols,
+      bytesOverAir: img.bytesOverAir,
+      pngBytes: img.pngBytes,
+      constellation: decimatePoints(img.constellation ?? this.lastPoints, this.o.maxConstellationPoints ?? MAX_POINTS),
+      latencyMs: { ...img.latencyMs },
+      provider: img.provider,
+      tMs: Date.now(),
+    };
+    this.emit({ type: 'image', record });
+  }
+
+  private requireSessions(): SessionBackend {
+    if (!this.o.sessions) throw new ApiError('sessions are not available in this build (src/session is missing)', 'E_UNAVAILABLE');
+    return this.o.sessions;
+  }
+
+  private adapterPath(name: string): string {
+    const hit = this.adapters().find((a) => a.name === name);
+    if (!hit) {
+      const names = this.adapters().map((a) => a.name);
+      throw new ApiError(`no adapter named '${name}'; available: ${names.length ? names.join(', ') : 'none (distill one on the Session screen)'}`);
+    }
+    return hit.path;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // recordings
+
+  async startRecording(p: { name: string }): Promise<{ path: string }> {
+    const dev = this.requireDevice();
+    if (this.recorder) throw new ApiError(`already recording to ${this.recorder.rec.path}`, 'E_BUSY');
+    if (existsSync(join(this.o.recordingsDir, `${p.name}.sigmf-meta`))) {
+      throw new ApiError(`a recording named '${p.name}' exists in ${this.o.recordingsDir}; choose another name`);
+    }
+    const rec = await RxRecorder.start({
+      dir: this.o.recordingsDir,
+      name: p.name,
+      config: dev.config,
+      hardware: dev.info.label,
+      onError: (e) => {
+        this.log('error', `recording stopped: ${e.message}`);
+        void this.stopRecording();
+      },
+    });
+    const untap = dev.addTap(rec.tap);
+    this.recorder = { rec, untap };
+    this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0 });
+    return { path: rec.path };
+  }
+
+  async stopRecording(): Promise<RecordingSummary | null> {
+    const r = this.recorder;
+    if (!r) return null;
+    this.recorder = undefined;
+    r.untap();
+    const summary = await r.rec.stop();
+    this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples });
+    return summary;
+  }
+
+  async listRecordings(): Promise<RecordingSummary[]> {
+    const out: RecordingSummary[] = [];
+    for (const f of readdirSync(this.o.recordingsDir).filter((n) => n.endsWith('.sigmf-meta')).sort()) {
+      const base = join(this.o.recordingsDir, f.slice(0, -'.sigmf-meta'.length));
+      try {
+        const rec = await SigmfRecording.open(base);
+        out.push({
+          path: base,
+          name: basename(base),
+          samples: rec.sampleCount,
+          sampleRateHz: rec.sampleRateHz ?? 0,
+          freqHz: (rec.captures[0]?.['core:frequency'] as number | undefined) ?? 0,
+          datatype: rec.datatype.name,
+        });
+      } catch (e) {
+        this.log('warn', `skipping ${base}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  /** A recording the UI names must live in the recordings folder: the UI cannot make the engine read elsewhere. */
+  private confineRecording(path: string): string {
+    const dir = resolve(this.o.recordingsDir);
+    const base = resolve(dir, path.replace(/\.sigmf-(meta|data)$/, ''));
+    const rel = relative(dir, base);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.includes(`..${sep}`)) {
+      throw new ApiError(`'${path}' is not a recording in ${dir}; pick one from the list`);
+    }
+    if (!existsSync(`${base}.sigmf-meta`)) throw new ApiError(`no recording '${basename(base)}' in ${dir} (no ${basename(base)}.sigmf-meta)`);
+    return base;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.stopWatching();
+    this.session?.abort.abort();
+    await this.session?.done;
+    await this.stopRecording().catch(() => null);
+    const dev = this.device;
+    this.device = undefined;
+    await dev?.close().catch(() => undefined);
+    this.listeners.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// helpers
+
+export function promptLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
+
+/** Configured SNR per image for a sweep (empty for a fixed target). */
+export function snrSchedule(p: SessionRequest): number[] {
+  if (p.snr.kind !== 'sweep') return [];
+  const { fromDb, toDb, stepDb, imagesPerStep } = p.snr;
+  const dir = toDb >= fromDb ? 1 : -1;
+  const steps = Math.floor(Math.abs(toDb - fromDb) / stepDb + 1e-9) + 1;
+  const out: number[] = [];
+  for (let s = 0; s < steps; s++) for (let i = 0; i < imagesPerStep; i++) out.push(Math.round((fromDb + dir * s * stepDb) * 100) / 100);
+  return out;
+}
+
+export function fromLoopbackChannel(c: LoopbackChannel): LoopbackChannelSettings {
+  return {
+    snrDb: c.snrDb ?? 60,
+    fading: c.fading !== undefined,
+    dopplerHz: c.fading?.maxDopplerHz ?? 0,
+    cfoHz: c.cfoHz ?? 0,
+    sroPpm: c.sroPpm ?? 0,
+    phaseNoiseLinewidthHz: c.phaseNoiseLinewidthHz ?? 0,
+    quantization: c.quantization ?? 'none',
+  };
+}
+
+export function toLoopbackChannel(s: LoopbackChannelSettings): LoopbackChannel {
+  const c: LoopbackChannel = { snrDb: s.snrDb, quantization: s.quantization };
+  // Flat Rayleigh fading (the paper's block-fading channel); the Doppler spread sets how fast it moves.
+  if (s.fading) c.fading = { profile: 'flat', maxDopplerHz: s.dopplerHz };
+  if (s.cfoHz) c.cfoHz = s.cfoHz;
+  if (s.sroPpm) c.sroPpm = s.sroPpm;
+  if (s.phaseNoiseLinewidthHz) c.phaseNoiseLinewidthHz = s.phaseNoiseLinewidthHz;
+  return c;
+}
+
+function dataUrl(png: Uint8Array | undefined): string | null {
+  return png ? `data:image/png;base64,${Buffer.from(png.buffer, png.byteOffset, png.byteLength).toString('base64')}` : null;
+}
+
+/** Every k-th point so at most `max` remain, rounded to 1e-3 (the plot's resolution) to keep messages small. */
+export function decimatePoints(points: Float32Array | undefined, max: number): number[] {
+  if (!points) return [];
+  const n = points.length >> 1;
+  const step = Math.max(1, Math.ceil(n / max));
+  const out: number[] = [];
+  for (let i = 0; i < n; i += step) out.push(Math.round(points[2 * i]! * 1000) / 1000, Math.round(points[2 * i + 1]! * 1000) / 1000);
+  return out;
+}
+
+function findAdapters(dir: string, prefix: string): { name: string; path: string }[] {
+  const out: { name: string; path: string }[] = [];
+  const walk = (d: string, depth: number): void => {
+    if (depth > 3 || !existsSync(d)) return;
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p, depth + 1);
+      else if (entry.name.endsWith('.dkga') && statSync(p).size > 0) out.push({ name: prefix + relative(dir, p).slice(0, -'.dkga'.length).split(sep).join('/'), path: p });
+    }
+  };
+  walk(dir, 0);
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+let versionCache: string | undefined;
+function packageVersion(): string {
+  if (versionCache) return versionCache;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) {
+      try {
+        versionCache = String((JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version ?? '0.0.0');
+        return versionCache;
+      } catch {
+        break;
+      }
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}

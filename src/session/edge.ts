@@ -1,0 +1,232 @@
+/**
+ * The edge role: takes jobs (prompt + MAKD adapter) from the cloud, generates the latent with its
+ * edge-GAI (with the adapter plugged in), encodes it with the JSCC codec under CALA conditioned on the SNR
+ * the user last fed back, at the rate its policy picks, and transmits one JSCC frame on its radio. It then
+ * waits for the user's report and sends the cloud a result with its images and timings.
+ *
+ * State: the adapters received so far (by sha256), the last fed-back SNR, the rate policy, and the
+ * per-sequence waiters for the user's reports. A user that goes away (feedback link closed) does not
+ * stop the edge: frames keep going out, results come back marked lost, and a user that reconnects is
+ * served again.
+ */
+import { EventEmitter } from 'node:events';
+import { checkAdapterAgainst, adapterFeeds, parseAdapter, type Adapter } from '../gsc/adapter.js';
+import type { Generator } from '../gsc/generate.js';
+import { encodePng } from '../gsc/image.js';
+import { JSCC_MODULATION, type JsccCodec } from '../gsc/jscc.js';
+import type { ModelStore } from '../gsc/models.js';
+import { constellation } from '../radio/phy/constellation.js';
+import { OfdmModulator } from '../radio/phy/transmitter.js';
+import type { TxStream } from '../radio/devices/types.js';
+import { nextMessage, type Envelope, type Link } from './link.js';
+import { RatePolicy } from './policy.js';
+import { FRAME_TYPE_JSCC, packParts, type FeedbackMsg, type JobMsg, type ReportMsg, type ResultMsg } from './protocol.js';
+
+/** Silence around each burst: gives the receiver's detector noise history and the frame's tail a margin. */
+const GUARD_SAMPLES = 512;
+
+export interface EdgeOptions {
+  store: ModelStore;
+  generator: Generator;
+  codec: JsccCodec;
+  tx: TxStream;
+  policy: RatePolicy;
+  sampleRateHz: number;
+  /** SNR the encoder is conditioned on before any feedback (default 10 dB). */
+  priorSnrDb?: number;
+  /** The channel's configured SNR, when this process owns the channel (loopback); for the record only. */
+  configuredSnrDb?: () => number | null;
+  /** How long to wait for the user's report of a frame (default 5000 ms). */
+  reportTimeoutMs?: number;
+  /** Before the first frame, wait this long for a user to connect (default 0: transmit regardless). */
+  firstUserWaitMs?: number;
+  /** Transmit amplitude (default 1: unit mean power). */
+  txAmplitude?: number;
+}
+
+export class EdgeRole extends EventEmitter {
+  private readonly adapters = new Map<string, Adapter>();
+  private readonly modulator: OfdmModulator;
+  private feedbackSnrDb: number | undefined;
+  private user: Link | undefined;
+  private everHadUser = false;
+  private queue: Promise<void> = Promise.resolve();
+  readonly stats = { jobs: 0, framesSent: 0, reports: 0, lost: 0, feedbacks: 0 };
+
+  constructor(private readonly o: EdgeOptions) {
+    super();
+    this.modulator = new OfdmModulator({ sampleRateHz: o.sampleRateHz });
+  }
+
+  get lastFeedbackSnrDb(): number | undefined {
+    return this.feedbackSnrDb;
+  }
+
+  /** The user's feedback link (replaces a previous one: a user may reconnect). */
+  attachUser(link: Link): void {
+    this.user = link;
+    this.everHadUser = true;
+    this.emit('user', link);
+    link.on('message', (e: Envelope) => {
+      if (e.msg.type === 'feedback') {
+        const f = e.msg as unknown as FeedbackMsg;
+        if (Number.isFinite(f.snrDb)) {
+          this.feedbackSnrDb = f.snrDb;
+          this.stats.feedbacks++;
+        }
+      }
+    });
+    link.on('close', (err: Error) => {
+      if (this.user === link) this.user = undefined;
+      this.emit('user-gone', err);
+    });
+  }
+
+  /** Serve a cloud: jobs are processed one at a time, in order; resolves when the link closes or says 'end'. */
+  serveCloud(cloud: Link): Promise<string> {
+    return new Promise((resolve) => {
+      cloud.on('message', (e: Envelope) => {
+        if (e.msg.type === 'job') {
+          this.queue = this.queue.then(() => this.handleJob(cloud, e)).catch((err: unknown) => {
+            this.emit('job-error', err);
+          });
+        } else if (e.msg.type === 'end') {
+          this.queue = this.queue.then(async () => {
+            await this.user?.send({ type: 'end', reason: String(e.msg['reason'] ?? 'session over') }).catch(() => undefined);
+            resolve('end');
+          });
+          return;
+        }
+      });
+      cloud.on('close', (err: Error) => resolve(err.message));
+    });
+  }
+
+  private adapterFor(job: JobMsg, data: Uint8Array | undefined): { adapter: Adapter | undefined; error?: string } {
+    if (!job.adapter) return { adapter: undefined };
+    if (job.adapter.attached && data) {
+      try {
+        const a = parseAdapter(data, job.adapter.name);
+        checkAdapterAgainst(a, this.o.store);
+        this.adapters.set(job.adapter.sha256, a);
+      } catch (e) {
+        return { adapter: undefined, error: (e as Error).message };
+      }
+    }
+    const a = this.adapters.get(job.adapter.sha256);
+    return a ? { adapter: a } : { adapter: undefined, error: `adapter ${job.adapter.name} was never received` };
+  }
+
+  private async handleJob(cloud: Link, e: Envelope): Promise<void> {
+    const job = e.msg as unknown as JobMsg;
+    this.stats.jobs++;
+    if (!this.everHadUser && (this.o.firstUserWaitMs ?? 0) > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.o.firstUserWaitMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.once('user', done);
+      });
+    }
+    const timings: Record<string, number> = {};
+    const gen = this.o.generator;
+    const { adapter, error } = this.adapterFor(job, e.data);
+    let t = performance.now();
+    let baseImage;
+    let latent: Float32Array | undefined;
+    if (!adapter || job.compareBase) {
+      gen.setAdapter(undefined);
+      const g = await gen.generate({ prompt: job.prompt, seed: job.seed });
+      baseImage = g.image;
+      latent = g.latent; // without an adapter this is what goes out
+      timings['edge_generate_base'] = performance.now() - t;
+    }
+    let adapted = baseImage;
+    if (adapter) {
+      t = performance.now();
+      gen.setAdapter(adapterFeeds(adapter, this.o.store.vocab));
+      const g = await gen.generate({ prompt: job.prompt, seed: job.seed });
+      gen.setAdapter(undefined);
+      adapted = g.image;
+      latent = g.latent;
+      timings['edge_generate_adapter'] = performance.now() - t;
+    }
+    if (!latent) throw new Error('no latent generated');
+    // CALA condition: the user's last measurement, or the prior before any feedback.
+    const encoderSnrDb = this.feedbackSnrDb ?? this.o.priorSnrDb ?? 10;
+    const encoderSnrSource = this.feedbackSnrDb === undefined ? 'prior' : 'feedback';
+    const decision = this.o.policy.decide(encoderSnrDb);
+    t = performance.now();
+    const points = await this.o.codec.encode(latent, { snrDb: encoderSnrDb, rate: decision.rate });
+    timings['jscc_encode'] = performance.now() - t;
+    t = performance.now();
+    const frame = this.modulator.modulateSymbols(points, {
+      modulation: JSCC_MODULATION,
+      sessionId: job.sessionId & 0xffff,
+      sequence: job.sequence & 0xffff,
+      frameType: FRAME_TYPE_JSCC,
+    });
+    const burst = new Float32Array(frame.length + 4 * GUARD_SAMPLES);
+    const amp = this.o.txAmplitude ?? 1;
+    for (let i = 0; i < frame.length; i++) burst[2 * GUARD_SAMPLES + i] = frame[i]! * amp;
+    timings['modulate'] = performance.now() - t;
+    const configuredSnrDb = this.o.configuredSnrDb?.() ?? null;
+    // Register for the report before transmitting: on a fast loopback it can come back at once.
+    const user = this.user;
+    const reportP = user
+      ? nextMessage(user, (r) => r.msg.type === 'report' && r.msg['sequence'] === (job.sequence & 0xffff) && r.msg['sessionId'] === (job.sessionId & 0xffff), this.o.reportTimeoutMs ?? 5000)
+      : Promise.reject(new Error('no user is connected'));
+    reportP.catch(() => undefined);
+    t = performance.now();
+    const txAtMs = Date.now();
+    await this.o.tx.write(burst);
+    this.stats.framesSent++;
+    timings['radio_write'] = performance.now() - t;
+    let report: Envelope | undefined;
+    let lostReason: string | undefined;
+    try {
+      report = await reportP;
+      this.stats.reports++;
+    } catch (err) {
+      lostReason = (err as Error).message;
+      this.stats.lost++;
+    }
+    const r = report?.msg as unknown as ReportMsg | undefined;
+    if (r) {
+      timings['air_and_demodulate'] = Math.max(0, r.decodedAtMs - txAtMs);
+      for (const [k, v] of Object.entries(r.timings)) timings[k] = v;
+    }
+    const edgeAdapterPng = adapted ? encodePng(adapted) : undefined;
+    const parts = packParts({
+      edgeBase: baseImage ? encodePng(baseImage) : undefined,
+      edgeAdapter: edgeAdapterPng,
+      received: report?.data,
+    });
+    const result: ResultMsg = {
+      type: 'result',
+      sessionId: job.sessionId,
+      sequence: job.sequence,
+      received: !!r,
+      ...(lostReason ? { lostReason } : {}),
+      adapter: job.adapter?.name ?? null,
+      adapterAvailable: !!adapter,
+      ...(error ? { adapterError: error } : {}),
+      rate: decision.rate,
+      rateReason: decision.reason,
+      encoderSnrDb,
+      encoderSnrSource,
+      configuredSnrDb,
+      measuredSnrDb: r?.measuredSnrDb ?? null,
+      symbols: points.length / 2,
+      bitsPerSymbol: constellation(JSCC_MODULATION).bitsPerSymbol,
+      frameSamples: frame.length / 2,
+      crcOk: r?.crcOk ?? null,
+      evmDb: r?.evmDb ?? null,
+      timings,
+      parts: parts.index,
+    };
+    await cloud.send(result as unknown as Record<string, unknown> & { type: string }, parts.data).catch(() => undefined);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A whole in-process session on the shipped models (needs the JSCC codec in models/cala, or
+ * DEKAG_MODELS_DIR pointing at a folder that has it): records, the closed loop, the summary, the report.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { ModelStore } from '../gsc/models.js';
+import { openSigmf } from '../radio/sigmf/reader.js';
+import { renderReport } from './report.js';
+import { runLocalSession, summarize } from './session.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'dekag-session-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('in-process session: every stage recorded, the loop follows the channel, the report is self-contained', { timeout: 120_000 }, async () => {
+  const store = ModelStore.open();
+  const prompts = ['a large red striped star on the left on grass', 'a medium purple circle at the top on sand', 'a small blue heart in the center at night'];
+  const schedule = [20, 4, 20];
+  const res = await runLocalSession({ store, prompts, outDir: tmp, snrScheduleDb: schedule, seed: 3, recordBase: join(tmp, 'rx') });
+  const recs = res.records;
+  assert.equal(recs.length, 3);
+  const lines = readFileSync(res.jsonlPath, 'utf8').trim().split('\n');
+  assert.deepEqual(lines.map((l) => JSON.parse(l).prompt), prompts);
+  for (const [i, r] of recs.entries()) {
+    assert.equal(r.received, true, r.lost_reason);
+    assert.equal(r.snr.configured_db, schedule[i]);
+    assert.ok(Math.abs(r.snr.measured_db! - schedule[i]!) < 2, `measured ${r.snr.measured_db} dB on a ${schedule[i]} dB channel`);
+    for (const img of Object.values(r.images)) assert.ok(img && existsSync(join(tmp, img)), String(img));
+    assert.ok(r.consistency.received! <= 2.0001 && r.consistency.edge_base! <= 2.0001);
+    assert.equal(r.air.bits, r.air.symbols * 8);
+    assert.ok(r.air.payload_bytes < r.air.png_bytes);
+    for (const k of ['cloud_generate', 'jscc_encode', 'modulate', 'air_and_demodulate', 'jscc_decode', 'image_decode', 'evaluate']) assert.ok(k in r.timings_ms, k);
+  }
+  // Closed loop: frame n+1 is encoded for what the user measured on frame n.
+  assert.equal(recs[0]!.snr.encoder_source, 'prior');
+  assert.equal(recs[1]!.snr.encoder_db, recs[0]!.snr.measured_db);
+  assert.equal(recs[2]!.snr.encoder_db, recs[1]!.snr.measured_db);
+  // A clean 20 dB frame decodes better than a 4 dB one.
+  assert.ok(recs[0]!.psnr_db! > recs[1]!.psnr_db!, `PSNR at 20 dB ${recs[0]!.psnr_db}, at 4 dB ${recs[1]!.psnr_db}`);
+  // The star prompt gets the star adapter when one is installed; the others get none.
+  const star = res.catalog.entries.find((e) => e.attributes['shape'] === 'star');
+  assert.equal(recs[0]!.adapter_available, !!star);
+  assert.equal(recs[1]!.adapter, null);
+  const summary = summarize(recs, res.msRun);
+  assert.equal(summary.images, 3);
+  assert.ok(summary.snr_est_rmse_db! < 2);
+  assert.ok(summary.bytes_over_air_per_image < summary.png_bytes_per_image);
+  const html = renderReport({ records: recs, summary, outDir: tmp });
+  assert.equal((html.match(/<img src="data:image\/png;base64,/g) ?? []).length, 12);
+  assert.ok((html.match(/<svg /g) ?? []).length >= 5);
+  assert.doesNotMatch(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, ''), /(src|href)="(https?:)?\/\//);
+  assert.doesNotMatch(html, /<script/);
+  const rec = await openSigmf(join(tmp, 'rx.sigmf-meta'));
+  assert.deepEqual((rec.meta.annotations ?? []).map((a) => a['dekag:sequence']), [0, 1, 2]);
+});

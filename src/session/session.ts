@@ -1,0 +1,184 @@
+/**
+ * A whole session in one process: cloud, edge and user as separate components joined by in-process links
+ * (cloud <-> edge, user -> edge feedback) and a loopback radio (edge TX -> channel simulator -> user RX).
+ * The loopback runs at full speed (TX and RX in lock step, deterministic for a seed), so a session takes
+ * as long as the models need, not the radio's real time.
+ */
+import { Evaluator } from '../gsc/evaluate.js';
+import { Generator } from '../gsc/generate.js';
+import { JsccCodec } from '../gsc/jscc.js';
+import type { ModelStore } from '../gsc/models.js';
+import type { ProviderName } from '../gsc/onnx.js';
+import type { LoopbackDevice } from '../radio/devices/loopback.js';
+import { SigmfWriter } from '../radio/sigmf/writer.js';
+import { CloudRole, loadAdapterCatalog, type AdapterCatalog, type ImageRecord } from './cloud.js';
+import { EdgeRole } from './edge.js';
+import { linkPair } from './link.js';
+import { loadRateCurves, RatePolicy } from './policy.js';
+import { openRadio } from './radio.js';
+import { UserRole } from './user.js';
+
+export interface SessionOptions {
+  store: ModelStore;
+  prompts: string[];
+  outDir: string;
+  /** Configured channel SNR per image (cycled); the loopback's channel is set before each frame. */
+  snrScheduleDb: number[];
+  /** Fixed JSCC rate (no adaptation). */
+  rate?: number;
+  seed?: number;
+  sessionId?: number;
+  provider?: ProviderName;
+  /** Fading on the loopback: 3GPP EPA multipath, one static draw per burst (block fading). */
+  fading?: boolean;
+  /** SigMF base path for a recording of what the user received. */
+  recordBase?: string;
+  onProgress?: (done: number, total: number, last: ImageRecord) => void;
+}
+
+export interface SessionResult {
+  records: ImageRecord[];
+  catalog: AdapterCatalog;
+  provider: string;
+  jsonlPath: string;
+  recording?: string;
+  msLoad: number;
+  msRun: number;
+  userStats: UserRole['stats'];
+  edgeStats: EdgeRole['stats'];
+}
+
+export async function runLocalSession(o: SessionOptions): Promise<SessionResult> {
+  const t0 = performance.now();
+  const opts = { provider: o.provider ?? 'cpu' };
+  const [cloudGen, edgeGen, evaluator, codec, aeDecoder] = await Promise.all([
+    Generator.load(o.store, 'cloud', opts),
+    Generator.load(o.store, 'edge', opts),
+    Evaluator.load(o.store, opts),
+    JsccCodec.load(o.store, 'cala', opts),
+    o.store.session('autoencoder_decoder.onnx', opts),
+  ]);
+  const catalog = loadAdapterCatalog(o.store);
+  const sessionId = o.sessionId ?? 1;
+  const schedule = o.snrScheduleDb.length ? o.snrScheduleDb : [20];
+  const radio = (await openRadio('loopback', {
+    pace: 'full-speed',
+    seed: o.seed ?? 1,
+    channel: { snrDb: schedule[0]!, ...(o.fading ? { fading: { profile: 'epa', maxDopplerHz: 0 } } : {}) },
+  })) as LoopbackDevice;
+  const recording = o.recordBase
+    ? await SigmfWriter.open(o.recordBase, {
+        datatype: 'cf32_le',
+        sampleRateHz: radio.config.sampleRateHz,
+        freqHz: radio.config.freqHz,
+        description: `DeKA-g session ${sessionId}: what the user received over the loopback radio`,
+        hardware: radio.info.label,
+        overwrite: true,
+      })
+    : undefined;
+  const [cloudToEdge, edgeFromCloud] = linkPair('cloud', 'edge');
+  const [userToEdge, edgeFromUser] = linkPair('user', 'edge');
+  let frameIndex = 0;
+  const edge = new EdgeRole({
+    store: o.store,
+    generator: edgeGen,
+    codec,
+    tx: radio.startTx(),
+    policy: new RatePolicy(loadRateCurves(o.store.dir), o.rate !== undefined ? { fixedRate: o.rate } : {}),
+    sampleRateHz: radio.config.sampleRateHz,
+    // The testbed's control of the channel: each frame sees the next SNR of the schedule.
+    configuredSnrDb: () => {
+      const snr = schedule[frameIndex++ % schedule.length]!;
+      radio.setChannel({ snrDb: snr });
+      return snr;
+    },
+  });
+  const user = new UserRole({ codec, decoder: aeDecoder, radio, sessionId, ...(recording ? { recording } : {}) });
+  edge.attachUser(edgeFromUser);
+  user.attachEdge(userToEdge);
+  const edgeDone = edge.serveCloud(edgeFromCloud);
+  const userDone = user.run();
+  const cloud = new CloudRole({ store: o.store, generator: cloudGen, evaluator, catalog, outDir: o.outDir, sessionId, seed: o.seed ?? 0 });
+  cloud.checkPrompts(o.prompts);
+  const msLoad = performance.now() - t0;
+  const t1 = performance.now();
+  try {
+    for (const [i, p] of o.prompts.entries()) {
+      const rec = await cloud.runPrompt(cloudToEdge, p);
+      o.onProgress?.(i + 1, o.prompts.length, rec);
+    }
+    await cloudToEdge.send({ type: 'end', reason: 'all prompts done' });
+    await edgeDone;
+    await user.stop();
+    await userDone;
+  } finally {
+    await user.stop();
+    await radio.close();
+    if (recording) await recording.finalize();
+    await Promise.all([cloudToEdge.close(), userToEdge.close()]);
+  }
+  return {
+    records: cloud.records,
+    catalog,
+    provider: cloudGen.provider,
+    jsonlPath: cloud.jsonlPath,
+    ...(recording ? { recording: recording.metaPath } : {}),
+    msLoad,
+    msRun: performance.now() - t1,
+    userStats: user.stats,
+    edgeStats: edge.stats,
+  };
+}
+
+export interface SessionSummary {
+  images: number;
+  received: number;
+  mean_consistency: number | null;
+  mean_consistency_edge_base: number | null;
+  mean_consistency_edge_adapter: number | null;
+  mean_psnr_db: number | null;
+  snr_est_rmse_db: number | null;
+  snr_est_bias_db: number | null;
+  bytes_over_air_per_image: number;
+  frame_samples_per_image: number;
+  png_bytes_per_image: number;
+  ms_per_image: number;
+  mean_ms_by_stage: Record<string, number>;
+  rates_used: Record<string, number>;
+  adapters_used: Record<string, number>;
+}
+
+const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+const round = (x: number | null, d = 3): number | null => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+/** Means over the images (consistency of the received image, PSNR, SNR estimate error, bytes, time). */
+export function summarize(records: readonly ImageRecord[], msRun: number): SessionSummary {
+  const got = records.filter((r) => r.received);
+  const nums = (f: (r: ImageRecord) => number | null | undefined, rs: readonly ImageRecord[] = records): number[] =>
+    rs.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  const errs = got.flatMap((r) => (r.snr.measured_db !== null && r.snr.configured_db !== null ? [r.snr.measured_db - r.snr.configured_db] : []));
+  const stages: Record<string, number[]> = {};
+  for (const r of records) for (const [k, v] of Object.entries(r.timings_ms)) (stages[k] ??= []).push(v);
+  const count = (f: (r: ImageRecord) => string): Record<string, number> => {
+    const c: Record<string, number> = {};
+    for (const r of records) c[f(r)] = (c[f(r)] ?? 0) + 1;
+    return c;
+  };
+  return {
+    images: records.length,
+    received: got.length,
+    mean_consistency: round(mean(nums((r) => r.consistency.received)), 4),
+    mean_consistency_edge_base: round(mean(nums((r) => r.consistency.edge_base)), 4),
+    mean_consistency_edge_adapter: round(mean(nums((r) => r.consistency.edge_adapter)), 4),
+    mean_psnr_db: round(mean(nums((r) => r.psnr_db))),
+    snr_est_rmse_db: errs.length ? round(Math.sqrt(errs.reduce((a, e) => a + e * e, 0) / errs.length)) : null,
+    snr_est_bias_db: round(mean(errs)),
+    bytes_over_air_per_image: round(mean(nums((r) => r.air.payload_bytes))) ?? 0,
+    frame_samples_per_image: round(mean(nums((r) => r.air.frame_samples))) ?? 0,
+    png_bytes_per_image: round(mean(nums((r) => r.air.png_bytes))) ?? 0,
+    ms_per_image: round(records.length ? msRun / records.length : 0, 1)!,
+    mean_ms_by_stage: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(mean(v), 2)!])),
+    rates_used: count((r) => `1/${Math.round(1 / r.rate)}`),
+    adapters_used: count((r) => r.adapter ?? 'none'),
+  };
+}

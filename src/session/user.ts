@@ -1,0 +1,169 @@
+/**
+ * The user role: radio RX -> StreamReceiver -> per JSCC frame the measured SNR and the equalized points ->
+ * JSCC decoding with CALA conditioned on that MEASURED SNR -> autoencoder decoder -> image. It feeds the
+ * measured SNR back to the edge (the CALA loop) and reports the image and timings (instrumentation).
+ * Optionally records everything it received as SigMF, with an annotation per frame.
+ *
+ * State: the stream receiver (sync, buffers), the frames seen per (session, sequence) so a repeated frame
+ * is not reported twice, and counters.
+ */
+import { EventEmitter } from 'node:events';
+import { encodePng, tensorToRgb, type RgbImage } from '../gsc/image.js';
+import { fromModem, JSCC_LATENT_SIZE, JSCC_RATES, type JsccCodec } from '../gsc/jscc.js';
+import { LATENT_SHAPE } from '../gsc/generate.js';
+import { floatTensor, tensorData, type OnnxModel } from '../gsc/onnx.js';
+import { PayloadKind } from '../radio/phy/header.js';
+import type { RxFrame } from '../radio/phy/demodulator.js';
+import { StreamReceiver } from '../radio/phy/receiver.js';
+import type { SdrDevice } from '../radio/devices/types.js';
+import type { SigmfWriter } from '../radio/sigmf/writer.js';
+import type { Link } from './link.js';
+import { FRAME_TYPE_JSCC, type FeedbackMsg, type ReportMsg } from './protocol.js';
+
+export interface UserOptions {
+  codec: JsccCodec;
+  /** autoencoder_decoder.onnx */
+  decoder: OnnxModel;
+  radio: SdrDevice;
+  /** Only frames of this session (default: any). */
+  sessionId?: number;
+  blockSamples?: number;
+  recording?: SigmfWriter;
+  /** The codec's SNR range; a measurement outside is clamped before conditioning (default -5..30 dB). */
+  snrClampDb?: [number, number];
+}
+
+export interface UserFrame {
+  sessionId: number;
+  sequence: number;
+  rate: number;
+  measuredSnrDb: number;
+  crcOk: boolean;
+  image: RgbImage;
+}
+
+export class UserRole extends EventEmitter {
+  private edge: Link | undefined;
+  private readonly seen = new Set<string>();
+  readonly stats = { frames: 0, decoded: 0, ignored: 0, duplicates: 0, recordedSamples: 0 };
+  private stopRequested = false;
+  private stopRx: (() => Promise<void>) | undefined;
+  private receiver: StreamReceiver | undefined;
+
+  /** The modem's counters (sync events, header CRC failures, ...), for diagnosis. */
+  get receiverStats(): StreamReceiver['stats'] | undefined {
+    return this.receiver?.stats;
+  }
+
+  constructor(private readonly o: UserOptions) {
+    super();
+  }
+
+  attachEdge(link: Link): void {
+    this.edge = link;
+    link.on('message', (e) => {
+      if (e.msg.type === 'end') void this.stop();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    await this.stopRx?.();
+  }
+
+  /** Receives until stop(), the edge's 'end', or the radio going away (rejects with DeviceGoneError). */
+  async run(): Promise<void> {
+    const radio = this.o.radio;
+    const receiver = new StreamReceiver({ params: { sampleRateHz: radio.config.sampleRateHz } });
+    this.receiver = receiver;
+    // Warm the decoders up first: onnxruntime's first run is slow, and a radio that cannot wait would drop
+    // the blocks that arrive meanwhile.
+    const k = Math.round(JSCC_RATES[0] * JSCC_LATENT_SIZE);
+    const warm = await this.o.codec.decode({ symbols: new Float32Array(2 * k), reliability: new Float32Array(k) }, { snrDb: 10, rate: JSCC_RATES[0] });
+    await this.o.decoder.run({ latent: floatTensor(warm, [1, ...LATENT_SHAPE]) });
+    // A deep queue (about 4 s at 250 ksps): decoding a frame must not cost the frames behind it.
+    const rx = radio.startRx({ blockSamples: this.o.blockSamples ?? 4096, queueBlocks: 256 });
+    this.stopRx = () => rx.stop();
+    if (this.stopRequested) await rx.stop();
+    let expected = 0;
+    for await (const block of rx) {
+      const rec = this.o.recording;
+      if (rec) {
+        if (block.sampleIndex > expected) await rec.markDiscontinuity(block.sampleIndex - expected);
+        await rec.append(block.iq);
+        this.stats.recordedSamples += block.samples;
+      }
+      expected = block.sampleIndex + block.samples;
+      for (const f of receiver.push(block.iq)) await this.onFrame(f);
+      if (this.stopRequested) break;
+    }
+    for (const f of receiver.flush()) await this.onFrame(f);
+  }
+
+  private async onFrame(f: RxFrame): Promise<void> {
+    this.stats.frames++;
+    const h = f.header;
+    if (h.payloadKind !== PayloadKind.Symbols || h.frameType !== FRAME_TYPE_JSCC || !f.symbols || !f.symbolNoiseVar) {
+      this.stats.ignored++;
+      return;
+    }
+    if (this.o.sessionId !== undefined && h.sessionId !== (this.o.sessionId & 0xffff)) {
+      this.stats.ignored++;
+      return;
+    }
+    const rate = h.payloadLength / JSCC_LATENT_SIZE;
+    if (!JSCC_RATES.some((r) => Math.abs(r - rate) < 1e-9)) {
+      this.stats.ignored++;
+      return;
+    }
+    const key = `${h.sessionId}/${h.sequence}`;
+    if (this.seen.has(key)) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.seen.add(key);
+    const decodedFrameAt = performance.now();
+    const demodulatedAtMs = Date.now();
+    const [lo, hi] = this.o.snrClampDb ?? [-5, 30];
+    const snrDb = Number.isFinite(f.snrDb) ? Math.min(hi, Math.max(lo, f.snrDb)) : lo;
+    // Feedback first: it is what the edge's next frame depends on.
+    const fb: FeedbackMsg = { type: 'feedback', sessionId: h.sessionId, sequence: h.sequence, snrDb: f.snrDb, crcOk: f.crcOk, evmDb: f.evmDb, cfoHz: f.cfoHz };
+    await this.edge?.send(fb as unknown as { type: string }).catch(() => undefined);
+    let t = performance.now();
+    const latent = await this.o.codec.decode(fromModem(f.symbols, f.symbolNoiseVar, f.equalizer), { snrDb, rate });
+    const jsccMs = performance.now() - t;
+    t = performance.now();
+    const out = await this.o.decoder.run({ latent: floatTensor(latent, [1, ...LATENT_SHAPE]) });
+    const image = tensorToRgb(tensorData(out['image'], 'image'), 0, 32, 32);
+    const aeMs = performance.now() - t;
+    this.stats.decoded++;
+    await this.o.recording
+      ?.annotateFrame({
+        sampleStart: f.startSample,
+        sampleCount: f.lengthSamples,
+        sequence: h.sequence,
+        snrDb: f.snrDb,
+        crcOk: f.crcOk,
+        rate: `1/${Math.round(1 / rate)}`,
+        payloadKind: 'jscc-symbols',
+        comment: `JSCC latent, ${h.payloadLength} 256-QAM points, session ${h.sessionId}`,
+      })
+      .catch((e) => this.emit('error', e));
+    const report: ReportMsg = {
+      type: 'report',
+      sessionId: h.sessionId,
+      sequence: h.sequence,
+      measuredSnrDb: f.snrDb,
+      rate,
+      symbols: h.payloadLength,
+      frameSamples: f.lengthSamples,
+      crcOk: f.crcOk,
+      evmDb: f.evmDb,
+      cfoHz: f.cfoHz,
+      decodedAtMs: demodulatedAtMs,
+      timings: { jscc_decode: jsccMs, image_decode: aeMs, user_total: performance.now() - decodedFrameAt },
+    };
+    await this.edge?.send(report as unknown as { type: string }, encodePng(image)).catch(() => undefined);
+    this.emit('frame', { sessionId: h.sessionId, sequence: h.sequence, rate, measuredSnrDb: f.snrDb, crcOk: f.crcOk, image } satisfies UserFrame);
+  }
+}
