@@ -1,13 +1,12 @@
 /** The `dekag` command as a user runs it: real process, real files, exit codes and messages. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodePng } from '../gsc/image.js';
-import { readFileSync } from 'node:fs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const bin = join(root, 'bin', 'dekag.js');
@@ -97,16 +96,25 @@ test('eval rejects a file that is not a PNG', () => {
   assert.match(r.stderr, /junk\.png is not a readable PNG/);
 });
 
-test('demo (the main job) writes its pictures and a summary', () => {
+test('demo (the main job) runs a session and writes its report, summary and images', () => {
   const dir = join(tmp, 'demo');
-  const r = dekag('demo', '--out', dir, '--json', '--prompt', 'a large red striped star on grass', '--prompt', 'two cyan rings on sand');
+  const prompts = join(tmp, 'demo-prompts.txt');
+  writeFileSync(prompts, '# two prompts\na large red striped star on grass\ntwo cyan rings on sand\n');
+  const r = dekag('demo', '--out', dir, '--json', '--prompts', prompts, '--snr', '15', '--rate', '1/4');
   assert.equal(r.code, 0, r.stderr);
-  const summary = JSON.parse(r.stdout) as { provider: string; results: { picture: string; edge_cloud_consistency: number }[] };
-  assert.equal(summary.results.length, 2);
-  for (const res of summary.results) {
-    const png = decodePng(readFileSync(res.picture));
-    assert.ok(png.width > 64 && png.height === 32, 'cloud | edge side by side');
-    assert.ok(res.edge_cloud_consistency > -2 && res.edge_cloud_consistency <= 2);
+  const summary = JSON.parse(r.stdout) as Record<string, number>;
+  assert.equal(summary['images'], 2);
+  for (const k of ['mean_consistency', 'mean_psnr_db', 'snr_est_rmse_db', 'bytes_over_air_per_image', 'png_bytes_per_image', 'ms_per_image']) {
+    assert.ok(Number.isFinite(summary[k]), `summary.${k} = ${summary[k]}`);
+  }
+  // rate 1/4 = 64 points of 256-QAM = 64 bytes over the air, far below the PNG
+  assert.equal(summary['bytes_over_air_per_image'], 64);
+  assert.ok(summary['png_bytes_per_image']! > summary['bytes_over_air_per_image']!);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')), summary);
+  assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /a large red striped star on grass/);
+  for (const kind of ['cloud', 'edge-base', 'edge-adapter', 'received']) {
+    const png = decodePng(readFileSync(join(dir, 'images', `0001-${kind}.png`)));
+    assert.deepEqual([png.width, png.height], [32, 32]);
   }
 });
 

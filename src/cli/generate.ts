@@ -1,4 +1,6 @@
-/** `dekag generate --role cloud|edge --prompt TEXT [--seed N] [--steps N] [--guidance G] --out FILE.png` */
+/** `dekag generate --role cloud|edge --prompt TEXT [--seed N] [--steps N] [--guidance G] [--adapter FILE.dkga] --out FILE.png` */
+import { adapterFeeds, loadAdapter } from '../gsc/adapter.js';
+import { UsageError } from '../gsc/errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator, parseRole } from '../gsc/generate.js';
 import { writePng } from '../gsc/image.js';
 import { ModelStore } from '../gsc/models.js';
@@ -11,6 +13,7 @@ export const GENERATE_HELP = `dekag generate --role cloud|edge --prompt TEXT --o
   --seed N          initial-noise seed (default 0)
   --steps N         DDIM steps (default ${DEFAULT_STEPS})
   --guidance G      classifier-free guidance scale (default ${DEFAULT_GUIDANCE})
+  --adapter FILE    a MAKD adapter (.dkga, from dekag distill) for the edge-GAI (--role edge only)
   --provider P      cpu | cuda | webgpu | dml | coreml (falls back to cpu; --json says which ran)
   --models DIR      models folder (default: the shipped models/)
   --json            print a JSON summary`;
@@ -24,6 +27,7 @@ export async function runGenerate(argv: string[]): Promise<number> {
     steps: { type: 'string' },
     guidance: { type: 'string' },
     out: { type: 'string' },
+    adapter: { type: 'string' },
     json: { type: 'boolean' },
   });
   const role = parseRole(requireString(values, 'role'));
@@ -35,13 +39,19 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const provider = parseProvider((values['provider'] as string | undefined) ?? 'cpu');
   const store = ModelStore.open(values['models'] as string | undefined);
   tokenize(prompt, store.vocab); // fail on a bad prompt before loading models
+  const adapterPath = values['adapter'] as string | undefined;
+  if (adapterPath !== undefined && role !== 'edge') throw new UsageError('--adapter plugs into the edge-GAI only; use --role edge');
+  // check the adapter (checksum, base model, shapes) before loading models too
+  const adapter = adapterPath !== undefined ? loadAdapter(adapterPath, store) : undefined;
   const gen = await Generator.load(store, role, { provider });
+  if (adapter) gen.setAdapter(adapterFeeds(adapter, store.vocab));
   if (gen.fallbackReason) process.stderr.write(`dekag: ${gen.fallbackReason}\n`);
   const bar = new ProgressBar(`${role} denoising`);
   const result = await gen.generate({ prompt, seed, steps, guidance, onStep: (i, n) => bar.update(i, n) });
   writePng(out, result.image);
   const summary = {
     role, prompt, seed, steps, guidance, out,
+    ...(adapter ? { adapter: { file: adapterPath, subject: adapter.header.subject, mode: adapter.header.mode, bytes: adapter.bytes } } : {}),
     provider: gen.provider,
     ms_total: round(result.msTotal),
     ms_per_noise_predictor_eval: round(result.msNoisePredictor / result.noisePredictorEvals),

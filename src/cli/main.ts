@@ -5,6 +5,8 @@
 import { DekagError } from '../gsc/errors.js';
 import { runBenchGenerate } from './bench-generate.js';
 import { BENCH_CALA_HELP, runBenchCala } from './bench-cala.js';
+import { BENCH_MAKD_HELP, runBenchMakd } from './bench-makd.js';
+import { DISTILL_HELP, runDistill } from './distill.js';
 import { DEMO_HELP, runDemo } from './demo.js';
 import { CLOUD_HELP, EDGE_HELP, USER_HELP, runCloud, runEdge, runUser } from './roles.js';
 import { runServe, SERVE_HELP } from '../server/serve.js';
@@ -24,6 +26,7 @@ const BENCHES: Record<string, Command> = {
   generate: runBenchGenerate,
   phy: runPhyBench,
   cala: runBenchCala,
+  makd: runBenchMakd,
 };
 
 const COMMANDS: Record<string, Command> = {
@@ -33,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
   user: runUser,
   serve: runServe,
   generate: runGenerate,
+  distill: runDistill,
   eval: runEval,
   sigmf: (argv) => runSigmfCli(argv),
   modem: runModemCli,
@@ -61,6 +65,7 @@ Commands:
   cloud       the cloud role of a session (reference images, MAKD adapters, the session record)
   edge        the edge role (edge-GAI + adapter, JSCC with CALA, rate policy, radio TX)
   user        the user role (radio RX, CALA decoding from the measured SNR, feedback)
+  distill     train a MAKD adapter for the edge-GAI (runs the Python trainer; needs PyTorch)
   serve       the desktop app in a browser (127.0.0.1, per-run access token)
   generate    generate an image with the cloud's or the edge's generator
   eval        score an image against a prompt (and a reference image) with the evaluator
@@ -85,6 +90,8 @@ ${SERVE_HELP}
 
 ${GENERATE_HELP}
 
+${DISTILL_HELP}
+
 ${EVAL_HELP}
 
 ${SIGMF_HELP}
@@ -104,6 +111,7 @@ ${MODEM_HELP.replace(/^usage:\n */, "")}
 dekag bench generate [--quick] [--json] [--out FILE.json] [--picture FILE.png]
 dekag bench phy [--quick] [--json] [--plot FILE.svg]
 ${BENCH_CALA_HELP}
+${BENCH_MAKD_HELP}
 `;
 
 export async function runCli(argv: string[]): Promise<number> {

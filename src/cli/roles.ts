@@ -35,7 +35,7 @@ export const CLOUD_HELP = `dekag cloud --listen [HOST:]PORT [--prompts FILE | --
   the cloud role: reference images, MAKD adapters, the session record (DIR/session.jsonl, summary.json,
   report.html; default out/session); waits for an edge to connect (--wait-s, default 120)`;
 export const EDGE_HELP = `dekag edge --cloud HOST:PORT --radio NAME [--listen-feedback [HOST:]PORT] [--serve-rx [HOST:]PORT]
-  the edge role: edge-GAI with the adapter, JSCC with CALA, the rate policy, radio TX on NAME (${RADIO_NAMES_HELP.split(' or ')[0]});
+  the edge role: edge-GAI with the adapter, JSCC with CALA, the rate policy, radio TX on NAME (${RADIO_NAMES_HELP});
   --snr DB (loopback channel, default 20), --rate R (fixed), --sample-rate HZ (default 250000),
   --serve-rx [HOST:]PORT serves the loopback's receive side as rtl_tcp for a user in another process,
   --listen-feedback [HOST:]PORT (default 127.0.0.1:7101) where the user connects; before its first
@@ -185,7 +185,7 @@ export async function runEdge(argv: string[]): Promise<number> {
   // The radio first: an unknown radio fails before the models load.
   // -12 dB digital RX gain keeps the loopback inside an 8-bit rtl_tcp stream's range (about 38 dB SQNR).
   const radio = await openRadio(radioName, { sampleRateHz, channel: { snrDb }, seed: optionalInt(values, 'seed', 1, 0, 2 ** 31 - 1), pace: 'realtime', rxGainDb: serveRx ? -12 : 0 });
-  if (!radio.capabilities.tx) throw new UsageError(`radio '${radioName}' cannot transmit; the edge needs a TX radio (${RADIO_NAMES_HELP.split(' or ')[0]})`);
+  if (!radio.capabilities.tx) throw new UsageError(`radio '${radioName}' cannot transmit; the edge needs a TX radio (${RADIO_NAMES_HELP})`);
   const [generator, codec] = await Promise.all([Generator.load(store, 'edge', { provider }), JsccCodec.load(store, 'cala', { provider })]);
   const rtl = serveRx ? await RtlTcpServer.listen({ device: radio, host: serveRx.host, port: serveRx.port }) : undefined;
   if (rtl) log('edge', `serving the loopback's receive side as rtl_tcp on ${serveRx!.host}:${rtl.port}`);

@@ -29,6 +29,8 @@ export interface AdapterFeeds {
   lora: Map<string, { data: Float32Array; dims: number[] }>;
   /** [metawordSlots * contextDim], or undefined for zeros */
   metaword?: Float32Array;
+  /** How the adapter's metaword enters the edge's prompt (e.g. 'star' -> '<meta0>'); applied before tokenizing */
+  rewritePrompt?: (prompt: string) => string;
 }
 
 export interface GenerateOptions {
@@ -51,6 +53,7 @@ export class Generator {
   private readonly zeroFeeds: Record<string, ort.Tensor> = {};
   private metaword: ort.Tensor;
   private adapterFeeds: Record<string, ort.Tensor> = {};
+  private rewritePrompt: ((prompt: string) => string) | undefined;
 
   private constructor(
     readonly role: Role,
@@ -95,6 +98,7 @@ export class Generator {
   /** Plug an adapter in (edge only); undefined restores the base model. */
   setAdapter(adapter: AdapterFeeds | undefined): void {
     this.adapterFeeds = {};
+    this.rewritePrompt = undefined;
     const slots = this.metaword.dims[0]!;
     const dim = this.metaword.dims[1]!;
     this.metaword = floatTensor(new Float32Array(slots * dim), [slots, dim]);
@@ -110,13 +114,14 @@ export class Generator {
       }
       this.metaword = floatTensor(adapter.metaword, [slots, dim]);
     }
+    this.rewritePrompt = adapter.rewritePrompt;
   }
 
   /** Context for [prompt, unconditional]: [2, L, D]. */
   async encodeText(prompt: string): Promise<ort.Tensor> {
     const vocab = this.store.vocab;
     const ids = new Int32Array(2 * vocab.maxTokens);
-    ids.set(tokenize(prompt, vocab), 0);
+    ids.set(tokenize(this.rewritePrompt ? this.rewritePrompt(prompt) : prompt, vocab), 0);
     ids.set(nullTokens(vocab), vocab.maxTokens);
     const out = await this.text.run({ token_ids: int64Tensor(ids, [2, vocab.maxTokens]), metaword: this.metaword });
     return out['context']!;

@@ -1,0 +1,358 @@
+"""MAKD: metaword-aided knowledge distillation from the cloud-GAI into a LoRA adapter for the edge-GAI.
+
+    python3 -m train.makd --subject "shape:star" [--steps N] [--rank 4] [--mode makd|lora|metaword]
+                          [--device cpu|cuda] [--threads 1] --out FILE.dkga [--quick]
+
+For one subject (an attribute:value such as `shape:star`, several joined by commas, or a prompt within the
+vocabulary such as "a purple star"):
+
+1. Distillation set. The cloud-GAI samples latents for prompts drawn from the world's grammar that name
+   the subject, with every other attribute varied (the benchmark's prompts are excluded, and the noise
+   comes from torch's generator, never from the benchmark's SeededRng seeds). The sampler is the one the
+   edge will run: DDIM, 20 steps, classifier-free guidance 4. Every step of every trajectory is kept:
+   (x_t, t, cloud eps for the prompt, cloud eps unconditional).
+2. Training. The edge-GAI's weights stay frozen; it learns a rank-r LoRA update on the attention
+   projections (makd_format.DEFAULT_SITES) and a metaword: one embedding per word form of the subject
+   (`star` and `stars` get a slot each), which *replaces* that word in the edge's prompt. The metaword
+   starts as the word's own embedding and the LoRA B matrices start at zero, so training starts from the
+   base edge model exactly. Losses, summed:
+   - output distillation on the cloud's own sampling trajectories: the edge's eps for (x_t, t, prompt)
+     and for (x_t, t, unconditional) match the cloud's; this is what decides the image the edge draws;
+   - denoising on the cloud's final latents (random t, fresh noise), the classic diffusion loss;
+   - preservation: on prompts that do not name the subject, the adapted edge's eps matches the base
+     edge's (so the edge still follows other prompts).
+   Schedule (mode makd): the metaword and the LoRA train together from the first step, on one cosine
+   learning-rate decay each (metaword 1e-2, LoRA 3e-3). `--metaword-frac F` trains the metaword alone for
+   the first F of the steps instead ("metaword first, then both"); on the tuning subject (shape:star) that
+   left the LoRA fewer steps and scored lower (docs/makd.md). Modes lora and metaword train one part for
+   all the steps, with the same losses, data and number of steps: the ablations.
+3. The adapter file (.dkga, see train/makd_format.py) records the subject, the base models' sha256, the
+   rank, the metaword placement, the tensors, the command, seed, wall time and mode.
+
+Progress goes to stdout as JSON lines (train/common.py Progress); the last line is {"event": "done", ...}.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .common import MODELS_DIR, Progress, base_parser, module_command, setup
+from .diffusion import TRAIN_TIMESTEPS, add_noise, alphas_cumprod, ddim_timesteps
+from .gai import load_unet
+from .makd_format import AdapterHeader, select_sites, write_adapter
+from .nets import UNet
+from .text_encoder import load_text_encoder
+from .vocab import Vocab, load_vocab, split_words
+from .world import LABEL_VALUES, sample_scene
+
+MODES = ("makd", "lora", "metaword")
+DISTILL_SEED = 7100  # prompts of the distillation set come from this seed; eval prompts use 5000
+GUIDANCE = 4.0
+SAMPLER_STEPS = 20
+
+
+# ---- the subject ---------------------------------------------------------------------------------
+
+def parse_subject(subject: str, vocab: Vocab) -> dict[str, str]:
+    """'shape:star', 'shape:star,colour:purple' or a prompt ('a purple star') -> {attribute: value}."""
+    subject = subject.strip()
+    if not subject:
+        raise SystemExit("--subject is empty; give an attribute:value such as shape:star, or a prompt")
+    out: dict[str, str] = {}
+    if ":" in subject:
+        for part in subject.split(","):
+            attr, _, value = part.strip().partition(":")
+            if attr not in LABEL_VALUES or value not in LABEL_VALUES[attr] or value == "none":
+                known = ", ".join(f"{a}:{v}" for a, vs in LABEL_VALUES.items() for v in vs if v != "none")
+                raise SystemExit(f"--subject: unknown attribute:value '{part.strip()}'; known: {known}")
+            out[attr] = value
+    else:
+        vocab.encode(subject)  # unknown words get the tokenizer's message
+        words = vocab.word_to_attribute()
+        for w in subject.lower().split():
+            if w in words and words[w][0] != "count":
+                out[words[w][0]] = words[w][1]
+        if not out:
+            raise SystemExit(f"--subject '{subject}' names no attribute of the world (shape, colour, ...)")
+    return out
+
+
+def metaword_slots(subject: dict[str, str], vocab: Vocab) -> dict[str, int]:
+    """Every word form that names the subject gets its own metaword slot, in attribute order."""
+    slots: dict[str, int] = {}
+    for attr, value in subject.items():
+        for word in vocab.attributes[attr][value]:
+            slots[word] = len(slots)
+    if len(slots) > vocab.metaword_slots:
+        raise SystemExit(f"the subject has {len(slots)} word forms; the text encoder has {vocab.metaword_slots} metaword slots")
+    return slots
+
+
+def place_metaword(prompt: str, slots: dict[str, int], vocab: Vocab) -> str:
+    """The edge's prompt when an adapter is loaded: each subject word is replaced by its <metaN> token.
+    src/gsc/adapter.ts (placeMetaword) does exactly the same."""
+    words = split_words(prompt)  # lower case, punctuation stripped: as the tokenizer sees them
+    return " ".join(vocab.metaword_token(slots[w]) if w in slots else w for w in words)
+
+
+def subject_prompts(subject: dict[str, str], n: int, seed: int, vocab: Vocab, exclude: set[str],
+                    named: bool) -> list[str]:
+    """n distinct grammar prompts that name the subject (named) or name none of it (not named)."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, None] = {}
+    for _ in range(200 * n):
+        scene = sample_scene(rng, vocab, force=subject if named else None, allow_held_out=False)
+        prompt = scene.prompt(vocab)
+        keys = {f"{k}:{v}" for k, v in scene.attrs.items() if k in scene.mentioned}
+        mentions = any(f"{k}:{v}" in keys for k, v in subject.items())
+        if prompt in exclude or mentions != named:
+            continue
+        out[prompt] = None
+        if len(out) == n:
+            return list(out)
+    raise SystemExit(f"could only draw {len(out)} of {n} prompts for {subject}")
+
+
+def eval_prompts(models_dir: Path) -> set[str]:
+    path = models_dir / "eval" / "prompts.json"
+    if not path.exists():
+        return set()
+    doc = json.loads(path.read_text())
+    return {p for group in doc["subjects"].values() for p in group} | {h["prompt"] for h in doc["heldout"]}
+
+
+# ---- the distillation set ------------------------------------------------------------------------
+
+@torch.no_grad()
+def cloud_trajectories(cloud: UNet, ctx: torch.Tensor, null_ctx: torch.Tensor, noise: torch.Tensor,
+                       steps: int, guidance: float) -> dict[str, torch.Tensor]:
+    """DDIM + CFG over the cloud for a batch; every step's (x_t, t, eps_cond, eps_uncond) and the final latents."""
+    ac = alphas_cumprod()
+    ts = ddim_timesteps(steps)
+    n = noise.shape[0]
+    x = noise.double()
+    xs, tss, ecs, eus = [], [], [], []
+    both_ctx = torch.cat([ctx, null_ctx.expand(n, -1, -1)])
+    for i, t in enumerate(ts):
+        a_t = float(ac[t])
+        a_prev = float(ac[ts[i + 1]]) if i + 1 < len(ts) else 1.0
+        xf = x.float()
+        out = cloud(torch.cat([xf, xf]), torch.full((2 * n,), float(t), device=xf.device), both_ctx)
+        ec, eu = out[:n], out[n:]
+        xs.append(xf)
+        tss.append(torch.full((n,), t, dtype=torch.int64, device=xf.device))
+        ecs.append(ec)
+        eus.append(eu)
+        eps = eu.double() + guidance * (ec.double() - eu.double())
+        x0 = (x - (1 - a_t) ** 0.5 * eps) / a_t ** 0.5
+        x = a_prev ** 0.5 * x0 + (1 - a_prev) ** 0.5 * eps
+    prompt_index = torch.arange(n).repeat(len(ts))  # on the CPU: it indexes CPU token ids
+    return {"x": torch.cat(xs), "t": torch.cat(tss), "eps_cond": torch.cat(ecs), "eps_uncond": torch.cat(eus),
+            "prompt": prompt_index, "latents": x.float()}
+
+
+# ---- the adapter being trained -------------------------------------------------------------------
+
+class Adapter(torch.nn.Module):
+    def __init__(self, sites: dict[str, tuple[int, int]], rank: int, init_metaword: torch.Tensor,
+                 use_lora: bool, use_metaword: bool, gen: torch.Generator):
+        super().__init__()
+        self.sites = sites
+        self.use_lora, self.use_metaword = use_lora, use_metaword
+        self.a = torch.nn.ParameterDict()
+        self.b = torch.nn.ParameterDict()
+        if use_lora:
+            for name, (fin, fout) in sites.items():
+                key = name.replace(".", "__")
+                # A random, B zero: the update starts at exactly zero (Hu et al. 2021)
+                self.a[key] = torch.nn.Parameter(torch.randn(rank, fin, generator=gen) / fin ** 0.5)
+                self.b[key] = torch.nn.Parameter(torch.zeros(fout, rank))
+        self.metaword = torch.nn.Parameter(init_metaword.clone(), requires_grad=use_metaword)
+
+    def lora(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]] | None:
+        if not self.use_lora:
+            return None
+        return {name: (self.a[name.replace(".", "__")], self.b[name.replace(".", "__")]) for name in self.sites}
+
+    def lora_parameters(self) -> list[torch.nn.Parameter]:
+        return list(self.a.values()) + list(self.b.values())
+
+
+def main() -> None:
+    p = base_parser(__doc__)
+    p.add_argument("--subject", required=True, help="attribute:value (e.g. shape:star), several joined by commas, or a prompt")
+    p.add_argument("--mode", choices=MODES, default="makd", help="makd (LoRA + metaword), or the ablations lora / metaword")
+    p.add_argument("--steps", type=int, default=0, help="training steps (default 250; --quick 6)")
+    p.add_argument("--rank", type=int, default=4)
+    p.add_argument("--sites", default="all", help="where the LoRA goes: all, cross, self, or a comma list of site prefixes")
+    p.add_argument("--prompts", type=int, default=0, help="distillation prompts (default 128; --quick 8)")
+    p.add_argument("--batch", type=int, default=0, help="default 48; --quick 16")
+    p.add_argument("--lr-lora", type=float, default=3e-3)
+    p.add_argument("--lr-metaword", type=float, default=1e-2)
+    p.add_argument("--metaword-frac", type=float, default=0.0,
+                   help="makd: share of the steps that train the metaword alone before both train (0: both from the start)")
+    p.add_argument("--w-distill", type=float, default=1.0)
+    p.add_argument("--w-denoise", type=float, default=0.5)
+    p.add_argument("--w-preserve", type=float, default=1.0)
+    p.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where models/torch/*.pt and manifest.json are")
+    p.add_argument("--out", type=Path, required=True, help="the adapter file to write (.dkga)")
+    p.set_defaults(threads=1)
+    args = p.parse_args()
+    t_start = time.time()
+    cpu_start = time.process_time()  # CPU seconds: what the run costs without other jobs' contention
+    device = setup(args)
+    quick = args.quick
+    steps = args.steps or (6 if quick else 250)
+    n_prompts = args.prompts or (8 if quick else 128)
+    vocab = load_vocab()
+    subject = parse_subject(args.subject, vocab)
+    slots = metaword_slots(subject, vocab) if args.mode != "lora" else {}
+    use_lora = args.mode in ("makd", "lora")
+    use_meta = args.mode in ("makd", "metaword")
+    if args.rank < 1 or args.rank > 64:
+        raise SystemExit(f"--rank must be 1..64, got {args.rank}")
+
+    manifest = json.loads((args.models_dir / "manifest.json").read_text())
+    base_sha = manifest["models"]["edge_gai"]["files"]["edge_gai.onnx"]["sha256"]
+    text_sha = manifest["models"]["text_encoder"]["files"]["text_encoder.onnx"]["sha256"]
+    text = load_text_encoder(args.models_dir / "torch" / "text_encoder.pt").to(device)
+    cloud = load_unet(args.models_dir / "torch" / "cloud_gai.pt").to(device)
+    edge = load_unet(args.models_dir / "torch" / "edge_gai.pt").to(device)
+    for m in (text, cloud, edge):
+        for prm in m.parameters():
+            prm.requires_grad_(False)
+    sites = select_sites(edge.lora_sites(), args.sites)
+    total_work = steps + SAMPLER_STEPS
+    progress = Progress(f"makd:{args.subject}:{args.mode}", total_work, every_s=1.0)
+
+    # 1. distillation set from the cloud
+    exclude = eval_prompts(args.models_dir)
+    prompts = subject_prompts(subject, n_prompts, DISTILL_SEED + args.seed, vocab, exclude, named=True)
+    others = subject_prompts(subject, max(8, n_prompts // 2), DISTILL_SEED + 50 + args.seed, vocab, exclude, named=False)
+    gen = torch.Generator().manual_seed(args.seed)
+    ids = torch.tensor([vocab.encode(pr) for pr in prompts])
+    meta_ids = torch.tensor([vocab.encode(place_metaword(pr, slots, vocab)) for pr in prompts])
+    other_ids = torch.tensor([vocab.encode(pr) for pr in others])
+    null = torch.tensor([vocab.null_ids()])
+    with torch.no_grad():
+        ctx_cloud = text(ids.to(device))
+        null_ctx = text(null.to(device))
+        other_ctx = text(other_ids.to(device))
+    noise = torch.randn(n_prompts, 4, 8, 8, generator=gen).to(device)
+    traj = {}
+    chunk = 64
+    for s in range(0, n_prompts, chunk):
+        part = cloud_trajectories(cloud, ctx_cloud[s:s + chunk], null_ctx, noise[s:s + chunk], SAMPLER_STEPS, GUIDANCE)
+        part["prompt"] = part["prompt"] + s
+        for k, v in part.items():
+            traj.setdefault(k, []).append(v)
+    traj = {k: torch.cat(v) for k, v in traj.items()}
+    progress.update(SAMPLER_STEPS, phase=0)
+    set_s = time.time() - t_start
+
+    # 2. the adapter
+    word_emb = text.token_embedding.weight.detach()
+    init_meta = torch.zeros(vocab.metaword_slots, word_emb.shape[1], device=device)
+    for word, slot in slots.items():
+        init_meta[slot] = word_emb[vocab.index(word)]
+    adapter = Adapter(sites, args.rank, init_meta.cpu(), use_lora, use_meta, gen).to(device)
+    groups = []
+    if use_lora:
+        groups.append({"params": adapter.lora_parameters(), "lr": args.lr_lora, "peak": args.lr_lora})
+    if use_meta:
+        groups.append({"params": [adapter.metaword], "lr": args.lr_metaword, "peak": args.lr_metaword})
+    opt = torch.optim.Adam(groups)
+    ac = torch.from_numpy(alphas_cumprod()).float().to(device)
+    meta_steps = int(args.metaword_frac * steps) if args.mode == "makd" else 0
+    n_traj = traj["x"].shape[0]
+    rng = np.random.default_rng(args.seed)
+    b = args.batch or (16 if quick else 48)
+    running: dict[str, float] = {}
+    for step in range(steps):
+        lora_on = use_lora and step >= meta_steps
+        for g in opt.param_groups:
+            # cosine decay; the LoRA's schedule starts when it starts training
+            start = meta_steps if g["params"][0] is not adapter.metaword else 0
+            frac = max(0.0, (step - start)) / max(1, steps - start)
+            g["lr"] = g["peak"] * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac)))
+        lora = adapter.lora() if lora_on else None
+        # (a) trajectory distillation: cond and uncond
+        # index tensors stay on the CPU: they index CPU token ids and (allowed) device tensors alike
+        ti = torch.from_numpy(rng.integers(0, n_traj, b))
+        pi = traj["prompt"][ti]
+        ctx_meta = text(meta_ids[pi].to(device), adapter.metaword) if use_meta else ctx_cloud[pi]
+        # (b) denoising on the cloud's final latents
+        di = torch.from_numpy(rng.integers(0, n_prompts, b // 2))
+        t_d = torch.randint(0, TRAIN_TIMESTEPS, (b // 2,), generator=gen).to(device)
+        eps_d = torch.randn(b // 2, 4, 8, 8, generator=gen).to(device)
+        x_d = add_noise(traj["latents"][di], eps_d, t_d, ac)
+        ctx_d = text(meta_ids[di].to(device), adapter.metaword) if use_meta else ctx_cloud[di]
+        # (c) preservation on prompts without the subject, at trajectory states
+        oi = torch.from_numpy(rng.integers(0, len(others), b // 2))
+        pj = torch.from_numpy(rng.integers(0, n_traj, b // 2))
+        x_p, t_p = traj["x"][pj], traj["t"][pj]
+
+        xs = torch.cat([traj["x"][ti], traj["x"][ti], x_d, x_p])
+        ts = torch.cat([traj["t"][ti], traj["t"][ti], t_d, t_p]).float()
+        ctx = torch.cat([ctx_meta, null_ctx.expand(b, -1, -1), ctx_d, other_ctx[oi]])
+        pred = edge(xs, ts, ctx, lora)
+        p_c, p_u, p_d, p_p = torch.split(pred, [b, b, b // 2, b // 2])
+        loss_distill = F.mse_loss(p_c, traj["eps_cond"][ti]) + F.mse_loss(p_u, traj["eps_uncond"][ti])
+        loss_denoise = F.mse_loss(p_d, eps_d)
+        if lora is not None:
+            with torch.no_grad():
+                base_p = edge(x_p, t_p.float(), other_ctx[oi])
+            loss_preserve = F.mse_loss(p_p, base_p)
+        else:
+            loss_preserve = torch.zeros((), device=device)  # without LoRA other prompts cannot change
+        loss = args.w_distill * loss_distill + args.w_denoise * loss_denoise + args.w_preserve * loss_preserve
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if not lora_on:
+            for prm in adapter.lora_parameters():
+                prm.grad = None
+        opt.step()
+        for k, v in (("loss", loss.item()), ("distill", loss_distill.item()), ("denoise", loss_denoise.item()),
+                     ("preserve", loss_preserve.item())):
+            running[k] = v if k not in running else 0.95 * running[k] + 0.05 * v
+        progress.update(SAMPLER_STEPS + step + 1, phase=1 if step < meta_steps else 2, **running)
+
+    # 3. the adapter file
+    wall_s = time.time() - t_start
+    cpu_s = time.process_time() - cpu_start
+    tensors: dict[str, np.ndarray] = {}
+    if use_lora:
+        for name in sites:
+            a, bb = adapter.lora()[name]
+            tensors[f"lora.{name}.a"] = a.detach().cpu().numpy()
+            tensors[f"lora.{name}.b"] = bb.detach().cpu().numpy()
+    if use_meta:
+        tensors["metaword"] = adapter.metaword.detach().cpu().numpy()[: len(slots)]
+    header = AdapterHeader(
+        subject=args.subject, subject_attributes=subject, mode=args.mode,
+        base_model={"edge_gai.onnx": base_sha, "text_encoder.onnx": text_sha},
+        rank=args.rank if use_lora else 0,
+        lora_sites=list(sites) if use_lora else [],
+        metaword={"placement": "replace", "slots": slots,
+                  "tokens": {w: vocab.metaword_token(s) for w, s in slots.items()}} if use_meta else None,
+        training={"command": module_command("train.makd"), "seed": args.seed, "wall_time_s": round(wall_s, 1),
+                  "cpu_time_s": round(cpu_s, 1), "distillation_set_s": round(set_s, 1), "steps": steps, "metaword_only_steps": meta_steps,
+                  "prompts": n_prompts, "sampler": f"DDIM {SAMPLER_STEPS} steps, guidance {GUIDANCE}",
+                  "threads": torch.get_num_threads(), "device": str(device), "torch": torch.__version__,
+                  "losses": {"distill": args.w_distill, "denoise": args.w_denoise, "preserve": args.w_preserve},
+                  "lr": {"lora": args.lr_lora, "metaword": args.lr_metaword}, "batch": b,
+                  "final": {k: round(v, 5) for k, v in running.items()}},
+    )
+    size = write_adapter(args.out, header, tensors)
+    print(json.dumps({"event": "done", "out": str(args.out), "bytes": size, "wall_time_s": round(wall_s, 1), "cpu_time_s": round(cpu_s, 1),
+                      "distillation_set_s": round(set_s, 1), "mode": args.mode, "subject": args.subject,
+                      **{k: round(v, 5) for k, v in running.items()}}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
