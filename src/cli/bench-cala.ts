@@ -140,7 +140,7 @@ function digitalLink(pngs: Buffer[], mcs: (typeof DIGITAL_MCS)[number], snrDb: n
 export async function runBenchCala(argv: string[]): Promise<number> {
   const { values } = parse(argv, { ...MODEL_OPTIONS, quick: { type: 'boolean' }, json: { type: 'boolean' }, out: { type: 'string' }, picture: { type: 'string' }, images: { type: 'string' } });
   const quick = Boolean(values['quick']);
-  const nImages = optionalInt(values, 'images', quick ? 4 : 24, 1, 240);
+  const nImages = optionalInt(values, 'images', quick ? 4 : 96, 1, 240);
   const snrs = quick ? [0, 10, 20] : [-5, 0, 5, 10, 15, 20, 25];
   const rates = quick ? [1 / 16, 1 / 4] : [...JSCC_RATES];
   const store = ModelStore.open(values['models'] as string | undefined);

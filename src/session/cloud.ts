@@ -67,8 +67,12 @@ export function loadAdapterCatalog(store: ModelStore, dir = join(store.dir, 'ada
 export function pickAdapter(cat: AdapterCatalog, prompt: string, store: ModelStore): CatalogEntry | undefined {
   const named = namedAttributes(prompt, store.vocab);
   const fits = cat.entries.filter((e) => Object.keys(e.attributes).length > 0 && Object.entries(e.attributes).every(([k, v]) => named[k] === v));
-  // Prefer more specific subjects; among equals, full trainings over '.quick' smoke runs.
-  fits.sort((a, b) => Object.keys(b.attributes).length - Object.keys(a.attributes).length || Number(a.name.includes('.quick')) - Number(b.name.includes('.quick')));
+  // Prefer more specific subjects; among equals, MAKD over its ablations (LoRA only, metaword only), and
+  // full trainings over '.quick' smoke runs.
+  const modeRank = (e: CatalogEntry): number => ['makd', 'lora', 'metaword'].indexOf(e.adapter.header.mode);
+  fits.sort((a, b) => Object.keys(b.attributes).length - Object.keys(a.attributes).length
+    || Number(a.name.includes('.quick')) - Number(b.name.includes('.quick'))
+    || modeRank(a) - modeRank(b));
   return fits[0];
 }
 

@@ -38,12 +38,15 @@ test('in-process session: every stage recorded, the loop follows the channel, th
   assert.equal(recs[0]!.snr.encoder_source, 'prior');
   assert.equal(recs[1]!.snr.encoder_db, recs[0]!.snr.measured_db);
   assert.equal(recs[2]!.snr.encoder_db, recs[1]!.snr.measured_db);
-  // A clean 20 dB frame decodes better than a 4 dB one.
-  assert.ok(recs[0]!.psnr_db! > recs[1]!.psnr_db!, `PSNR at 20 dB ${recs[0]!.psnr_db}, at 4 dB ${recs[1]!.psnr_db}`);
+  // (PSNR against SNR is the codec's curve, measured over many images by `bench cala`; one image per SNR
+  // of different prompts and rates cannot show it, so it is not asserted here.)
+  for (const r of recs) assert.ok(Number.isFinite(r.psnr_db) && r.psnr_db! > 0, `PSNR ${r.psnr_db}`);
   // The star prompt gets the star adapter when one is installed; the others get none.
   const star = res.catalog.entries.find((e) => e.attributes['shape'] === 'star');
   assert.equal(recs[0]!.adapter_available, !!star);
-  assert.equal(recs[1]!.adapter, null);
+  // Of the purple adapters (MAKD and its two ablations), the session sends the MAKD one.
+  const purple = res.catalog.entries.filter((e) => e.attributes['colour'] === 'purple');
+  assert.equal(recs[1]!.adapter, purple.find((e) => e.adapter.header.mode === 'makd')?.name ?? null);
   const summary = summarize(recs, res.msRun);
   assert.equal(summary.images, 3);
   assert.ok(summary.snr_est_rmse_db! < 2);

@@ -46,6 +46,11 @@ function linePlotSvg(title: string, xLabel: string, yLabel: string, series: Seri
     out.push(`<line x1="${m.l}" x2="${w - m.r}" y1="${y}" y2="${y}" stroke="#ddd"/>`);
     out.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${t.label}</text>`);
   }
+  const step = niceStep(x1 - x0);
+  for (let x = Math.ceil(x0 / step) * step; x <= x1 + 1e-9; x += step) {
+    out.push(`<line x1="${px(x)}" x2="${px(x)}" y1="${m.t}" y2="${h - m.b}" stroke="#eee"/>`);
+    out.push(`<text x="${px(x)}" y="${h - m.b + 16}" text-anchor="middle">${+x.toFixed(2)}</text>`);
+  }
   out.push(`<rect x="${m.l}" y="${m.t}" width="${w - m.l - m.r}" height="${h - m.t - m.b}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${(m.l + w - m.r) / 2}" y="${h - 12}" text-anchor="middle">${esc(xLabel)}</text>`);
   out.push(`<text transform="translate(18 ${(m.t + h - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`);
