@@ -70,6 +70,14 @@ export class SchmidlCoxDetector {
     this.exact(buf, bufStart, pos - 1);
   }
 
+  /**
+   * Recompute the running sums exactly at the current position, keeping the armed state: for a caller that
+   * changed samples inside the window (the receiver's DC hold) without restarting detection.
+   */
+  refresh(buf: Float32Array, bufStart: number): void {
+    this.exact(buf, bufStart, this.pos - 1);
+  }
+
   private exact(buf: Float32Array, bufStart: number, n: number): void {
     const L = this.lag;
     const W = this.window;

@@ -20,7 +20,12 @@ export interface ReceiverOptions {
   equalizer?: Equalizer;
   /** Normalized Schmidl-Cox threshold (0..1). Default 0.2: reaches 0 dB SNR; noise alone stays near 1/W. */
   detectionThreshold?: number;
-  /** Remove DC (LO leakage, cu8 offset) with a one-pole high-pass before everything else. Default true. */
+  /**
+   * Remove DC (LO leakage, cu8 offset) before everything else. Default true. The estimate is learned only
+   * outside frames: from just before a detected frame to the frame's end it is held, and the samples
+   * corrected since the frame began are re-derived from the raw input with the held value, so a frame
+   * never removes part of itself (with a CFO its carriers next to DC would otherwise leak into it).
+   */
   dcBlock?: boolean;
   /** Also return byte frames whose payload CRC failed (crcOk false). Default false: they are dropped. */
   emitFailedFrames?: boolean;
@@ -41,6 +46,14 @@ export interface ReceiverStats {
   /** Input values that were NaN or infinite (replaced by 0). */
   badSamples: number;
 }
+
+/** 64-sample blocks of DC history kept; far more than a push chunk plus a sync event's delay. */
+const DC_RING_BLOCKS = 256;
+/**
+ * Samples appended per detection pass. Small, so that holding or releasing the DC estimate has few
+ * samples (those between the hold point and the end of the buffer) to re-derive.
+ */
+const PUSH_CHUNK = 512;
 
 type State =
   | { kind: 'search' }
@@ -76,7 +89,21 @@ export class StreamReceiver {
   private dcSumR = 0;
   private dcSumI = 0;
   private dcFill = 0;
+  /** While a frame is being received the DC estimate is held (not learned from the frame's samples). */
+  private dcHold = false;
+  /** The partly filled 64-sample block began inside a held span: do not learn from it. */
+  private dcSkipBlock = false;
+  /** Sanitized input (NaN/Inf -> 0) before DC correction, aligned with buf; only with dcBlock. */
+  private raw: Float32Array;
+  /**
+   * Ring of the DC estimate (and its sample count) each 64-sample block was corrected with, indexed by
+   * absolute block number: lets a sync event roll the estimate back to before the frame.
+   */
+  private readonly dcSnapR = new Float64Array(DC_RING_BLOCKS);
+  private readonly dcSnapI = new Float64Array(DC_RING_BLOCKS);
+  private readonly dcSnapCount = new Float64Array(DC_RING_BLOCKS);
   private odd: number | null = null;
+  private dcHoldStart = 0;
 
   constructor(opts: ReceiverOptions = {}) {
     this.layout = makeLayout(opts.params ?? {});
@@ -87,6 +114,7 @@ export class StreamReceiver {
     this.emitFailed = opts.emitFailedFrames ?? false;
     const hist = this.det.history + 1;
     this.buf = new Float32Array(2 * Math.max(1 << 16, 4 * hist));
+    this.raw = new Float32Array(this.dcBlock ? this.buf.length : 0);
     // Zeros before the stream start give the detector its history.
     this.bufStart = -hist;
     this.bufEnd = 0;
@@ -109,8 +137,9 @@ export class StreamReceiver {
     }
     if (n === 0) return [];
     const out: RxFrame[] = [];
-    // Process in chunks so the buffer never has to hold a huge block at once.
-    const chunk = 1 << 16;
+    // Process in small chunks: the buffer never holds a huge block, and a DC hold or release has at most
+    // about a chunk of samples to re-derive.
+    const chunk = PUSH_CHUNK;
     for (let off = 0; off < n; off += chunk) {
       const m = Math.min(chunk, n - off);
       this.append(src, 2 * off, m);
@@ -137,6 +166,7 @@ export class StreamReceiver {
     if (this.state.kind !== 'search') {
       this.stats.truncated++;
       this.state = { kind: 'search' };
+      this.dcRelease(this.bufEnd, false);
     }
     return out;
   }
@@ -155,11 +185,18 @@ export class StreamReceiver {
     const capacity = this.buf.length >> 1;
     if (this.bufEnd - this.bufStart + n > capacity) {
       if (live + n > capacity) {
-        const grown = new Float32Array(2 * Math.max(2 * capacity, live + n + 1024));
+        const size = 2 * Math.max(2 * capacity, live + n + 1024);
+        const grown = new Float32Array(size);
         grown.set(this.buf.subarray(2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart)));
         this.buf = grown;
+        if (this.dcBlock) {
+          const rawGrown = new Float32Array(size);
+          rawGrown.set(this.raw.subarray(2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart)));
+          this.raw = rawGrown;
+        }
       } else {
         this.buf.copyWithin(0, 2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart));
+        if (this.dcBlock) this.raw.copyWithin(0, 2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart));
       }
       this.bufStart = keep;
     }
@@ -167,15 +204,21 @@ export class StreamReceiver {
     let o = 2 * (this.bufEnd - this.bufStart);
     let bad = 0;
     if (this.dcBlock) {
-      // Subtract a running DC estimate, updated once per 64 samples from the block mean: cumulative at
-      // first (locks onto a DC offset within a few hundred samples), then exponential with a time constant
-      // of 8192 samples. Its tail leaks ~1/16384 of the signal energy (-42 dB) as ISI, low enough not to
-      // cap the measured SNR; updating per block keeps the per-sample work to a subtract and an add.
+      // dcCorrect fused with the NaN/Inf check and the raw copy: one pass over the input
+      const raw = this.raw;
+      const snapR = this.dcSnapR;
+      const snapI = this.dcSnapI;
       let dr = this.dcR;
       let di = this.dcI;
       let cnt = this.dcCount;
       let i = 0;
       while (i < n) {
+        if (this.dcFill === 0) {
+          const b = Math.floor((this.bufEnd + i) / 64) % DC_RING_BLOCKS;
+          snapR[b] = dr;
+          snapI[b] = di;
+          this.dcSnapCount[b] = cnt;
+        }
         const take = Math.min(n - i, 64 - this.dcFill);
         const end = i + take;
         let sr = 0;
@@ -193,6 +236,8 @@ export class StreamReceiver {
           }
           sr += xr;
           si += xi;
+          raw[o] = xr;
+          raw[o + 1] = xi;
           buf[o] = xr - dr;
           buf[o + 1] = xi - di;
         }
@@ -200,10 +245,14 @@ export class StreamReceiver {
         this.dcSumI += si;
         this.dcFill += take;
         if (this.dcFill === 64) {
-          cnt += 64;
-          const w = cnt < 8192 ? 64 / cnt : 64 / 8192;
-          dr += (this.dcSumR / 64 - dr) * w;
-          di += (this.dcSumI / 64 - di) * w;
+          if (this.dcHold || this.dcSkipBlock) {
+            this.dcSkipBlock = false;
+          } else {
+            cnt += 64;
+            const w = cnt < 8192 ? 64 / cnt : 64 / 8192;
+            dr += (this.dcSumR / 64 - dr) * w;
+            di += (this.dcSumI / 64 - di) * w;
+          }
           this.dcSumR = 0;
           this.dcSumI = 0;
           this.dcFill = 0;
@@ -233,6 +282,117 @@ export class StreamReceiver {
     this.stats.samples += n;
   }
 
+  /**
+   * buf = raw - DC estimate over buffer positions [p0, p1) (relative to bufStart), continuing the estimator
+   * state, which must be aligned with p0 (dcFill = samples of p0's 64-block before p0).
+   * The estimate is updated once per 64 samples from the block mean: cumulative at first (locks onto a DC
+   * offset within a few hundred samples), then exponential with a time constant of 8192 samples. Its tail
+   * leaks ~1/16384 of the signal energy (-42 dB) as ISI, low enough not to cap the measured SNR; updating
+   * per block keeps the per-sample work to a subtract and an add. Blocks inside a hold are not learned.
+   */
+  private dcCorrect(p0: number, p1: number): void {
+    const buf = this.buf;
+    const raw = this.raw;
+    const snapR = this.dcSnapR;
+    const snapI = this.dcSnapI;
+    let dr = this.dcR;
+    let di = this.dcI;
+    let cnt = this.dcCount;
+    let i = p0;
+    while (i < p1) {
+      if (this.dcFill === 0) {
+        // a block starts: remember what it is corrected with (see dcRewind)
+        const b = Math.floor((this.bufStart + i) / 64) % DC_RING_BLOCKS;
+        snapR[b] = dr;
+        snapI[b] = di;
+        this.dcSnapCount[b] = cnt;
+      }
+      const end = Math.min(p1, i + 64 - this.dcFill);
+      const take = end - i;
+      let sr = 0;
+      let si = 0;
+      for (let o = 2 * i, e = 2 * end; o < e; o += 2) {
+        const xr = raw[o]!;
+        const xi = raw[o + 1]!;
+        sr += xr;
+        si += xi;
+        buf[o] = xr - dr;
+        buf[o + 1] = xi - di;
+      }
+      i = end;
+      this.dcSumR += sr;
+      this.dcSumI += si;
+      this.dcFill += take;
+      if (this.dcFill === 64) {
+        if (this.dcHold || this.dcSkipBlock) {
+          this.dcSkipBlock = false;
+        } else {
+          cnt += 64;
+          const w = cnt < 8192 ? 64 / cnt : 64 / 8192;
+          dr += (this.dcSumR / 64 - dr) * w;
+          di += (this.dcSumI / 64 - di) * w;
+        }
+        this.dcSumR = 0;
+        this.dcSumI = 0;
+        this.dcFill = 0;
+      }
+    }
+    this.dcR = dr;
+    this.dcI = di;
+    this.dcCount = cnt;
+  }
+
+  /**
+   * Restart the estimator at the start of absolute block `kb` with the estimate that block was corrected
+   * with (learned from earlier blocks only) and re-derive every buffered sample from there. Returns false
+   * (and changes nothing) when block kb has no samples yet.
+   */
+  private dcRewind(kb: number): boolean {
+    const next = Math.floor(this.bufEnd / 64); // block of the next sample to arrive
+    const last = this.dcFill > 0 ? next : next - 1; // newest block with a snapshot
+    kb = Math.max(kb, 0, last - DC_RING_BLOCKS + 1);
+    if (kb > last) return false;
+    const k = kb % DC_RING_BLOCKS;
+    this.dcR = this.dcSnapR[k]!;
+    this.dcI = this.dcSnapI[k]!;
+    this.dcCount = this.dcSnapCount[k]!;
+    this.dcSumR = 0;
+    this.dcSumI = 0;
+    this.dcSkipBlock = false;
+    const s0 = Math.max(kb * 64, this.bufStart);
+    this.dcFill = s0 - kb * 64;
+    this.dcCorrect(s0 - this.bufStart, this.bufEnd - this.bufStart);
+    return true;
+  }
+
+  /** A frame may start at absolute sample `from`: hold the DC estimate from there on. */
+  private dcHoldFrom(from: number): void {
+    if (!this.dcBlock) return;
+    this.dcHold = true;
+    this.dcRewind(Math.floor(from / 64));
+  }
+
+  /**
+   * End a hold. `frameEnd`: learn again from the first block after absolute sample `frameEnd`.
+   * Not a frame after all (LTS or header rejected): re-derive from the hold point as if there had been no
+   * hold, so false triggers (garbage, a DC step before the estimate has locked) do not freeze the estimate.
+   */
+  private dcRelease(at: number, wasFrame: boolean): void {
+    if (!this.dcHold) return;
+    this.dcHold = false;
+    const kb = wasFrame ? Math.ceil(at / 64) : Math.floor(at / 64);
+    // a block whose samples have not arrived: the partly filled block before it began inside the hold
+    if (!this.dcRewind(kb)) this.dcSkipBlock = this.dcFill > 0;
+  }
+
+  /** Back to search without a detector reset: the DC release re-derived samples in its window. */
+  private searchAfterReject(): void {
+    this.state = { kind: 'search' };
+    if (!this.dcHold) return;
+    this.dcRelease(this.dcHoldStart, false);
+    this.det.refresh(this.buf, this.bufStart);
+  }
+
   private process(out: RxFrame[]): void {
     for (;;) {
       const st = this.state;
@@ -241,6 +401,9 @@ export class StreamReceiver {
         if (!ev) return;
         this.stats.syncEvents++;
         this.state = { kind: 'header', ev };
+        // margin for the STS-end estimate's error (a symbol plus its CP)
+        this.dcHoldStart = ev.stsEnd - this.layout.stsLength - this.layout.fftSize - this.layout.cpLength;
+        this.dcHoldFrom(this.dcHoldStart);
         continue;
       }
       if (st.kind === 'header') {
@@ -248,18 +411,18 @@ export class StreamReceiver {
         const r = this.demod.acquire(this.buf, this.bufStart, st.ev);
         if (!r.ok) {
           this.stats.ltsRejects++;
-          this.state = { kind: 'search' };
+          this.searchAfterReject();
           continue;
         }
         const header = this.demod.decodeHeader(this.buf, this.bufStart, r.acq);
         if (!header) {
           this.stats.headerCrcFailures++;
-          this.state = { kind: 'search' };
+          this.searchAfterReject();
           continue;
         }
         if (header.payloadLength > this.layout.params.maxPayloadLength) {
           this.stats.headerInvalid++;
-          this.state = { kind: 'search' };
+          this.searchAfterReject();
           continue;
         }
         const plan = this.demod.planFor(header);
@@ -284,6 +447,8 @@ export class StreamReceiver {
       if (!frame.crcOk) resume = Math.min(resume, st.acq.frameStart + L.preambleLength + L.headerSymbols * L.symbolLength);
       // never move detection backwards past samples it already scanned before this frame's trigger
       resume = Math.max(resume, this.bufStart + this.det.history + 1);
+      // learn DC again only after the whole frame, even when detection resumes inside a failed one
+      this.dcRelease(Math.max(resume, st.acq.frameStart + frameLength(L, st.plan)), true);
       this.det.reset(this.buf, this.bufStart, Math.min(resume, this.bufEnd));
       this.state = { kind: 'search' };
     }
