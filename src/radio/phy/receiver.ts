@@ -206,19 +206,11 @@ export class StreamReceiver {
     if (this.dcBlock) {
       // dcCorrect fused with the NaN/Inf check and the raw copy: one pass over the input
       const raw = this.raw;
-      const snapR = this.dcSnapR;
-      const snapI = this.dcSnapI;
-      let dr = this.dcR;
-      let di = this.dcI;
-      let cnt = this.dcCount;
       let i = 0;
       while (i < n) {
-        if (this.dcFill === 0) {
-          const b = Math.floor((this.bufEnd + i) / 64) % DC_RING_BLOCKS;
-          snapR[b] = dr;
-          snapI[b] = di;
-          this.dcSnapCount[b] = cnt;
-        }
+        if (this.dcFill === 0) this.dcSnapshot(this.bufEnd + i);
+        const dr = this.dcR;
+        const di = this.dcI;
         const take = Math.min(n - i, 64 - this.dcFill);
         const end = i + take;
         let sr = 0;
@@ -241,26 +233,8 @@ export class StreamReceiver {
           buf[o] = xr - dr;
           buf[o + 1] = xi - di;
         }
-        this.dcSumR += sr;
-        this.dcSumI += si;
-        this.dcFill += take;
-        if (this.dcFill === 64) {
-          if (this.dcHold || this.dcSkipBlock) {
-            this.dcSkipBlock = false;
-          } else {
-            cnt += 64;
-            const w = cnt < 8192 ? 64 / cnt : 64 / 8192;
-            dr += (this.dcSumR / 64 - dr) * w;
-            di += (this.dcSumI / 64 - di) * w;
-          }
-          this.dcSumR = 0;
-          this.dcSumI = 0;
-          this.dcFill = 0;
-        }
+        this.dcAccumulate(sr, si, take);
       }
-      this.dcR = dr;
-      this.dcI = di;
-      this.dcCount = cnt;
     } else {
       for (let i = 0; i < n; i++, o += 2) {
         let xr = src[srcOff + 2 * i]!;
@@ -293,20 +267,12 @@ export class StreamReceiver {
   private dcCorrect(p0: number, p1: number): void {
     const buf = this.buf;
     const raw = this.raw;
-    const snapR = this.dcSnapR;
-    const snapI = this.dcSnapI;
-    let dr = this.dcR;
-    let di = this.dcI;
-    let cnt = this.dcCount;
     let i = p0;
     while (i < p1) {
-      if (this.dcFill === 0) {
-        // a block starts: remember what it is corrected with (see dcRewind)
-        const b = Math.floor((this.bufStart + i) / 64) % DC_RING_BLOCKS;
-        snapR[b] = dr;
-        snapI[b] = di;
-        this.dcSnapCount[b] = cnt;
-      }
+      // a block starts: remember what it is corrected with (see dcRewind)
+      if (this.dcFill === 0) this.dcSnapshot(this.bufStart + i);
+      const dr = this.dcR;
+      const di = this.dcI;
       const end = Math.min(p1, i + 64 - this.dcFill);
       const take = end - i;
       let sr = 0;
@@ -320,26 +286,35 @@ export class StreamReceiver {
         buf[o + 1] = xi - di;
       }
       i = end;
-      this.dcSumR += sr;
-      this.dcSumI += si;
-      this.dcFill += take;
-      if (this.dcFill === 64) {
-        if (this.dcHold || this.dcSkipBlock) {
-          this.dcSkipBlock = false;
-        } else {
-          cnt += 64;
-          const w = cnt < 8192 ? 64 / cnt : 64 / 8192;
-          dr += (this.dcSumR / 64 - dr) * w;
-          di += (this.dcSumI / 64 - di) * w;
-        }
-        this.dcSumR = 0;
-        this.dcSumI = 0;
-        this.dcFill = 0;
-      }
+      this.dcAccumulate(sr, si, take);
     }
-    this.dcR = dr;
-    this.dcI = di;
-    this.dcCount = cnt;
+  }
+
+  /** Remembers the estimate a 64-sample DC block (absolute sample index `at`) is corrected with. */
+  private dcSnapshot(at: number): void {
+    const b = Math.floor(at / 64) % DC_RING_BLOCKS;
+    this.dcSnapR[b] = this.dcR;
+    this.dcSnapI[b] = this.dcI;
+    this.dcSnapCount[b] = this.dcCount;
+  }
+
+  /** Adds `take` samples' sums to the current DC block; a full block updates the estimate unless held. */
+  private dcAccumulate(sr: number, si: number, take: number): void {
+    this.dcSumR += sr;
+    this.dcSumI += si;
+    this.dcFill += take;
+    if (this.dcFill !== 64) return;
+    if (this.dcHold || this.dcSkipBlock) {
+      this.dcSkipBlock = false;
+    } else {
+      this.dcCount += 64;
+      const w = this.dcCount < 8192 ? 64 / this.dcCount : 64 / 8192;
+      this.dcR += (this.dcSumR / 64 - this.dcR) * w;
+      this.dcI += (this.dcSumI / 64 - this.dcI) * w;
+    }
+    this.dcSumR = 0;
+    this.dcSumI = 0;
+    this.dcFill = 0;
   }
 
   /**
