@@ -15,6 +15,7 @@ import { GENERATE_HELP, runGenerate } from './generate.js';
 import { runSigmfCli, SIGMF_HELP } from './sigmf.js';
 import { MODEM_HELP, runModemCli } from './modem.js';
 import { runPhyBench } from '../radio/phy/bench.js';
+import { runUsbBench } from '../radio/devices/hackrf-bench.js';
 import { DEVICES_HELP, runDevicesCli } from './devices.js';
 import { RECORD_HELP, runRecordCli } from './record.js';
 import { RTL_TCP_HELP, runRtlTcpCli } from './rtl-tcp.js';
@@ -27,6 +28,7 @@ const BENCHES: Record<string, Command> = {
   phy: runPhyBench,
   cala: runBenchCala,
   makd: runBenchMakd,
+  usb: runUsbBench,
 };
 
 const COMMANDS: Record<string, Command> = {
@@ -112,6 +114,8 @@ dekag bench generate [--quick] [--json] [--out FILE.json] [--picture FILE.png]
 dekag bench phy [--quick] [--json] [--plot FILE.svg]
 ${BENCH_CALA_HELP}
 ${BENCH_MAKD_HELP}
+dekag bench usb [--json]
+  host-side cost of the HackRF/RTL-SDR drivers (sample conversion, per-transfer overhead) against the fake devices
 `;
 
 export async function runCli(argv: string[]): Promise<number> {

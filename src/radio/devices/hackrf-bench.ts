@@ -81,16 +81,17 @@ export async function benchUsbDrivers(seconds = 0.6): Promise<UsbBenchResult> {
   return { ci8_to_cf32_msps: bytes / 2 / sCi8 / 1e6, cu8_to_cf32_msps: bytes / 2 / sCu8 / 1e6, rx };
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isMain) {
+/** `dekag bench usb [--json]`: host-side costs of the USB drivers, measured against the fake devices. */
+export async function runUsbBench(argv: string[]): Promise<number> {
   const r = await benchUsbDrivers();
-  if (process.argv.includes('--json')) {
-    console.log(JSON.stringify(r, null, 2));
-  } else {
-    console.log(`ci8 -> cf32: ${r.ci8_to_cf32_msps.toFixed(0)} Msps (one core)`);
-    console.log(`cu8 -> cf32: ${r.cu8_to_cf32_msps.toFixed(0)} Msps (one core)`);
-    for (const x of r.rx) {
-      console.log(`HackRF RX via fake, ${x.transfer_kib} KiB transfers, 1 in flight: ${x.msps.toFixed(1)} Msps, ${x.per_transfer_us.toFixed(0)} us fixed cost per transfer (${x.transfers} transfers)`);
-    }
+  if (argv.includes('--json')) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return 0;
   }
+  process.stdout.write(`ci8 -> cf32: ${r.ci8_to_cf32_msps.toFixed(0)} Msps (one core)\n`);
+  process.stdout.write(`cu8 -> cf32: ${r.cu8_to_cf32_msps.toFixed(0)} Msps (one core)\n`);
+  for (const x of r.rx) {
+    process.stdout.write(`HackRF RX via fake, ${x.transfer_kib} KiB transfers, 1 in flight: ${x.msps.toFixed(1)} Msps, ${x.per_transfer_us.toFixed(0)} us fixed cost per transfer (${x.transfers} transfers)\n`);
+  }
+  return 0;
 }
