@@ -679,6 +679,28 @@ export class FrameDemodulator {
     }
   }
 
+  /** Each pilot's rotation z_j = Y_p conj(H_p) P_j exp(-j slope k_j), into this.zr / this.zi. */
+  private pilotRotations(out: Float32Array, m: number, slope: number): void {
+    const L = this.layout;
+    const zr = this.zr;
+    const zi = this.zi;
+    for (let j = 0; j < L.numPilots; j++) {
+      const k = L.pilotPos[j]!;
+      const pv = pilotValue(L, m, j);
+      const yr = out[2 * k]!;
+      const yi = out[2 * k + 1]!;
+      const hr = this.h[2 * k]!;
+      const hi = this.h[2 * k + 1]!;
+      const ar = (yr * hr + yi * hi) * pv;
+      const ai = (yi * hr - yr * hi) * pv;
+      const th = -slope * L.usedSc[k]!;
+      const c = Math.cos(th);
+      const s = Math.sin(th);
+      zr[j] = ar * c - ai * s;
+      zi[j] = ar * s + ai * c;
+    }
+  }
+
   /**
    * FFT of OFDM symbol m, then pilot-based tracking of common phase (residual CFO, phase noise) and phase
    * slope across carriers (timing drift from sample-rate offset); the rotation is removed from all
@@ -691,30 +713,15 @@ export class FrameDemodulator {
     this.fftAt(buf, bufStart, this.symbolStart(acq, m), acq, out);
     const bPred = this.slope + this.slopeRate;
     // pilot rotations z_j = Y_p conj(H_p) P_j, with the predicted slope removed
-    let sr = 0;
-    let si = 0;
     const np = L.numPilots;
     const zr = this.zr;
     const zi = this.zi;
+    this.pilotRotations(out, m, bPred);
+    let sr = 0;
+    let si = 0;
     for (let j = 0; j < np; j++) {
-      const k = L.pilotPos[j]!;
-      const pv = pilotValue(L, m, j);
-      const yr = out[2 * k]!;
-      const yi = out[2 * k + 1]!;
-      const hr = this.h[2 * k]!;
-      const hi = this.h[2 * k + 1]!;
-      let ar = (yr * hr + yi * hi) * pv;
-      let ai = (yi * hr - yr * hi) * pv;
-      const th = -bPred * L.usedSc[k]!;
-      const c = Math.cos(th);
-      const s = Math.sin(th);
-      const t = ar * c - ai * s;
-      ai = ar * s + ai * c;
-      ar = t;
-      zr[j] = ar;
-      zi[j] = ai;
-      sr += ar;
-      si += ai;
+      sr += zr[j]!;
+      si += zi[j]!;
     }
     // residual slope: LS fit of each pilot's phase relative to the common phase (z_j conj(S))
     const sm = hypot2(sr, si);
@@ -746,22 +753,12 @@ export class FrameDemodulator {
       this.slope = b;
     }
     // common phase with the final slope
+    this.pilotRotations(out, m, b);
     sr = 0;
     si = 0;
     for (let j = 0; j < np; j++) {
-      const k = L.pilotPos[j]!;
-      const pv = pilotValue(L, m, j);
-      const yr = out[2 * k]!;
-      const yi = out[2 * k + 1]!;
-      const hr = this.h[2 * k]!;
-      const hi = this.h[2 * k + 1]!;
-      const ar = (yr * hr + yi * hi) * pv;
-      const ai = (yi * hr - yr * hi) * pv;
-      const th = -b * L.usedSc[k]!;
-      const c = Math.cos(th);
-      const s = Math.sin(th);
-      sr += ar * c - ai * s;
-      si += ar * s + ai * c;
+      sr += zr[j]!;
+      si += zi[j]!;
     }
     const a = Math.atan2(si, sr);
     // Rotate all carriers by exp(-j(a + b k)); k steps by 1 (2 across DC), so use a recurrence, not trig.
