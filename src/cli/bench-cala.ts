@@ -26,6 +26,7 @@ import { CodeRate } from '../radio/phy/convcode.js';
 import { PayloadKind } from '../radio/phy/header.js';
 import { makeLayout } from '../radio/phy/params.js';
 import { linearLinePlotSvg, type Series } from '../radio/phy/plot.js';
+import type { RxFrame } from '../radio/phy/demodulator.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
 import { burst } from '../radio/phy/testkit.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
@@ -102,21 +103,26 @@ async function decodeImages(decoder: OnnxModel, latents: Float32Array): Promise<
   return tensorData(out['image'], 'image');
 }
 
+/**
+ * Each frame through its own channel realization (images go out seconds apart in a session, so each meets
+ * its own fading), all into one stream receiver; `take` sees every frame the receiver reports.
+ */
+function throughRadio(frames: Float32Array[], snrDb: number, seed: number, receiver: StreamReceiver, take: (f: RxFrame) => void): void {
+  for (const [i, frame] of frames.entries()) {
+    for (const f of receiver.push(new ChannelSimulator(radioChannel(snrDb, seed + 7919 * i)).run(burst([frame], GAP_SAMPLES).iq).rx)) take(f);
+  }
+  for (const f of receiver.flush()) take(f);
+}
+
 /** Send one JSCC frame per latent through the channel; return what the receiver got, by sequence number. */
 function overTheRadio(points: Float32Array[], snrDb: number, seed: number): Map<number, { rx: JsccReceived; snrDb: number }> {
   const tx = new OfdmModulator({ sampleRateHz: SAMPLE_RATE_HZ });
   const frames = points.map((p, i) => tx.modulateSymbols(p, { modulation: JSCC_MODULATION, sessionId: 7, sequence: i }));
-  const receiver = new StreamReceiver({ params: { sampleRateHz: SAMPLE_RATE_HZ }, equalizer: 'mmse' });
   const got = new Map<number, { rx: JsccReceived; snrDb: number }>();
-  const take = (fs: ReturnType<StreamReceiver['flush']>): void => {
-    for (const f of fs) {
-      if (f.header.payloadKind !== PayloadKind.Symbols || !f.symbols || !f.symbolNoiseVar) continue;
-      got.set(f.header.sequence, { rx: fromModem(f.symbols, f.symbolNoiseVar, f.equalizer), snrDb: f.snrDb });
-    }
-  };
-  // Images go out seconds apart in a session: each frame meets its own fading realization.
-  for (const [i, frame] of frames.entries()) take(receiver.push(new ChannelSimulator(radioChannel(snrDb, seed + 7919 * i)).run(burst([frame], GAP_SAMPLES).iq).rx));
-  take(receiver.flush());
+  throughRadio(frames, snrDb, seed, new StreamReceiver({ params: { sampleRateHz: SAMPLE_RATE_HZ }, equalizer: 'mmse' }), (f) => {
+    if (f.header.payloadKind !== PayloadKind.Symbols || !f.symbols || !f.symbolNoiseVar) return;
+    got.set(f.header.sequence, { rx: fromModem(f.symbols, f.symbolNoiseVar, f.equalizer), snrDb: f.snrDb });
+  });
   return got;
 }
 
@@ -124,16 +130,11 @@ function overTheRadio(points: Float32Array[], snrDb: number, seed: number): Map<
 function digitalLink(pngs: Buffer[], mcs: (typeof DIGITAL_MCS)[number], snrDb: number, seed: number): { ok: boolean[]; samples: number } {
   const tx = new OfdmModulator({ sampleRateHz: SAMPLE_RATE_HZ });
   const frames = pngs.map((png, i) => tx.modulateBytes(png, { modulation: mcs.modulation, codeRate: mcs.codeRate, sessionId: 9, sequence: i }));
-  const receiver = new StreamReceiver({ params: { sampleRateHz: SAMPLE_RATE_HZ } });
   const ok = pngs.map(() => false);
-  const take = (fs: ReturnType<StreamReceiver['flush']>): void => {
-    for (const f of fs) {
-      const i = f.header.sequence;
-      if (f.crcOk && f.bytes && i < pngs.length && Buffer.compare(Buffer.from(f.bytes), pngs[i]!) === 0) ok[i] = true;
-    }
-  };
-  for (const [i, frame] of frames.entries()) take(receiver.push(new ChannelSimulator(radioChannel(snrDb, seed + 7919 * i)).run(burst([frame], GAP_SAMPLES).iq).rx));
-  take(receiver.flush());
+  throughRadio(frames, snrDb, seed, new StreamReceiver({ params: { sampleRateHz: SAMPLE_RATE_HZ } }), (f) => {
+    const i = f.header.sequence;
+    if (f.crcOk && f.bytes && i < pngs.length && Buffer.compare(Buffer.from(f.bytes), pngs[i]!) === 0) ok[i] = true;
+  });
   return { ok, samples: frames.reduce((s, f) => s + f.length / 2, 0) / pngs.length };
 }
 
