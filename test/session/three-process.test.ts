@@ -54,7 +54,8 @@ async function session(name: string, prompts: string[], extraEdge: string[] = []
   const promptArgs = prompts.flatMap((p) => ['--prompt', p]);
   const cloud = start(['cloud', '--listen', String(cloudPort), ...promptArgs, '--out', out, '--wait-s', '60']);
   const edge = start(['edge', '--cloud', `127.0.0.1:${cloudPort}`, '--radio', 'loopback', '--snr', '15', '--serve-rx', String(rxPort), '--listen-feedback', String(fbPort), ...extraEdge]);
-  const user = start(['user', '--radio', `rtl_tcp:127.0.0.1:${rxPort}`, '--edge', `127.0.0.1:${fbPort}`, '--record', join(out, 'rx')]);
+  const user = start(['user', '--radio', `rtl_tcp:127.0.0.1:${rxPort}`, '--edge', `127.0.0.1:${fbPort}`, '--record', join(out, 'radio', 'rx')]);
+  // 'radio' is a folder no other role creates: the user must make it, whenever the cloud makes DIR.
   return { cloud, edge, user, out };
 }
 
@@ -83,7 +84,7 @@ test('three processes over TCP on 127.0.0.1: every image arrives, the loop measu
   assert.equal(recs[1].snr.encoder_source, 'feedback');
   assert.equal(recs[1].snr.encoder_db, recs[0].snr.measured_db);
   assert.ok(existsSync(join(s.out, 'report.html')));
-  const rec = await openSigmf(join(s.out, 'rx.sigmf-meta'));
+  const rec = await openSigmf(join(s.out, 'radio', 'rx.sigmf-meta'));
   assert.ok(rec.sampleCount > 0);
   const ann = rec.meta.annotations ?? [];
   assert.deepEqual(ann.map((a) => a['dekag:sequence']), [0, 1]);
@@ -103,7 +104,7 @@ test('killing the user mid-session: edge and cloud carry on and finish, the reco
   assert.equal(recs[0].received, true);
   assert.ok(recs.slice(1).every((r: { received: boolean }) => !r.received), JSON.stringify(recs.map((r: { received: boolean }) => r.received)));
   // the crash left a recording that opens as it is (the writer's meta only names durable samples)
-  const rec = await openSigmf(join(s.out, 'rx.sigmf-meta'));
+  const rec = await openSigmf(join(s.out, 'radio', 'rx.sigmf-meta'));
   assert.equal(rec.unreadableReason, undefined);
   assert.ok(rec.sampleCount > 0);
 });
