@@ -1,34 +1,17 @@
 /**
- * The engine's session port on top of src/session: the cloud, edge and user roles (CloudRole, EdgeRole,
- * UserRole) joined by in-process links, on the radio the engine hands over (the UI's connected radio,
- * wrapped with its RX taps) instead of a radio of their own. The models load once and stay loaded between
- * sessions, so the second session starts at once.
- *
- * The wiring mirrors src/session/session.ts runLocalSession (which opens its own full-speed loopback and
- * has no stop signal); when that function accepts a radio and an AbortSignal this file shrinks to a call.
+ * The engine's session port on top of src/session: the cloud, edge and user roles in one process
+ * (startLocalRoles), on the radio the engine hands over (the UI's connected radio, wrapped with its RX
+ * taps). The models load once and stay loaded between sessions, so the second session starts at once.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Evaluator } from '../gsc/evaluate.js';
-import { Generator } from '../gsc/generate.js';
 import { encodePng } from '../gsc/image.js';
-import { JsccCodec } from '../gsc/jscc.js';
 import type { ModelStore } from '../gsc/models.js';
-import type { OnnxModel, ProviderName } from '../gsc/onnx.js';
-import { CloudRole, loadAdapterCatalog, type AdapterCatalog, type ImageRecord } from '../session/cloud.js';
-import { EdgeRole } from '../session/edge.js';
-import { linkPair } from '../session/link.js';
-import { loadRateCurves, RatePolicy } from '../session/policy.js';
+import type { ProviderName } from '../gsc/onnx.js';
+import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord } from '../session/cloud.js';
+import { loadRoleModels, startLocalRoles, type RoleModels } from '../session/local-roles.js';
 import { UserRole, type UserFrame } from '../session/user.js';
 import type { ReplayOptions, SessionBackend, SessionImage, SessionRunOptions } from './ports.js';
-
-interface Models {
-  cloud: Generator;
-  edge: Generator;
-  evaluator: Evaluator;
-  codec: JsccCodec;
-  decoder: OnnxModel;
-}
 
 export interface RolesBackendOptions {
   store: () => ModelStore;
@@ -38,18 +21,10 @@ export interface RolesBackendOptions {
 }
 
 export function rolesBackend(o: RolesBackendOptions): SessionBackend {
-  let models: Promise<Models> | undefined;
+  let models: Promise<RoleModels> | undefined;
   let sessionCount = 0;
-  const load = (): Promise<Models> => {
-    const store = o.store();
-    const opts = { provider: o.provider };
-    models ??= Promise.all([
-      Generator.load(store, 'cloud', opts),
-      Generator.load(store, 'edge', opts),
-      Evaluator.load(store, opts),
-      JsccCodec.load(store, 'cala', opts),
-      store.session('autoencoder_decoder.onnx', opts),
-    ]).then(([cloud, edge, evaluator, codec, decoder]) => ({ cloud, edge, evaluator, codec, decoder }));
+  const load = (): Promise<RoleModels> => {
+    models ??= loadRoleModels(o.store(), o.provider);
     models.catch(() => (models = undefined)); // a failed load (missing model) is retried next time
     return models;
   };
@@ -61,27 +36,19 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
       const sessionId = ++sessionCount;
       const outDir = resolve(o.outDir, `session-${Date.now().toString(36)}-${sessionId}`);
       const catalog = chooseAdapters(mergeCatalogs(r.adapterDirs.map((d) => loadAdapterCatalog(store, d))), r.adapter);
-      const radio = r.device;
-      const [cloudToEdge, edgeFromCloud] = linkPair('cloud', 'edge');
-      const [userToEdge, edgeFromUser] = linkPair('user', 'edge');
       let configured: number | null = null;
-      const tx = radio.startTx();
-      const edge = new EdgeRole({
+      const roles = startLocalRoles({
         store,
-        generator: m.edge,
-        codec: m.codec,
-        tx,
-        policy: new RatePolicy(loadRateCurves(store.dir), r.rate === 'auto' ? {} : { fixedRate: r.rate }),
-        sampleRateHz: radio.config.sampleRateHz,
+        models: m,
+        radio: r.device,
+        catalog,
+        outDir,
+        sessionId,
+        seed: r.seed,
+        ...(r.rate === 'auto' ? {} : { fixedRate: r.rate }),
         configuredSnrDb: () => configured,
       });
-      const user = new UserRole({ codec: m.codec, decoder: m.decoder, radio, sessionId });
-      edge.attachUser(edgeFromUser);
-      user.attachEdge(userToEdge);
-      const edgeDone = edge.serveCloud(edgeFromCloud);
-      const userDone = user.run();
-      userDone.catch(() => undefined);
-      const cloud = new CloudRole({ store, generator: m.cloud, evaluator: m.evaluator, catalog, outDir, sessionId, seed: r.seed });
+      const { cloud, cloudToEdge } = roles;
       try {
         cloud.checkPrompts(r.prompts);
         if (catalog.skipped.length) r.onLog('warn', `adapters skipped: ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
@@ -92,14 +59,12 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
           r.onImage(toSessionImage(rec, i, outDir, m.cloud.provider));
         }
         await cloudToEdge.send({ type: 'end', reason: r.signal.aborted ? 'stopped by the user' : 'all images done' });
-        await raceAbort(edgeDone, r.signal);
+        await raceAbort(roles.edgeDone, r.signal);
       } finally {
         // End the TX stream so the radio can serve the next session (a full-duplex radio allows one at a time);
         // bounded, because a radio that is gone never drains.
-        await Promise.race([tx.end().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
-        await user.stop();
-        await userDone.catch(() => undefined);
-        await Promise.all([cloudToEdge.close(), userToEdge.close()]);
+        await Promise.race([roles.tx.end().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+        await roles.close();
       }
     },
 

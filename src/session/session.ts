@@ -4,19 +4,15 @@
  * The loopback runs at full speed (TX and RX in lock step, deterministic for a seed), so a session takes
  * as long as the models need, not the radio's real time.
  */
-import { Evaluator } from '../gsc/evaluate.js';
-import { Generator } from '../gsc/generate.js';
-import { JsccCodec } from '../gsc/jscc.js';
 import type { ModelStore } from '../gsc/models.js';
 import type { ProviderName } from '../gsc/onnx.js';
 import type { LoopbackDevice } from '../radio/devices/loopback.js';
 import { SigmfWriter } from '../radio/sigmf/writer.js';
-import { CloudRole, loadAdapterCatalog, type AdapterCatalog, type ImageRecord } from './cloud.js';
-import { EdgeRole } from './edge.js';
-import { linkPair } from './link.js';
-import { loadRateCurves, RatePolicy } from './policy.js';
+import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord } from './cloud.js';
+import type { EdgeRole } from './edge.js';
+import { loadRoleModels, startLocalRoles } from './local-roles.js';
 import { openRadio } from './radio.js';
-import { UserRole } from './user.js';
+import type { UserRole } from './user.js';
 
 export interface SessionOptions {
   store: ModelStore;
@@ -50,14 +46,7 @@ export interface SessionResult {
 
 export async function runLocalSession(o: SessionOptions): Promise<SessionResult> {
   const t0 = performance.now();
-  const opts = { provider: o.provider ?? 'cpu' };
-  const [cloudGen, edgeGen, evaluator, codec, aeDecoder] = await Promise.all([
-    Generator.load(o.store, 'cloud', opts),
-    Generator.load(o.store, 'edge', opts),
-    Evaluator.load(o.store, opts),
-    JsccCodec.load(o.store, 'cala', opts),
-    o.store.session('autoencoder_decoder.onnx', opts),
-  ]);
+  const models = await loadRoleModels(o.store, o.provider ?? 'cpu');
   const catalog = loadAdapterCatalog(o.store);
   const sessionId = o.sessionId ?? 1;
   const schedule = o.snrScheduleDb.length ? o.snrScheduleDb : [20];
@@ -76,16 +65,17 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
         overwrite: true,
       })
     : undefined;
-  const [cloudToEdge, edgeFromCloud] = linkPair('cloud', 'edge');
-  const [userToEdge, edgeFromUser] = linkPair('user', 'edge');
   let frameIndex = 0;
-  const edge = new EdgeRole({
+  const roles = startLocalRoles({
     store: o.store,
-    generator: edgeGen,
-    codec,
-    tx: radio.startTx(),
-    policy: new RatePolicy(loadRateCurves(o.store.dir), o.rate !== undefined ? { fixedRate: o.rate } : {}),
-    sampleRateHz: radio.config.sampleRateHz,
+    models,
+    radio,
+    catalog,
+    outDir: o.outDir,
+    sessionId,
+    seed: o.seed ?? 0,
+    ...(o.rate !== undefined ? { fixedRate: o.rate } : {}),
+    ...(recording ? { recording } : {}),
     // The testbed's control of the channel: each frame sees the next SNR of the schedule.
     configuredSnrDb: () => {
       const snr = schedule[frameIndex++ % schedule.length]!;
@@ -93,34 +83,28 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
       return snr;
     },
   });
-  const user = new UserRole({ codec, decoder: aeDecoder, radio, sessionId, ...(recording ? { recording } : {}) });
-  edge.attachUser(edgeFromUser);
-  user.attachEdge(userToEdge);
-  const edgeDone = edge.serveCloud(edgeFromCloud);
-  const userDone = user.run();
-  const cloud = new CloudRole({ store: o.store, generator: cloudGen, evaluator, catalog, outDir: o.outDir, sessionId, seed: o.seed ?? 0 });
-  cloud.checkPrompts(o.prompts);
+  const { cloud, edge, user, cloudToEdge } = roles;
   const msLoad = performance.now() - t0;
   const t1 = performance.now();
   try {
+    cloud.checkPrompts(o.prompts);
     for (const [i, p] of o.prompts.entries()) {
       const rec = await cloud.runPrompt(cloudToEdge, p);
       o.onProgress?.(i + 1, o.prompts.length, rec);
     }
     await cloudToEdge.send({ type: 'end', reason: 'all prompts done' });
-    await edgeDone;
+    await roles.edgeDone;
     await user.stop();
-    await userDone;
+    await roles.userDone;
   } finally {
-    await user.stop();
+    await roles.close();
     await radio.close();
     if (recording) await recording.finalize();
-    await Promise.all([cloudToEdge.close(), userToEdge.close()]);
   }
   return {
     records: cloud.records,
     catalog,
-    provider: cloudGen.provider,
+    provider: models.cloud.provider,
     jsonlPath: cloud.jsonlPath,
     ...(recording ? { recording: recording.metaPath } : {}),
     msLoad,

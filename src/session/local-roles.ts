@@ -1,0 +1,124 @@
+/**
+ * The three roles in one process: cloud, edge and user joined by in-process links (cloud <-> edge, user ->
+ * edge feedback) on one radio that the edge transmits on and the user receives from. Both in-process
+ * front ends use it: `runLocalSession` (the demo, with its own loopback) and the engine's session backend
+ * (the radio the UI connected).
+ */
+import { Evaluator } from '../gsc/evaluate.js';
+import { Generator } from '../gsc/generate.js';
+import { JsccCodec } from '../gsc/jscc.js';
+import type { ModelStore } from '../gsc/models.js';
+import type { OnnxModel, ProviderName } from '../gsc/onnx.js';
+import type { SdrDevice, TxStream } from '../radio/devices/types.js';
+import type { SigmfWriter } from '../radio/sigmf/writer.js';
+import { CloudRole, type AdapterCatalog } from './cloud.js';
+import { EdgeRole } from './edge.js';
+import { linkPair, type Link } from './link.js';
+import { loadRateCurves, RatePolicy } from './policy.js';
+import { UserRole } from './user.js';
+
+/** Every model the three roles run, loaded once. */
+export interface RoleModels {
+  cloud: Generator;
+  edge: Generator;
+  evaluator: Evaluator;
+  codec: JsccCodec;
+  /** autoencoder_decoder.onnx, for the user */
+  decoder: OnnxModel;
+}
+
+export async function loadRoleModels(store: ModelStore, provider: ProviderName): Promise<RoleModels> {
+  const opts = { provider };
+  const [cloud, edge, evaluator, codec, decoder] = await Promise.all([
+    Generator.load(store, 'cloud', opts),
+    Generator.load(store, 'edge', opts),
+    Evaluator.load(store, opts),
+    JsccCodec.load(store, 'cala', opts),
+    store.session('autoencoder_decoder.onnx', opts),
+  ]);
+  return { cloud, edge, evaluator, codec, decoder };
+}
+
+export interface LocalRolesOptions {
+  store: ModelStore;
+  models: RoleModels;
+  /** Full duplex: the edge transmits on it, the user receives from it. */
+  radio: SdrDevice;
+  catalog: AdapterCatalog;
+  outDir: string;
+  sessionId: number;
+  seed: number;
+  /** A fixed JSCC rate; undefined lets the rate policy choose from the user's feedback. */
+  fixedRate?: number;
+  /** The channel's configured SNR for the next frame (called once per frame), or null when unknown. */
+  configuredSnrDb: () => number | null;
+  /** What the user received, as SigMF. */
+  recording?: SigmfWriter;
+}
+
+export interface LocalRoles {
+  cloud: CloudRole;
+  edge: EdgeRole;
+  user: UserRole;
+  /** The cloud's end of its link to the edge: `cloud.runPrompt(cloudToEdge, prompt)`. */
+  cloudToEdge: Link;
+  tx: TxStream;
+  /** Resolves, with why, when the edge's link to the cloud closes or says 'end'. */
+  edgeDone: Promise<string>;
+  /** Settles when the user's receiver stops. */
+  userDone: Promise<void>;
+  /** Stops the user and closes both links (the radio stays the caller's). */
+  close(): Promise<void>;
+}
+
+export function startLocalRoles(o: LocalRolesOptions): LocalRoles {
+  const [cloudToEdge, edgeFromCloud] = linkPair('cloud', 'edge');
+  const [userToEdge, edgeFromUser] = linkPair('user', 'edge');
+  const tx = o.radio.startTx();
+  const edge = new EdgeRole({
+    store: o.store,
+    generator: o.models.edge,
+    codec: o.models.codec,
+    tx,
+    policy: new RatePolicy(loadRateCurves(o.store.dir), o.fixedRate !== undefined ? { fixedRate: o.fixedRate } : {}),
+    sampleRateHz: o.radio.config.sampleRateHz,
+    configuredSnrDb: o.configuredSnrDb,
+  });
+  const user = new UserRole({
+    codec: o.models.codec,
+    decoder: o.models.decoder,
+    radio: o.radio,
+    sessionId: o.sessionId,
+    ...(o.recording ? { recording: o.recording } : {}),
+  });
+  edge.attachUser(edgeFromUser);
+  user.attachEdge(userToEdge);
+  const edgeDone = edge.serveCloud(edgeFromCloud);
+  const userDone = user.run();
+  // Callers await these when they need them; an early failure must not go unhandled meanwhile.
+  edgeDone.catch(() => undefined);
+  userDone.catch(() => undefined);
+  const cloud = new CloudRole({
+    store: o.store,
+    generator: o.models.cloud,
+    evaluator: o.models.evaluator,
+    catalog: o.catalog,
+    outDir: o.outDir,
+    sessionId: o.sessionId,
+    seed: o.seed,
+  });
+  return {
+    cloud,
+    edge,
+    user,
+    cloudToEdge,
+    tx,
+    edgeDone,
+    userDone,
+    async close() {
+      await user.stop();
+      await userDone.catch(() => undefined);
+      await Promise.all([cloudToEdge.close(), userToEdge.close()]);
+    },
+  };
+}
