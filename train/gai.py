@@ -184,7 +184,8 @@ def main() -> None:
                     seed=args.seed, wall_s=wall_s, parameters=count_parameters(model),
                     data=f"world {args.role} rendering, {len(latents)} scenes (seed 1000)"
                          + (", no hearts" if args.role == "edge" else ""),
-                    extra={"steps": total_steps, "batch": args.batch, "final_loss": round(running or 0, 5),
+                    extra={"steps": total_steps, "batch": args.batch, "lr": args.lr, "min_snr_gamma": args.min_snr_gamma,
+                           "final_loss": round(running or 0, 5),
                            "channels": list(ROLE_CHANNELS[args.role]), "prompt_dropout": PROMPT_DROPOUT,
                            "schedule": "scaled-linear 0.00085..0.012, 1000 steps, eps-prediction",
                            **({"lora_sites": {s: list(v) for s, v in model.lora_sites().items()}}
