@@ -5,6 +5,7 @@
  * other end closed) ends everything with one AccessoryGoneError instead of an exception from a callback.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { DekagError } from '../../gsc/errors.js';
 
@@ -85,21 +86,31 @@ export class LineSplitter {
 export interface SerialLineOptions {
   baudRate?: number;
   maxLineBytes?: number;
+  /** Treat the device node's disappearance as an unplug (default true for ports opened by path). */
+  watchDeviceNode?: boolean;
 }
 
+/** How often the device node is checked for (a stat call). */
+const DEVICE_NODE_POLL_MS = 250;
+
+/** What SerialLinePort needs of an open port: the `serialport` package's SerialPort has all of it. */
+export type OpenSerialPort = Pick<SerialPort, 'on' | 'write' | 'drain' | 'close' | 'isOpen'>;
+
 /**
- * A serial port as lines. Events: 'line' (string), 'gone' (AccessoryGoneError, once, when the port closes
- * without `close()`). `write` rejects with AccessoryGoneError after that.
+ * A serial port as lines. Events: 'line' (string), 'gone' (AccessoryGoneError, once, when the port closes,
+ * fails or reaches end of file without `close()`). `write` rejects with AccessoryGoneError after that.
  */
 export class SerialLinePort extends EventEmitter {
   private readonly splitter: LineSplitter;
   private goneError: AccessoryGoneError | undefined;
   private closing = false;
+  private nodeWatch: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     readonly path: string,
-    private readonly port: SerialPort,
+    private readonly port: OpenSerialPort,
     maxLineBytes: number,
+    watchDeviceNode: boolean,
   ) {
     super();
     this.splitter = new LineSplitter(maxLineBytes);
@@ -109,6 +120,30 @@ export class SerialLinePort extends EventEmitter {
       this.markGone(e?.disconnected ? 'the port was disconnected (unplugged?)' : `the port closed${e ? `: ${e.message}` : ''}`);
     });
     port.on('error', (e: Error) => this.markGone(e.message));
+    // A stream that ends (a binding reporting end of file) has lost its device as well.
+    port.on('end', () => this.lostDevice('the port reached end of file (unplugged?)'));
+    // A tty whose other side went away reads EIO until the kernel has hung it up, and 0 bytes after that.
+    // The serialport binding turns EIO into 'close' above but retries 0-byte reads for ever, so on that
+    // path, which timing and load decide, the port never reports anything. The device node does go away
+    // (udev removes /dev/ttyUSB*; socat removes its pty links), so it is watched too.
+    if (watchDeviceNode) {
+      this.nodeWatch = setInterval(() => {
+        if (!existsSync(this.path)) this.lostDevice(`the device node ${this.path} disappeared (unplugged?)`);
+      }, DEVICE_NODE_POLL_MS);
+      this.nodeWatch.unref();
+    }
+  }
+
+  /** Wraps a port that is already open (a SerialPort, or a stand-in that tests drive). */
+  static fromOpenPort(path: string, port: OpenSerialPort, opts: Omit<SerialLineOptions, 'baudRate'> = {}): SerialLinePort {
+    return new SerialLinePort(path, port, opts.maxLineBytes ?? 512, opts.watchDeviceNode ?? false);
+  }
+
+  /** Gone, and the port closed, which also ends the binding's reads on a dead file descriptor. */
+  private lostDevice(reason: string): void {
+    if (this.closing) return;
+    this.markGone(reason);
+    if (this.port.isOpen) this.port.close(() => undefined);
   }
 
   static async open(path: string, opts: SerialLineOptions = {}): Promise<SerialLinePort> {
@@ -117,7 +152,7 @@ export class SerialLinePort extends EventEmitter {
     await new Promise<void>((resolve, reject) =>
       port.open((e) => (e ? reject(new AccessoryGoneError(path, `cannot open it at ${baudRate} baud: ${e.message}`)) : resolve())),
     );
-    return new SerialLinePort(path, port, opts.maxLineBytes ?? 512);
+    return SerialLinePort.fromOpenPort(path, port, { ...opts, watchDeviceNode: opts.watchDeviceNode ?? true });
   }
 
   /** Lines dropped for being too long (noise, wrong baud rate). */
@@ -135,6 +170,7 @@ export class SerialLinePort extends EventEmitter {
 
   private markGone(reason: string): void {
     if (this.goneError || this.closing) return;
+    clearInterval(this.nodeWatch);
     this.goneError = new AccessoryGoneError(this.path, reason);
     this.emit('gone', this.goneError);
   }
@@ -166,6 +202,7 @@ export class SerialLinePort extends EventEmitter {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.nodeWatch);
     if (!this.port.isOpen) return;
     await new Promise<void>((resolve) => this.port.close(() => resolve()));
   }
