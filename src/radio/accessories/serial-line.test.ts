@@ -92,3 +92,14 @@ test('a device node that disappears is an unplug, even when the port itself neve
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a port name that is not a file (COM3 on Windows) is never taken for a vanished node', async () => {
+  const fake = new ScriptedPort();
+  const port = SerialLinePort.fromOpenPort('COM3', fake as unknown as OpenSerialPort, { watchDeviceNode: true });
+  const keepAlive = setTimeout(() => undefined, 1000);
+  await new Promise((r) => setTimeout(r, 600));
+  clearTimeout(keepAlive);
+  assert.equal(port.isGone, false);
+  assert.equal(fake.closeCalls, 0);
+  await port.close();
+});

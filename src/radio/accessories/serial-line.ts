@@ -126,7 +126,8 @@ export class SerialLinePort extends EventEmitter {
     // The serialport binding turns EIO into 'close' above but retries 0-byte reads for ever, so on that
     // path, which timing and load decide, the port never reports anything. The device node does go away
     // (udev removes /dev/ttyUSB*; socat removes its pty links), so it is watched too.
-    if (watchDeviceNode) {
+    // Only a path that names a file now can vanish: Windows' COM3 is not one, and is never watched.
+    if (watchDeviceNode && existsSync(this.path)) {
       this.nodeWatch = setInterval(() => {
         if (!existsSync(this.path)) this.lostDevice(`the device node ${this.path} disappeared (unplugged?)`);
       }, DEVICE_NODE_POLL_MS);
