@@ -1,6 +1,8 @@
 /** Argument parsing for the `dekag` subcommands: strict, typed, with errors that name the flag. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../gsc/errors.js';
+import { ModelStore } from '../gsc/models.js';
+import { parseProvider, type ProviderName } from '../gsc/onnx.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -43,3 +45,8 @@ export const MODEL_OPTIONS: Options = {
   models: { type: 'string' },
   provider: { type: 'string' },
 };
+
+/** The MODEL_OPTIONS' values: the model store (--models, default models/) and the provider (default cpu). */
+export function openModelStore(values: Record<string, unknown>): { store: ModelStore; provider: ProviderName } {
+  return { store: ModelStore.open(values['models'] as string | undefined), provider: parseProvider((values['provider'] as string | undefined) ?? 'cpu') };
+}

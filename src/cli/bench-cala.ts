@@ -31,6 +31,7 @@ import { StreamReceiver } from '../radio/phy/receiver.js';
 import { burst } from '../radio/phy/testkit.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { MODEL_OPTIONS, optionalInt, parse } from './args.js';
+import { readEvalPromptSets } from './bench-common.js';
 import { ProgressBar } from './progress.js';
 
 export const BENCH_CALA_HELP = `dekag bench cala [--quick] [--json] [--out FILE.json] [--picture FILE.svg] [--images N]
@@ -153,7 +154,7 @@ export async function runBenchCala(argv: string[]): Promise<number> {
   const decoder = await store.session('autoencoder_decoder.onnx');
   const codecs = new Map<JsccVariant, JsccCodec>();
   for (const m of METHODS) codecs.set(m, await JsccCodec.load(store, m));
-  const prompts = (JSON.parse(readFileSync(join(store.dir, 'eval', 'prompts.json'), 'utf8')) as { heldout: { prompt: string }[] }).heldout
+  const prompts = readEvalPromptSets(store).heldout
     .slice(0, nImages).map((p) => p.prompt);
   const latents = new Float32Array(256 * prompts.length);
   for (const [i, prompt] of prompts.entries()) {

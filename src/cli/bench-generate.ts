@@ -4,24 +4,15 @@
  * Speed of both generators, how often the evaluator finds what held-out prompts ask for, and the
  * cloud-edge consistency on subjects where the two renderings agree and where they differ.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus as cpus_, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { consistency, Evaluator } from '../gsc/evaluate.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator, type Role } from '../gsc/generate.js';
 import { hconcat, vconcat, writePng, type RgbImage } from '../gsc/image.js';
-import { ModelStore } from '../gsc/models.js';
-import { parseProvider } from '../gsc/onnx.js';
-import { MODEL_OPTIONS, optionalInt, parse } from './args.js';
+import { MODEL_OPTIONS, openModelStore, optionalInt, parse } from './args.js';
+import { machineDescription, mean, readEvalPromptSets } from './bench-common.js';
 import { round } from './generate.js';
 import { ProgressBar } from './progress.js';
-
-interface PromptSets {
-  heldout: { prompt: string; held_out_combination: boolean }[];
-  subjects: Record<string, string[]>;
-}
-
-const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 export async function runBenchGenerate(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -34,9 +25,8 @@ export async function runBenchGenerate(argv: string[]): Promise<number> {
   });
   const quick = Boolean(values['quick']);
   const steps = optionalInt(values, 'steps', DEFAULT_STEPS, 1, 1000);
-  const store = ModelStore.open(values['models'] as string | undefined);
-  const provider = parseProvider((values['provider'] as string | undefined) ?? 'cpu');
-  const sets = JSON.parse(readFileSync(join(store.dir, 'eval', 'prompts.json'), 'utf8')) as PromptSets;
+  const { store, provider } = openModelStore(values);
+  const sets = readEvalPromptSets(store);
   const heldout = quick ? sets.heldout.slice(0, 24) : sets.heldout;
   const perSubject = quick ? 4 : Infinity;
 
@@ -140,9 +130,4 @@ export async function runBenchGenerate(argv: string[]): Promise<number> {
   }
   process.stdout.write(json + '\n');
   return 0;
-}
-
-export function machineDescription(): string {
-  const cpus = cpus_();
-  return `${cpus.length} x ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}-${process.arch}, node ${process.version}`;
 }

@@ -7,17 +7,15 @@
  * ceiling, improvement_pct and gap_closed_pct, distillation wall time, adapter bytes, and attribute
  * accuracy on the other subjects' prompts (the 'aligned' group) with and without each adapter.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { adapterFeeds, loadAdapter, type Adapter } from '../gsc/adapter.js';
 import { UsageError } from '../gsc/errors.js';
 import { consistency, Evaluator } from '../gsc/evaluate.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator } from '../gsc/generate.js';
 import type { RgbImage } from '../gsc/image.js';
-import { ModelStore } from '../gsc/models.js';
-import { parseProvider } from '../gsc/onnx.js';
-import { MODEL_OPTIONS, optionalInt, parse } from './args.js';
-import { machineDescription } from './bench-generate.js';
+import { MODEL_OPTIONS, openModelStore, optionalInt, parse } from './args.js';
+import { machineDescription, mean, readEvalPromptSets } from './bench-common.js';
 import { distill, type DistillMode } from './distill.js';
 import { round } from './generate.js';
 import { ProgressBar } from './progress.js';
@@ -43,11 +41,6 @@ export function adapterFileName(subject: string, mode: AdapterMode): string {
   return `${subject.replace(/[^a-z0-9]+/gi, '-')}.${mode}.dkga`;
 }
 
-interface PromptSets {
-  subjects: Record<string, string[]>;
-}
-
-const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 const byMode = <T>(f: (m: Mode) => T): Record<Mode, T> => Object.fromEntries(MODES.map((m) => [m, f(m)])) as Record<Mode, T>;
 
 export interface SubjectResult {
@@ -89,9 +82,8 @@ export async function runBenchMakd(argv: string[]): Promise<number> {
   });
   const quick = Boolean(values['quick']);
   const steps = optionalInt(values, 'steps', DEFAULT_STEPS, 1, 1000);
-  const store = ModelStore.open(values['models'] as string | undefined);
-  const provider = parseProvider((values['provider'] as string | undefined) ?? 'cpu');
-  const sets = JSON.parse(readFileSync(join(store.dir, 'eval', 'prompts.json'), 'utf8')) as PromptSets;
+  const { store, provider } = openModelStore(values);
+  const sets = readEvalPromptSets(store);
   const subjects = ((values['subjects'] as string | undefined) ?? Object.keys(store.vocab.misaligned).join(';'))
     .split(';').map((s) => s.trim()).filter(Boolean);
   if (subjects.length === 0) throw new UsageError('--subjects is empty; give e.g. "shape:star;texture:striped"');

@@ -12,8 +12,6 @@ import { Evaluator } from '../gsc/evaluate.js';
 import { DekagError, UsageError } from '../gsc/errors.js';
 import { Generator } from '../gsc/generate.js';
 import { JsccCodec, parseRate } from '../gsc/jscc.js';
-import { ModelStore } from '../gsc/models.js';
-import { parseProvider } from '../gsc/onnx.js';
 import { tokenize } from '../gsc/tokenizer.js';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
 import { RtlTcpServer } from '../radio/devices/rtl-tcp-server.js';
@@ -28,7 +26,7 @@ import { openRadio, RADIO_NAMES_HELP } from '../session/radio.js';
 import { renderReport } from '../session/report.js';
 import { summarize } from '../session/session.js';
 import { UserRole } from '../session/user.js';
-import { MODEL_OPTIONS, optionalInt, optionalNumber, parse, requireString } from './args.js';
+import { MODEL_OPTIONS, openModelStore, optionalInt, optionalNumber, parse, requireString } from './args.js';
 import { DEMO_PROMPTS, readPromptsFile } from './demo.js';
 
 export const CLOUD_HELP = `dekag cloud --listen [HOST:]PORT [--prompts FILE | --prompt TEXT ...] [--out DIR]
@@ -43,10 +41,6 @@ export const EDGE_HELP = `dekag edge --cloud HOST:PORT --radio NAME [--listen-fe
 export const USER_HELP = `dekag user --radio NAME --edge HOST:PORT [--record BASE]
   the user role: radio RX (${RADIO_NAMES_HELP}), JSCC decoding with CALA from the measured SNR, feedback to
   the edge; --record BASE writes what it received as SigMF with an annotation per frame`;
-
-function modelStore(values: Record<string, unknown>): { store: ModelStore; provider: ReturnType<typeof parseProvider> } {
-  return { store: ModelStore.open(values['models'] as string | undefined), provider: parseProvider((values['provider'] as string | undefined) ?? 'cpu') };
-}
 
 /** A network radio whose server is still starting (the edge's --serve-rx) is retried for a while. */
 async function openRadioRetrying(name: string, opts: Parameters<typeof openRadio>[1], timeoutMs: number): Promise<SdrDevice> {
@@ -92,7 +86,7 @@ export async function runCloud(argv: string[]): Promise<number> {
   });
   const { host, port } = parseEndpoint(requireString(values, 'listen'), '--listen');
   const prompts = (values['prompt'] as string[] | undefined) ?? (values['prompts'] ? readPromptsFile(values['prompts'] as string) : DEMO_PROMPTS.slice(0, 6));
-  const { store, provider } = modelStore(values);
+  const { store, provider } = openModelStore(values);
   for (const p of prompts) tokenize(p, store.vocab);
   const waitMs = optionalNumber(values, 'wait-s', 120, 1, 86400) * 1000;
   const outDir = resolve((values['out'] as string | undefined) ?? join('out', 'session'));
@@ -181,7 +175,7 @@ export async function runEdge(argv: string[]): Promise<number> {
   const sampleRateHz = optionalNumber(values, 'sample-rate', 250e3, 1e3, 20e6);
   const serveRx = values['serve-rx'] !== undefined ? parseEndpoint(values['serve-rx'] as string, '--serve-rx') : undefined;
   if (serveRx && radioName !== 'loopback') throw new UsageError('--serve-rx serves the loopback radio; it needs --radio loopback');
-  const { store, provider } = modelStore(values);
+  const { store, provider } = openModelStore(values);
   // The radio first: an unknown radio fails before the models load.
   // -12 dB digital RX gain keeps the loopback inside an 8-bit rtl_tcp stream's range (about 38 dB SQNR).
   const radio = await openRadio(radioName, { sampleRateHz, channel: { snrDb }, seed: optionalInt(values, 'seed', 1, 0, 2 ** 31 - 1), pace: 'realtime', rxGainDb: serveRx ? -12 : 0 });
@@ -241,7 +235,7 @@ export async function runUser(argv: string[]): Promise<number> {
   const radioName = requireString(values, 'radio');
   const edgeAt = parseEndpoint(requireString(values, 'edge'), '--edge');
   const sampleRateHz = optionalNumber(values, 'sample-rate', 250e3, 1e3, 20e6);
-  const { store, provider } = modelStore(values);
+  const { store, provider } = openModelStore(values);
   const radio = await openRadioRetrying(radioName, { sampleRateHz }, 30_000);
   if (!radio.capabilities.rx) throw new UsageError(`radio '${radioName}' cannot receive; the user needs an RX radio`);
   const [codec, decoder] = await Promise.all([JsccCodec.load(store, 'cala', { provider }), store.session('autoencoder_decoder.onnx', { provider })]);
