@@ -1,7 +1,7 @@
 """Noise schedule, DDIM and classifier-free guidance: the reference for src/gsc/sampler.ts."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -45,6 +45,31 @@ def sample(eps_fn: Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]],
         ec, eu = eps_fn(x.astype(np.float32), float(t))
         x = ddim_step(x, guide(ec.astype(np.float64), eu.astype(np.float64), guidance), ac[t], a_prev)
     return x.astype(np.float32)
+
+
+@torch.no_grad()
+def sample_batch(model, ctx: torch.Tensor, null_ctx: torch.Tensor, noise: torch.Tensor, steps: int, guidance: float,
+                 on_step: Optional[Callable[[torch.Tensor, int, torch.Tensor, torch.Tensor], None]] = None) -> torch.Tensor:
+    """`sample` for a batch in PyTorch (on the model's device): one forward pass of 2n per step, conditional
+    and unconditional together. on_step(x_t, t, eps_cond, eps_uncond) sees every step. Returns the final
+    latents (float32)."""
+    ac = alphas_cumprod()
+    ts = ddim_timesteps(steps)
+    n = noise.shape[0]
+    x = noise.double()
+    both_ctx = torch.cat([ctx, null_ctx.expand(n, -1, -1)])
+    for i, t in enumerate(ts):
+        a_t = float(ac[t])
+        a_prev = float(ac[ts[i + 1]]) if i + 1 < len(ts) else 1.0
+        xf = x.float()
+        out = model(torch.cat([xf, xf]), torch.full((2 * n,), float(t), device=xf.device), both_ctx)
+        ec, eu = out[:n], out[n:]
+        if on_step is not None:
+            on_step(xf, t, ec, eu)
+        eps = eu.double() + guidance * (ec.double() - eu.double())
+        x0 = (x - (1 - a_t) ** 0.5 * eps) / a_t ** 0.5
+        x = a_prev ** 0.5 * x0 + (1 - a_prev) ** 0.5 * eps
+    return x.float()
 
 
 def add_noise(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, ac: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from .common import MODELS_DIR, Progress, base_parser, module_command, setup
-from .diffusion import TRAIN_TIMESTEPS, add_noise, alphas_cumprod, ddim_timesteps
+from .diffusion import TRAIN_TIMESTEPS, add_noise, alphas_cumprod, sample_batch
 from .gai import load_unet
 from .makd_format import AdapterHeader, select_sites, write_adapter
 from .nets import UNet
@@ -132,28 +132,19 @@ def eval_prompts(models_dir: Path) -> set[str]:
 def cloud_trajectories(cloud: UNet, ctx: torch.Tensor, null_ctx: torch.Tensor, noise: torch.Tensor,
                        steps: int, guidance: float) -> dict[str, torch.Tensor]:
     """DDIM + CFG over the cloud for a batch; every step's (x_t, t, eps_cond, eps_uncond) and the final latents."""
-    ac = alphas_cumprod()
-    ts = ddim_timesteps(steps)
     n = noise.shape[0]
-    x = noise.double()
     xs, tss, ecs, eus = [], [], [], []
-    both_ctx = torch.cat([ctx, null_ctx.expand(n, -1, -1)])
-    for i, t in enumerate(ts):
-        a_t = float(ac[t])
-        a_prev = float(ac[ts[i + 1]]) if i + 1 < len(ts) else 1.0
-        xf = x.float()
-        out = cloud(torch.cat([xf, xf]), torch.full((2 * n,), float(t), device=xf.device), both_ctx)
-        ec, eu = out[:n], out[n:]
+
+    def keep(xf: torch.Tensor, t: int, ec: torch.Tensor, eu: torch.Tensor) -> None:
         xs.append(xf)
         tss.append(torch.full((n,), t, dtype=torch.int64, device=xf.device))
         ecs.append(ec)
         eus.append(eu)
-        eps = eu.double() + guidance * (ec.double() - eu.double())
-        x0 = (x - (1 - a_t) ** 0.5 * eps) / a_t ** 0.5
-        x = a_prev ** 0.5 * x0 + (1 - a_prev) ** 0.5 * eps
-    prompt_index = torch.arange(n).repeat(len(ts))  # on the CPU: it indexes CPU token ids
+
+    latents = sample_batch(cloud, ctx, null_ctx, noise, steps, guidance, on_step=keep)
+    prompt_index = torch.arange(n).repeat(steps)  # on the CPU: it indexes CPU token ids
     return {"x": torch.cat(xs), "t": torch.cat(tss), "eps_cond": torch.cat(ecs), "eps_uncond": torch.cat(eus),
-            "prompt": prompt_index, "latents": x.float()}
+            "prompt": prompt_index, "latents": latents}
 
 
 # ---- the adapter being trained -------------------------------------------------------------------

@@ -18,7 +18,7 @@ import torch
 
 from .common import MODELS_DIR
 from .data import from_model_images, to_model_images, training_set
-from .diffusion import alphas_cumprod, ddim_timesteps
+from .diffusion import sample_batch
 from .evaluator import evaluator_config
 from .gai import load_autoencoder, load_unet
 from .nets import EvaluatorImageEncoder
@@ -27,26 +27,6 @@ from .vocab import load_vocab
 from .world import ATTRIBUTE_ORDER, LABEL_VALUES, held_out_scenes
 
 VALIDATION_SEED = 6000
-
-
-@torch.no_grad()
-def ddim_cfg(unet, ctx: torch.Tensor, null_ctx: torch.Tensor, noise: torch.Tensor, steps: int,
-             guidance: float) -> torch.Tensor:
-    """Batched deterministic DDIM with classifier-free guidance, the same math as train.diffusion.sample."""
-    ac = torch.from_numpy(alphas_cumprod()).to(noise.device)
-    ts = ddim_timesteps(steps)
-    x = noise.double()
-    n = len(x)
-    both_ctx = torch.cat([ctx, null_ctx.expand(n, -1, -1)])
-    for i, t in enumerate(ts):
-        a_t = ac[t]
-        a_prev = ac[ts[i + 1]] if i + 1 < len(ts) else torch.ones((), dtype=torch.float64, device=x.device)
-        xf = x.float()
-        out = unet(torch.cat([xf, xf]), torch.full((2 * n,), float(t), device=x.device), both_ctx).double()
-        eps = out[n:] + guidance * (out[:n] - out[n:])
-        x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
-        x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
-    return x.float()
 
 
 def load_evaluator(models_dir: Path) -> EvaluatorImageEncoder:
@@ -71,7 +51,7 @@ def judge(unet, models_dir: Path, scenes, steps: int, guidance: float, seed: int
     for i in range(0, len(scenes), batch):
         chunk = scenes[i:i + batch]
         ctx = text(torch.tensor([vocab.encode(s.prompt(vocab)) for s in chunk], device=device))
-        latent = ddim_cfg(unet, ctx, null_ctx, noise_all[i:i + len(chunk)], steps, guidance)
+        latent = sample_batch(unet, ctx, null_ctx, noise_all[i:i + len(chunk)], steps, guidance)
         # round to 8-bit pixels as the shipped pipeline's PNG does
         pixels = from_model_images(ae.decode(latent).clamp(-1, 1).cpu().numpy())
         logits = evaluator(torch.from_numpy(to_model_images(pixels)).to(device))[1].cpu()

@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from train.diffusion import sample
+from train.diffusion import sample, sample_batch
 from train.nets import TextEncoder, TextEncoderConfig, UNet, UNetConfig
-from train.prompt_accuracy import ddim_cfg, summarize
+from train.prompt_accuracy import summarize
 from train.vocab import load_vocab
 from train.world import ATTRIBUTE_ORDER, LABEL_VALUES, held_out_scenes
 
@@ -54,7 +54,7 @@ def test_batched_sampler_is_the_reference_sampler():
         ctx = text(torch.tensor([VOCAB.encode(p) for p in prompts]))
         null = text(torch.tensor([VOCAB.null_ids()]))
     noise = torch.randn(2, 4, 8, 8)
-    batched = ddim_cfg(unet, ctx, null, noise, steps=5, guidance=3.0)
+    batched = sample_batch(unet, ctx, null, noise, steps=5, guidance=3.0)
     for i in range(2):
         def eps_fn(x, t, i=i):
             with torch.no_grad():
