@@ -70,6 +70,11 @@ def encode_latents(ae: Autoencoder, images: np.ndarray, device: torch.device) ->
     return torch.cat(out)
 
 
+@torch.no_grad()
+def encode_contexts(text, token_ids: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return torch.cat([text(token_ids[i:i + 1024].to(device)).cpu() for i in range(0, len(token_ids), 1024)])
+
+
 def main() -> None:
     p = base_parser(__doc__)
     p.add_argument("--role", choices=("cloud", "edge"), required=True)
@@ -80,6 +85,9 @@ def main() -> None:
                    help="where the trained autoencoder and text encoder are read from")
     p.add_argument("--min-snr-gamma", type=float, default=0.0,
                    help="Min-SNR loss weighting (Hang et al. 2023), weight min(SNR, gamma)/SNR; 0 = plain MSE")
+    p.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop early (keeping the weights so far) once this much training wall time is spent; "
+                        "0 = no limit. Guards the 60-minute budget when a machine runs slower than planned")
     p.add_argument("--resume", action="store_true",
                    help="continue from --out-dir/torch/<role>_gai.pt with a fresh schedule (wall time and steps add up)")
     args = p.parse_args()
@@ -93,8 +101,10 @@ def main() -> None:
         prm.requires_grad_(False)
     ds = training_set(args.role, 512) if args.quick else training_set(args.role)
     latents = encode_latents(ae, ds.images, device)
-    ids = torch.from_numpy(ds.token_ids)
-    null_ids = torch.tensor(vocab.null_ids(), dtype=torch.int64)
+    # The text encoder is frozen, so every caption's context is computed once rather than every step.
+    contexts = encode_contexts(text, torch.from_numpy(ds.token_ids), device)
+    with torch.no_grad():
+        null_ctx = text(torch.tensor([vocab.null_ids()], dtype=torch.int64, device=device))[0]
 
     model = UNet(UNetConfig(channels=ROLE_CHANNELS[args.role]))
     history = {"wall_time_s": 0.0, "steps": 0, "commands": []}
@@ -110,16 +120,15 @@ def main() -> None:
     gen = torch.Generator().manual_seed(args.seed)
     progress = Progress(f"{args.role}_gai", steps)
     running = None
+    steps_done = 0
     for step in range(steps):
         for g in opt.param_groups:
             g["lr"] = cosine_lr(step, steps, args.lr, warmup=200)
         idx = torch.from_numpy(rng.integers(0, len(latents), args.batch))
         z0 = latents[idx].to(device)
-        tok = ids[idx].clone()
-        drop = torch.from_numpy(rng.random(args.batch) < PROMPT_DROPOUT)
-        tok[drop] = null_ids
-        with torch.no_grad():
-            ctx = text(tok.to(device))
+        ctx = contexts[idx].to(device)
+        drop = torch.from_numpy(rng.random(args.batch) < PROMPT_DROPOUT).to(device)
+        ctx[drop] = null_ctx
         t = torch.randint(0, TRAIN_TIMESTEPS, (args.batch,), generator=gen).to(device)
         noise = torch.randn(z0.shape, generator=gen).to(device)
         pred = model(add_noise(z0, noise, t, ac), t.float(), ctx)
@@ -135,8 +144,12 @@ def main() -> None:
         ema.update(model)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         progress.update(step + 1, loss=running)
+        steps_done = step + 1
+        if args.max_minutes and progress.elapsed_s > args.max_minutes * 60 and steps_done < steps:
+            print(f"stopping at step {steps_done} of {steps}: --max-minutes {args.max_minutes} spent", flush=True)
+            break
     wall_s = history["wall_time_s"] + progress.elapsed_s
-    total_steps = history["steps"] + steps
+    total_steps = history["steps"] + steps_done
     commands = history["commands"] + [module_command("train.gai")]
     ema.copy_to(model)
     model = model.cpu().eval()

@@ -39,3 +39,17 @@ def test_all_trainers_quick(tmp_path):
     fixtures = {p.name for p in (out / "fixtures").iterdir()}
     assert {"autoencoder_encoder.json", "text_encoder.json", "edge_gai.json", "edge_gai_lora.json",
             "evaluator_image.json"} <= fixtures
+
+
+def test_gai_stops_at_the_time_limit_and_records_the_steps_it_ran(tmp_path):
+    """--max-minutes guards the 60-minute budget: the run ends early, still exports, and the manifest
+    records the steps actually trained rather than the ones asked for."""
+    out = tmp_path / "models"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "train.gai", "--quick", "--role", "cloud", "--out-dir", str(out),
+                        "--max-minutes", "1e-6"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "stopping at step 1 of 10" in r.stdout
+    entry = json.loads((out / "manifest.json").read_text())["models"]["cloud_gai"]
+    assert entry["steps"] == 1
+    assert (out / "cloud_gai.onnx").stat().st_size == entry["files"]["cloud_gai.onnx"]["bytes"]
