@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import MODELS_DIR
+from .common import MODELS_DIR, load_checkpoint, setup
 from .data import from_model_images, to_model_images, training_set
 from .diffusion import sample_batch
 from .evaluator import evaluator_config
@@ -30,7 +30,7 @@ VALIDATION_SEED = 6000
 
 
 def load_evaluator(models_dir: Path) -> EvaluatorImageEncoder:
-    ckpt = torch.load(models_dir / "torch" / "evaluator.pt", map_location="cpu")
+    ckpt = load_checkpoint(models_dir / "torch" / "evaluator.pt")
     enc = EvaluatorImageEncoder(evaluator_config())
     enc.load_state_dict(ckpt["image"])
     return enc.eval()
@@ -93,14 +93,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=VALIDATION_SEED)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--guidance", type=float, nargs="+", default=[4.0])
-    p.add_argument("--threads", type=int, default=0)
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave the default)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("--device cuda asked for, but this PyTorch sees no CUDA device")
-    device = torch.device(args.device)
+    device = setup(args)
     vocab = load_vocab()
     training_prompts = set(training_set("cloud").prompts) | set(training_set("edge").prompts)
     scenes = held_out_scenes(args.n, args.seed, vocab, training_prompts)

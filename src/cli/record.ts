@@ -7,8 +7,6 @@
  * cleanly: what was received is finalized (valid meta, core:sha512), the command says what happened and
  * exits 1. Ctrl-C finalizes too and exits 130.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { UsageError } from '../gsc/errors.js';
 import { parse, requireString } from './args.js';
 import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
@@ -92,7 +90,6 @@ export async function runRecordCli(argv: string[], opts: RecordCliOptions = {}):
   try {
     await device.configure({ freqHz, sampleRateHz, gainsDb });
     const datatype = format ?? device.capabilities.nativeFormat;
-    mkdirSync(dirname(base), { recursive: true });
     const writer = await SigmfWriter.open(base, {
       datatype,
       sampleRateHz: device.config.sampleRateHz,

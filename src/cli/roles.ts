@@ -6,8 +6,8 @@
  * rtl_tcp stream (`--serve-rx`), which the user opens as `--radio rtl_tcp:127.0.0.1:PORT`; the same user
  * command works against a real rtl_tcp dongle. Every listener binds 127.0.0.1 unless given a host.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Evaluator } from '../gsc/evaluate.js';
 import { DekagError, UsageError } from '../gsc/errors.js';
 import { Generator } from '../gsc/generate.js';
@@ -239,11 +239,8 @@ export async function runUser(argv: string[]): Promise<number> {
   const radio = await openRadioRetrying(radioName, { sampleRateHz }, 30_000);
   if (!radio.capabilities.rx) throw new UsageError(`radio '${radioName}' cannot receive; the user needs an RX radio`);
   const [codec, decoder] = await Promise.all([JsccCodec.load(store, 'cala', { provider }), store.session('autoencoder_decoder.onnx', { provider })]);
-  const recordBase = values['record'] ? resolve(values['record'] as string) : undefined;
-  // The folder may be the cloud's --out, which another process creates on its own schedule.
-  if (recordBase) mkdirSync(dirname(recordBase), { recursive: true });
-  const recording = recordBase
-    ? await SigmfWriter.open(recordBase, {
+  const recording = values['record']
+    ? await SigmfWriter.open(resolve(values['record'] as string), {
         datatype: 'cf32_le',
         sampleRateHz: radio.config.sampleRateHz,
         freqHz: radio.config.freqHz,

@@ -3,7 +3,7 @@
  * default. Tests pass a wrapper that fails on purpose (a full disk, a short write) to check that the
  * writer reports a typed error and leaves a readable recording.
  */
-import { open, rename, unlink, truncate, stat } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, truncate, stat } from 'node:fs/promises';
 
 export interface SigmfFileHandle {
   /** Write `data[offset .. offset+length)` at `position`, returning how many bytes were written (may be fewer). */
@@ -21,6 +21,8 @@ export interface SigmfFileSystem {
   size(path: string): Promise<number>;
   /** Make a rename in `dir` durable (fsync of the directory); best effort where the OS does not allow it. */
   syncDir(dir: string): Promise<void>;
+  /** Create `dir` and its parents where missing. */
+  mkdirp(dir: string): Promise<void>;
 }
 
 export const nodeFileSystem: SigmfFileSystem = {
@@ -37,6 +39,9 @@ export const nodeFileSystem: SigmfFileSystem = {
   unlink,
   truncate,
   size: async (path) => (await stat(path)).size,
+  mkdirp: async (dir) => {
+    await mkdir(dir, { recursive: true });
+  },
   syncDir: async (dir) => {
     try {
       const h = await open(dir, 'r');

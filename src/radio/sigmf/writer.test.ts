@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { ALL_DATATYPES, fullScale, parseDatatype } from './datatype.js';
-import { SigmfArgumentError, SigmfStateError } from './errors.js';
+import { SigmfArgumentError, SigmfStateError, SigmfWriteError } from './errors.js';
 import { DEKAG_FIELDS, geoPoint } from './meta.js';
 import { SigmfRecording } from './reader.js';
 import { SigmfWriter } from './writer.js';
@@ -150,6 +150,18 @@ test('writer refuses bad options, existing files, and use after finalize, with t
   const w2 = await SigmfWriter.open(base, { datatype: 'ci8', sampleRateHz: 1, overwrite: true, durable: false });
   await w2.close();
   await assert.rejects(w2.append(new Int8Array(2)), /closed/);
+});
+
+test('the recording\'s folder is created when missing; a folder path through a file is a typed write error', async (t) => {
+  const dir = tempDir(t);
+  const base = join(dir, 'not', 'yet', 'there', 'rx');
+  const w = await SigmfWriter.open(base, { datatype: 'cf32_le', sampleRateHz: 1e6, durable: false });
+  await w.append(testSignal(16, 1));
+  await w.finalize();
+  assert.ok(existsSync(`${base}.sigmf-data`) && existsSync(`${base}.sigmf-meta`));
+  writeFileSync(join(dir, 'plain-file'), '');
+  await assert.rejects(SigmfWriter.open(join(dir, 'plain-file', 'rx'), { datatype: 'ci8', sampleRateHz: 1 }),
+    (e: unknown) => e instanceof SigmfWriteError && /cannot create the folder .*plain-file: /.test(e.message));
 });
 
 test('independent check: numpy reads the ci16_le and cf32_le data as the SigMF spec lays it out', async (t) => {

@@ -187,6 +187,13 @@ export class SigmfWriter {
     const datatype = parseDatatype(opts.datatype);
     checkOptions(opts);
     const fs = opts.fileSystem ?? nodeFileSystem;
+    // The folder may not exist yet; in a multi-process session it may be another process's --out,
+    // created on that process's schedule.
+    try {
+      await fs.mkdirp(dirname(basePath));
+    } catch (e) {
+      throw new SigmfWriteError(`cannot create the folder ${dirname(basePath)}: ${(e as Error).message}`, errnoOf(e), 0, e);
+    }
     let handle: SigmfFileHandle;
     try {
       handle = await fs.open(`${basePath}.sigmf-data`, opts.overwrite ? 'w' : 'wx');
