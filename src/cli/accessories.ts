@@ -4,7 +4,7 @@
  * one line on stderr and returns non-zero; never throws.
  */
 import { readFileSync } from 'node:fs';
-import { DekagError, UsageError } from '../gsc/errors.js';
+import { DekagError, UsageError } from '../util/errors.js';
 import { Attenuator, GENERIC_ATTENUATOR, protocolFromJson, type AttenuatorProtocol } from '../radio/accessories/attenuator.js';
 import { GnssReceiver, fixToSigmf, type GnssFix } from '../radio/accessories/gnss.js';
 import { optionalInt, optionalNumber, parse, requireString } from './args.js';

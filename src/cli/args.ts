@@ -1,6 +1,6 @@
 /** Argument parsing for the `dekag` subcommands: strict, typed, with errors that name the flag. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { ModelStore } from '../gsc/models.js';
 import { parseProvider, type ProviderName } from '../gsc/onnx.js';
 

@@ -10,13 +10,13 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { adapterFeeds, loadAdapter, type Adapter } from '../gsc/adapter.js';
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { consistency, Evaluator } from '../gsc/evaluate.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator } from '../gsc/generate.js';
 import type { RgbImage } from '../gsc/image.js';
 import { MODEL_OPTIONS, openModelStore, optionalInt, parse } from './args.js';
 import { machineDescription, mean, readEvalPromptSets } from './bench-common.js';
-import { distill, type DistillMode } from './distill.js';
+import { distill, type DistillMode } from '../gsc/distill.js';
 import { round } from './generate.js';
 import { ProgressBar } from './progress.js';
 

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { parseRate } from '../gsc/jscc.js';
 import { ModelStore } from '../gsc/models.js';
 import { parseProvider } from '../gsc/onnx.js';

@@ -3,7 +3,7 @@
  * and network radios named on the command line or in a JSON config file.
  */
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 import { discoverDevices, type DiscoveryConfig, type NetworkRadioConfig, type UsbLike } from '../radio/devices/discovery.js';
 import { loadDriverModules, registeredDrivers } from '../radio/devices/registry.js';

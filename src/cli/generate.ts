@@ -1,6 +1,6 @@
 /** `dekag generate --role cloud|edge --prompt TEXT [--seed N] [--steps N] [--guidance G] [--adapter FILE.dkga] --out FILE.png` */
 import { adapterFeeds, loadAdapter } from '../gsc/adapter.js';
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator, parseRole } from '../gsc/generate.js';
 import { writePng } from '../gsc/image.js';
 import { ModelStore } from '../gsc/models.js';

@@ -2,20 +2,20 @@
  * The `dekag` command. Each subcommand lives in its own module; this file only dispatches and turns
  * typed errors into one clear line on stderr and a non-zero exit code.
  */
-import { DekagError } from '../gsc/errors.js';
+import { DekagError } from '../util/errors.js';
 import { runBenchGenerate } from './bench-generate.js';
 import { BENCH_CALA_HELP, runBenchCala } from './bench-cala.js';
 import { BENCH_MAKD_HELP, runBenchMakd } from './bench-makd.js';
 import { DISTILL_HELP, runDistill } from './distill.js';
 import { DEMO_HELP, runDemo } from './demo.js';
 import { CLOUD_HELP, EDGE_HELP, USER_HELP, runCloud, runEdge, runUser } from './roles.js';
-import { runServe, SERVE_HELP } from '../server/serve.js';
+import { runServeCli, SERVE_HELP } from './serve.js';
 import { EVAL_HELP, runEval } from './eval.js';
 import { GENERATE_HELP, runGenerate } from './generate.js';
 import { runSigmfCli, SIGMF_HELP } from './sigmf.js';
 import { MODEM_HELP, runModemCli } from './modem.js';
-import { runPhyBench } from '../radio/phy/bench.js';
-import { runUsbBench } from '../radio/devices/hackrf-bench.js';
+import { runPhyBench } from './bench-phy.js';
+import { runUsbBench } from './bench-usb.js';
 import { DEVICES_HELP, runDevicesCli } from './devices.js';
 import { RECORD_HELP, runRecordCli } from './record.js';
 import { RTL_TCP_HELP, runRtlTcpCli } from './rtl-tcp.js';
@@ -36,7 +36,7 @@ const COMMANDS: Record<string, Command> = {
   cloud: runCloud,
   edge: runEdge,
   user: runUser,
-  serve: runServe,
+  serve: runServeCli,
   generate: runGenerate,
   distill: runDistill,
   eval: runEval,

@@ -9,7 +9,7 @@
  * Defaults round-trip: rx with default options decodes what tx wrote with default options.
  */
 import { parseArgs } from 'node:util';
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
@@ -31,7 +31,7 @@ common options: [--sample-rate HZ] [--fft N] [--cp N] [--format cf32|ci8|cu8]
   --scale: 8-bit code units per 1.0 of float amplitude (default 127.5 for ci8/cu8 output: tx
            backs the signal off by 12 dB so OFDM peaks rarely clip)`;
 
-// the CLI's one usage-error type (src/gsc/errors.ts), so main.ts and this module agree on it
+// the CLI's one usage-error type (src/util/errors.ts), so main.ts and this module agree on it
 
 function int(v: string | undefined, name: string, def: number, min: number, max: number): number {
   if (v === undefined) return def;

@@ -7,7 +7,7 @@
  * cleanly: what was received is finalized (valid meta, core:sha512), the command says what happened and
  * exits 1. Ctrl-C finalizes too and exits 130.
  */
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { parse, requireString } from './args.js';
 import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
 import { DeviceGoneError, type IqBlock, type SdrDevice } from '../radio/devices/types.js';

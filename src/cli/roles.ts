@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Evaluator } from '../gsc/evaluate.js';
-import { DekagError, UsageError } from '../gsc/errors.js';
+import { DekagError, UsageError } from '../util/errors.js';
 import { Generator } from '../gsc/generate.js';
 import { JsccCodec, parseRate } from '../gsc/jscc.js';
 import { tokenize } from '../gsc/tokenizer.js';

@@ -4,7 +4,7 @@
  * until the radio goes away (exit 1).
  */
 import { once } from 'node:events';
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { parse } from './args.js';
 import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
 import { RtlTcpServer, type RtlTcpCommandEvent } from '../radio/devices/rtl-tcp-server.js';

@@ -3,7 +3,7 @@
  * argv excludes the word `sigmf`. Bad input prints one line on stderr and returns non-zero; never throws.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DekagError } from '../gsc/errors.js';
+import { DekagError } from '../util/errors.js';
 import { repairSigmf, type RepairOptions } from '../radio/sigmf/repair.js';
 import { sigmfInfo, type SigmfInfo } from '../radio/sigmf/info.js';
 

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { DekagError } from './errors.js';
+import { DekagError } from '../util/errors.js';
 import type { AdapterFeeds } from './generate.js';
 import type { ModelStore } from './models.js';
 import { splitWords } from './tokenizer.js';

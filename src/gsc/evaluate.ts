@@ -2,7 +2,7 @@
  * The evaluator: a domain CLIP (image and text embeddings) plus attribute heads. It stands in for the
  * paper's DINO and CLIP scores: consistency = cos(image, reference image) + cos(image, prompt).
  */
-import { ModelFileError, UsageError } from './errors.js';
+import { ModelFileError, UsageError } from '../util/errors.js';
 import { rgbToTensor, type RgbImage } from './image.js';
 import type { ModelStore } from './models.js';
 import { floatTensor, int64Tensor, tensorData, type OnnxModel, type SessionOptions } from './onnx.js';

@@ -3,7 +3,7 @@
  * classifier-free guidance over the role's noise predictor, autoencoder decoder.
  */
 import type * as ort from 'onnxruntime-node';
-import { UsageError } from './errors.js';
+import { UsageError } from '../util/errors.js';
 import { tensorToRgb, type RgbImage } from './image.js';
 import type { ModelStore } from './models.js';
 import { floatTensor, int64Tensor, tensorData, type OnnxModel, type ProviderName, type SessionOptions } from './onnx.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UsageError } from './errors.js';
+import { UsageError } from '../util/errors.js';
 import { decodePng, encodePng, hconcat, rgbToTensor, tensorToRgb, vconcat } from './image.js';
 
 test('PNG round trip keeps every pixel', () => {

@@ -1,7 +1,7 @@
 /** Images as the models see them (float NCHW in [-1, 1]) and as people see them (8-bit RGB, PNG). */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { UsageError } from './errors.js';
+import { UsageError } from '../util/errors.js';
 
 /** 8-bit RGB, row-major, 3 bytes a pixel. */
 export interface RgbImage {

@@ -13,7 +13,7 @@
  * reliability |H|^2 / noise (see train/jscc.py); `fromModem` converts the receiver's output (ZF or MMSE).
  */
 import { Constellation, Modulation } from '../radio/phy/constellation.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../util/errors.js';
 import { ModelStore } from './models.js';
 import { floatTensor, OnnxModel, tensorData, type SessionOptions } from './onnx.js';
 

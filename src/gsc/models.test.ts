@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ModelFileError } from './errors.js';
+import { ModelFileError } from '../util/errors.js';
 import { ModelStore } from './models.js';
 import { modelsDir } from './testing.js';
 

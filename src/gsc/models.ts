@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ModelFileError } from './errors.js';
+import { ModelFileError } from '../util/errors.js';
 import { OnnxModel, type SessionOptions } from './onnx.js';
 import { Vocab } from './vocab.js';
 

@@ -3,7 +3,7 @@
  * provider actually runs each model.
  */
 import * as ort from 'onnxruntime-node';
-import { ModelFileError } from './errors.js';
+import { ModelFileError } from '../util/errors.js';
 
 export const PROVIDERS = ['cpu', 'cuda', 'webgpu', 'dml', 'coreml'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PromptError } from './errors.js';
+import { PromptError } from '../util/errors.js';
 import { modelsDir } from './testing.js';
 import { editDistance, namedAttributes, nearestWords, nullTokens, splitWords, tokenize } from './tokenizer.js';
 import { Vocab } from './vocab.js';

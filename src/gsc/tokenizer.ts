@@ -2,7 +2,7 @@
  * Prompt text -> token ids, with errors a person can act on, and the attributes a prompt names.
  * Mirrors train/vocab.py (split, strip punctuation, [bos, words..., pad...]).
  */
-import { PromptError } from './errors.js';
+import { PromptError } from '../util/errors.js';
 import type { Vocab } from './vocab.js';
 
 const STRIP = /^[.,;:!?"'()]+|[.,;:!?"'()]+$/g;

@@ -3,7 +3,7 @@
  * token ids are positions in the explicit `tokens` list.
  */
 import { readFileSync } from 'node:fs';
-import { ModelFileError } from './errors.js';
+import { ModelFileError } from '../util/errors.js';
 
 export interface VocabFile {
   version: number;

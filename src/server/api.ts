@@ -7,7 +7,7 @@
  * here. This file imports nothing at run time except the error base class (pure), so the renderer can
  * import its types without pulling Node in.
  */
-import { DekagError } from '../gsc/errors.js';
+import { DekagError } from '../util/errors.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Data the calls exchange

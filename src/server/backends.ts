@@ -4,7 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import { ModelStore, defaultModelsDir } from '../gsc/models.js';
-import { distill } from '../cli/distill.js';
+import { distill } from '../gsc/distill.js';
 import { discoverDevices, watchUsbRadios, type DiscoveryConfig, type UsbLike } from '../radio/devices/discovery.js';
 import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
 import type { SdrDevice } from '../radio/devices/types.js';

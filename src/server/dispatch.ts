@@ -4,7 +4,7 @@
  * process alike, so both enforce the same checks. Unknown methods and bad parameters never reach the
  * engine; engine errors come back as {code, message} (never a stack trace: the UI shows the message).
  */
-import { DekagError } from '../gsc/errors.js';
+import { DekagError } from '../util/errors.js';
 import { validateRequest, type DekagApi, type ResponseMessage } from './api.js';
 
 /** Most bytes one request may have (the largest legitimate one is a prompt list of a few KB). */

@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync, statSync, mkdirSync, existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DekagError, PromptError } from '../gsc/errors.js';
+import { DekagError, PromptError } from '../util/errors.js';
 import { parseAdapter } from '../gsc/adapter.js';
 import { namedAttributes, splitWords, tokenize, nearestWords } from '../gsc/tokenizer.js';
 import type { Vocab } from '../gsc/vocab.js';

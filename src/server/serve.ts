@@ -16,19 +16,11 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { UsageError } from '../gsc/errors.js';
-import { optionalInt, parse } from '../cli/args.js';
+import { UsageError } from '../util/errors.js';
 import type { EngineEvent, EventMessage } from './api.js';
 import { dispatchText, MAX_REQUEST_BYTES } from './dispatch.js';
 import type { Engine } from './engine.js';
 import { contentSecurityPolicy, MIME, rendererFiles, type RendererFiles } from './static.js';
-
-export const SERVE_HELP = `dekag serve [--port P] [--host 127.0.0.1] [--models DIR] [--recordings DIR] [--adapters DIR] [--provider P]
-  serves the desktop app in a browser: prints a URL with a per-run access token (open it in a browser on
-  this machine); the API runs over a WebSocket on the same port. --port 0 (default 8620; 0 = any free port).
-  --recordings DIR: SigMF recordings (default out/recordings); --adapters DIR: the UI's distillations
-  (default out/adapters); --provider cpu|cuda|webgpu|dml|coreml (falls back to cpu).
-  --host other than 127.0.0.1/::1/localhost exposes the radio and files to the network: only behind a tunnel.`;
 
 export interface ServeOptions {
   engine: Engine;
@@ -51,6 +43,11 @@ export interface RunningServer {
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Whether a host name only reaches this machine (127.0.0.1, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host);
+}
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const host = o.host ?? '127.0.0.1';
@@ -192,28 +189,29 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
-/** `dekag serve`: runs until interrupted (SIGINT/SIGTERM), then stops the session and closes the radio. */
-export async function runServe(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    models: { type: 'string' },
-    recordings: { type: 'string' },
-    adapters: { type: 'string' },
-    provider: { type: 'string' },
-  });
-  const port = optionalInt(values, 'port', 8620, 0, 65535);
-  const host = (values['host'] as string | undefined) ?? '127.0.0.1';
-  if (!LOOPBACK_HOSTS.has(host)) process.stderr.write(`dekag serve: warning: listening on ${host}, not only this machine; anyone who gets the URL controls the radio\n`);
+/** What `dekag serve` runs (src/cli/serve.ts parses its command line into this). */
+export interface RunServeOptions {
+  host: string;
+  port: number;
+  modelsDir?: string | undefined;
+  recordingsDir?: string | undefined;
+  userAdaptersDir?: string | undefined;
+  provider?: string | undefined;
+  /** Called once the server listens (the CLI prints the URL). */
+  onListening?: (running: RunningServer) => void;
+}
+
+/** Browser mode until interrupted (SIGINT/SIGTERM): the engine and the server, then stops the session and closes the radio. */
+export async function runServe(o: RunServeOptions): Promise<void> {
   const { createEngine } = await import('./backends.js');
   const engine = createEngine({
-    modelsDir: values['models'] as string | undefined,
-    recordingsDir: values['recordings'] as string | undefined,
-    userAdaptersDir: values['adapters'] as string | undefined,
-    provider: values['provider'] as string | undefined,
+    modelsDir: o.modelsDir,
+    recordingsDir: o.recordingsDir,
+    userAdaptersDir: o.userAdaptersDir,
+    provider: o.provider,
   });
-  const running = await startServer({ engine, host, port });
-  process.stdout.write(`DeKA-g testbed in your browser: ${running.url}\n(the link holds this run's access token; Ctrl-C stops the server)\n`);
+  const running = await startServer({ engine, host: o.host, port: o.port });
+  o.onListening?.(running);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -225,5 +223,4 @@ export async function runServe(argv: string[]): Promise<number> {
   });
   await running.close();
   await engine.dispose();
-  return 0;
 }

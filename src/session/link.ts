@@ -15,7 +15,7 @@
 import { EventEmitter, once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DekagError } from '../gsc/errors.js';
+import { DekagError } from '../util/errors.js';
 
 export const LINK_MAGIC = 0x444b4731;
 export const MAX_JSON_BYTES = 1 << 20;

@@ -5,7 +5,7 @@
  * testbed's instrumentation, not part of the communication being measured, and is not counted as over
  * the air.
  */
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 
 export const SESSION_PROTOCOL = 'dekag-session/1';
 /** Header frameType of a JSCC latent frame (the rate follows from the payload's symbol count). */

@@ -7,7 +7,7 @@
  *                         then configured to the session's frequency and rate
  * An unknown name fails with the list of names that work.
  */
-import { UsageError } from '../gsc/errors.js';
+import { UsageError } from '../util/errors.js';
 import { loadDriverModules, openDevice, parseDeviceId, registeredDrivers } from '../radio/devices/registry.js';
 import { LoopbackDevice, type LoopbackChannel } from '../radio/devices/loopback.js';
 import { RtlTcpClient, parseHostPort } from '../radio/devices/rtl-tcp-client.js';

@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import { chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
@@ -44,7 +44,8 @@ function missing(): string | undefined {
 
 /** Starts `dekag serve --port 0` (files under `work`) and resolves with the URL it prints. */
 function serve(work: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(build, 'src', 'server', 'serve-cli.js'), '--port', '0', '--recordings', join(work, 'recordings'), '--adapters', join(work, 'adapters')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const dekag = `const { runCli } = await import(${JSON.stringify(pathToFileURL(join(build, 'src', 'cli', 'main.js')).href)}); process.exitCode = await runCli(process.argv.slice(1));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', dekag, '--', 'serve', '--port', '0', '--recordings', join(work, 'recordings'), '--adapters', join(work, 'adapters')], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolvePromise, reject) => {
     let out = '';
     let err = '';

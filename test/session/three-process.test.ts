@@ -10,10 +10,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openSigmf } from '../../src/radio/sigmf/reader.js';
 
-const entry = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'session', 'entry.js');
+const build = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'); // <build>/test/session -> <build>
+const MAIN_URL = pathToFileURL(join(build, 'src', 'cli', 'main.js')).href;
+/** Node's arguments that run `dekag ARGS...` from this build (what bin/dekag.js does for dist/); ARGS follow. */
+const DEKAG = ['--input-type=module', '-e', `const { runCli } = await import(${JSON.stringify(MAIN_URL)}); process.exitCode = await runCli(process.argv.slice(1));`, '--'];
 const tmp = mkdtempSync(join(tmpdir(), 'dekag-sess-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -32,7 +35,7 @@ interface Proc {
 }
 
 function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...DEKAG, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -110,7 +113,7 @@ test('killing the user mid-session: edge and cloud carry on and finish, the reco
 });
 
 test('bad prompts and unknown radios fail at once with a clear message', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [entry, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const run = (...args: string[]) => spawnSync(process.execPath, [...DEKAG, ...args], { encoding: 'utf8', timeout: 30_000 });
   let r = run('cloud', '--listen', '0', '--prompt', 'a purpel star', '--out', join(tmp, 'bad'));
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown word 'purpel' in prompt; did you mean 'purple'/);

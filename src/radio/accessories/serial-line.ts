@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
-import { DekagError } from '../../gsc/errors.js';
+import { DekagError } from '../../util/errors.js';
 
 /** Bad settings for an accessory: out-of-range value, off-step value, malformed template. */
 export class AccessoryConfigError extends DekagError {

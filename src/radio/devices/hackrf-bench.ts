@@ -1,6 +1,6 @@
 /**
- * Micro-benchmark of the USB radio drivers' host side (no hardware): run
- *   node dist/src/radio/devices/hackrf-bench.js [--json]
+ * Micro-benchmark of the USB radio drivers' host side (no hardware), measurement only; `dekag bench usb
+ * [--json]` (src/cli/bench-usb.ts) runs and prints it.
  *
  * ci8_to_cf32_msps   conversion of HackRF bytes to cf32 (iqformat.ci8ToCf32), complex Msps on one core
  * cu8_to_cf32_msps   the same for RTL-SDR bytes
@@ -79,19 +79,4 @@ export async function benchUsbDrivers(seconds = 0.6): Promise<UsbBenchResult> {
     });
   }
   return { ci8_to_cf32_msps: bytes / 2 / sCi8 / 1e6, cu8_to_cf32_msps: bytes / 2 / sCu8 / 1e6, rx };
-}
-
-/** `dekag bench usb [--json]`: host-side costs of the USB drivers, measured against the fake devices. */
-export async function runUsbBench(argv: string[]): Promise<number> {
-  const r = await benchUsbDrivers();
-  if (argv.includes('--json')) {
-    process.stdout.write(JSON.stringify(r) + '\n');
-    return 0;
-  }
-  process.stdout.write(`ci8 -> cf32: ${r.ci8_to_cf32_msps.toFixed(0)} Msps (one core)\n`);
-  process.stdout.write(`cu8 -> cf32: ${r.cu8_to_cf32_msps.toFixed(0)} Msps (one core)\n`);
-  for (const x of r.rx) {
-    process.stdout.write(`HackRF RX via fake, ${x.transfer_kib} KiB transfers, 1 in flight: ${x.msps.toFixed(1)} Msps, ${x.per_transfer_us.toFixed(0)} us fixed cost per transfer (${x.transfers} transfers)\n`);
-  }
-  return 0;
 }

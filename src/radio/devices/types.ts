@@ -18,7 +18,7 @@
  *    else is thrown from background work; other failures arrive as 'error' events.
  */
 import type { EventEmitter } from 'node:events';
-import { DekagError } from '../../gsc/errors.js';
+import { DekagError } from '../../util/errors.js';
 
 /** SigMF core datatypes a radio may deliver natively (`ci8` HackRF, `cu8` RTL-SDR, `ci16_le` Pluto). */
 export type SampleFormat = 'ci8' | 'cu8' | 'ci16_le' | 'cf32_le';

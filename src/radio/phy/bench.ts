@@ -1,5 +1,6 @@
 /**
- * `dekag bench phy [--quick] [--json] [--plot FILE]`: measures the modem on the channel simulator.
+ * The modem's benchmark on the channel simulator, pure measurement (no files, no printing): `dekag bench
+ * phy [--quick] [--json] [--plot FILE]` (src/cli/bench-phy.ts) runs it, prints it and writes the picture.
  *
  * rx_msps            receive-chain throughput on one core (this thread), on a stream holding frames and
  *                    noise: 50 % of samples in frames (bytes QPSK 1/2 and JSCC 16-QAM), also 0/25/100 %;
@@ -12,9 +13,6 @@
  * ber/ser curves     uncoded BER/SER of JSCC symbol frames per constellation, plus coded BER of bytes
  *                    frames (QPSK 1/2); written as an SVG picture
  */
-import { parseArgs } from 'node:util';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { OfdmModulator } from './transmitter.js';
 import { StreamReceiver } from './receiver.js';
 import { Modulation, constellation, modulationName } from './constellation.js';
@@ -279,29 +277,16 @@ function round(v: number, d: number): number {
   return Math.round(v * 10 ** d) / 10 ** d;
 }
 
-export async function runPhyBench(argv: string[]): Promise<number> {
-  let values: { quick?: boolean; json?: boolean; plot?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: { quick: { type: 'boolean' }, json: { type: 'boolean' }, plot: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`dekag bench phy: ${(e as Error).message}\nusage: dekag bench phy [--quick] [--json] [--plot FILE.svg]\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write('usage: dekag bench phy [--quick] [--json] [--plot FILE.svg]\n');
-    return 0;
-  }
-  const quick = values.quick ?? false;
-  const plotPath = values.plot ?? 'docs/img/phy-ber.svg';
-  const log = (s: string): void => {
-    process.stderr.write(`bench phy: ${s}\n`);
-  };
-  const t0 = Date.now();
+/** The bench's progress lines go here ('throughput ...'); they name what is being measured. */
+export type BenchLog = (line: string) => void;
+
+/**
+ * Runs every measurement of `dekag bench phy`; `quick` takes fewer points and frames.
+ * Returns the report (JSON-ready) and the BER/SER picture as SVG text.
+ */
+export function benchPhy(o: { quick: boolean; log?: BenchLog }) {
+  const quick = o.quick;
+  const log: BenchLog = o.log ?? (() => {});
   log('throughput ...');
   const tp = throughput(quick ? 1_000_000 : 4_000_000);
   const at = (d: number) => tp.find((t) => t.duty === d)!;
@@ -325,8 +310,7 @@ export async function runPhyBench(argv: string[]): Promise<number> {
   }
   for (const c of curves.uncoded) series.push({ label: `${c.modulation} AWGN theory`, x: c.snr_db, y: c.ser_theory_awgn, dashed: true });
   series.push({ label: 'qpsk 1/2 coded BER', x: curves.coded.snr_db, y: curves.coded.ber });
-  mkdirSync(dirname(plotPath) || '.', { recursive: true });
-  writeFileSync(plotPath, logLinePlotSvg('DeKA-g OFDM modem: error rates vs SNR (loopback, AWGN)', 'in-band SNR (dB)', 'error rate', series, 1e-5));
+  const svg = logLinePlotSvg('DeKA-g OFDM modem: error rates vs SNR (loopback, AWGN)', 'in-band SNR (dB)', 'error rate', series, 1e-5);
   const result = {
     bench: 'phy',
     quick,
@@ -349,21 +333,6 @@ export async function runPhyBench(argv: string[]): Promise<number> {
     cfo_detail: cfo.points,
     sro_detail: sro.points,
     error_curves: curves,
-    plot: plotPath,
-    elapsed_s: round((Date.now() - t0) / 1000, 1),
   };
-  if (values.json) process.stdout.write(JSON.stringify(result) + '\n');
-  else {
-    process.stdout.write(
-      [
-        `rx_msps ${result.rx_msps} at 50 % frames (${tp.map((t) => `${t.duty * 100}%: ${t.rx_msps}`).join(', ')})`,
-        `rx_msps_cpu ${result.rx_msps_cpu} at 50 % frames (${tp.map((t) => `${t.duty * 100}%: ${t.rx_msps_cpu}`).join(', ')})`,
-        `snr_rmse_db awgn ${result.snr_rmse_db.awgn} fading ${result.snr_rmse_db.fading}`,
-        `detect_rate ${result.detect_rate}  false_alarms_per_1e7 ${result.false_alarms_per_1e7}`,
-        `cfo tolerance +-${result.cfo_tolerance_ppm} ppm at 2.4 GHz, sro tolerance +-${result.sro_tolerance_ppm} ppm`,
-        `plot ${plotPath}`,
-      ].join('\n') + '\n',
-    );
-  }
-  return 0;
+  return { result, svg };
 }

@@ -2,7 +2,7 @@
  * Typed errors of the SigMF writer, reader and repair tool. They extend the project's DekagError so the
  * CLI prints them as one line. Each message says what was wrong and, where there is one, what to do.
  */
-import { DekagError } from '../../gsc/errors.js';
+import { DekagError } from '../../util/errors.js';
 
 /** A file that is not a readable SigMF recording (bad JSON, unknown datatype, missing data, bad tar). */
 export class SigmfFormatError extends DekagError {

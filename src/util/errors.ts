@@ -1,4 +1,8 @@
-/** Typed errors of the generative side: each says what was wrong and what would be right. */
+/**
+ * The project's typed errors: each says what was wrong and what would be right. Every layer throws them
+ * (radio's device and SigMF errors extend DekagError too), so they live at the bottom, in util; the CLI
+ * turns them into one line on stderr and an exit code (src/cli/main.ts).
+ */
 
 export class DekagError extends Error {
   constructor(message: string, readonly code: string) {

@@ -1,0 +1,37 @@
+/** `dekag serve`: the command line of browser mode (the server itself: src/server/serve.ts). */
+import { isLoopbackHost, runServe } from '../server/serve.js';
+import { optionalInt, parse } from './args.js';
+
+export const SERVE_HELP = `dekag serve [--port P] [--host 127.0.0.1] [--models DIR] [--recordings DIR] [--adapters DIR] [--provider P]
+  serves the desktop app in a browser: prints a URL with a per-run access token (open it in a browser on
+  this machine); the API runs over a WebSocket on the same port. --port 0 (default 8620; 0 = any free port).
+  --recordings DIR: SigMF recordings (default out/recordings); --adapters DIR: the UI's distillations
+  (default out/adapters); --provider cpu|cuda|webgpu|dml|coreml (falls back to cpu).
+  --host other than 127.0.0.1/::1/localhost exposes the radio and files to the network: only behind a tunnel.`;
+
+/** `dekag serve`: runs until interrupted (SIGINT/SIGTERM), then stops the session and closes the radio. */
+export async function runServeCli(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    models: { type: 'string' },
+    recordings: { type: 'string' },
+    adapters: { type: 'string' },
+    provider: { type: 'string' },
+  });
+  const port = optionalInt(values, 'port', 8620, 0, 65535);
+  const host = (values['host'] as string | undefined) ?? '127.0.0.1';
+  if (!isLoopbackHost(host)) process.stderr.write(`dekag serve: warning: listening on ${host}, not only this machine; anyone who gets the URL controls the radio\n`);
+  await runServe({
+    host,
+    port,
+    modelsDir: values['models'] as string | undefined,
+    recordingsDir: values['recordings'] as string | undefined,
+    userAdaptersDir: values['adapters'] as string | undefined,
+    provider: values['provider'] as string | undefined,
+    onListening: (running) => {
+      process.stdout.write(`DeKA-g testbed in your browser: ${running.url}\n(the link holds this run's access token; Ctrl-C stops the server)\n`);
+    },
+  });
+  return 0;
+}
