@@ -7,9 +7,9 @@ import { DekagError } from '../util/errors.js';
 import { repairSigmf, type RepairOptions } from '../radio/sigmf/repair.js';
 import { sigmfInfo, type SigmfInfo } from '../radio/sigmf/info.js';
 
-export const SIGMF_HELP = `dekag sigmf info FILE [--json] [--no-checksum] [--schema PATH]
-    FILE is BASE, BASE.sigmf-meta, BASE.sigmf-data or BASE.sigmf (archive). Validates against the official
-    schema, verifies core:sha512 (sha512_ok: true, false, or null without a checksum).
+export const SIGMF_HELP = `dekag sigmf info FILE [--json] [--no-checksum]
+    FILE is BASE, BASE.sigmf-meta, BASE.sigmf-data or BASE.sigmf (archive). Validates the meta against the
+    SigMF 1.2 core namespace (built in), verifies core:sha512 (sha512_ok: true, false, or null without one).
 dekag sigmf repair BASE [--dry-run] [--json] [--rehash] [--datatype TYPE] [--sample-rate HZ]
     Recovers a recording whose writer stopped early: trims a partial last sample, drops segments past the
     data, adds core:sha512, marks it finalized. --datatype/--sample-rate rebuild a lost meta.`;
@@ -61,15 +61,13 @@ async function runInfo(argv: string[], out: Out): Promise<number> {
   const { values, positionals } = parse(argv, {
     json: { type: 'boolean' },
     'no-checksum': { type: 'boolean' },
-    schema: { type: 'string' },
   });
   const file = onePositional(positionals, 'FILE');
   const opts: Parameters<typeof sigmfInfo>[1] = { checksum: values['no-checksum'] !== true };
-  if (typeof values.schema === 'string') opts.schemaPath = values.schema;
   const info = await sigmfInfo(file, opts);
   if (values.json) out.stdout(JSON.stringify(info, null, 2) + '\n');
   else out.stdout(formatInfo(info));
-  // A file that reads but fails its checksum or the schema is worth a non-zero status for scripts.
+  // A file that reads but fails its checksum or validation is worth a non-zero status for scripts.
   return info.sha512_ok === false || info.schema_valid === false ? 1 : 0;
 }
 
@@ -114,12 +112,10 @@ async function runRepair(argv: string[], out: Out): Promise<number> {
     rehash: { type: 'boolean' },
     datatype: { type: 'string' },
     'sample-rate': { type: 'string' },
-    schema: { type: 'string' },
   });
   const base = onePositional(positionals, 'BASE');
   const opts: RepairOptions = { dryRun: values['dry-run'] === true, rehash: values.rehash === true };
   if (typeof values.datatype === 'string') opts.datatype = values.datatype;
-  if (typeof values.schema === 'string') opts.schemaPath = values.schema;
   if (typeof values['sample-rate'] === 'string') {
     const r = Number(values['sample-rate']);
     if (!Number.isFinite(r) || r < 1) throw new UsageProblem(`--sample-rate must be a number >= 1 (Hz), got '${values['sample-rate']}'`);

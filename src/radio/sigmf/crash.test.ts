@@ -9,7 +9,7 @@ import { nodeFileSystem, type SigmfFileSystem } from './fs.js';
 import { SigmfRecording } from './reader.js';
 import { repairSigmf } from './repair.js';
 import { SigmfWriter } from './writer.js';
-import { OFFICIAL_SCHEMA, assertMetaOnDiskValid, tempDir, testSignal } from './testing.js';
+import { assertMetaOnDiskValid, tempDir, testSignal } from './testing.js';
 
 test('abandoned writer (never finalized): readable as it is, then repair finalizes it', async (t) => {
   const base = join(tempDir(t), 'abandoned');
@@ -23,7 +23,7 @@ test('abandoned writer (never finalized): readable as it is, then repair finaliz
   const meta = assertMetaOnDiskValid(base, 'after abandoning the writer');
   assert.equal(meta['global']['dekag:finalized'], false);
   assert.equal(meta['global']['core:sha512'], undefined);
-  const rec = await SigmfRecording.open(base, { schemaPath: OFFICIAL_SCHEMA });
+  const rec = await SigmfRecording.open(base);
   assert.equal(rec.sampleCount, 500);
   assert.equal(await rec.verifyChecksum(), null);
   assert.equal(rec.finalized, false);
@@ -31,7 +31,7 @@ test('abandoned writer (never finalized): readable as it is, then repair finaliz
   assert.deepEqual(back, x);
   await rec.close();
 
-  const report = await repairSigmf(base, { schemaPath: OFFICIAL_SCHEMA });
+  const report = await repairSigmf(base);
   assert.equal(report.changed, true);
   assert.equal(report.validation.valid, true);
   assert.ok(report.actions.some((a) => /added core:sha512/.test(a)), report.actions.join('; '));
@@ -44,7 +44,7 @@ test('abandoned writer (never finalized): readable as it is, then repair finaliz
   assert.equal(rec2.annotations.length, 1);
   await rec2.close();
   // a second repair has nothing to do
-  const again = await repairSigmf(base, { schemaPath: OFFICIAL_SCHEMA });
+  const again = await repairSigmf(base);
   assert.equal(again.changed, false, again.actions.join('; '));
 });
 
@@ -70,7 +70,7 @@ test('a writer process killed with SIGKILL mid-recording leaves a valid, repaira
   const rec = await SigmfRecording.open(base);
   assert.ok(rec.sampleCount >= 10000, `whole samples on disk: ${rec.sampleCount}`);
   await rec.close();
-  const report = await repairSigmf(base, { schemaPath: OFFICIAL_SCHEMA });
+  const report = await repairSigmf(base);
   assert.equal(report.validation.valid, true);
   assertMetaOnDiskValid(base, 'after repair');
   const rec2 = await SigmfRecording.open(base);
@@ -89,7 +89,7 @@ test('data truncated mid-sample: reader reports whole samples, repair trims and 
   await w.finalize();
   truncateSync(`${base}.sigmf-data`, 8 * 99 + 3); // 99 samples and 3 bytes of the 100th
 
-  const rec = await SigmfRecording.open(base, { schemaPath: OFFICIAL_SCHEMA });
+  const rec = await SigmfRecording.open(base);
   assert.equal(rec.sampleCount, 99);
   assert.equal(rec.partialBytes, 3);
   assert.equal(await rec.verifyChecksum(), false);
@@ -103,7 +103,7 @@ test('data truncated mid-sample: reader reports whole samples, repair trims and 
   assert.equal(dry.changed, true);
   assert.equal(statSync(`${base}.sigmf-data`).size, 8 * 99 + 3, 'dry run changes nothing');
 
-  const report = await repairSigmf(base, { schemaPath: OFFICIAL_SCHEMA });
+  const report = await repairSigmf(base);
   assert.equal(report.truncatedBytes, 3);
   assert.equal(report.sampleCount, 99);
   assert.ok(report.actions.some((a) => /clipped 1 annotations/.test(a)), report.actions.join('; '));
@@ -123,7 +123,7 @@ test('repair recovers a meta left in .tmp, and rebuilds a lost meta from --datat
   await w.append(new Uint8Array(2 * 64).fill(200));
   await w.close();
   renameSync(`${base}.sigmf-meta`, `${base}.sigmf-meta.tmp`); // as if the crash hit between write and rename
-  const r1 = await repairSigmf(base, { schemaPath: OFFICIAL_SCHEMA });
+  const r1 = await repairSigmf(base);
   assert.ok(r1.actions.some((a) => /recovered the meta/.test(a)), r1.actions.join('; '));
   assert.equal(existsSync(`${base}.sigmf-meta.tmp`), false);
   assertMetaOnDiskValid(base, 'after tmp recovery');
@@ -132,7 +132,7 @@ test('repair recovers a meta left in .tmp, and rebuilds a lost meta from --datat
   await assert.rejects(repairSigmf(base), (e: Error) => e instanceof SigmfFormatError && /--datatype/.test(e.message));
   await assert.rejects(SigmfRecording.open(base), /--datatype/);
   writeFileSync(`${base}.sigmf-meta`, '{"global": {"core:datatype": "cu8", "core:ver'); // torn by a non-atomic writer
-  const r2 = await repairSigmf(base, { datatype: 'cu8', sampleRateHz: 2.048e6, schemaPath: OFFICIAL_SCHEMA });
+  const r2 = await repairSigmf(base, { datatype: 'cu8', sampleRateHz: 2.048e6 });
   assert.ok(r2.actions.some((a) => /rebuilt the meta/.test(a)));
   const meta = assertMetaOnDiskValid(base, 'after rebuild');
   assert.equal(meta['global']['core:sample_rate'], 2.048e6);
@@ -224,7 +224,7 @@ test('a full disk (ENOSPC) is a typed error; what was written stays readable and
   const [s] = await rec.readSamples(1249, 1);
   assert.deepEqual([...s!].map((v) => v * 32768), [2 * 249, 2 * 249 + 1]);
   await rec.close();
-  const report = await repairSigmf(base, { schemaPath: OFFICIAL_SCHEMA });
+  const report = await repairSigmf(base);
   assert.equal(report.validation.valid, true);
   const rec2 = await SigmfRecording.open(base);
   assert.equal(await rec2.verifyChecksum(), true);

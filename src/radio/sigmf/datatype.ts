@@ -40,7 +40,16 @@ export const ALL_DATATYPES: readonly string[] = (() => {
   return out;
 })();
 
-export function parseDatatype(name: string): SigmfDatatype {
+export interface ParseDatatypeOptions {
+  /**
+   * Enforce the whole grammar of the specification, including that 8-bit types take no endianness suffix
+   * (`cu8`, never `cu8_le`). The writer, repair and the meta validator are strict; the reader is not, so a
+   * foreign `cu8_le` recording still reads (and its validation reports the name).
+   */
+  strict?: boolean;
+}
+
+export function parseDatatype(name: string, opts: ParseDatatypeOptions = {}): SigmfDatatype {
   const m = DATATYPE_RE.exec(name);
   if (!m) {
     throw new SigmfFormatError(
@@ -54,6 +63,9 @@ export function parseDatatype(name: string): SigmfDatatype {
   const bytesPerComponent = bits / 8;
   if (bytesPerComponent > 1 && m[3] === undefined) {
     throw new SigmfFormatError(`SigMF datatype '${name}' needs an endianness suffix: '${name}_le' or '${name}_be'`);
+  }
+  if (opts.strict && bytesPerComponent === 1 && m[3] !== undefined) {
+    throw new SigmfFormatError(`SigMF datatype '${name}' is 8-bit and takes no endianness suffix: '${m[1]}${m[2]}'`);
   }
   const componentsPerSample = complex ? 2 : 1;
   return {

@@ -2,7 +2,7 @@
 export * from './errors.js';
 export * from './datatype.js';
 export * from './meta.js';
-export * from './schema.js';
+export * from './validate.js';
 export * from './fs.js';
 export { writeTar, listTar, type TarMember, type TarMemberSource } from './tar.js';
 export * from './writer.js';

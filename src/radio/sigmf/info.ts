@@ -22,11 +22,12 @@ export interface SigmfInfo {
   annotations: SigmfAnnotation[];
   /** true/false: checksum matches or not; null: no core:sha512, no data, or not checked. */
   sha512_ok: boolean | null;
-  /** true/false against the official schema; null when the schema was not found. */
+  /** Whether the meta is valid SigMF 1.2 core metadata (the built-in validator, validate.ts); null only when not validated. */
   schema_valid: boolean | null;
   schema_errors: string[];
-  schema_path: string | null;
-  /** Consistency problems the schema cannot see. */
+  /** What validated (validate.ts's META_VALIDATOR); null when not validated. */
+  schema_validator: string | null;
+  /** Consistency problems beyond validity (undeclared namespaces, indices past the data, a partial sample). */
   problems: string[];
   unreadable: string | null;
 }
@@ -54,7 +55,7 @@ export async function sigmfInfo(path: string, opts: OpenSigmfOptions & { checksu
       sha512_ok: opts.checksum === false ? null : await rec.verifyChecksum(),
       schema_valid: rec.validation.valid,
       schema_errors: rec.validation.valid === null ? [] : rec.validation.errors,
-      schema_path: rec.validation.schemaPath,
+      schema_validator: rec.validation.validator,
       problems: rec.validation.valid === null ? [...rec.validation.errors, ...rec.problems] : rec.problems,
       unreadable: rec.unreadableReason ?? null,
     };

@@ -4,7 +4,7 @@
  */
 import { SigmfArgumentError } from './errors.js';
 
-/** The SigMF specification version the writer claims (the schema in ../shared/sigmf is 1.2.5). */
+/** The SigMF specification version the writer claims (validate.ts checks the 1.2 core namespace as of 1.2.5). */
 export const SIGMF_VERSION = '1.2.5';
 
 /** Name of this project's extension namespace, declared in `core:extensions` of every recording it writes. */
@@ -188,8 +188,8 @@ export function namespacesOf(obj: Record<string, unknown>, into = new Set<string
 }
 
 /**
- * Checks the schema cannot express: segments sorted, namespaces declared, indices within the data, the
- * annotation frequency-edge pair. Returns one message per problem (empty when consistent).
+ * Consistency beyond validity (validate.ts already reports unsorted segments and a lone frequency edge):
+ * namespaces declared, indices within the data. Returns one message per problem (empty when consistent).
  */
 export function consistencyProblems(meta: SigmfMeta, sampleCount: number | undefined): string[] {
   const problems: string[] = [];
@@ -201,23 +201,17 @@ export function consistencyProblems(meta: SigmfMeta, sampleCount: number | undef
   const used = namespacesOf(g);
   const check = (name: string, xs: unknown) => {
     if (!Array.isArray(xs)) return;
-    let last = -Infinity;
     xs.forEach((x: Record<string, unknown>, i) => {
       if (!x || typeof x !== 'object') return;
       namespacesOf(x, used);
       const s = x['core:sample_start'];
       if (typeof s !== 'number') return;
-      if (s < last) problems.push(`${name}[${i}] core:sample_start ${s} is before the previous one (${last}); must be sorted`);
-      last = s;
       if (sampleCount !== undefined && name === 'annotations') {
         const c = typeof x['core:sample_count'] === 'number' ? (x['core:sample_count'] as number) : 0;
         if (s + c > sampleCount) problems.push(`annotations[${i}] covers samples ${s}..${s + c} beyond the data (${sampleCount} samples)`);
       }
       if (sampleCount !== undefined && name === 'captures' && s > sampleCount) {
         problems.push(`captures[${i}] starts at sample ${s}, beyond the data (${sampleCount} samples)`);
-      }
-      if (name === 'annotations' && ('core:freq_lower_edge' in x) !== ('core:freq_upper_edge' in x)) {
-        problems.push(`annotations[${i}] has only one of core:freq_lower_edge / core:freq_upper_edge`);
       }
     });
   };

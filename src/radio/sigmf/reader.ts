@@ -1,8 +1,8 @@
 /**
  * Reading SigMF recordings: BASE (.sigmf-meta + .sigmf-data), either file's path, or a .sigmf archive.
  *
- * Opening never throws for a meta that is readable but invalid: schema errors and consistency problems
- * are reported in `validation` and `problems`. It throws SigmfFormatError only when the samples cannot be
+ * Opening never throws for a meta that is readable but invalid: validation errors (validate.ts, the
+ * project's own SigMF 1.2 core validator) and consistency problems are reported in `validation` and `problems`. It throws SigmfFormatError only when the samples cannot be
  * interpreted at all (no file, not JSON, no datatype, unknown datatype).
  *
  * Samples are read on demand from the file (an archive is read in place), so a recording larger than
@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { decodeComponents, parseDatatype, type SigmfDatatype } from './datatype.js';
 import { SigmfArgumentError, SigmfFormatError } from './errors.js';
 import { DEKAG_FIELDS, consistencyProblems, type SigmfAnnotation, type SigmfCapture, type SigmfGlobal, type SigmfMeta } from './meta.js';
-import { validateMeta, type SchemaValidation } from './schema.js';
+import { validateMeta, type MetaValidation } from './validate.js';
 import { listTar } from './tar.js';
 
 export type SigmfLocation =
@@ -43,10 +43,15 @@ export function locateSigmf(path: string): SigmfLocation {
 }
 
 export interface OpenSigmfOptions {
-  /** Official schema to validate against (default: found by schema.ts). */
-  schemaPath?: string;
-  /** Validate against the schema (default true). */
+  /** Validate the meta (validate.ts; default true). */
   validate?: boolean;
+}
+
+/** `validation` of a recording opened with `validate: false`. */
+export interface NotValidated {
+  valid: null;
+  errors: string[];
+  validator: null;
 }
 
 export interface ReadOptions {
@@ -78,9 +83,9 @@ export class SigmfRecording {
   readonly sampleCount: number;
   /** Bytes after the last whole sample (non-zero after a crash mid-write; repair trims them). */
   readonly partialBytes: number;
-  /** Schema problems (`valid: null` when the schema was not found). */
-  readonly validation: SchemaValidation;
-  /** Problems the schema cannot see: order, undeclared namespaces, indices past the data. */
+  /** Whether the meta is valid SigMF 1.2 core metadata, and why not (`valid: null` only with `validate: false`). */
+  readonly validation: MetaValidation | NotValidated;
+  /** Problems beyond validity: undeclared namespaces, indices past the data, a partial last sample. */
   readonly problems: string[];
   /** Why samples cannot be read, if they cannot (metadata-only, data file missing, header_bytes). */
   readonly unreadableReason: string | undefined;
@@ -112,7 +117,7 @@ export class SigmfRecording {
     this.sampleCount = Math.floor(sampleBytes / this.frameBytes);
     this.partialBytes = sampleBytes - this.sampleCount * this.frameBytes;
     this.validation =
-      opts.validate === false ? { valid: null, errors: ['not validated'], schemaPath: null } : validateMeta(meta, opts.schemaPath);
+      opts.validate === false ? { valid: null, errors: ['not validated'], validator: null } : validateMeta(meta);
     this.problems = consistencyProblems(meta, unreadable ? undefined : this.sampleCount);
     if (this.partialBytes > 0) {
       this.problems.push(`data ends with ${this.partialBytes} bytes of a partial sample (a writer stopped mid-write; 'dekag sigmf repair' trims it)`);

@@ -36,7 +36,7 @@ import {
   type SigmfGlobal,
   type SigmfMeta,
 } from './meta.js';
-import { validateMeta, type SchemaValidation } from './schema.js';
+import { validateMeta, type MetaValidation } from './validate.js';
 
 export interface RepairOptions {
   /** Report what would be done; change nothing. */
@@ -47,7 +47,6 @@ export interface RepairOptions {
   sampleRateHz?: number;
   /** Replace a core:sha512 that does not match the data even on a finalized recording. */
   rehash?: boolean;
-  schemaPath?: string;
   fileSystem?: SigmfFileSystem;
   now?: () => number;
 }
@@ -65,8 +64,8 @@ export interface RepairReport {
   sampleCount: number;
   truncatedBytes: number;
   sha512: string;
-  /** The repaired meta against the official schema (valid: null when the schema was not found). */
-  validation: SchemaValidation;
+  /** The repaired meta's validation (validate.ts). */
+  validation: MetaValidation;
 }
 
 export async function repairSigmf(path: string, opts: RepairOptions = {}): Promise<RepairReport> {
@@ -144,8 +143,8 @@ export async function repairSigmf(path: string, opts: RepairOptions = {}): Promi
   declareNamespaces(meta, actions);
   if (note) note.actions.push(...actions);
 
-  const validation = validateMeta(meta, opts.schemaPath);
-  if (validation.valid === false) warnings.push(`still invalid against the schema: ${validation.errors.join('; ')}`);
+  const validation = validateMeta(meta);
+  if (!validation.valid) warnings.push(`still invalid SigMF: ${validation.errors.join('; ')}`);
 
   const stale = [`${metaPath}.tmp`, `${base}.sigmf.tmp`].filter((p) => existsSync(p));
   for (const p of stale) actions.push(`removed the stale temporary file ${p}`);
@@ -189,7 +188,7 @@ async function loadMeta(metaPath: string, opts: RepairOptions, actions: string[]
   if (!opts.datatype) {
     throw new SigmfFormatError(`no usable meta (${problems.join('; ')}); give --datatype TYPE (and --sample-rate HZ) to rebuild one`);
   }
-  parseDatatype(opts.datatype);
+  parseDatatype(opts.datatype, { strict: true });
   const g: SigmfGlobal = { 'core:datatype': opts.datatype, 'core:version': SIGMF_VERSION };
   actions.push(`rebuilt the meta from --datatype ${opts.datatype} (${problems.join('; ')})`);
   return { global: g, captures: [{ 'core:sample_start': 0 }], annotations: [] };

@@ -184,7 +184,7 @@ export class SigmfWriter {
 
   /** Create BASE.sigmf-data and a valid BASE.sigmf-meta describing an empty recording. */
   static async open(basePath: string, opts: SigmfWriterOptions): Promise<SigmfWriter> {
-    const datatype = parseDatatype(opts.datatype);
+    const datatype = parseDatatype(opts.datatype, { strict: true });
     checkOptions(opts);
     const fs = opts.fileSystem ?? nodeFileSystem;
     // The folder may not exist yet; in a multi-process session it may be another process's --out,
