@@ -10,9 +10,10 @@
  * `partialBytes` says how many bytes were left over.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { constants, existsSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { JsonInputError, parseUntrustedJson } from '../../util/json.js';
 import { decodeComponents, parseDatatype, type SigmfDatatype } from './datatype.js';
 import { SigmfArgumentError, SigmfFormatError } from './errors.js';
 import { DEKAG_FIELDS, consistencyProblems, type SigmfAnnotation, type SigmfCapture, type SigmfGlobal, type SigmfMeta } from './meta.js';
@@ -59,19 +60,94 @@ export interface ReadOptions {
   asComplex?: boolean;
 }
 
-/** Parse meta text, with a message that points at repair when it is not JSON. */
+/**
+ * Limits on what a recording may declare. A meta is a few KB to a few MB (one annotation per frame); a
+ * file far larger is not one and is not read into memory. Channels beyond a few hundred are not a radio's,
+ * and every read allocates a whole frame per sample.
+ */
+export const MAX_META_BYTES = 64 * 2 ** 20;
+export const MAX_CHANNELS = 1024;
+
+/**
+ * Open `path` for reading only if it is a regular file: O_NONBLOCK so that a FIFO or a device node named
+ * as a recording does not block the open, then fstat on the handle (no window between check and use).
+ */
+export async function openRegularFile(path: string, what: string): Promise<FileHandle> {
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new SigmfFormatError(`${what} ${path} is not a regular file (a device, FIFO or folder); a recording is made of files`);
+    return fh;
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
+/** The text of a meta file: a regular file of at most MAX_META_BYTES, read through one bounded buffer. */
+export async function readMetaFile(path: string): Promise<string> {
+  const fh = await openRegularFile(path, 'the meta');
+  try {
+    const size = (await fh.stat()).size;
+    if (size > MAX_META_BYTES) throw new SigmfFormatError(`${path} is ${size} bytes; a SigMF meta this build reads is at most ${MAX_META_BYTES} bytes`);
+    const buf = Buffer.alloc(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await fh.read(buf, done, size - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buf.toString('utf8', 0, done);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Parse meta text, with a message that points at repair when it is not JSON. Errors say where the JSON
+ * breaks, never what the file holds (a meta named by a peer may be any file).
+ */
 export function parseMetaText(text: string, where: string): SigmfMeta {
   let meta: unknown;
   try {
-    meta = JSON.parse(text);
+    meta = parseUntrustedJson(text);
   } catch (e) {
-    throw new SigmfFormatError(`${where} is not valid JSON (${(e as Error).message}); if its writer crashed, try 'dekag sigmf repair'`);
+    if (!(e instanceof JsonInputError)) throw e;
+    const hint = e.message.startsWith('not valid JSON') ? "; if its writer crashed, try 'dekag sigmf repair'" : '';
+    throw new SigmfFormatError(`${where} is ${e.message}${hint}`);
   }
   const g = (meta as { global?: unknown } | null)?.global as Record<string, unknown> | undefined;
-  if (!g || typeof g !== 'object' || typeof g['core:datatype'] !== 'string') {
+  if (!g || typeof g !== 'object' || Array.isArray(g) || typeof g['core:datatype'] !== 'string') {
     throw new SigmfFormatError(`${where} has no global "core:datatype"; cannot interpret its samples`);
   }
   return meta as SigmfMeta;
+}
+
+/** Why a meta's layout fields cannot describe `dataBytes` of data (channels, trailing bytes), or undefined. */
+export function layoutProblem(g: SigmfGlobal, dataBytes: number | undefined): string | undefined {
+  const ch = g['core:num_channels'];
+  if (ch !== undefined && !(Number.isInteger(ch) && ch >= 1 && ch <= MAX_CHANNELS)) {
+    return `core:num_channels ${describe(ch)} is not a channel count this build reads (1..${MAX_CHANNELS})`;
+  }
+  const tr = g['core:trailing_bytes'];
+  if (tr !== undefined) {
+    if (!(Number.isSafeInteger(tr) && (tr as number) >= 0)) return `core:trailing_bytes ${describe(tr)} must be a non-negative integer`;
+    if (dataBytes !== undefined && (tr as number) > dataBytes) return `core:trailing_bytes ${tr} is more than the ${dataBytes} bytes of data`;
+  }
+  return undefined;
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'number' ? String(v) : typeof v === 'string' ? JSON.stringify(v.slice(0, 20)) : v === null ? 'null' : `(a ${Array.isArray(v) ? 'list' : typeof v})`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** SigMF's rule for core:dataset: a bare file name in the meta's folder, never a path. */
+export function isBareFileName(name: string): boolean {
+  return /^[^/\\:*?"<>|\u0000-\u001f]+$/.test(name) && name !== '.' && name !== '..';
 }
 
 export class SigmfRecording {
@@ -109,11 +185,14 @@ export class SigmfRecording {
     unreadable: string | undefined,
   ) {
     this.datatype = parseDatatype(meta.global['core:datatype']);
+    // Layout fields that cannot be right make the samples unreadable; they never turn into a sample count.
+    const layout = layoutProblem(meta.global, dataPath === null ? undefined : dataBytes);
+    unreadable ??= layout;
     const ch = meta.global['core:num_channels'];
-    this.numChannels = typeof ch === 'number' && Number.isInteger(ch) && ch >= 1 ? ch : 1;
+    this.numChannels = layout === undefined && typeof ch === 'number' ? ch : 1;
     this.frameBytes = this.datatype.bytesPerSample * this.numChannels;
-    const trailing = Number(meta.global['core:trailing_bytes'] ?? 0) || 0;
-    const sampleBytes = Math.max(0, dataBytes - trailing);
+    const trailing = layout === undefined ? ((meta.global['core:trailing_bytes'] as number | undefined) ?? 0) : 0;
+    const sampleBytes = layout === undefined ? Math.max(0, dataBytes - trailing) : 0;
     this.sampleCount = Math.floor(sampleBytes / this.frameBytes);
     this.partialBytes = sampleBytes - this.sampleCount * this.frameBytes;
     this.validation =
@@ -122,7 +201,7 @@ export class SigmfRecording {
     if (this.partialBytes > 0) {
       this.problems.push(`data ends with ${this.partialBytes} bytes of a partial sample (a writer stopped mid-write; 'dekag sigmf repair' trims it)`);
     }
-    const headers = (meta.captures ?? []).some((c) => Number(c['core:header_bytes'] ?? 0) > 0);
+    const headers = this.captures.some((c) => Number(c['core:header_bytes'] ?? 0) > 0);
     this.unreadableReason =
       unreadable ?? (headers ? 'captures with core:header_bytes (a non-conforming dataset) are not supported' : undefined);
   }
@@ -130,24 +209,35 @@ export class SigmfRecording {
   static async open(path: string, opts: OpenSigmfOptions = {}): Promise<SigmfRecording> {
     const loc = locateSigmf(path);
     if (loc.kind === 'archive') return SigmfRecording.openArchive(loc, opts);
-    const meta = parseMetaText(await readFile(loc.metaPath, 'utf8'), loc.metaPath);
+    const meta = parseMetaText(await readMetaFile(loc.metaPath), loc.metaPath);
     const g = meta.global;
     if (g['core:metadata_only'] === true && typeof g['core:dataset'] !== 'string') {
       return new SigmfRecording(loc, loc.metaPath, meta, null, 0, 0, opts, 'the recording is metadata-only (core:metadata_only)');
     }
-    // A non-conforming dataset names its file; it lives next to the meta.
-    const dataPath = typeof g['core:dataset'] === 'string' ? join(dirname(loc.metaPath), g['core:dataset']) : loc.dataPath;
+    // A non-conforming dataset names its file; it lives next to the meta, by a bare name (never a path).
+    const dataset = g['core:dataset'];
+    if (dataset !== undefined && (typeof dataset !== 'string' || !isBareFileName(dataset))) {
+      return new SigmfRecording(loc, loc.metaPath, meta, null, 0, 0, opts, 'core:dataset must be a bare file name in the meta\'s folder, not a path');
+    }
+    const dataPath = typeof dataset === 'string' ? join(dirname(loc.metaPath), dataset) : loc.dataPath;
     if (!existsSync(dataPath)) {
       return new SigmfRecording(loc, loc.metaPath, meta, null, 0, 0, opts, `the data file ${dataPath} is missing`);
     }
-    return new SigmfRecording(loc, loc.metaPath, meta, dataPath, 0, statSync(dataPath).size, opts, undefined);
+    const st = statSync(dataPath);
+    if (!st.isFile()) {
+      return new SigmfRecording(loc, loc.metaPath, meta, null, 0, 0, opts, `the data file ${dataPath} is not a regular file (a device, FIFO or folder)`);
+    }
+    return new SigmfRecording(loc, loc.metaPath, meta, dataPath, 0, st.size, opts, undefined);
   }
 
   private static async openArchive(loc: { kind: 'archive'; archivePath: string }, opts: OpenSigmfOptions): Promise<SigmfRecording> {
     const members = await listTar(loc.archivePath);
     const metaMember = members.find((m) => m.name.endsWith('.sigmf-meta'));
     if (!metaMember) throw new SigmfFormatError(`${loc.archivePath} holds no .sigmf-meta member`);
-    const fh = await open(loc.archivePath, 'r');
+    if (metaMember.size > MAX_META_BYTES) {
+      throw new SigmfFormatError(`${loc.archivePath}: its meta member is ${metaMember.size} bytes; a SigMF meta this build reads is at most ${MAX_META_BYTES} bytes`);
+    }
+    const fh = await openRegularFile(loc.archivePath, 'the archive');
     let text: string;
     try {
       const buf = Buffer.alloc(metaMember.size);
@@ -169,11 +259,13 @@ export class SigmfRecording {
   get global(): SigmfGlobal {
     return this.meta.global;
   }
+  /** The meta's captures that are objects (a malformed list or entry is the validator's to report). */
   get captures(): SigmfCapture[] {
-    return Array.isArray(this.meta.captures) ? this.meta.captures : [];
+    return Array.isArray(this.meta.captures) ? (this.meta.captures.filter(isObject) as SigmfCapture[]) : [];
   }
+  /** The meta's annotations that are objects. */
   get annotations(): SigmfAnnotation[] {
-    return Array.isArray(this.meta.annotations) ? this.meta.annotations : [];
+    return Array.isArray(this.meta.annotations) ? (this.meta.annotations.filter(isObject) as SigmfAnnotation[]) : [];
   }
   get sampleRateHz(): number | undefined {
     const r = this.meta.global['core:sample_rate'];
@@ -205,7 +297,7 @@ export class SigmfRecording {
     const expected = this.meta.global['core:sha512'];
     if (typeof expected !== 'string' || this.dataPath === null) return null;
     const h = createHash('sha512');
-    const fh = await open(this.dataPath, 'r');
+    const fh = await openRegularFile(this.dataPath, 'the data file');
     try {
       const buf = new Uint8Array(1 << 20);
       let done = 0;
@@ -278,7 +370,7 @@ export class SigmfRecording {
 
   private async readRaw(start: number, n: number, buf: Uint8Array): Promise<DataView> {
     const bytes = n * this.frameBytes;
-    this.handle ??= await (this.opening ??= open(this.dataPath!, 'r'));
+    this.handle ??= await (this.opening ??= openRegularFile(this.dataPath!, 'the data file'));
     let done = 0;
     while (done < bytes) {
       const { bytesRead } = await this.handle.read(buf, done, bytes - done, this.dataOffset + start * this.frameBytes + done);

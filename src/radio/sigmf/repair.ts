@@ -13,11 +13,15 @@
  *     finalized recording whose data no longer matches its checksum is reported, not "fixed", unless
  *     `rehash` is given, because that mismatch means the data changed);
  *   - marks it `dekag:finalized: true` with a `dekag:repaired` note, and removes stale .tmp files.
- * It never deletes sample data other than a partial sample.
+ * It never deletes sample data other than a partial sample, and never any data whose core:sha512 matches:
+ * data that matches its checksum is what the writer wrote, so a meta that does not divide it into whole
+ * samples is wrong, not the data. Metadata that cannot describe the data (a channel count beyond
+ * MAX_CHANNELS, a non-conforming dataset with core:dataset, core:trailing_bytes or core:header_bytes) is
+ * refused with a SigmfFormatError rather than "fixed" by changing the data.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { JsonInputError, parseUntrustedJson } from '../../util/json.js';
 import { parseDatatype } from './datatype.js';
 import { SigmfFormatError, SigmfArgumentError } from './errors.js';
 import { nodeFileSystem, writeFileAtomic, type SigmfFileSystem } from './fs.js';
@@ -37,6 +41,7 @@ import {
   type SigmfMeta,
 } from './meta.js';
 import { validateMeta, type MetaValidation } from './validate.js';
+import { MAX_CHANNELS, openRegularFile, readMetaFile } from './reader.js';
 
 export interface RepairOptions {
   /** Report what would be done; change nothing. */
@@ -81,21 +86,43 @@ export async function repairSigmf(path: string, opts: RepairOptions = {}): Promi
   const warnings: string[] = [];
 
   if (!existsSync(dataPath)) throw new SigmfFormatError(`nothing to repair: ${dataPath} does not exist`);
+  if (!statSync(dataPath).isFile()) throw new SigmfFormatError(`${dataPath} is not a regular file (a device, FIFO or folder); there is nothing to repair`);
   const meta = await loadMeta(metaPath, opts, actions);
   const g = meta.global;
 
-  if (typeof g['core:dataset'] === 'string') {
+  if (g['core:dataset'] !== undefined) {
     throw new SigmfArgumentError(`${metaPath} describes a non-conforming dataset (core:dataset); repair handles BASE.sigmf-data recordings only`);
+  }
+  if (g['core:trailing_bytes'] !== undefined || (Array.isArray(meta.captures) && meta.captures.some((c) => c && typeof c === 'object' && c['core:header_bytes'] !== undefined))) {
+    throw new SigmfArgumentError(`${metaPath} describes a non-conforming dataset (core:trailing_bytes or core:header_bytes); repair handles BASE.sigmf-data recordings only`);
   }
   const dt = parseDatatype(g['core:datatype']);
   const ch = g['core:num_channels'];
-  const numChannels = typeof ch === 'number' && Number.isInteger(ch) && ch >= 1 ? ch : 1;
+  if (ch !== undefined && !(Number.isInteger(ch) && ch >= 1 && ch <= MAX_CHANNELS)) {
+    throw new SigmfFormatError(
+      `${metaPath} declares core:num_channels ${typeof ch === 'number' ? ch : JSON.stringify(ch)}, which is not a plausible channel count (1..${MAX_CHANNELS}); ` +
+        `repair will not cut the data to fit it. Correct the meta by hand`,
+    );
+  }
+  const numChannels = typeof ch === 'number' ? ch : 1;
   const frameBytes = dt.bytesPerSample * numChannels;
 
-  // --- data: trim a partial sample
+  // --- data: hash it whole and up to its last whole sample (one pass)
   const size = await fs.size(dataPath);
   const sampleCount = Math.floor(size / frameBytes);
   const truncatedBytes = size - sampleCount * frameBytes;
+  const hashes = await sha512Of(dataPath, sampleCount * frameBytes, size);
+  const old = g['core:sha512'];
+  if (typeof old === 'string' && old.toLowerCase() === hashes.whole) {
+    // The data is exactly what the checksum was taken of: it is never cut, whatever the meta says.
+    if (truncatedBytes > 0) {
+      throw new SigmfFormatError(
+        `${dataPath} matches its core:sha512 but is not a whole number of ${dt.name} samples of ${numChannels} channel(s) ` +
+          `(${size} bytes, ${frameBytes} per sample): the meta is wrong, not the data. Nothing was changed; correct core:datatype or core:num_channels`,
+      );
+    }
+  }
+  // --- data: trim a partial sample
   if (truncatedBytes > 0) {
     actions.push(`truncated ${truncatedBytes} bytes of a partial sample from ${dataPath} (${sampleCount} whole samples remain)`);
   }
@@ -115,8 +142,7 @@ export async function repairSigmf(path: string, opts: RepairOptions = {}): Promi
   meta.annotations = fixSegments('annotations', meta.annotations, sampleCount, actions, true);
 
   // --- checksum
-  const sha512 = await sha512Of(dataPath, sampleCount * frameBytes);
-  const old = g['core:sha512'];
+  const sha512 = hashes.prefix;
   const wasFinalized = g[DEKAG_FIELDS.finalized] !== false && typeof old === 'string';
   if (typeof old !== 'string') {
     actions.push('added core:sha512 of the data');
@@ -166,8 +192,15 @@ async function loadMeta(metaPath: string, opts: RepairOptions, actions: string[]
       continue;
     }
     try {
-      const m = JSON.parse(await readFile(p, 'utf8')) as SigmfMeta;
-      if (!m || typeof m !== 'object' || !m.global || typeof m.global !== 'object') throw new Error('no "global" object');
+      let m: SigmfMeta;
+      try {
+        m = parseUntrustedJson(await readMetaFile(p)) as SigmfMeta;
+      } catch (e) {
+        // Say where the JSON breaks, never what the file holds.
+        if (e instanceof JsonInputError) throw new Error(`it is ${e.message}`);
+        throw e;
+      }
+      if (!m || typeof m !== 'object' || Array.isArray(m) || !m.global || typeof m.global !== 'object' || Array.isArray(m.global)) throw new Error('no "global" object');
       if (typeof m.global['core:datatype'] !== 'string') {
         if (!opts.datatype) throw new Error('no core:datatype');
         m.global['core:datatype'] = opts.datatype;
@@ -257,20 +290,25 @@ function declareNamespaces(meta: SigmfMeta, actions: string[]): void {
   if (list.length > 0 || ext !== undefined) g['core:extensions'] = list;
 }
 
-async function sha512Of(path: string, bytes: number): Promise<string> {
+/** sha512 of the first `prefixBytes` of the file and of all its `totalBytes`, read once. */
+async function sha512Of(path: string, prefixBytes: number, totalBytes: number): Promise<{ prefix: string; whole: string }> {
   const h = createHash('sha512');
-  const fh = await open(path, 'r');
+  let prefix: string | undefined;
+  const fh = await openRegularFile(path, 'the data file');
   try {
     const buf = new Uint8Array(1 << 20);
     let done = 0;
-    while (done < bytes) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bytes - done), done);
-      if (bytesRead === 0) break;
+    while (done < totalBytes) {
+      if (done === prefixBytes) prefix = h.copy().digest('hex');
+      const until = done < prefixBytes ? prefixBytes : totalBytes;
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, until - done), done);
+      if (bytesRead === 0) throw new SigmfFormatError(`${path} shrank while it was read (${done} of ${totalBytes} bytes)`);
       h.update(buf.subarray(0, bytesRead));
       done += bytesRead;
     }
   } finally {
     await fh.close();
   }
-  return h.digest('hex');
+  const whole = h.digest('hex');
+  return { prefix: prefix ?? whole, whole };
 }

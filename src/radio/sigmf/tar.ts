@@ -8,6 +8,7 @@
  * Reading: ustar/pax/GNU headers (pax `path` and `size`, GNU long names 'L', base-256 sizes), to find where
  * each member's bytes lie in the archive, so samples are read in place.
  */
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { SigmfFormatError } from './errors.js';
 import { writeAll, type SigmfFileHandle } from './fs.js';
@@ -139,19 +140,23 @@ function readString(b: Uint8Array, offset: number, length: number): string {
   return Buffer.from(b.subarray(offset, end)).toString('utf8');
 }
 
+/** A header number field: octal, or GNU base-256; NaN when it is neither or negative (base-256 sign bit). */
 function readNumber(b: Uint8Array, offset: number, length: number): number {
   if ((b[offset]! & 0x80) !== 0) {
-    // GNU base-256: big-endian binary in the remaining bytes
+    // GNU base-256: big-endian two's complement in the field; 0xff first means negative, which no size is.
+    if (b[offset] === 0xff) return NaN;
     let n = b[offset]! & 0x7f;
     for (let i = offset + 1; i < offset + length; i++) n = n * 256 + b[i]!;
     return n;
   }
   const s = readString(b, offset, length).trim();
-  return s === '' ? 0 : parseInt(s, 8);
+  if (s === '') return 0;
+  return /^[0-7]+$/.test(s) ? parseInt(s, 8) : NaN;
 }
 
 function parsePax(body: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a record named __proto__ or constructor is just a key.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   let i = 0;
   while (i < body.length) {
     const sp = body.indexOf(' ', i);
@@ -166,18 +171,32 @@ function parsePax(body: string): Record<string, string> {
   return out;
 }
 
-/** List the regular files of a tar archive with where their bytes are. Throws SigmfFormatError if not a tar. */
+/** Most bytes of a pax extended header or a GNU long name: a few records, never megabytes. */
+export const MAX_TAR_EXTENSION_BYTES = 1 << 20;
+
+/**
+ * List the regular files of a tar archive with where their bytes are. Throws SigmfFormatError if not a tar.
+ * Every size is checked against the file before it is used: a member (or a pax or long-name body) must lie
+ * inside the archive, sizes are non-negative integers, and each header moves the walk forward, so a hostile
+ * archive can neither loop, nor seek backwards, nor make this allocate more than it holds.
+ */
 export async function listTar(path: string): Promise<TarMember[]> {
-  const fh: FileHandle = await open(path, 'r');
+  const fh: FileHandle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
-    const total = (await fh.stat()).size;
+    const st = await fh.stat();
+    if (!st.isFile()) throw new SigmfFormatError(`${path} is not a regular file; a SigMF archive is a tar file`);
+    const total = st.size;
+    const bad = (what: string, at: number): never => {
+      throw new SigmfFormatError(`${path} is not a usable tar archive: ${what} (header at byte ${at})`);
+    };
     const members: TarMember[] = [];
     const h = new Uint8Array(BLOCK);
     let pos = 0;
-    let pax: Record<string, string> = {};
+    let pax: Record<string, string> = Object.create(null) as Record<string, string>;
     let longName: string | undefined;
     while (pos + BLOCK <= total) {
-      await fh.read(h, 0, BLOCK, pos);
+      const { bytesRead } = await fh.read(h, 0, BLOCK, pos);
+      if (bytesRead !== BLOCK) bad('the file shrank while it was read', pos);
       if (h.every((x) => x === 0)) break;
       let sum = 0;
       for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
@@ -190,16 +209,23 @@ export async function listTar(path: string): Promise<TarMember[]> {
       if (prefix && readString(h, 257, 5) === 'ustar') name = `${prefix}/${name}`;
       let size = readNumber(h, 124, 12);
       const dataOffset = pos + BLOCK;
+      const fits = (n: number) => Number.isSafeInteger(n) && n >= 0 && n <= total - dataOffset;
+      if (!fits(size)) bad(`a member of size ${size} does not fit in the ${total - dataOffset} bytes after its header`, pos);
       if (typeflag === 'x' || typeflag === 'L') {
+        if (size > MAX_TAR_EXTENSION_BYTES) bad(`a ${typeflag === 'x' ? 'pax' : 'long-name'} header of ${size} bytes (at most ${MAX_TAR_EXTENSION_BYTES})`, pos);
         const body = new Uint8Array(size);
-        await fh.read(body, 0, size, dataOffset);
+        const got = (await fh.read(body, 0, size, dataOffset)).bytesRead;
+        if (got !== size) bad('the file shrank while it was read', pos);
         if (typeflag === 'x') pax = parsePax(Buffer.from(body).toString('utf8'));
         else longName = readString(body, 0, size);
       } else {
-        if (pax['size'] !== undefined) size = Number(pax['size']);
+        if (pax['size'] !== undefined) {
+          size = /^\d{1,16}$/.test(pax['size']) ? Number(pax['size']) : NaN;
+          if (!fits(size)) bad(`a pax size of ${JSON.stringify(pax['size'].slice(0, 24))} does not fit in the ${total - dataOffset} bytes after its header`, pos);
+        }
         name = pax['path'] ?? longName ?? name;
         if (typeflag === '0' || typeflag === '\0') members.push({ name, offset: dataOffset, size, typeflag: '0' });
-        pax = {};
+        pax = Object.create(null) as Record<string, string>;
         longName = undefined;
       }
       pos = dataOffset + Math.ceil(size / BLOCK) * BLOCK;

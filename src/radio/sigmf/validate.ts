@@ -222,7 +222,7 @@ const extensions: Check = (v, path, errs) => {
     }
     for (const k of Object.keys(EXTENSION_KEYS)) if (!(k in e)) errs.push(`${p} is missing the required key '${k}'`);
     for (const [k, x] of Object.entries(e)) {
-      const check = EXTENSION_KEYS[k];
+      const check = Object.hasOwn(EXTENSION_KEYS, k) ? EXTENSION_KEYS[k] : undefined;
       if (check) check(x, step(p, k), errs);
       else errs.push(`${step(p, k)} is not allowed: an extension object holds only name, version and optional`);
     }
@@ -300,7 +300,7 @@ function editDistance(a: string, b: string): number {
 }
 
 function unknownCoreField(key: string, scope: SigmfScope, path: string): string {
-  const elsewhere = (Object.keys(CORE_CHECKS) as SigmfScope[]).filter((s) => s !== scope && key in CORE_CHECKS[s]);
+  const elsewhere = (Object.keys(CORE_CHECKS) as SigmfScope[]).filter((s) => s !== scope && Object.hasOwn(CORE_CHECKS[s], key));
   let hint = '';
   if (elsewhere.length > 0) hint = ` (it belongs in ${elsewhere.join(' or ')})`;
   else {
@@ -322,7 +322,8 @@ function checkScopeObject(obj: unknown, scope: SigmfScope, path: string, errs: E
   for (const k of REQUIRED[scope]) if (!(k in obj)) errs.push(`${path} is missing the required key '${k}'`);
   const checks = CORE_CHECKS[scope];
   for (const [k, v] of Object.entries(obj)) {
-    const check = checks[k];
+    // Own keys only: a meta's key named __proto__ or constructor is not one of the checks.
+    const check = Object.hasOwn(checks, k) ? checks[k] : undefined;
     if (check) check(v, step(path, k), errs);
     else if (k.startsWith('core:')) errs.push(unknownCoreField(k, scope, path));
   }
