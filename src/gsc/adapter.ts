@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { DekagError } from '../util/errors.js';
+import { JsonInputError, parseUntrustedJson } from '../util/json.js';
 import type { AdapterFeeds } from './generate.js';
 import type { ModelStore } from './models.js';
 import { splitWords } from './tokenizer.js';
@@ -20,7 +21,15 @@ export const ADAPTER_VERSION = 1;
 const PREFIX_BYTES = 16;
 const CHECKSUM_BYTES = 32;
 /** An adapter is a few tens of KB; anything far larger is not one (and is not read whole into memory). */
-const MAX_ADAPTER_BYTES = 64 * 2 ** 20;
+export const MAX_ADAPTER_BYTES = 64 * 2 ** 20;
+/** The adapter modes train/makd.py writes. */
+export const ADAPTER_MODES = ['makd', 'lora', 'metaword'] as const;
+/** Bounds of a header (the trainer's are far inside them): names, lists, LoRA rank, tensor dimensions. */
+const MAX_HEADER_BYTES = 1 << 20;
+const MAX_NAME = 200;
+const MAX_LIST = 4096;
+const MAX_RANK = 1024;
+const MAX_DIMS = 4;
 
 /** An adapter file that is corrupt, truncated, from another format version, or made for other models. */
 export class AdapterError extends DekagError {
@@ -82,19 +91,21 @@ export function parseAdapter(buf: Uint8Array, source = 'adapter'): Adapter {
   if (PREFIX_BYTES + headerBytes > body.length) {
     throw new AdapterError(`${source}: header length ${headerBytes} runs past the end of the file`);
   }
-  let header: AdapterHeader;
+  if (headerBytes > MAX_HEADER_BYTES) throw new AdapterError(`${source}: header of ${headerBytes} bytes; an adapter's header is at most ${MAX_HEADER_BYTES}`);
+  let raw: unknown;
   try {
-    header = JSON.parse(Buffer.from(buf.subarray(PREFIX_BYTES, PREFIX_BYTES + headerBytes)).toString('utf8')) as AdapterHeader;
+    raw = parseUntrustedJson(Buffer.from(buf.subarray(PREFIX_BYTES, PREFIX_BYTES + headerBytes)).toString('utf8'));
   } catch (e) {
-    throw new AdapterError(`${source}: header is not valid JSON: ${(e as Error).message}`);
+    // The parser's own message would quote the header; say where it breaks instead.
+    if (e instanceof JsonInputError) throw new AdapterError(`${source}: header is ${e.message}`);
+    throw e;
   }
-  if (header.format !== 'dekag-makd-adapter' || !Array.isArray(header.tensors) || typeof header.base_model !== 'object') {
-    throw new AdapterError(`${source}: header lacks format 'dekag-makd-adapter', a tensor table or base_model`);
-  }
+  const header = checkHeader(raw, source);
   const dataStart = PREFIX_BYTES + headerBytes;
   const dataBytes = body.length - dataStart;
   const tensors = new Map<string, { data: Float32Array; dims: number[] }>();
   for (const t of header.tensors) {
+    if (tensors.has(t.name)) throw new AdapterError(`${source}: tensor '${t.name}' appears twice in the tensor table`);
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (t.dtype !== 'float32' || !t.shape.every((d) => Number.isInteger(d) && d > 0) || t.bytes !== 4 * count) {
       throw new AdapterError(`${source}: tensor '${t.name}' is ${t.dtype} ${JSON.stringify(t.shape)} in ${t.bytes} bytes; expected float32 with 4 bytes per element`);
@@ -109,6 +120,88 @@ export function parseAdapter(buf: Uint8Array, source = 'adapter'): Adapter {
     tensors.set(t.name, { data, dims: t.shape });
   }
   return { source, header, bytes: buf.length, tensors };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function shown(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  return typeof v === 'object' ? 'an object' : String(v);
+}
+
+/**
+ * The header as the trainer writes it (train/makd_format.py), checked field by field before anything
+ * uses it: a file whose checksum was recomputed around a hostile header is refused by name, never a
+ * TypeError. Unknown top-level fields are refused too (a newer format would bump the version).
+ */
+function checkHeader(raw: unknown, source: string): AdapterHeader {
+  const bad = (what: string): never => {
+    throw new AdapterError(`${source}: header ${what}`);
+  };
+  if (!isRecord(raw)) return bad(`must be a JSON object (got ${shown(raw)})`);
+  const known = ['format', 'subject', 'subject_attributes', 'mode', 'base_model', 'rank', 'lora_sites', 'metaword', 'training', 'tensors'];
+  for (const k of Object.keys(raw)) if (!known.includes(k)) bad(`has an unknown field '${k.slice(0, 40)}'`);
+  if (raw['format'] !== 'dekag-makd-adapter' || !Array.isArray(raw['tensors']) || !isRecord(raw['base_model'])) {
+    bad(`lacks format 'dekag-makd-adapter', a tensor table or base_model`);
+  }
+  const name = (v: unknown, where: string): string =>
+    typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME ? v : bad(`${where} must be a string of 1 to ${MAX_NAME} characters (got ${shown(v)})`);
+  const stringRecord = (v: unknown, where: string): Record<string, string> => {
+    if (!isRecord(v)) return bad(`${where} must be an object of strings (got ${shown(v)})`);
+    const entries = Object.entries(v);
+    if (entries.length > MAX_LIST) bad(`${where} has ${entries.length} entries (at most ${MAX_LIST})`);
+    for (const [k, x] of entries) name(x, `${where}.${k.slice(0, 40)}`);
+    return v as Record<string, string>;
+  };
+  const list = (v: unknown, where: string): unknown[] => {
+    if (!Array.isArray(v)) return bad(`${where} must be a list (got ${shown(v)})`);
+    if (v.length > MAX_LIST) bad(`${where} has ${v.length} entries (at most ${MAX_LIST})`);
+    return v;
+  };
+  const count = (v: unknown, where: string, min: number, max: number): number =>
+    Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max ? (v as number) : bad(`${where} must be an integer from ${min} to ${max} (got ${shown(v)})`);
+
+  name(raw['subject'], 'subject');
+  stringRecord(raw['subject_attributes'], 'subject_attributes');
+  const mode = raw['mode'];
+  if (typeof mode !== 'string' || !(ADAPTER_MODES as readonly string[]).includes(mode)) bad(`mode must be one of ${ADAPTER_MODES.join(', ')} (got ${shown(mode)})`);
+  stringRecord(raw['base_model'], 'base_model');
+  const rank = count(raw['rank'], 'rank', 0, MAX_RANK);
+  const sites = list(raw['lora_sites'], 'lora_sites');
+  sites.forEach((x, i) => name(x, `lora_sites[${i}]`));
+  if (mode !== 'metaword' && rank < 1) bad(`rank must be at least 1 for a ${mode} adapter (got ${rank})`);
+  const mw = raw['metaword'];
+  if (mw !== null) {
+    if (!isRecord(mw)) bad(`metaword must be null or an object (got ${shown(mw)})`);
+    const m = mw as Record<string, unknown>;
+    for (const k of Object.keys(m)) if (!['placement', 'slots', 'tokens'].includes(k)) bad(`metaword has an unknown field '${k.slice(0, 40)}'`);
+    if (m['placement'] !== 'replace') bad(`metaword.placement must be 'replace' (got ${shown(m['placement'])})`);
+    if (!isRecord(m['slots'])) bad(`metaword.slots must be an object of word -> slot (got ${shown(m['slots'])})`);
+    const slots = Object.entries(m['slots'] as Record<string, unknown>);
+    if (slots.length > MAX_LIST) bad(`metaword.slots has ${slots.length} entries (at most ${MAX_LIST})`);
+    for (const [w, x] of slots) count(x, `metaword.slots.${w.slice(0, 40)}`, 0, MAX_LIST);
+    stringRecord(m['tokens'], 'metaword.tokens');
+  }
+  if (mode === 'metaword' && mw === null) bad(`metaword is null, but a metaword adapter needs one`);
+  if (!isRecord(raw['training'])) bad(`training must be an object (got ${shown(raw['training'])})`);
+  (raw['tensors'] as unknown[]).forEach((t, i) => {
+    const where = `tensors[${i}]`;
+    if (!isRecord(t)) return bad(`${where} must be an object {name, dtype, shape, offset, bytes} (got ${shown(t)})`);
+    for (const k of Object.keys(t)) if (!['name', 'dtype', 'shape', 'offset', 'bytes'].includes(k)) bad(`${where} has an unknown field '${k.slice(0, 40)}'`);
+    name(t['name'], `${where}.name`);
+    if (typeof t['dtype'] !== 'string') bad(`${where}.dtype must be a string (got ${shown(t['dtype'])})`);
+    const shape = t['shape'];
+    if (!Array.isArray(shape) || shape.length < 1 || shape.length > MAX_DIMS) bad(`${where}.shape must be a list of 1 to ${MAX_DIMS} dimensions (got ${shown(shape)})`);
+    (shape as unknown[]).forEach((d, j) => count(d, `${where}.shape[${j}]`, 1, MAX_ADAPTER_BYTES));
+    count(t['offset'], `${where}.offset`, 0, MAX_ADAPTER_BYTES);
+    count(t['bytes'], `${where}.bytes`, 0, MAX_ADAPTER_BYTES);
+  });
+  if ((raw['tensors'] as unknown[]).length > MAX_LIST) bad(`tensors has ${(raw['tensors'] as unknown[]).length} entries (at most ${MAX_LIST})`);
+  return raw as unknown as AdapterHeader;
 }
 
 function escape(s: string): string {
@@ -186,7 +279,8 @@ export function loadAdapter(path: string, store: ModelStore): Adapter {
 export function placeMetaword(prompt: string, slots: Record<string, number>, vocab: Vocab): string {
   if (Object.keys(slots).length === 0) return prompt;
   return splitWords(prompt)
-    .map((w) => (w in slots ? vocab.tokens[vocab.metawordFirstId + slots[w]!]! : w))
+    // Own keys only: a prompt word such as 'constructor' is not a slot.
+    .map((w) => (Object.hasOwn(slots, w) ? vocab.tokens[vocab.metawordFirstId + slots[w]!]! : w))
     .join(' ');
 }
 
