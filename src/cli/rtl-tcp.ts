@@ -28,6 +28,46 @@ export interface RtlTcpCliOptions {
   onListening?: (port: number) => void;
 }
 
+/**
+ * A log that writes at most `burst` lines at once and `perSecond` a second after that (a token bucket);
+ * what it holds back is counted and reported in one line when it may write again, or at flush().
+ */
+export class RateLimitedLog {
+  private tokens: number;
+  private last = Date.now();
+  private suppressed = 0;
+
+  constructor(
+    private readonly write: (s: string) => void,
+    private readonly perSecond = 5,
+    private readonly burst = 20,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  line(text: string): void {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.perSecond);
+    this.last = t;
+    if (this.tokens < 1) {
+      this.suppressed++;
+      return;
+    }
+    this.tokens -= 1;
+    if (this.suppressed > 0) this.flush();
+    this.write(text);
+  }
+
+  /** Reports how many lines were held back, if any. */
+  flush(): void {
+    if (this.suppressed === 0) return;
+    this.write(`  ... ${this.suppressed} more command(s) not shown (at most ${this.perSecond} lines a second)\n`);
+    this.suppressed = 0;
+  }
+}
+
 export async function runRtlTcpCli(argv: string[], opts: RtlTcpCliOptions = {}): Promise<number> {
   const out = opts.out ?? defaultOut;
   const [sub, ...rest] = argv;
@@ -77,9 +117,14 @@ export async function runRtlTcpCli(argv: string[], opts: RtlTcpCliOptions = {}):
     });
     const s = server;
     s.on('client', (peer: string) => out.stderr(`client ${peer} connected\n`));
-    s.on('client-gone', (peer: string) => out.stderr(`client ${peer} left (sent ${s.stats.blocksSent} blocks, dropped ${s.stats.blocksDropped})\n`));
+    s.on('client-gone', (peer: string) => {
+      commandLog.flush();
+      out.stderr(`client ${peer} left (sent ${s.stats.blocksSent} blocks, dropped ${s.stats.blocksDropped})\n`);
+    });
     s.on('refused', (peer: string) => out.stderr(`client ${peer} refused: one client at a time\n`));
-    s.on('command', (c: RtlTcpCommandEvent) => out.stderr(`  ${c.name} ${c.param}${c.error ? `: ${c.error}` : ''}\n`));
+    // One line per command, but a client that floods commands gets a few lines a second and a count.
+    const commandLog = new RateLimitedLog(out.stderr);
+    s.on('command', (c: RtlTcpCommandEvent) => commandLog.line(`  ${c.name} ${c.param}${c.note ? ` (${c.note})` : ''}${c.error ? `: ${c.error}` : ''}\n`));
     s.on('error', (e: Error) => out.stderr(`dekag rtl-tcp: ${e.message}\n`));
     out.stdout(`serving ${device.info.id} over rtl_tcp on ${s.host}:${s.port} (GNU Radio: "rtl_tcp=${s.host}:${s.port}")\n`);
     opts.onListening?.(s.port);

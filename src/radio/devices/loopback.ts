@@ -15,7 +15,9 @@
  * Pacing:
  *  - 'realtime' (default): blocks appear at the sample rate whether or not anyone reads them; a slow
  *    consumer loses the oldest blocks beyond `queueBlocks` (counted in `stats().overflows`), and a
- *    transmitter that runs dry while its stream is open counts an underflow.
+ *    transmitter that runs dry while its stream is open counts an underflow. While the queue is full and
+ *    nothing is being transmitted, new blocks are receiver noise drawn only when the consumer takes them,
+ *    so the blocks it loses are never made (no CPU is spent on noise nobody reads).
  *  - 'full-speed': the receiver produces a block when the consumer asks for one, and while a TX stream is
  *    open it waits for the transmitter's samples, so TX and RX run in lock step as fast as the CPU allows
  *    (deterministic for a given seed: the mode tests and batch simulations use).
@@ -375,6 +377,36 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
     return block;
   }
 
+  /** A block of receiver noise whose samples are drawn when first read (see the pump). */
+  private idleBlock(samples: number): IqBlock {
+    if (this.tx && !this.tx.ended && !this.tx.dry) {
+      this.tx.dry = true;
+      this.st.underflows++;
+    }
+    let iq: Float32Array | undefined;
+    const draw = (): Float32Array => {
+      if (!iq) {
+        iq = new Float32Array(2 * samples);
+        this.idleNoise(iq);
+      }
+      return iq;
+    };
+    const block = {
+      samples,
+      sampleIndex: this.streamIndex,
+      receivedAtMs: Date.now(),
+      get iq(): Float32Array {
+        return draw();
+      },
+      set iq(v: Float32Array) {
+        iq = v;
+      },
+    };
+    this.streamIndex += samples;
+    this.st.samplesRx += samples;
+    return block;
+  }
+
   /** Real-time pacing: produce the blocks due by now, on a timer, whether or not anyone reads them. */
   private startPump(): void {
     if (this.pump) return;
@@ -406,6 +438,13 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
         }
         for (; made < due; made++) {
           const q = this.rx?.queue;
+          if (q && q.length >= q.capacity && this.txQueued === 0 && this.pendingLeft() === 0) {
+            // The consumer has fallen a whole queue behind and nothing is on the air: the block is receiver
+            // noise, made only if and when it is taken. Those the queue drops are never made, so a consumer
+            // that reads nothing (an rtl_tcp client that stopped) costs no CPU.
+            q.push(this.idleBlock(blockSamples));
+            continue;
+          }
           if (q) q.push(this.makeBlock(blockSamples));
           else this.receive(blockSamples); // nobody listens: the air still moves, TX drains into the void
         }

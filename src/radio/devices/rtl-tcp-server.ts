@@ -8,14 +8,22 @@
  *   (frequency, sample rate, tuner gain in dB or by index onto the device's first RX gain stage, clamped to
  *   its range; "automatic gain" restores the gain the device had before). Commands the device has no use
  *   for (ppm, AGC, test mode, direct sampling, bias tee, ...) are remembered in `state` and reported.
- * - A slow client: bytes waiting in the socket are bounded by `maxBufferedBytes`; beyond that whole blocks
- *   are dropped and counted (`stats.blocksDropped`), as the dongle's own FIFO would; with
- *   `backpressure: 'wait'` the server waits for the client instead (lossless replay of a recording).
+ * - The sample rate a client asks for is clamped to what an RTL2832U can deliver over rtl_tcp
+ *   (225 001 .. 3 200 000 samples/s) and to the device's own range: a client cannot make a simulated radio
+ *   generate 100 Msps. When the client leaves, the device gets back the frequency, rate and gains it had
+ *   when serving started, so one client's settings do not carry over to the next.
+ * - The server reads the device only as fast as the client reads the socket. While more than
+ *   `maxBufferedBytes` wait in the socket it stops taking blocks: a radio that cannot wait drops its oldest
+ *   blocks in its bounded queue, as the dongle's own FIFO would, and the loopback stops making blocks nobody
+ *   will read (so an idle client costs no CPU). With `backpressure: 'drop'` (default) the block in hand is
+ *   dropped too, and `stats.blocksDropped` counts both; with 'wait' it is sent once the client catches up
+ *   (lossless replay of a recording, which simply waits).
  * - The source gone (unplug): the client's connection is closed and the server emits 'source-gone'
  *   (DeviceGoneError) and stops listening.
  */
 import { EventEmitter, once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cf32ToCu8, ci8ToCu8 } from '../channel/iqformat.js';
 import {
   CommandParser,
@@ -27,7 +35,7 @@ import {
   encodeHeader,
 } from './rtl-tcp-protocol.js';
 import { DEFAULT_BLOCK_SAMPLES } from './stream.js';
-import { DeviceConfigError, DeviceGoneError, type IqBlock, type SdrDevice } from './types.js';
+import { DeviceConfigError, DeviceGoneError, type DeviceConfig, type IqBlock, type SdrDevice } from './types.js';
 
 export interface RtlTcpServerOptions {
   /** An opened RX-capable device; the server configures and streams it, and does not close it. */
@@ -63,7 +71,24 @@ export interface RtlTcpCommandEvent {
   param: number;
   /** What was applied to the device, if anything. */
   applied?: Record<string, unknown>;
+  /** Why what was applied differs from what was asked (a rate clamped to the served range). */
+  note?: string;
   error?: string;
+}
+
+/** The sample rates an RTL2832U delivers through rtl_tcp (librtlsdr refuses anything outside). */
+export const RTL_TCP_RATE_RANGE_HZ: readonly [number, number] = [225_001, 3_200_000];
+
+/**
+ * The rate a client's SetSampleRate gets on `caps`: inside the RTL2832U's range and the device's; a device
+ * whose range lies wholly outside the RTL's (a recording at 10 Msps) keeps its own range.
+ */
+export function servedSampleRate(requestedHz: number, caps: { sampleRateRangeHz: [number, number] }): number {
+  const [devLo, devHi] = caps.sampleRateRangeHz;
+  let lo = Math.max(devLo, RTL_TCP_RATE_RANGE_HZ[0]);
+  let hi = Math.min(devHi, RTL_TCP_RATE_RANGE_HZ[1]);
+  if (lo > hi) [lo, hi] = [devLo, devHi];
+  return Math.min(hi, Math.max(lo, requestedHz));
 }
 
 /** Settings the client asked for that have no device counterpart, by command name. */
@@ -72,7 +97,9 @@ export type RtlTcpServerState = Record<string, number>;
 export class RtlTcpServer extends EventEmitter {
   readonly host: string;
   readonly device: SdrDevice;
-  readonly stats: RtlTcpServerStats = { clients: 0, refusedClients: 0, bytesSent: 0, blocksSent: 0, blocksDropped: 0, commands: 0, commandErrors: 0, maxQueuedBytes: 0 };
+  private readonly st: RtlTcpServerStats = { clients: 0, refusedClients: 0, bytesSent: 0, blocksSent: 0, blocksDropped: 0, commands: 0, commandErrors: 0, maxQueuedBytes: 0 };
+  /** The device's overflow count when the current client's stream started (its queue's drops are ours too). */
+  private overflowBase: number | undefined;
   readonly state: RtlTcpServerState = {};
   private readonly server: Server;
   private readonly opts: Required<Omit<RtlTcpServerOptions, 'device' | 'host' | 'port'>>;
@@ -80,6 +107,7 @@ export class RtlTcpServer extends EventEmitter {
   private boundPort = 0;
   private closed = false;
   private readonly initialGains: Record<string, number>;
+  private readonly initialConfig: Partial<DeviceConfig>;
 
   private constructor(opts: RtlTcpServerOptions) {
     super();
@@ -93,6 +121,8 @@ export class RtlTcpServer extends EventEmitter {
       tunerType: opts.tunerType ?? RtlTuner.R820T,
     };
     this.initialGains = { ...opts.device.config.gainsDb };
+    const c = opts.device.config;
+    this.initialConfig = { freqHz: c.freqHz, sampleRateHz: c.sampleRateHz, gainsDb: { ...c.gainsDb } };
     this.server = createServer((s) => this.accept(s));
   }
 
@@ -115,6 +145,21 @@ export class RtlTcpServer extends EventEmitter {
     return this.boundPort;
   }
 
+  /** Counters so far; blocksDropped includes the blocks the device's queue dropped while the server waited. */
+  get stats(): RtlTcpServerStats {
+    const s = { ...this.st };
+    if (this.overflowBase !== undefined) s.blocksDropped += Math.max(0, this.deviceOverflows() - this.overflowBase);
+    return s;
+  }
+
+  private deviceOverflows(): number {
+    try {
+      return this.device.stats().overflows;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Stops listening and drops the client; leaves the device open. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -127,12 +172,12 @@ export class RtlTcpServer extends EventEmitter {
 
   private accept(socket: Socket): void {
     if (this.active || this.closed) {
-      this.stats.refusedClients++;
+      this.st.refusedClients++;
       this.emit('refused', `${socket.remoteAddress}:${socket.remotePort}`);
       socket.destroy();
       return;
     }
-    this.stats.clients++;
+    this.st.clients++;
     socket.setNoDelay(true);
     const session = { socket, done: Promise.resolve() };
     this.active = session;
@@ -147,6 +192,7 @@ export class RtlTcpServer extends EventEmitter {
     const gains = RTL_TUNER_GAINS_TENTH_DB[this.opts.tunerType] ?? [];
     socket.write(encodeHeader({ tunerType: this.opts.tunerType, gainCount: gains.length }));
     const rx = this.device.startRx({ blockSamples: this.opts.blockSamples, queueBlocks: this.opts.queueBlocks });
+    this.overflowBase = this.deviceOverflows();
     const parser = new CommandParser();
     let commands = Promise.resolve();
     socket.on('data', (chunk: Buffer) => {
@@ -158,28 +204,21 @@ export class RtlTcpServer extends EventEmitter {
     try {
       for await (const block of rx) {
         if (socket.destroyed) break;
-        const bytes = this.toCu8(block);
         if (socket.writableLength > this.opts.maxBufferedBytes) {
-          if (this.opts.backpressure === 'drop') {
-            this.stats.blocksDropped++;
-            continue;
-          }
-          // Not events.once: it rejects on the socket's 'error', and a client reset is a normal end here.
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              socket.off('drain', done);
-              socket.off('close', done);
-              resolve();
-            };
-            socket.on('drain', done);
-            socket.on('close', done);
-          });
+          // The client is not reading: stop taking blocks until it has (the device's bounded queue, or the
+          // loopback's pacing, deals with what arrives meanwhile). Not events.once: it rejects on the
+          // socket's 'error', and a client reset is a normal end here.
+          const drop = this.opts.backpressure === 'drop';
+          if (drop) this.st.blocksDropped++;
+          await this.waitForRoom(socket);
           if (socket.destroyed) break;
+          if (drop) continue;
         }
+        const bytes = this.toCu8(block);
         socket.write(bytes);
-        if (socket.writableLength > this.stats.maxQueuedBytes) this.stats.maxQueuedBytes = socket.writableLength;
-        this.stats.bytesSent += bytes.length;
-        this.stats.blocksSent++;
+        if (socket.writableLength > this.st.maxQueuedBytes) this.st.maxQueuedBytes = socket.writableLength;
+        this.st.bytesSent += bytes.length;
+        this.st.blocksSent++;
       }
       // The source ended (a recording without loop): finish the stream like a dongle that stops.
       if (!socket.destroyed) socket.end();
@@ -195,7 +234,50 @@ export class RtlTcpServer extends EventEmitter {
     } finally {
       await rx.stop();
       await commands;
+      // What the device's queue dropped for this client becomes a plain count.
+      if (this.overflowBase !== undefined) this.st.blocksDropped += Math.max(0, this.deviceOverflows() - this.overflowBase);
+      this.overflowBase = undefined;
+      await this.restoreConfig();
       this.emit('client-gone', peer);
+    }
+  }
+
+  /** Back to the configuration the device had when serving started (the next client starts from it). */
+  private async restoreConfig(): Promise<void> {
+    if (!this.device.isOpen) return;
+    const now = this.device.config;
+    const want = this.initialConfig;
+    const changes: Partial<DeviceConfig> = {};
+    if (want.freqHz !== now.freqHz) changes.freqHz = want.freqHz!;
+    if (want.sampleRateHz !== now.sampleRateHz) changes.sampleRateHz = want.sampleRateHz!;
+    const gains = Object.entries(want.gainsDb ?? {}).filter(([k, v]) => now.gainsDb[k] !== v);
+    if (gains.length > 0) changes.gainsDb = Object.fromEntries(gains);
+    if (Object.keys(changes).length === 0) return;
+    try {
+      await this.device.configure(changes);
+    } catch (e) {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    }
+  }
+
+  /** Resolves once the socket holds at most maxBufferedBytes, or is closed. */
+  private async waitForRoom(socket: Socket): Promise<void> {
+    while (!socket.destroyed && socket.writableLength > this.opts.maxBufferedBytes) {
+      if (socket.writableNeedDrain) {
+        // Not events.once: it rejects on the socket's 'error', and a client reset is a normal end here.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            socket.off('drain', done);
+            socket.off('close', done);
+            resolve();
+          };
+          socket.on('drain', done);
+          socket.on('close', done);
+        });
+      } else {
+        // Below the stream's own high-water mark no 'drain' will come: look again shortly.
+        await sleep(5);
+      }
     }
   }
 
@@ -208,7 +290,7 @@ export class RtlTcpServer extends EventEmitter {
   }
 
   private async apply(cmd: number, param: number): Promise<void> {
-    this.stats.commands++;
+    this.st.commands++;
     const name = RTL_TCP_COMMAND_NAMES[cmd] ?? `unknown(0x${cmd.toString(16)})`;
     const ev: RtlTcpCommandEvent = { cmd, name, param };
     const stage = this.device.capabilities.gains.find((g) => g.direction === 'rx');
@@ -226,9 +308,12 @@ export class RtlTcpServer extends EventEmitter {
         case RtlTcpCommand.SetFrequency:
           ev.applied = { freqHz: (await this.device.configure({ freqHz: param })).freqHz };
           break;
-        case RtlTcpCommand.SetSampleRate:
-          ev.applied = { sampleRateHz: (await this.device.configure({ sampleRateHz: param })).sampleRateHz };
+        case RtlTcpCommand.SetSampleRate: {
+          const rate = servedSampleRate(param, this.device.capabilities);
+          if (rate !== param) ev.note = `clamped to ${rate} samples/s (served range ${RTL_TCP_RATE_RANGE_HZ[0]}..${RTL_TCP_RATE_RANGE_HZ[1]} within the device's)`;
+          ev.applied = { sampleRateHz: (await this.device.configure({ sampleRateHz: rate })).sampleRateHz };
           break;
+        }
         case RtlTcpCommand.SetGainMode:
           this.state[name] = param;
           if (param === 0 && stage) {
@@ -252,7 +337,7 @@ export class RtlTcpServer extends EventEmitter {
           this.state[name] = cmd === RtlTcpCommand.SetFreqCorrection ? param | 0 : param;
       }
     } catch (e) {
-      this.stats.commandErrors++;
+      this.st.commandErrors++;
       ev.error = (e as Error).message;
     }
     this.emit('command', ev);
