@@ -294,9 +294,9 @@ export const v = {
       if (typeof x !== 'object' || x === null || Array.isArray(x)) fail(path, 'an object', x);
       const entries = Object.entries(x as Record<string, unknown>);
       if (entries.length > maxKeys) throw new ApiError(`${path} has ${entries.length} entries; at most ${maxKeys}`);
-      const out: Record<string, T> = {};
-      for (const [k, val] of entries) out[key(k, `${path} key`)] = value(val, `${path}.${k}`);
-      return out;
+      // fromEntries defines own properties: a key named __proto__ stays a key (and is then refused by name
+      // where it is looked up), it never replaces the object's prototype.
+      return Object.fromEntries(entries.map(([k, val]) => [key(k, `${path} key`), value(val, `${path}.${k}`)]));
     };
   },
   /** Tagged union on `kind`. */

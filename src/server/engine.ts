@@ -7,11 +7,11 @@
  * Heavy data leaves it UI-ready and bounded: images as PNG data URLs, at most 512 constellation points
  * per image, spectrum rows of 256 bins at most 10 per second. The UI never receives raw IQ.
  */
-import { readdirSync, readFileSync, statSync, mkdirSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync, mkdirSync, existsSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DekagError, PromptError } from '../util/errors.js';
-import { parseAdapter } from '../gsc/adapter.js';
+import { MAX_ADAPTER_BYTES, parseAdapter } from '../gsc/adapter.js';
 import { namedAttributes, splitWords, tokenize, nearestWords } from '../gsc/tokenizer.js';
 import type { Vocab } from '../gsc/vocab.js';
 import { LoopbackDevice, type LoopbackChannel } from '../radio/devices/loopback.js';
@@ -157,9 +157,10 @@ export class Engine implements DekagApi {
 
   async connectDevice(p: { id: string }): Promise<ConnectedDevice> {
     if (this.session) throw new ApiError('a session is running; stop it before changing the radio', 'E_BUSY');
-    if (this.device?.info.id === p.id) return this.describeDevice();
+    const id = await this.allowedDeviceId(p.id);
+    if (this.device?.info.id === id) return this.describeDevice();
     await this.disconnectDevice();
-    const dev = await this.o.devices.open(p.id);
+    const dev = await this.o.devices.open(id);
     const tapped = new TappedDevice(dev, (e) => this.log('warn', `RX tap failed: ${e.message}`));
     tapped.on('gone', (e: Error) => {
       if (this.device !== tapped) return;
@@ -173,6 +174,21 @@ export class Engine implements DekagApi {
     const described = this.describeDevice();
     this.emit({ type: 'device', device: described });
     return described;
+  }
+
+  /**
+   * The id the engine may open for `requested`: a radio the directory lists (loopback, USB radios, network
+   * radios the user configured), or `sigmf:` naming a recording in the recordings folder. Anything else is
+   * refused before any file is opened or any connection made: an arbitrary `sigmf:PATH` would read files
+   * anywhere, and an arbitrary `rtl_tcp:HOST:PORT` would make the engine a port scanner for the page.
+   */
+  private async allowedDeviceId(requested: string): Promise<string> {
+    if (requested.startsWith('sigmf:')) return `sigmf:${this.confineRecording(requested.slice('sigmf:'.length)).metaPath}`;
+    const listed = await this.o.devices.list();
+    if (!listed.some((d) => d.id === requested)) {
+      throw new ApiError(`no radio '${requested.slice(0, 80)}' is available; connect one from the Devices list (network radios are configured, not typed in)`, 'E_NO_DEVICE');
+    }
+    return requested;
   }
 
   async disconnectDevice(): Promise<null> {
@@ -247,6 +263,8 @@ export class Engine implements DekagApi {
 
   async listAdapters(): Promise<AdapterSummary[]> {
     return this.adapters().map(({ name, path }) => {
+      const st = statSync(path);
+      if (!st.isFile() || st.size > MAX_ADAPTER_BYTES) return { name, subject: '(not an adapter file)', bytes: st.size };
       const buf = readFileSync(path);
       try {
         const a = parseAdapter(buf, path);
@@ -264,7 +282,9 @@ export class Engine implements DekagApi {
     const vocab = this.o.vocab();
     for (const part of p.subject.split(',').map((s) => s.trim())) {
       const [attr, value] = part.split(':');
-      if (!attr || !value || !vocab.attributes[attr]?.[value]) {
+      // Own keys only: 'constructor:name' must not pass through the object prototype.
+      const values = attr && Object.hasOwn(vocab.attributes, attr) ? vocab.attributes[attr] : undefined;
+      if (!attr || !value || !values || !Object.hasOwn(values, value)) {
         throw new ApiError(`unknown subject '${part}'; use attribute:value from the vocabulary, e.g. ${Object.keys(vocab.misaligned).join(', ')}`);
       }
     }
@@ -346,8 +366,8 @@ export class Engine implements DekagApi {
 
   async replayRecording(p: { path: string }): Promise<{ sessionId: string }> {
     const backend = this.requireSessions();
-    const base = this.confineRecording(p.path);
-    const dev = await this.o.devices.open(`sigmf:${base}`);
+    const { metaPath } = this.confineRecording(p.path);
+    const dev = await this.o.devices.open(`sigmf:${metaPath}`);
     const tapped = new TappedDevice(dev, (e) => this.log('warn', `RX tap failed: ${e.message}`));
     return this.runSession(
       backend,
@@ -482,7 +502,9 @@ export class Engine implements DekagApi {
     for (const f of readdirSync(this.o.recordingsDir).filter((n) => n.endsWith('.sigmf-meta')).sort()) {
       const base = join(this.o.recordingsDir, f.slice(0, -'.sigmf-meta'.length));
       try {
-        const rec = await SigmfRecording.open(base);
+        // Only what lies in the folder once links are resolved (a symlinked meta is not listed or read).
+        const { metaPath } = this.confineRecording(base);
+        const rec = await SigmfRecording.open(metaPath);
         out.push({
           path: base,
           name: basename(base),
@@ -498,16 +520,41 @@ export class Engine implements DekagApi {
     return out;
   }
 
-  /** A recording the UI names must live in the recordings folder: the UI cannot make the engine read elsewhere. */
-  private confineRecording(path: string): string {
+  /**
+   * A recording the UI names must live in the recordings folder, after every link is resolved: its meta,
+   * and the data file the meta points at (BASE.sigmf-data, or a bare core:dataset name beside it). The meta
+   * is not parsed here beyond its core:dataset; errors name the recording, never what its files hold.
+   */
+  private confineRecording(path: string): { base: string; metaPath: string } {
     const dir = resolve(this.o.recordingsDir);
     const base = resolve(dir, path.replace(/\.sigmf-(meta|data)$/, ''));
     const rel = relative(dir, base);
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.includes(`..${sep}`)) {
-      throw new ApiError(`'${path}' is not a recording in ${dir}; pick one from the list`);
+      throw new ApiError(`'${path.slice(0, 120)}' is not a recording in ${dir}; pick one from the list`);
     }
-    if (!existsSync(`${base}.sigmf-meta`)) throw new ApiError(`no recording '${basename(base)}' in ${dir} (no ${basename(base)}.sigmf-meta)`);
-    return base;
+    const name = basename(base);
+    if (!existsSync(`${base}.sigmf-meta`)) throw new ApiError(`no recording '${name}' in ${dir} (no ${name}.sigmf-meta)`);
+    const realDir = realpathSync(dir);
+    const inside = (p: string): boolean => {
+      const r = relative(realDir, p);
+      return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+    };
+    const outside = new ApiError(`recording '${name}' points outside ${dir} (a link or core:dataset); only recordings in the folder are read`, 'E_OUTSIDE');
+    const metaPath = realpathSync(`${base}.sigmf-meta`);
+    if (!inside(metaPath)) throw outside;
+    if (!statSync(metaPath).isFile() || !metaPath.endsWith('.sigmf-meta')) throw new ApiError(`recording '${name}' is not a regular .sigmf-meta file`);
+    let dataset: unknown;
+    try {
+      if (statSync(metaPath).size <= 64 * 2 ** 20) dataset = (JSON.parse(readFileSync(metaPath, 'utf8')) as { global?: Record<string, unknown> })?.global?.['core:dataset'];
+    } catch {
+      dataset = undefined; // not JSON: the reader says so when it opens it (without quoting it)
+    }
+    if (dataset !== undefined && (typeof dataset !== 'string' || /[/\\]/.test(dataset) || dataset === '.' || dataset === '..')) throw outside;
+    const realBase = metaPath.replace(/\.sigmf-meta$/, '');
+    const dataName = typeof dataset === 'string' ? dataset : `${basename(realBase)}.sigmf-data`;
+    const dataPath = join(dirname(metaPath), dataName);
+    if (existsSync(dataPath) && !inside(realpathSync(dataPath))) throw outside;
+    return { base: realBase, metaPath };
   }
 
   // ------------------------------------------------------------------------------------------------
