@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from '../util/errors.js';
-import { decodePng, encodePng, hconcat, rgbToTensor, tensorToRgb, vconcat } from './image.js';
+import { decodePng, encodePng, hconcat, pngInfo, rgbToTensor, tensorToRgb, vconcat } from './image.js';
 
 test('PNG round trip keeps every pixel', () => {
   const data = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 37) % 256);
@@ -40,4 +40,19 @@ test('vconcat stacks images, padding narrower ones with white', () => {
   assert.equal(c.height, 3);
   assert.deepEqual(Array.from(c.data.subarray(12)), [3, 3, 3, 255, 255, 255]);
   assert.deepEqual(Array.from(c.data.subarray(6, 12)), [255, 255, 255, 255, 255, 255]);
+});
+
+test('a PNG is refused from its IHDR, before anything is decoded, when it declares too many pixels or a second header', () => {
+  const png = encodePng({ width: 32, height: 32, data: new Uint8Array(32 * 32 * 3) });
+  assert.deepEqual(pngInfo(png), { width: 32, height: 32 });
+  // the same file declaring 12000x12000 (a "PNG bomb" needs only ~20 kB of zlib for that)
+  const bomb = Buffer.from(png);
+  bomb.writeUInt32BE(12000, 16);
+  bomb.writeUInt32BE(12000, 20);
+  assert.throws(() => decodePng(bomb, 'peer.png'), (e: unknown) => e instanceof UsageError && /peer\.png declares 12000x12000 pixels; at most 16777216/.test(e.message));
+  assert.throws(() => decodePng(png, 'small.png', { maxPixels: 16 * 16 }), /declares 32x32 pixels; at most 256/);
+  // a second IHDR (a decoder could take its size instead of the first's) is refused too
+  const ihdr = png.subarray(8, 33);
+  const twice = Buffer.concat([png.subarray(0, 33), ihdr, png.subarray(33)]);
+  assert.throws(() => decodePng(twice, 'twice.png'), /second IHDR/);
 });

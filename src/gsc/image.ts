@@ -54,7 +54,43 @@ export function encodePng(img: RgbImage): Buffer {
   return PNG.sync.write(png, { colorType: 2 });
 }
 
-export function decodePng(buf: Buffer, source = 'image'): RgbImage {
+/** Default cap on the pixels of a PNG to decode: 16.8 Mpixel (4096 x 4096, 67 MB as RGBA). */
+export const MAX_PNG_PIXELS = 4096 * 4096;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * A PNG's declared size, read from its IHDR without decoding anything; refuses a file that is not a PNG,
+ * declares more than `maxPixels` pixels, or has more than one IHDR (a decoder could take the second).
+ * Decoding is bounded by the declared size (pngjs inflates at most what IHDR announces), so this check
+ * bounds the memory a PNG from a peer can cost.
+ */
+export function pngInfo(buf: Buffer, source = 'image', maxPixels = MAX_PNG_PIXELS): { width: number; height: number } {
+  if (buf.length < 33 || !buf.subarray(0, 8).equals(PNG_SIGNATURE) || buf.toString('latin1', 12, 16) !== 'IHDR' || buf.readUInt32BE(8) !== 13) {
+    throw new UsageError(`${source} is not a readable PNG: no PNG signature and IHDR header`);
+  }
+  const width = buf.readUInt32BE(16);
+  const height = buf.readUInt32BE(20);
+  if (width === 0 || height === 0) throw new UsageError(`${source} is not a readable PNG: it declares ${width}x${height} pixels`);
+  if (width * height > maxPixels) {
+    throw new UsageError(`${source} declares ${width}x${height} pixels; at most ${maxPixels} are accepted, so it is not decoded`);
+  }
+  for (let off = 33; off + 8 <= buf.length; ) {
+    const len = buf.readUInt32BE(off);
+    const type = buf.toString('latin1', off + 4, off + 8);
+    if (type === 'IHDR') throw new UsageError(`${source} is not a readable PNG: it has a second IHDR header`);
+    if (type === 'IEND') break;
+    off += 12 + len;
+  }
+  return { width, height };
+}
+
+export interface DecodePngOptions {
+  /** Refuse (without decoding) a PNG declaring more pixels; default MAX_PNG_PIXELS. */
+  maxPixels?: number;
+}
+
+export function decodePng(buf: Buffer, source = 'image', opts: DecodePngOptions = {}): RgbImage {
+  pngInfo(buf, source, opts.maxPixels ?? MAX_PNG_PIXELS);
   let png: PNG;
   try {
     png = PNG.sync.read(buf);
