@@ -5,12 +5,17 @@
  *
  * Wire format of the TCP link, per message:
  *   u32 BE  magic 0x444b4731 ("DKG1")
- *   u32 BE  JSON header length J (1..1 MiB)
- *   u32 BE  attachment length B (0..64 MiB)
+ *   u32 BE  JSON header length J (2..64 KiB)
+ *   u32 BE  attachment length B (0..16 MiB)
  *   J bytes UTF-8 JSON object with a string `type`
  *   B bytes attachment
  * Anything else (garbage, an HTTP client, a truncated message at close) fails the link with a
  * LinkProtocolError naming what was wrong; it never reaches a role as a message.
+ *
+ * Each TCP link has limits (`LinkLimits`) below those maxima: a header that announces more is refused
+ * before its bytes are buffered. A connection that has not authenticated yet may send only small
+ * messages without attachments (`PREAUTH_LIMITS`); the roles raise the limits to what the peer's messages
+ * need once it has proved it knows the session key (handshake.ts).
  */
 import { EventEmitter, once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -18,9 +23,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DekagError } from '../util/errors.js';
 
 export const LINK_MAGIC = 0x444b4731;
-export const MAX_JSON_BYTES = 1 << 20;
-export const MAX_ATTACHMENT_BYTES = 64 << 20;
+/** The wire format's maxima (a session message's JSON is a few hundred bytes; an adapter file ~60 kB). */
+export const MAX_JSON_BYTES = 64 << 10;
+export const MAX_ATTACHMENT_BYTES = 16 << 20;
 const PREFIX_BYTES = 12;
+
+/** What one link accepts from its peer; a message announcing more closes the link. */
+export interface LinkLimits {
+  maxJsonBytes: number;
+  maxAttachmentBytes: number;
+}
+
+export const DEFAULT_LIMITS: LinkLimits = { maxJsonBytes: MAX_JSON_BYTES, maxAttachmentBytes: MAX_ATTACHMENT_BYTES };
+/** Before the handshake: hello/auth messages only, no attachments. */
+export const PREAUTH_LIMITS: LinkLimits = { maxJsonBytes: 4096, maxAttachmentBytes: 0 };
 
 /** A message: JSON fields with a `type`, and maybe bytes. */
 export interface LinkMessage {
@@ -63,6 +79,8 @@ export interface Link extends EventEmitter {
   readonly isOpen: boolean;
   send(msg: LinkMessage, data?: Uint8Array): Promise<void>;
   close(reason?: string): Promise<void>;
+  /** What the link accepts from the peer from now on (TCP links; in-process links take anything). */
+  setLimits?(limits: LinkLimits): void;
 }
 
 /** Waits for the next message that `match` accepts; rejects when the link closes or after `timeoutMs`. */
@@ -158,6 +176,8 @@ export class MessageDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
+  constructor(public limits: LinkLimits = DEFAULT_LIMITS) {}
+
   get pendingBytes(): number {
     return this.buffered;
   }
@@ -175,8 +195,9 @@ export class MessageDecoder {
       }
       const j = head.readUInt32BE(4);
       const b = head.readUInt32BE(8);
-      if (j < 2 || j > MAX_JSON_BYTES) throw new LinkProtocolError(`message header of ${j} bytes is out of range (2..${MAX_JSON_BYTES})`);
-      if (b > MAX_ATTACHMENT_BYTES) throw new LinkProtocolError(`attachment of ${b} bytes exceeds ${MAX_ATTACHMENT_BYTES}`);
+      const { maxJsonBytes, maxAttachmentBytes } = this.limits;
+      if (j < 2 || j > maxJsonBytes) throw new LinkProtocolError(`message header of ${j} bytes is out of range (2..${maxJsonBytes})`);
+      if (b > maxAttachmentBytes) throw new LinkProtocolError(`attachment of ${b} bytes exceeds this link's limit of ${maxAttachmentBytes}`);
       const total = PREFIX_BYTES + j + b;
       if (this.buffered < total) break;
       const all = this.take(total);
@@ -210,10 +231,11 @@ export class MessageDecoder {
 
 export class TcpLink extends EventEmitter implements Link {
   private open = true;
-  private readonly decoder = new MessageDecoder();
+  private readonly decoder: MessageDecoder;
 
-  constructor(private readonly socket: Socket, readonly peer: string) {
+  constructor(private readonly socket: Socket, readonly peer: string, limits: LinkLimits = DEFAULT_LIMITS) {
     super();
+    this.decoder = new MessageDecoder(limits);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       if (!this.open) return;
@@ -237,6 +259,11 @@ export class TcpLink extends EventEmitter implements Link {
     return this.open;
   }
 
+  /** What this link accepts from now on (checked on every message header that arrives). */
+  setLimits(limits: LinkLimits): void {
+    this.decoder.limits = limits;
+  }
+
   async send(msg: LinkMessage, data?: Uint8Array): Promise<void> {
     if (!this.open) throw new LinkClosedError(this.peer, 'closed');
     const buf = encodeMessage(msg, data);
@@ -255,9 +282,12 @@ export class TcpLink extends EventEmitter implements Link {
   private finish(err: Error): void {
     if (!this.open) return;
     this.open = false;
+    // Stop reading (a peer streaming an oversized message must stall, not be read and discarded at
+    // full speed), let our last bytes leave, then make sure the socket is gone.
+    this.socket.pause();
     this.socket.end();
-    // Give the last bytes a moment to leave, then make sure the socket is gone.
-    setTimeout(() => this.socket.destroy(), 200).unref();
+    // Not unref'd: a paused socket does not keep the event loop alive, and a listener's close waits for it.
+    setTimeout(() => this.socket.destroy(), 200);
     this.emit('close', err);
   }
 }
@@ -272,6 +302,13 @@ export function parseEndpoint(spec: string, what: string): { host: string; port:
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
 }
 
+export interface ListenOptions {
+  /** Limits of every accepted link until the role raises them (default DEFAULT_LIMITS). */
+  limits?: LinkLimits;
+  /** Connections beyond this many open at once are closed at accept (net.Server.maxConnections). */
+  maxConnections?: number;
+}
+
 /** A listening TCP endpoint; each accepted connection becomes a TcpLink ('link' event). */
 export class LinkServer extends EventEmitter {
   private readonly links = new Set<TcpLink>();
@@ -279,8 +316,14 @@ export class LinkServer extends EventEmitter {
     super();
   }
 
-  static async listen(host = '127.0.0.1', port = 0, what = 'link'): Promise<LinkServer> {
+  /** Links accepted and still open. */
+  get openLinks(): number {
+    return this.links.size;
+  }
+
+  static async listen(host = '127.0.0.1', port = 0, what = 'link', opts: ListenOptions = {}): Promise<LinkServer> {
     const server = createServer();
+    if (opts.maxConnections !== undefined) server.maxConnections = opts.maxConnections;
     const ready = new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) =>
         reject(new LinkConnectError(`cannot listen for the ${what} on ${host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use; choose another' : e.code ?? e.message}`)),
@@ -292,7 +335,7 @@ export class LinkServer extends EventEmitter {
     const bound = typeof addr === 'object' && addr ? addr.port : port;
     const ls = new LinkServer(server, host, bound);
     server.on('connection', (socket) => {
-      const link = new TcpLink(socket, `${socket.remoteAddress}:${socket.remotePort}`);
+      const link = new TcpLink(socket, `${socket.remoteAddress}:${socket.remotePort}`, opts.limits);
       ls.links.add(link);
       link.once('close', () => ls.links.delete(link));
       ls.emit('link', link);
@@ -319,6 +362,8 @@ export interface ConnectOptions {
   retryMs?: number;
   /** Named in errors: "the cloud", "the edge's feedback port". */
   what?: string;
+  /** Limits of the link (default DEFAULT_LIMITS). */
+  limits?: LinkLimits;
 }
 
 /** Connects to a LinkServer, retrying while the peer is not up yet; fails with a message saying what to start. */
@@ -338,7 +383,7 @@ export async function connectLink(host: string, port: number, opts: ConnectOptio
         });
         s.once('error', reject);
       });
-      return new TcpLink(socket, `${host}:${port}`);
+      return new TcpLink(socket, `${host}:${port}`, opts.limits);
     } catch (e) {
       last = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       if (Date.now() - t0 + retryMs > timeoutMs) {

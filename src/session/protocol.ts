@@ -6,16 +6,24 @@
  * the air.
  */
 import { UsageError } from '../util/errors.js';
+import type { LinkLimits } from './link.js';
 
-export const SESSION_PROTOCOL = 'dekag-session/1';
+/** 2: authenticated handshake (handshake.ts), job-error, lostCause. */
+export const SESSION_PROTOCOL = 'dekag-session/2';
 /** Header frameType of a JSCC latent frame (the rate follows from the payload's symbol count). */
 export const FRAME_TYPE_JSCC = 1;
 
-export interface HelloMsg {
-  type: 'hello';
-  protocol: string;
-  role: 'cloud' | 'edge' | 'user';
-}
+/**
+ * What each link accepts from its peer once authenticated: what that peer's messages need, no more.
+ * The cloud gets results (three 32x32 PNGs, a few kB); the edge gets jobs (an adapter file, ~60 kB
+ * today, up to the wire's 16 MiB) and reports (one PNG); the user gets 'end'.
+ */
+export const LIMITS_FROM_EDGE_AT_CLOUD: LinkLimits = { maxJsonBytes: 64 << 10, maxAttachmentBytes: 1 << 20 };
+export const LIMITS_FROM_CLOUD_AT_EDGE: LinkLimits = { maxJsonBytes: 64 << 10, maxAttachmentBytes: 16 << 20 };
+export const LIMITS_FROM_USER_AT_EDGE: LinkLimits = { maxJsonBytes: 16 << 10, maxAttachmentBytes: 256 << 10 };
+export const LIMITS_FROM_EDGE_AT_USER: LinkLimits = { maxJsonBytes: 4 << 10, maxAttachmentBytes: 0 };
+/** Longest prompt a job may carry (the tokenizer's context is 16 tokens; this only bounds garbage). */
+export const MAX_PROMPT_CHARS = 1000;
 
 export interface JobMsg {
   type: 'job';
@@ -66,6 +74,8 @@ export interface ResultMsg {
   /** false: the user never reported the frame (lost on the air, or the user is gone). */
   received: boolean;
   lostReason?: string;
+  /** Why it was lost: no report in time ('timeout'), no user attached ('no-user'), the user left while waiting ('user-gone'). */
+  lostCause?: 'timeout' | 'no-user' | 'user-gone';
   adapter: string | null;
   adapterAvailable: boolean;
   rate: number;
@@ -84,6 +94,41 @@ export interface ResultMsg {
   timings: Timings;
   /** Offsets of the PNGs in the attachment: edgeBase, edgeAdapter, received. */
   parts: Record<string, [number, number]>;
+}
+
+/** The edge could not run a job (bad prompt, unusable job, generation failed): the cloud records it as failed at once. */
+export interface JobErrorMsg {
+  type: 'job-error';
+  sessionId: number;
+  sequence: number;
+  error: string;
+}
+
+/** A job's fields checked (it comes from another process): undefined if usable, else what is wrong. */
+export function jobProblem(m: Record<string, unknown>): string | undefined {
+  const int = (k: string, max: number): boolean => Number.isInteger(m[k]) && (m[k] as number) >= 0 && (m[k] as number) <= max;
+  if (!int('sessionId', 2 ** 32 - 1) || !int('sequence', 2 ** 32 - 1)) return 'sessionId and sequence must be non-negative integers';
+  if (!int('seed', 2 ** 32 - 1)) return 'seed must be a non-negative integer';
+  if (typeof m['prompt'] !== 'string' || m['prompt'].length === 0 || m['prompt'].length > MAX_PROMPT_CHARS) return `prompt must be a string of 1..${MAX_PROMPT_CHARS} characters`;
+  if (typeof m['compareBase'] !== 'boolean') return 'compareBase must be a boolean';
+  const a = m['adapter'] as Record<string, unknown> | null;
+  if (a !== null) {
+    if (typeof a !== 'object' || Array.isArray(a)) return 'adapter must be null or an object';
+    if (typeof a['name'] !== 'string' || typeof a['subject'] !== 'string' || typeof a['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(a['sha256']) || typeof a['attached'] !== 'boolean' || !Number.isInteger(a['bytes'])) {
+      return 'adapter must have name, subject, sha256 (64 hex digits), bytes and attached';
+    }
+  }
+  return undefined;
+}
+
+/** Stage timings from a peer, kept only if they are what timings are: a few named finite numbers. */
+export function cleanTimings(t: unknown): Timings {
+  const out: Timings = {};
+  if (typeof t !== 'object' || t === null) return out;
+  for (const [k, v] of Object.entries(t).slice(0, 32)) {
+    if (/^[a-z][a-z0-9_]{0,47}$/.test(k) && typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  }
+  return out;
 }
 
 export interface EndMsg {
