@@ -3,6 +3,7 @@
  * typed errors into one clear line on stderr and a non-zero exit code.
  */
 import { DekagError } from '../util/errors.js';
+import { EXIT, PEER_ERROR_CODES } from './exit.js';
 import { runBenchGenerate } from './bench-generate.js';
 import { BENCH_CALA_HELP, runBenchCala } from './bench-cala.js';
 import { BENCH_MAKD_HELP, runBenchMakd } from './bench-makd.js';
@@ -138,7 +139,7 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof DekagError) {
       process.stderr.write(`dekag ${command}: ${e.message}\n`);
-      return e.code === 'E_USAGE' || e.code === 'E_PROMPT' ? 2 : 1;
+      return e.code === 'E_USAGE' || e.code === 'E_PROMPT' ? EXIT.USAGE : PEER_ERROR_CODES.includes(e.code) ? EXIT.PEER : EXIT.ERROR;
     }
     throw e;
   }

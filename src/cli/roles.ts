@@ -5,6 +5,10 @@
  * On one machine with the loopback radio the edge owns the loopback and serves its receive side as an
  * rtl_tcp stream (`--serve-rx`), which the user opens as `--radio rtl_tcp:127.0.0.1:PORT`; the same user
  * command works against a real rtl_tcp dongle. Every listener binds 127.0.0.1 unless given a host.
+ *
+ * Every link is authenticated with the session key (--key-file, handshake.ts); each listener admits one
+ * peer at a time. The cloud writes the session record, summary and report on every exit but a usage error
+ * or a crash; exit codes are in exit.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,30 +21,46 @@ import { LoopbackDevice } from '../radio/devices/loopback.js';
 import { RtlTcpServer } from '../radio/devices/rtl-tcp-server.js';
 import type { SdrDevice } from '../radio/devices/types.js';
 import { SigmfWriter } from '../radio/sigmf/writer.js';
-import { CloudRole, loadAdapterCatalog } from '../session/cloud.js';
+import { CloudRole, loadAdapterCatalog, PromptFailedError } from '../session/cloud.js';
 import { EdgeRole } from '../session/edge.js';
-import { connectLink, LinkServer, nextMessage, parseEndpoint, type Link } from '../session/link.js';
+import { connectPeer, defaultKeyFile, loadSessionKey, PeerListener, type SessionKey } from '../session/handshake.js';
+import { parseEndpoint, type Envelope, type Link } from '../session/link.js';
 import { loadRateCurves, RatePolicy } from '../session/policy.js';
-import { SESSION_PROTOCOL } from '../session/protocol.js';
+import { LIMITS_FROM_CLOUD_AT_EDGE, LIMITS_FROM_EDGE_AT_CLOUD, LIMITS_FROM_EDGE_AT_USER, LIMITS_FROM_USER_AT_EDGE } from '../session/protocol.js';
 import { openRadio, RADIO_NAMES_HELP } from '../session/radio.js';
 import { renderReport } from '../session/report.js';
 import { summarize } from '../session/session.js';
 import { UserRole } from '../session/user.js';
 import { MODEL_OPTIONS, openModelStore, optionalInt, optionalNumber, parse, requireString } from './args.js';
 import { DEMO_PROMPTS, readPromptsFile } from './demo.js';
+import { EXIT, EXIT_CODES_HELP } from './exit.js';
 
-export const CLOUD_HELP = `dekag cloud --listen [HOST:]PORT [--prompts FILE | --prompt TEXT ...] [--out DIR]
+const KEY_HELP = `--key-file FILE: the session key every role must hold (default $DEKAG_KEY_FILE or ~/.dekag/session.key;
+  made, mode 0600, by the first role that needs it; copy it to the other machines)`;
+
+export const CLOUD_HELP = `dekag cloud --listen [HOST:]PORT [--prompts FILE | --prompt TEXT ...] [--out DIR] [--key-file FILE]
   the cloud role: reference images, MAKD adapters, the session record (DIR/session.jsonl, summary.json,
-  report.html; default out/session); waits for an edge to connect (--wait-s, default 120)`;
-export const EDGE_HELP = `dekag edge --cloud HOST:PORT --radio NAME [--listen-feedback [HOST:]PORT] [--serve-rx [HOST:]PORT]
+  report.html; default out/session): every prompt ends there as received, lost or failed, with the reason;
+  waits up to --wait-s (default 120) for an edge, at the start and after an edge went away;
+  --result-timeout-s S (default 60) per prompt
+  ${KEY_HELP}
+  ${EXIT_CODES_HELP}`;
+export const EDGE_HELP = `dekag edge --cloud HOST:PORT --radio NAME [--listen-feedback [HOST:]PORT] [--serve-rx [HOST:]PORT] [--key-file FILE]
   the edge role: edge-GAI with the adapter, JSCC with CALA, the rate policy, radio TX on NAME (${RADIO_NAMES_HELP});
   --snr DB (loopback channel, default 20), --rate R (fixed), --sample-rate HZ (default 250000),
   --serve-rx [HOST:]PORT serves the loopback's receive side as rtl_tcp for a user in another process,
-  --listen-feedback [HOST:]PORT (default 127.0.0.1:7101) where the user connects; before its first
-  frame the edge waits up to --wait-user-s (default 30) for a user, later a missing user only loses frames`;
-export const USER_HELP = `dekag user --radio NAME --edge HOST:PORT [--record BASE]
+  --listen-feedback [HOST:]PORT (default 127.0.0.1:7101) where the user connects (one user at a time; a
+  user that dropped may come back); before its first frame the edge waits up to --wait-user-s (default 30)
+  for a user, later a missing user only loses frames; --connect-timeout-s S (default 30) to reach the cloud;
+  exits when the cloud ends the session or goes away
+  ${KEY_HELP}
+  ${EXIT_CODES_HELP}`;
+export const USER_HELP = `dekag user --radio NAME --edge HOST:PORT [--record BASE] [--key-file FILE]
   the user role: radio RX (${RADIO_NAMES_HELP}), JSCC decoding with CALA from the measured SNR, feedback to
-  the edge; --record BASE writes what it received as SigMF with an annotation per frame`;
+  the edge; --record BASE writes what it received as SigMF with an annotation per frame;
+  --connect-timeout-s S (default 30) to reach the edge
+  ${KEY_HELP}
+  ${EXIT_CODES_HELP}`;
 
 /** A network radio whose server is still starting (the edge's --serve-rx) is retried for a while. */
 async function openRadioRetrying(name: string, opts: Parameters<typeof openRadio>[1], timeoutMs: number): Promise<SdrDevice> {
@@ -60,21 +80,37 @@ function log(role: string, text: string): void {
   process.stderr.write(`[${role}] ${text}\n`);
 }
 
-async function hello(link: Link, role: 'cloud' | 'edge' | 'user'): Promise<void> {
-  await link.send({ type: 'hello', protocol: SESSION_PROTOCOL, role });
+/** The session key a role uses (--key-file, else $DEKAG_KEY_FILE, else ~/.dekag/session.key). */
+function sessionKey(values: Record<string, unknown>, role: string): SessionKey {
+  const key = loadSessionKey(resolve((values['key-file'] as string | undefined) ?? defaultKeyFile()));
+  if (key.created) log(role, `created the session key ${key.path}; the other roles need the same file (--key-file)`);
+  return key;
 }
 
-async function expectHello(link: Link, from: string): Promise<void> {
-  const { msg } = await nextMessage(link, (e) => e.msg.type === 'hello', 5000);
-  if (msg['protocol'] !== SESSION_PROTOCOL) {
-    await link.close('wrong protocol');
-    throw new UsageError(`${from} speaks '${String(msg['protocol'])}', this build speaks '${SESSION_PROTOCOL}'; run the same dekag version on both ends`);
-  }
+const KEY_OPTIONS = { 'key-file': { type: 'string' } } as const;
+
+/** Logs refused connections, at most 3 per 10 s (a hostile client must not flood the log). */
+function logRefusals(listener: PeerListener, role: string): void {
+  let windowStart = Date.now();
+  let shown = 0;
+  let hidden = 0;
+  listener.on('refused', (peer: string, reason: string) => {
+    const now = Date.now();
+    if (now - windowStart > 10_000) {
+      if (hidden) log(role, `... and ${hidden} more connections refused`);
+      windowStart = now;
+      shown = 0;
+      hidden = 0;
+    }
+    if (shown++ < 3) log(role, `refused a connection from ${peer}: ${reason.replace(`${peer}: `, '')}`);
+    else hidden++;
+  });
 }
 
 export async function runCloud(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...MODEL_OPTIONS,
+    ...KEY_OPTIONS,
     listen: { type: 'string' },
     prompt: { type: 'string', multiple: true },
     prompts: { type: 'string' },
@@ -88,74 +124,103 @@ export async function runCloud(argv: string[]): Promise<number> {
   const prompts = (values['prompt'] as string[] | undefined) ?? (values['prompts'] ? readPromptsFile(values['prompts'] as string) : DEMO_PROMPTS.slice(0, 6));
   const { store, provider } = openModelStore(values);
   for (const p of prompts) tokenize(p, store.vocab);
-  const waitMs = optionalNumber(values, 'wait-s', 120, 1, 86400) * 1000;
+  const waitS = optionalNumber(values, 'wait-s', 120, 0.1, 86400);
+  const waitMs = waitS * 1000;
+  const sessionId = optionalInt(values, 'session-id', 1, 0, 65535);
+  const seed = optionalInt(values, 'seed', 0, 0, 2 ** 31 - 1);
+  const resultTimeoutMs = optionalNumber(values, 'result-timeout-s', 60, 1, 3600) * 1000;
   const outDir = resolve((values['out'] as string | undefined) ?? join('out', 'session'));
+  const key = sessionKey(values, 'cloud');
   const [generator, evaluator] = await Promise.all([Generator.load(store, 'cloud', { provider }), Evaluator.load(store, { provider })]);
   const catalog = loadAdapterCatalog(store);
   for (const s of catalog.skipped) log('cloud', `adapter ${s.path} skipped: ${s.reason}`);
-  const cloud = new CloudRole({
-    store,
-    generator,
-    evaluator,
-    catalog,
-    outDir,
-    sessionId: optionalInt(values, 'session-id', 1, 0, 65535),
-    seed: optionalInt(values, 'seed', 0, 0, 2 ** 31 - 1),
-    resultTimeoutMs: optionalNumber(values, 'result-timeout-s', 60, 1, 3600) * 1000,
-  });
-  const server = await LinkServer.listen(host, port, 'edge');
-  log('cloud', `listening on ${host}:${server.port}; ${prompts.length} prompts; ${catalog.entries.length} adapters`);
+  const cloud = new CloudRole({ store, generator, evaluator, catalog, outDir, sessionId, seed, resultTimeoutMs });
+
+  // From here on every exit path writes the record's summary and report, and every prompt ends in the record.
+  let interruptedBy: string | undefined;
+  let peerLost = false;
+  let noEdge: string | undefined;
   let edge: Link | undefined;
-  const pending: Link[] = [];
-  server.on('link', (l: Link) => pending.push(l));
-  const nextEdge = async (): Promise<Link> => {
-    const t0 = Date.now();
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const l =
-        pending.shift() ??
-        (await Promise.race([server.accept(), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(1, waitMs - (Date.now() - t0)))))]));
-      clearTimeout(timer);
-      if (!l) throw new UsageError(`no edge connected to ${host}:${server.port} within ${waitMs / 1000} s; start 'dekag edge --cloud ${host}:${server.port} ...'`);
-      const idx = pending.indexOf(l);
-      if (idx >= 0) pending.splice(idx, 1);
-      try {
-        await expectHello(l, 'the edge');
-        await hello(l, 'cloud');
-        log('cloud', `edge connected from ${l.peer}`);
-        return l;
-      } catch (e) {
-        log('cloud', `refused a connection from ${l.peer}: ${(e as Error).message}`);
-        await l.close();
-      }
-    }
+  let listener: PeerListener | undefined;
+  let next = 0;
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interruptedBy) return;
+    interruptedBy = sig;
+    log('cloud', `${sig}: stopping; the record, summary and report are written`);
+    stop.abort();
+    void edge?.close(`the cloud was interrupted (${sig})`);
   };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const t1 = performance.now();
+  let fatal: Error | undefined;
   try {
-    for (const [i, prompt] of prompts.entries()) {
-      if (!edge?.isOpen) edge = await nextEdge();
+    listener = await PeerListener.listen(host, port, { key: key.bytes, role: 'cloud', accept: ['edge'], limits: LIMITS_FROM_EDGE_AT_CLOUD, what: 'edge' });
+    logRefusals(listener, 'cloud');
+    log('cloud', `listening on ${host}:${listener.port}; ${prompts.length} prompts; ${catalog.entries.length} adapters; key ${key.path}`);
+    for (; next < prompts.length; next++) {
+      const prompt = prompts[next]!;
+      const tag = `${next + 1}/${prompts.length}`;
+      if (!interruptedBy && !noEdge && !edge?.isOpen) {
+        if (edge) {
+          peerLost = true;
+          log('cloud', `the edge went away; waiting up to ${waitS} s for an edge`);
+        }
+        edge = await listener.nextPeer(waitMs, stop.signal);
+        if (edge) log('cloud', `edge connected from ${edge.peer}`);
+        else if (!interruptedBy) {
+          peerLost = true;
+          noEdge = `no edge connected to ${host}:${listener.port} within ${waitS} s`;
+          log('cloud', `${noEdge}; start 'dekag edge --cloud ${host}:${listener.port} ...'`);
+        }
+      }
+      if (interruptedBy || !edge?.isOpen) {
+        const f = cloud.recordNotRun(prompt, `not run: ${interruptedBy ? `the cloud was interrupted (${interruptedBy})` : noEdge ?? 'no edge'}`);
+        log('cloud', `${tag} ${f.status}: ${f.reason}`);
+        continue;
+      }
       try {
         const rec = await cloud.runPrompt(edge, prompt);
-        log('cloud', `${i + 1}/${prompts.length} ${rec.received ? `received, PSNR ${rec.psnr_db} dB, measured SNR ${rec.snr.measured_db} dB, rate 1/${Math.round(1 / rec.rate)}` : `lost (${rec.lost_reason ?? '?'})`}`);
+        log('cloud', `${tag} ${rec.received ? `received, PSNR ${rec.psnr_db} dB, measured SNR ${rec.snr.measured_db} dB, rate 1/${Math.round(1 / rec.rate)}` : `lost (${rec.lost_reason ?? '?'})`}`);
       } catch (e) {
-        log('cloud', `${i + 1}/${prompts.length} failed: ${(e as Error).message}`);
+        if (!(e instanceof PromptFailedError)) throw e;
+        log('cloud', `${tag} ${e.record.status}: ${e.record.reason}`);
       }
     }
     if (edge?.isOpen) await edge.send({ type: 'end', reason: 'all prompts done' }).catch(() => undefined);
+  } catch (e) {
+    fatal = e as Error;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await edge?.close();
-    await server.close();
+    await listener?.close();
   }
-  const summary = { ...summarize(cloud.records, performance.now() - t1), provider: generator.provider, session_record: 'session.jsonl' };
+  for (; next < prompts.length; next++) cloud.recordNotRun(prompts[next]!, `not run: ${fatal ? fatal.message : 'the cloud stopped'}`);
+  const userLost = cloud.records.some((r) => r.lost_cause === 'no-user' || r.lost_cause === 'user-gone');
+  const summary0 = summarize(cloud.records, performance.now() - t1, cloud.failures);
+  const [code, outcome] = fatal
+    ? [EXIT.ERROR, `stopped by an error: ${fatal.message}`]
+    : interruptedBy
+      ? [EXIT.INTERRUPTED, `interrupted (${interruptedBy})`]
+      : peerLost || userLost
+        ? [EXIT.PEER, noEdge ?? (peerLost ? 'the edge went away during the session' : 'the user was missing or went away: frames were lost')]
+        : summary0.failed > 0 || summary0.received === 0
+          ? [EXIT.INCOMPLETE, summary0.failed > 0 ? `${summary0.failed} prompts failed` : 'no image was received']
+          : [EXIT.OK, 'complete'];
+  const summary = { ...summary0, outcome, exit_code: code, provider: generator.provider, session_record: 'session.jsonl' };
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  writeFileSync(join(outDir, 'report.html'), renderReport({ records: cloud.records, summary, outDir }));
-  log('cloud', `done: ${summary.received}/${summary.images} received -> ${join(outDir, 'report.html')}`);
-  return 0;
+  writeFileSync(join(outDir, 'report.html'), renderReport({ records: cloud.records, failures: cloud.failures, summary, outDir }));
+  log('cloud', `done (${outcome}): ${summary.received}/${summary.images} received, ${summary.lost} lost, ${summary.failed} failed -> ${join(outDir, 'report.html')}`);
+  if (fatal) throw fatal;
+  return code;
 }
 
 export async function runEdge(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...MODEL_OPTIONS,
+    ...KEY_OPTIONS,
     cloud: { type: 'string' },
     radio: { type: 'string' },
     'listen-feedback': { type: 'string' },
@@ -166,6 +231,7 @@ export async function runEdge(argv: string[]): Promise<number> {
     seed: { type: 'string' },
     'report-timeout-ms': { type: 'string' },
     'wait-user-s': { type: 'string' },
+    'connect-timeout-s': { type: 'string' },
   });
   const cloudAt = parseEndpoint(requireString(values, 'cloud'), '--cloud');
   const radioName = requireString(values, 'radio');
@@ -173,99 +239,131 @@ export async function runEdge(argv: string[]): Promise<number> {
   const rate = values['rate'] !== undefined ? parseRate(values['rate'] as string) : undefined;
   const snrDb = optionalNumber(values, 'snr', 20, -10, 40);
   const sampleRateHz = optionalNumber(values, 'sample-rate', 250e3, 1e3, 20e6);
+  const connectTimeoutMs = optionalNumber(values, 'connect-timeout-s', 30, 0.1, 3600) * 1000;
   const serveRx = values['serve-rx'] !== undefined ? parseEndpoint(values['serve-rx'] as string, '--serve-rx') : undefined;
   if (serveRx && radioName !== 'loopback') throw new UsageError('--serve-rx serves the loopback radio; it needs --radio loopback');
   const { store, provider } = openModelStore(values);
   // The radio first: an unknown radio fails before the models load.
   // -12 dB digital RX gain keeps the loopback inside an 8-bit rtl_tcp stream's range (about 38 dB SQNR).
   const radio = await openRadio(radioName, { sampleRateHz, channel: { snrDb }, seed: optionalInt(values, 'seed', 1, 0, 2 ** 31 - 1), pace: 'realtime', rxGainDb: serveRx ? -12 : 0 });
-  if (!radio.capabilities.tx) throw new UsageError(`radio '${radioName}' cannot transmit; the edge needs a TX radio (${RADIO_NAMES_HELP})`);
-  const [generator, codec] = await Promise.all([Generator.load(store, 'edge', { provider }), JsccCodec.load(store, 'cala', { provider })]);
-  const rtl = serveRx ? await RtlTcpServer.listen({ device: radio, host: serveRx.host, port: serveRx.port }) : undefined;
-  if (rtl) log('edge', `serving the loopback's receive side as rtl_tcp on ${serveRx!.host}:${rtl.port}`);
-  const edge = new EdgeRole({
-    store,
-    generator,
-    codec,
-    tx: radio.startTx(),
-    policy: new RatePolicy(loadRateCurves(store.dir), rate !== undefined ? { fixedRate: rate } : {}),
-    sampleRateHz: radio.config.sampleRateHz,
-    reportTimeoutMs: optionalInt(values, 'report-timeout-ms', 5000, 100, 600_000),
-    firstUserWaitMs: optionalNumber(values, 'wait-user-s', 30, 0, 3600) * 1000,
-    ...(radio instanceof LoopbackDevice ? { configuredSnrDb: () => radio.channel.snrDb ?? null } : {}),
-  });
-  edge.on('user-gone', (e: Error) => log('edge', `user gone (${e.message}); still transmitting, waiting for a user to reconnect`));
-  edge.on('job-error', (e: Error) => log('edge', `job failed: ${e.message}`));
-  const fbServer = await LinkServer.listen(fb.host, fb.port, 'user feedback');
-  log('edge', `feedback link listening on ${fb.host}:${fbServer.port}`);
-  fbServer.on('link', (l: Link) => {
-    expectHello(l, 'the user')
-      .then(() => hello(l, 'edge'))
-      .then(() => {
-        edge.attachUser(l);
-        log('edge', `user connected from ${l.peer}`);
-      })
-      .catch((e: Error) => {
-        log('edge', `refused a feedback connection: ${e.message}`);
-        void l.close();
-      });
-  });
-  const cloud = await connectLink(cloudAt.host, cloudAt.port, { what: 'the cloud', timeoutMs: 30_000 });
-  await hello(cloud, 'edge');
-  await expectHello(cloud, 'the cloud');
-  log('edge', `connected to the cloud at ${cloudAt.host}:${cloudAt.port}`);
-  const why = await edge.serveCloud(cloud);
-  await cloud.close();
-  log('edge', `session over (${why}); ${edge.stats.framesSent} frames sent, ${edge.stats.reports} reported, ${edge.stats.lost} lost; radio ${JSON.stringify(radio.stats())}${rtl ? `; rtl_tcp ${JSON.stringify(rtl.stats)}` : ''}`);
-  await fbServer.close();
-  await rtl?.close();
-  await radio.close();
-  return 0;
+  // Whatever happens next, the edge closes what it opened and exits (no port stays bound, no radio open).
+  const closers: (() => Promise<unknown>)[] = [() => radio.close()];
+  try {
+    if (!radio.capabilities.tx) throw new UsageError(`radio '${radioName}' cannot transmit; the edge needs a TX radio (${RADIO_NAMES_HELP})`);
+    const key = sessionKey(values, 'edge');
+    const [generator, codec] = await Promise.all([Generator.load(store, 'edge', { provider }), JsccCodec.load(store, 'cala', { provider })]);
+    const rtl = serveRx ? await RtlTcpServer.listen({ device: radio, host: serveRx.host, port: serveRx.port }) : undefined;
+    if (rtl) {
+      closers.push(() => rtl.close());
+      log('edge', `serving the loopback's receive side as rtl_tcp on ${serveRx!.host}:${rtl.port}`);
+    }
+    const edge = new EdgeRole({
+      store,
+      generator,
+      codec,
+      tx: radio.startTx(),
+      policy: new RatePolicy(loadRateCurves(store.dir), rate !== undefined ? { fixedRate: rate } : {}),
+      sampleRateHz: radio.config.sampleRateHz,
+      reportTimeoutMs: optionalInt(values, 'report-timeout-ms', 5000, 100, 600_000),
+      firstUserWaitMs: optionalNumber(values, 'wait-user-s', 30, 0, 3600) * 1000,
+      ...(radio instanceof LoopbackDevice ? { configuredSnrDb: () => radio.channel.snrDb ?? null } : {}),
+    });
+    let ended = false;
+    edge.on('user-gone', (e: Error) => {
+      if (!ended) log('edge', `user gone (${e.message}); still transmitting, waiting for a user to reconnect`);
+    });
+    edge.on('job-error', (e: Error) => log('edge', `job failed: ${e.message}`));
+    const fbListener = await PeerListener.listen(fb.host, fb.port, { key: key.bytes, role: 'edge', accept: ['user'], limits: LIMITS_FROM_USER_AT_EDGE, what: 'user feedback' });
+    closers.push(() => fbListener.close());
+    logRefusals(fbListener, 'edge');
+    fbListener.on('peer', (l: Link) => {
+      edge.attachUser(l);
+      log('edge', `user connected from ${l.peer}`);
+    });
+    log('edge', `feedback link listening on ${fb.host}:${fbListener.port}`);
+    const cloud = await connectPeer(cloudAt.host, cloudAt.port, { key: key.bytes, role: 'edge', expect: 'cloud', limits: LIMITS_FROM_CLOUD_AT_EDGE, timeoutMs: connectTimeoutMs, what: 'the cloud' });
+    closers.push(() => cloud.close());
+    log('edge', `connected to the cloud at ${cloudAt.host}:${cloudAt.port}`);
+    const why = await edge.serveCloud(cloud);
+    ended = true;
+    const s = edge.stats;
+    log('edge', `session over (${why}); ${s.framesSent} frames sent, ${s.reports} reported, ${s.lost} lost, ${s.jobErrors} jobs failed; radio ${JSON.stringify(radio.stats())}${rtl ? `; rtl_tcp ${JSON.stringify(rtl.stats)}` : ''}`);
+    if (why !== 'end') {
+      log('edge', `the cloud went away before the end of the session (${why})`);
+      return EXIT.PEER;
+    }
+    if (s.lostNoUser + s.lostUserGone > 0) return EXIT.PEER;
+    return s.jobErrors > 0 ? EXIT.INCOMPLETE : EXIT.OK;
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  }
 }
 
 export async function runUser(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     ...MODEL_OPTIONS,
+    ...KEY_OPTIONS,
     radio: { type: 'string' },
     edge: { type: 'string' },
     record: { type: 'string' },
     'sample-rate': { type: 'string' },
     'session-id': { type: 'string' },
+    'connect-timeout-s': { type: 'string' },
   });
   const radioName = requireString(values, 'radio');
   const edgeAt = parseEndpoint(requireString(values, 'edge'), '--edge');
   const sampleRateHz = optionalNumber(values, 'sample-rate', 250e3, 1e3, 20e6);
+  const connectTimeoutMs = optionalNumber(values, 'connect-timeout-s', 30, 0.1, 3600) * 1000;
+  const sid = values['session-id'] !== undefined ? optionalInt(values, 'session-id', 1, 0, 65535) : undefined;
   const { store, provider } = openModelStore(values);
   const radio = await openRadioRetrying(radioName, { sampleRateHz }, 30_000);
-  if (!radio.capabilities.rx) throw new UsageError(`radio '${radioName}' cannot receive; the user needs an RX radio`);
-  const [codec, decoder] = await Promise.all([JsccCodec.load(store, 'cala', { provider }), store.session('autoencoder_decoder.onnx', { provider })]);
-  const recording = values['record']
-    ? await SigmfWriter.open(resolve(values['record'] as string), {
-        datatype: 'cf32_le',
-        sampleRateHz: radio.config.sampleRateHz,
-        freqHz: radio.config.freqHz,
-        description: 'DeKA-g session: what the user received',
-        hardware: radio.info.label,
-        overwrite: true,
-        fsyncIntervalMs: 250,
-      })
-    : undefined;
-  const link = await connectLink(edgeAt.host, edgeAt.port, { what: "the edge's feedback port", timeoutMs: 30_000 });
-  await hello(link, 'user');
-  await expectHello(link, 'the edge');
-  log('user', `connected to the edge at ${edgeAt.host}:${edgeAt.port}, receiving on ${radio.info.id}`);
-  const sid = values['session-id'] !== undefined ? optionalInt(values, 'session-id', 1, 0, 65535) : undefined;
-  const user = new UserRole({ codec, decoder, radio, ...(sid !== undefined ? { sessionId: sid } : {}), ...(recording ? { recording } : {}) });
-  user.attachEdge(link);
-  user.on('frame', (f: { sequence: number; measuredSnrDb: number; rate: number }) => log('user', `frame ${f.sequence}: SNR ${f.measuredSnrDb.toFixed(1)} dB, rate 1/${Math.round(1 / f.rate)}`));
-  link.on('close', () => void user.stop());
+  let recording: SigmfWriter | undefined;
+  let link: Link | undefined;
   try {
-    await user.run();
+    if (!radio.capabilities.rx) throw new UsageError(`radio '${radioName}' cannot receive; the user needs an RX radio`);
+    const key = sessionKey(values, 'user');
+    const [codec, decoder] = await Promise.all([JsccCodec.load(store, 'cala', { provider }), store.session('autoencoder_decoder.onnx', { provider })]);
+    recording = values['record']
+      ? await SigmfWriter.open(resolve(values['record'] as string), {
+          datatype: 'cf32_le',
+          sampleRateHz: radio.config.sampleRateHz,
+          freqHz: radio.config.freqHz,
+          description: 'DeKA-g session: what the user received',
+          hardware: radio.info.label,
+          overwrite: true,
+          fsyncIntervalMs: 250,
+        })
+      : undefined;
+    const edgeLink = await connectPeer(edgeAt.host, edgeAt.port, { key: key.bytes, role: 'user', expect: 'edge', limits: LIMITS_FROM_EDGE_AT_USER, timeoutMs: connectTimeoutMs, what: "the edge's feedback port" });
+    link = edgeLink;
+    log('user', `connected to the edge at ${edgeAt.host}:${edgeAt.port}, receiving on ${radio.info.id}`);
+    let ended = false;
+    edgeLink.on('message', (e: Envelope) => {
+      if (e.msg.type === 'end') ended = true;
+    });
+    const closed = new Promise<void>((r) => edgeLink.once('close', () => r()));
+    const user = new UserRole({ codec, decoder, radio, ...(sid !== undefined ? { sessionId: sid } : {}), ...(recording ? { recording } : {}) });
+    user.attachEdge(edgeLink);
+    user.on('frame', (f: { sequence: number; measuredSnrDb: number; rate: number }) => log('user', `frame ${f.sequence}: SNR ${f.measuredSnrDb.toFixed(1)} dB, rate 1/${Math.round(1 / f.rate)}`));
+    edgeLink.on('close', () => void user.stop());
+    try {
+      await user.run();
+    } catch (e) {
+      // The edge's process died: its rtl_tcp stream and the feedback link go at once, in either order.
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+      if (ended || edgeLink.isOpen) throw e;
+      log('user', `the edge went away (${(e as Error).message})`);
+      return EXIT.PEER;
+    }
+    log('user', `done: ${user.stats.decoded} frames decoded; radio ${JSON.stringify(radio.stats())}; modem ${JSON.stringify(user.receiverStats)}`);
+    if (!ended) {
+      log('user', 'the edge went away before the end of the session');
+      return EXIT.PEER;
+    }
+    return EXIT.OK;
   } finally {
-    await link.close();
+    await link?.close();
     await radio.close();
     if (recording) await recording.finalize();
   }
-  log('user', `done: ${user.stats.decoded} frames decoded; radio ${JSON.stringify(radio.stats())}; modem ${JSON.stringify(user.receiverStats)}`);
-  return 0;
 }

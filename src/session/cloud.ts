@@ -4,7 +4,8 @@
  * installed models), and sends prompt + adapter to the edge (the adapter file once per edge link). It is
  * also the session's recorder: the edge's result comes back, the evaluator scores every image against
  * the cloud's, and one JSON line per image goes to DIR/session.jsonl (flushed line by line, so the
- * record survives any crash), with the images as PNG files next to it.
+ * record survives any crash), with the images as PNG files next to it. Every prompt ends in the record:
+ * received, lost (with the reason: on the air, no user, the edge went away) or failed (with the error).
  *
  * State: the adapter catalogue, which adapters each edge link already has, the session's sequence
  * counter and its records.
@@ -15,11 +16,12 @@ import { join, relative } from 'node:path';
 import { loadAdapter, type Adapter } from '../gsc/adapter.js';
 import { consistency, type Evaluator } from '../gsc/evaluate.js';
 import type { Generator } from '../gsc/generate.js';
-import { decodePng, encodePng, type RgbImage } from '../gsc/image.js';
+import { decodePng, encodePng, pngInfo, type RgbImage } from '../gsc/image.js';
 import type { ModelStore } from '../gsc/models.js';
 import { namedAttributes, tokenize } from '../gsc/tokenizer.js';
-import { nextMessage, type Link } from './link.js';
-import { unpackPart, type JobMsg, type ResultMsg } from './protocol.js';
+import { DekagError } from '../util/errors.js';
+import { LinkClosedError, nextMessage, type Link } from './link.js';
+import { unpackPart, type JobErrorMsg, type JobMsg, type ResultMsg } from './protocol.js';
 
 export interface CatalogEntry {
   name: string;
@@ -92,11 +94,15 @@ export interface ImageRecord {
   sequence: number;
   prompt: string;
   seed: number;
+  /** received: the user decoded the frame; lost: the edge sent it and no report came back (lost_reason). */
+  status: 'received' | 'lost';
   adapter: string | null;
   adapter_available: boolean;
   adapter_bytes: number;
   received: boolean;
   lost_reason?: string;
+  /** Why a frame was lost: 'timeout' (no report in time: the air), 'no-user', 'user-gone'. */
+  lost_cause?: string;
   images: { cloud: string; edge_base: string | null; edge_adapter: string | null; received: string | null };
   /** cos(img, cloud img) + cos(img, prompt), 2 = identical to the cloud's and on-prompt. */
   consistency: { edge_base: number | null; edge_adapter: number | null; received: number | null };
@@ -111,6 +117,38 @@ export interface ImageRecord {
   evm_db: number | null;
   timings_ms: Record<string, number>;
 }
+
+/**
+ * A prompt that produced no edge result: lost (the edge went away or never answered, so the frame's fate is
+ * unknown) or failed (the edge could not run the job, the cloud could not, or it never ran: no edge).
+ */
+export interface PromptFailureRecord {
+  sequence: number;
+  prompt: string;
+  seed: number;
+  status: 'lost' | 'failed';
+  reason: string;
+  adapter: string | null;
+  images: { cloud: string | null };
+  timings_ms: Record<string, number>;
+}
+
+/** runPrompt's error: the prompt is already in the record (`record`). */
+export class PromptFailedError extends DekagError {
+  constructor(readonly record: PromptFailureRecord) {
+    super(`${record.status}: ${record.reason}`, 'E_PROMPT_FAILED');
+  }
+}
+
+/** The edge reported that it could not run the job. */
+class JobFailedError extends DekagError {
+  constructor(message: string) {
+    super(message, 'E_JOB_FAILED');
+  }
+}
+
+/** The edge's images must be the cloud's size; anything larger is refused before it is decoded. */
+const MAX_PEER_PNG_PIXELS = 256 * 256;
 
 export interface CloudOptions {
   store: ModelStore;
@@ -129,6 +167,7 @@ const r4 = (x: number): number => Math.round(x * 10000) / 10000;
 
 export class CloudRole {
   readonly records: ImageRecord[] = [];
+  readonly failures: PromptFailureRecord[] = [];
   private readonly sentAdapters = new WeakMap<Link, Set<string>>();
   private sequence = 0;
   readonly jsonlPath: string;
@@ -144,16 +183,68 @@ export class CloudRole {
     for (const p of prompts) tokenize(p, this.o.store.vocab);
   }
 
-  /** One prompt through the whole chain; the record is appended to session.jsonl. */
+  /**
+   * One prompt through the whole chain; the record is appended to session.jsonl. A prompt that yields no
+   * edge result is recorded too (lost or failed, with the reason) and rejects with PromptFailedError.
+   */
   async runPrompt(edge: Link, prompt: string): Promise<ImageRecord> {
-    tokenize(prompt, this.o.store.vocab);
     const seq = this.sequence++;
     const seed = (this.o.seed ?? 0) + seq;
     const timings: Record<string, number> = {};
+    let cloudImg: RgbImage | undefined;
+    let entry: CatalogEntry | undefined;
+    try {
+      return await this.attempt(edge, prompt, seq, seed, timings, (img, e) => {
+        cloudImg = img;
+        entry = e;
+      });
+    } catch (e) {
+      // Waiting on the edge failed (it went away, or never answered): the frame's fate is unknown, so lost.
+      // Anything else (the edge's job error, a bad result, the cloud's own failure) is a failure.
+      const lost = e instanceof LinkClosedError;
+      const reason = lost ? `no result from the edge: ${(e as Error).message}` : (e as Error).message;
+      throw new PromptFailedError(this.recordFailure(prompt, seq, seed, lost ? 'lost' : 'failed', reason, cloudImg, entry, timings));
+    }
+  }
+
+  /** A prompt that never ran (no edge, interrupted): recorded as failed with the reason. */
+  recordNotRun(prompt: string, reason: string): PromptFailureRecord {
+    const seq = this.sequence++;
+    return this.recordFailure(prompt, seq, (this.o.seed ?? 0) + seq, 'failed', reason, undefined, undefined, {});
+  }
+
+  private recordFailure(prompt: string, sequence: number, seed: number, status: 'lost' | 'failed', reason: string, cloudImg: RgbImage | undefined, entry: CatalogEntry | undefined, timings: Record<string, number>): PromptFailureRecord {
+    let cloudPath: string | null = null;
+    if (cloudImg) {
+      cloudPath = join('images', `${String(sequence).padStart(4, '0')}-cloud.png`);
+      try {
+        writeFileSync(join(this.o.outDir, cloudPath), encodePng(cloudImg));
+      } catch {
+        cloudPath = null;
+      }
+    }
+    const rec: PromptFailureRecord = {
+      sequence,
+      prompt,
+      seed,
+      status,
+      reason,
+      adapter: entry?.name ?? null,
+      images: { cloud: cloudPath },
+      timings_ms: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, r3(v)])),
+    };
+    this.failures.push(rec);
+    appendFileSync(this.jsonlPath, JSON.stringify(rec) + '\n');
+    return rec;
+  }
+
+  private async attempt(edge: Link, prompt: string, seq: number, seed: number, timings: Record<string, number>, got: (cloud: RgbImage, entry: CatalogEntry | undefined) => void): Promise<ImageRecord> {
+    tokenize(prompt, this.o.store.vocab);
     let t = performance.now();
     const cloud = await this.o.generator.generate({ prompt, seed });
     timings['cloud_generate'] = performance.now() - t;
     const entry = pickAdapter(this.o.catalog, prompt, this.o.store);
+    got(cloud.image, entry);
     let sent = this.sentAdapters.get(edge);
     if (!sent) this.sentAdapters.set(edge, (sent = new Set()));
     const attach = !!entry && !sent.has(entry.sha256);
@@ -166,21 +257,27 @@ export class CloudRole {
       adapter: entry ? { name: entry.name, subject: entry.subject, sha256: entry.sha256, bytes: entry.file.length, attached: attach } : null,
       compareBase: true,
     };
-    const resultP = nextMessage(edge, (e) => e.msg.type === 'result' && e.msg['sequence'] === seq, this.o.resultTimeoutMs ?? 30_000);
+    const resultP = nextMessage(edge, (e) => (e.msg.type === 'result' || e.msg.type === 'job-error') && e.msg['sequence'] === seq, this.o.resultTimeoutMs ?? 30_000);
     resultP.catch(() => undefined);
     t = performance.now();
     await edge.send(job as unknown as { type: string }, attach ? entry.file : undefined);
     if (attach) sent.add(entry.sha256);
     const { msg, data } = await resultP;
     timings['edge_round_trip'] = performance.now() - t;
+    if (msg.type === 'job-error') throw new JobFailedError(`the edge could not run the job: ${String((msg as unknown as JobErrorMsg).error).slice(0, 500)}`);
     const res = msg as unknown as ResultMsg;
     return this.record(prompt, seed, cloud.image, res, data, timings, entry);
   }
 
   private async record(prompt: string, seed: number, cloudImg: RgbImage, res: ResultMsg, data: Uint8Array | undefined, timings: Record<string, number>, entry: CatalogEntry | undefined): Promise<ImageRecord> {
     const png = (name: string): RgbImage | null => {
-      const bytes = unpackPart(data, res.parts, name);
-      return bytes ? decodePng(Buffer.from(bytes), `${name} image of frame ${res.sequence}`) : null;
+      const bytes = unpackPart(data, typeof res.parts === 'object' && res.parts !== null ? res.parts : {}, name);
+      if (!bytes) return null;
+      const what = `${name} image of frame ${res.sequence}`;
+      // Look at the declared size before decoding anything a peer sent (a small PNG can decode to gigabytes).
+      const { width, height } = pngInfo(Buffer.from(bytes), what, MAX_PEER_PNG_PIXELS);
+      if (width !== cloudImg.width || height !== cloudImg.height) throw new JobFailedError(`${what} is ${width}x${height}, not the cloud's ${cloudImg.width}x${cloudImg.height}`);
+      return decodePng(Buffer.from(bytes), what, { maxPixels: MAX_PEER_PNG_PIXELS });
     };
     const base = png('edgeBase');
     const adapted = png('edgeAdapter');
@@ -215,11 +312,13 @@ export class CloudRole {
       sequence: seq,
       prompt,
       seed,
+      status: res.received === true ? 'received' : 'lost',
       adapter: res.adapter,
       adapter_available: res.adapterAvailable,
       adapter_bytes: entry?.file.length ?? 0,
-      received: res.received,
-      ...(res.lostReason ? { lost_reason: res.lostReason } : {}),
+      received: res.received === true,
+      ...(res.lostReason ? { lost_reason: String(res.lostReason) } : {}),
+      ...(res.lostCause ? { lost_cause: String(res.lostCause) } : {}),
       images: { cloud: save(cloudImg, 'cloud')!, edge_base: save(base, 'edge-base'), edge_adapter: save(adapted, 'edge-adapter'), received: save(received, 'received') },
       consistency: { edge_base: cons(base), edge_adapter: cons(adapted), received: cons(received) },
       follows_prompt: { cloud: follows(cloudImg)!, edge_base: follows(base), edge_adapter: follows(adapted), received: follows(received) },

@@ -18,9 +18,10 @@ import type { ModelStore } from '../gsc/models.js';
 import { constellation } from '../radio/phy/constellation.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import type { TxStream } from '../radio/devices/types.js';
-import { nextMessage, type Envelope, type Link } from './link.js';
+import { UsageError } from '../util/errors.js';
+import { nextMessage, LinkClosedError, type Envelope, type Link } from './link.js';
 import { RatePolicy } from './policy.js';
-import { FRAME_TYPE_JSCC, packParts, type FeedbackMsg, type JobMsg, type ReportMsg, type ResultMsg } from './protocol.js';
+import { cleanTimings, FRAME_TYPE_JSCC, jobProblem, packParts, type FeedbackMsg, type JobErrorMsg, type JobMsg, type ReportMsg, type ResultMsg } from './protocol.js';
 
 /** Silence around each burst: gives the receiver's detector noise history and the frame's tail a margin. */
 const GUARD_SAMPLES = 512;
@@ -51,7 +52,7 @@ export class EdgeRole extends EventEmitter {
   private user: Link | undefined;
   private everHadUser = false;
   private queue: Promise<void> = Promise.resolve();
-  readonly stats = { jobs: 0, framesSent: 0, reports: 0, lost: 0, feedbacks: 0 };
+  readonly stats = { jobs: 0, framesSent: 0, reports: 0, lost: 0, feedbacks: 0, jobErrors: 0, lostNoUser: 0, lostUserGone: 0 };
 
   constructor(private readonly o: EdgeOptions) {
     super();
@@ -62,6 +63,11 @@ export class EdgeRole extends EventEmitter {
     return this.feedbackSnrDb;
   }
 
+  /** A user's feedback link is attached and open. */
+  get hasUser(): boolean {
+    return !!this.user?.isOpen;
+  }
+
   /** The user's feedback link (replaces a previous one: a user may reconnect). */
   attachUser(link: Link): void {
     this.user = link;
@@ -70,7 +76,8 @@ export class EdgeRole extends EventEmitter {
     link.on('message', (e: Envelope) => {
       if (e.msg.type === 'feedback') {
         const f = e.msg as unknown as FeedbackMsg;
-        if (Number.isFinite(f.snrDb)) {
+        // A measurement, not anything a peer may say: outside +-100 dB it is ignored.
+        if (typeof f.snrDb === 'number' && Math.abs(f.snrDb) <= 100) {
           this.feedbackSnrDb = f.snrDb;
           this.stats.feedbacks++;
         }
@@ -87,8 +94,13 @@ export class EdgeRole extends EventEmitter {
     return new Promise((resolve) => {
       cloud.on('message', (e: Envelope) => {
         if (e.msg.type === 'job') {
-          this.queue = this.queue.then(() => this.handleJob(cloud, e)).catch((err: unknown) => {
+          this.queue = this.queue.then(() => this.handleJob(cloud, e)).catch(async (err: unknown) => {
+            this.stats.jobErrors++;
             this.emit('job-error', err);
+            // Tell the cloud at once, so it records the prompt as failed instead of waiting for a result.
+            const seq = e.msg['sequence'];
+            const msg: JobErrorMsg = { type: 'job-error', sessionId: Number(e.msg['sessionId']) || 0, sequence: Number.isInteger(seq) ? (seq as number) : -1, error: (err as Error).message ?? String(err) };
+            await cloud.send(msg as unknown as { type: string }).catch(() => undefined);
           });
         } else if (e.msg.type === 'end') {
           this.queue = this.queue.then(async () => {
@@ -120,6 +132,8 @@ export class EdgeRole extends EventEmitter {
   private async handleJob(cloud: Link, e: Envelope): Promise<void> {
     const job = e.msg as unknown as JobMsg;
     this.stats.jobs++;
+    const problem = jobProblem(e.msg);
+    if (problem) throw new UsageError(`unusable job: ${problem}`);
     if (!this.everHadUser && (this.o.firstUserWaitMs ?? 0) > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, this.o.firstUserWaitMs);
@@ -186,17 +200,21 @@ export class EdgeRole extends EventEmitter {
     timings['radio_write'] = performance.now() - t;
     let report: Envelope | undefined;
     let lostReason: string | undefined;
+    let lostCause: ResultMsg['lostCause'];
     try {
       report = await reportP;
       this.stats.reports++;
     } catch (err) {
       lostReason = (err as Error).message;
+      lostCause = !user ? 'no-user' : err instanceof LinkClosedError && !/no answer within/.test(lostReason) ? 'user-gone' : 'timeout';
       this.stats.lost++;
+      if (lostCause === 'no-user') this.stats.lostNoUser++;
+      if (lostCause === 'user-gone') this.stats.lostUserGone++;
     }
     const r = report?.msg as unknown as ReportMsg | undefined;
     if (r) {
-      timings['air_and_demodulate'] = Math.max(0, r.decodedAtMs - txAtMs);
-      for (const [k, v] of Object.entries(r.timings)) timings[k] = v;
+      if (typeof r.decodedAtMs === 'number' && Number.isFinite(r.decodedAtMs)) timings['air_and_demodulate'] = Math.max(0, r.decodedAtMs - txAtMs);
+      for (const [k, v] of Object.entries(cleanTimings(r.timings))) timings[k] = v;
     }
     const edgeAdapterPng = adapted ? encodePng(adapted) : undefined;
     const parts = packParts({
@@ -209,7 +227,7 @@ export class EdgeRole extends EventEmitter {
       sessionId: job.sessionId,
       sequence: job.sequence,
       received: !!r,
-      ...(lostReason ? { lostReason } : {}),
+      ...(lostReason ? { lostReason, lostCause } : {}),
       adapter: job.adapter?.name ?? null,
       adapterAvailable: !!adapter,
       ...(error ? { adapterError: error } : {}),

@@ -4,13 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImageRecord } from './cloud.js';
+import type { ImageRecord, PromptFailureRecord } from './cloud.js';
 import type { SessionSummary } from './session.js';
 
 export interface ReportInput {
   records: readonly ImageRecord[];
-  summary: SessionSummary & { provider?: string; jscc_model?: string | null };
+  summary: SessionSummary & { provider?: string; jscc_model?: string | null; outcome?: string };
   outDir: string;
+  /** Prompts that produced no edge result (lost with the edge, failed, never run). */
+  failures?: readonly PromptFailureRecord[];
 }
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -138,7 +140,7 @@ const STAGE_NAMES: Record<string, string> = {
   evaluate: 'cloud: evaluate',
 };
 
-export function renderReport({ records, summary, outDir }: ReportInput): string {
+export function renderReport({ records, summary, outDir, failures = [] }: ReportInput): string {
   const s = summary;
   const snrChart = lineChart(
     'Closed loop: channel vs measured vs encoder SNR',
@@ -186,6 +188,13 @@ export function renderReport({ records, summary, outDir }: ReportInput): string 
 <p class="meta">${snr}<br>${air}<br>follows the prompt: cloud ${r.follows_prompt.cloud ? 'yes' : 'no'}, edge ${yn(r.follows_prompt.edge_base)}, edge+adapter ${yn(r.follows_prompt.edge_adapter)}, received ${yn(r.follows_prompt.received)}</p></section>`;
     })
     .join('\n');
+  const failedRows = failures
+    .map(
+      (f) => `<section class="row"><h3>#${f.sequence} “${esc(f.prompt)}”: ${esc(f.status)}</h3>
+<div class="imgs">${f.images.cloud ? imageCell(outDir, f.images.cloud, 'cloud', 'reference') : ''}</div>
+<p class="meta">${esc(f.reason)}</p></section>`,
+    )
+    .join('\n');
   const noAdapter = records.every((r) => !r.adapter_available);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>DeKA-g demo report</title>
@@ -205,7 +214,7 @@ figure img{image-rendering:pixelated;border:1px solid #ccc;border-radius:4px}
 </style></head><body>
 <h1>DeKA-g session report</h1>
 <p>Cloud → edge (MAKD adapter) → JSCC with CALA over the loopback radio → user, on the shipped models (${esc(s.provider ?? 'cpu')}).
-${s.images} images, ${s.received} received.</p>
+${s.images} images: ${s.received} received, ${s.lost ?? 0} lost, ${s.failed ?? 0} failed.${s.outcome ? ` Session: ${esc(s.outcome)}.` : ''}</p>
 ${s.jscc_model?.includes('--quick') ? `<p class="note">The JSCC codec installed is a quick smoke-run training (<code>${esc(s.jscc_model)}</code>): received images are far below what a fully trained codec gives.</p>` : ''}
 ${noAdapter ? '<p class="note">No MAKD adapter matched these prompts or none is installed (models/adapters/): the “edge + adapter” column shows the plain edge image.</p>' : ''}
 <div class="kpis">
@@ -220,6 +229,7 @@ ${noAdapter ? '<p class="note">No MAKD adapter matched these prompts or none is 
 <h2>Images</h2>
 <p>Each row: the cloud's reference, the edge without and with the MAKD adapter, and what the user decoded from the radio. Consistency is measured against the cloud image (2 = identical); PSNR compares the received image with the one the edge sent.</p>
 ${rows}
+${failures.length ? `<h2>Prompts without an image</h2>\n<p>Lost: in flight when the edge went away, or never answered. Failed: the edge or the cloud could not run the prompt, or it never ran.</p>\n${failedRows}` : ''}
 <h2>Files</h2><p>session.jsonl (one record per image), summary.json, images/.</p>
 </body></html>
 `;

@@ -8,7 +8,7 @@ import type { ModelStore } from '../gsc/models.js';
 import type { ProviderName } from '../gsc/onnx.js';
 import type { LoopbackDevice } from '../radio/devices/loopback.js';
 import { SigmfWriter } from '../radio/sigmf/writer.js';
-import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord } from './cloud.js';
+import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord, type PromptFailureRecord } from './cloud.js';
 import type { EdgeRole } from './edge.js';
 import { loadRoleModels, startLocalRoles } from './local-roles.js';
 import { openRadio } from './radio.js';
@@ -115,8 +115,13 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
 }
 
 export interface SessionSummary {
+  /** Prompts in the record: received + lost + failed. */
   images: number;
   received: number;
+  /** Sent and never reported (the air, no user), or in flight when the edge went away. */
+  lost: number;
+  /** Never produced an image (the edge's or the cloud's error, no edge, interrupted). */
+  failed: number;
   mean_consistency: number | null;
   mean_consistency_edge_base: number | null;
   mean_consistency_edge_adapter: number | null;
@@ -135,8 +140,11 @@ export interface SessionSummary {
 const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 const round = (x: number | null, d = 3): number | null => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
 
-/** Means over the images (consistency of the received image, PSNR, SNR estimate error, bytes, time). */
-export function summarize(records: readonly ImageRecord[], msRun: number): SessionSummary {
+/**
+ * Means over the images (consistency of the received image, PSNR, SNR estimate error, bytes, time); the
+ * counts include the prompts that produced no edge result (`failures`).
+ */
+export function summarize(records: readonly ImageRecord[], msRun: number, failures: readonly PromptFailureRecord[] = []): SessionSummary {
   const got = records.filter((r) => r.received);
   const nums = (f: (r: ImageRecord) => number | null | undefined, rs: readonly ImageRecord[] = records): number[] =>
     rs.map(f).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
@@ -148,9 +156,12 @@ export function summarize(records: readonly ImageRecord[], msRun: number): Sessi
     for (const r of records) c[f(r)] = (c[f(r)] ?? 0) + 1;
     return c;
   };
+  const prompts = records.length + failures.length;
   return {
-    images: records.length,
+    images: prompts,
     received: got.length,
+    lost: records.length - got.length + failures.filter((f) => f.status === 'lost').length,
+    failed: failures.filter((f) => f.status === 'failed').length,
     mean_consistency: round(mean(nums((r) => r.consistency.received)), 4),
     mean_consistency_edge_base: round(mean(nums((r) => r.consistency.edge_base)), 4),
     mean_consistency_edge_adapter: round(mean(nums((r) => r.consistency.edge_adapter)), 4),
@@ -160,7 +171,7 @@ export function summarize(records: readonly ImageRecord[], msRun: number): Sessi
     bytes_over_air_per_image: round(mean(nums((r) => r.air.payload_bytes))) ?? 0,
     frame_samples_per_image: round(mean(nums((r) => r.air.frame_samples))) ?? 0,
     png_bytes_per_image: round(mean(nums((r) => r.air.png_bytes))) ?? 0,
-    ms_per_image: round(records.length ? msRun / records.length : 0, 1)!,
+    ms_per_image: round(prompts ? msRun / prompts : 0, 1)!,
     mean_ms_by_stage: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(mean(v), 2)!])),
     rates_used: count((r) => `1/${Math.round(1 / r.rate)}`),
     adapters_used: count((r) => r.adapter ?? 'none'),

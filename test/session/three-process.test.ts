@@ -55,9 +55,11 @@ async function session(name: string, prompts: string[], extraEdge: string[] = []
   const [cloudPort, rxPort, fbPort] = [await freePort(), await freePort(), await freePort()];
   const out = join(tmp, name);
   const promptArgs = prompts.flatMap((p) => ['--prompt', p]);
-  const cloud = start(['cloud', '--listen', String(cloudPort), ...promptArgs, '--out', out, '--wait-s', '60']);
-  const edge = start(['edge', '--cloud', `127.0.0.1:${cloudPort}`, '--radio', 'loopback', '--snr', '15', '--serve-rx', String(rxPort), '--listen-feedback', String(fbPort), ...extraEdge]);
-  const user = start(['user', '--radio', `rtl_tcp:127.0.0.1:${rxPort}`, '--edge', `127.0.0.1:${fbPort}`, '--record', join(out, 'radio', 'rx')]);
+  // One session key for the three roles (the first role to start creates it).
+  const key = ['--key-file', join(tmp, `${name}.key`)];
+  const cloud = start(['cloud', '--listen', String(cloudPort), ...promptArgs, '--out', out, '--wait-s', '60', ...key]);
+  const edge = start(['edge', '--cloud', `127.0.0.1:${cloudPort}`, '--radio', 'loopback', '--snr', '15', '--serve-rx', String(rxPort), '--listen-feedback', String(fbPort), ...key, ...extraEdge]);
+  const user = start(['user', '--radio', `rtl_tcp:127.0.0.1:${rxPort}`, '--edge', `127.0.0.1:${fbPort}`, '--record', join(out, 'radio', 'rx'), ...key]);
   // 'radio' is a folder no other role creates: the user must make it, whenever the cloud makes DIR.
   return { cloud, edge, user, out };
 }
@@ -93,19 +95,21 @@ test('three processes over TCP on 127.0.0.1: every image arrives, the loop measu
   assert.deepEqual(ann.map((a) => a['dekag:sequence']), [0, 1]);
 });
 
-test('killing the user mid-session: edge and cloud carry on and finish, the recording stays readable', { timeout: 120_000 }, async () => {
+test('killing the user mid-session: edge and cloud carry on and finish (exit 3: a peer went away), the recording stays readable', { timeout: 120_000 }, async () => {
   const prompts = ['a large red striped star on the left on grass', 'a medium purple circle at the top on sand', 'a small blue heart in the center at night'];
   const s = await session('kill', prompts, ['--report-timeout-ms', '1500']);
   await waitFor(() => /frame 0:/.test(s.user.log()), 60_000, "the user's first frame");
   s.user.child.kill('SIGKILL');
   assert.equal(await s.user.exit, null);
   const codes = await Promise.all([s.cloud.exit, s.edge.exit]);
-  assert.deepEqual(codes, [0, 0], `cloud:\n${s.cloud.log()}\nedge:\n${s.edge.log()}`);
+  assert.deepEqual(codes, [3, 3], `cloud:\n${s.cloud.log()}\nedge:\n${s.edge.log()}`);
   assert.match(s.edge.log(), /user gone/);
   const recs = records(s.out);
   assert.equal(recs.length, 3);
   assert.equal(recs[0].received, true);
-  assert.ok(recs.slice(1).every((r: { received: boolean }) => !r.received), JSON.stringify(recs.map((r: { received: boolean }) => r.received)));
+  assert.ok(recs.slice(1).every((r: { received: boolean; status: string; lost_cause: string }) => !r.received && r.status === 'lost' && /user/.test(r.lost_cause)), JSON.stringify(recs.map((r: { received: boolean }) => r.received)));
+  const summary = JSON.parse(readFileSync(join(s.out, 'summary.json'), 'utf8'));
+  assert.deepEqual([summary.images, summary.received, summary.lost, summary.exit_code], [3, 1, 2, 3]);
   // the crash left a recording that opens as it is (the writer's meta only names durable samples)
   const rec = await openSigmf(join(s.out, 'radio', 'rx.sigmf-meta'));
   assert.equal(rec.unreadableReason, undefined);
