@@ -7,17 +7,10 @@ import { readFileSync } from 'node:fs';
 import { DekagError, UsageError } from '../util/errors.js';
 import { Attenuator, GENERIC_ATTENUATOR, protocolFromJson, type AttenuatorProtocol } from '../radio/accessories/attenuator.js';
 import { GnssReceiver, fixToSigmf, type GnssFix } from '../radio/accessories/gnss.js';
-import { optionalInt, optionalNumber, parse, requireString } from './args.js';
+import { optionalInt, optionalNumber, parse, requireString } from './options.js';
+import { ATTENUATOR_HELP, GNSS_HELP } from './help.js';
 
-export const GNSS_HELP = `dekag gnss --port PATH [--baud 9600] [--seconds 10] [--json]
-    Reads NMEA (GGA, RMC) from a GNSS receiver and prints each fix and, at the end, the counts of good,
-    bad-checksum and garbage lines. Exit 0 when a fix was seen, 1 otherwise.`;
-
-export const ATTENUATOR_HELP = `dekag attenuator --port PATH (--set DB | --get | --sweep FROM:TO:STEP) [--dwell-ms 1000]
-                 [--protocol FILE.json] [--baud N] [--json]
-    Drives a programmable step attenuator over a line-based serial protocol (default: 'ATT {db:.2f}' /
-    'ATT?' -> 'ATT x', 'OK', 'ERR'). --protocol reads templates, reply regexes, range, step, settle and
-    timeout from JSON (docs/radios-pluto-accessories.md). --sweep holds each step for --dwell-ms.`;
+export { ATTENUATOR_HELP, GNSS_HELP };
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };

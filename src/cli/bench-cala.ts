@@ -34,9 +34,8 @@ import { MODEL_OPTIONS, optionalInt, parse } from './args.js';
 import { readEvalPromptSets } from './bench-common.js';
 import { ProgressBar } from './progress.js';
 
-export const BENCH_CALA_HELP = `dekag bench cala [--quick] [--json] [--out FILE.json] [--picture FILE.svg] [--images N]
-  JSCC + CALA vs no adaptation, grouped, per-condition and digital: PSNR vs SNR per rate, on the paper's
-  channel (from models/cala/results.json) and measured through the simulated radio with the measured SNR`;
+// the help text lives in help.ts, so that `dekag bench cala --help` loads no models
+export { BENCH_CALA_HELP } from './help.js';
 
 const SAMPLE_RATE_HZ = 2e6;
 const GAP_SAMPLES = 400;

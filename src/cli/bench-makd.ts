@@ -20,12 +20,8 @@ import { distill, type DistillMode } from '../gsc/distill.js';
 import { round } from './generate.js';
 import { ProgressBar } from './progress.js';
 
-export const BENCH_MAKD_HELP = `dekag bench makd [--quick] [--subjects "a;b;c"] [--train] [--adapters DIR] [--json] [--out FILE.json]
-  --subjects LIST   ';'-separated subjects (default: every misaligned subject in models/vocab.json)
-  --adapters DIR    where <subject>.<mode>.dkga adapters are read (default models/adapters, the shipped ones)
-  --train           train the adapters first (dekag distill for each subject and mode) into --adapters
-  --train-steps N   training steps when --train (default: the trainer's; --quick: 6)
-  --quick           a few prompts per subject: a smoke run for CI, not a measurement`;
+// the help text lives in help.ts, so that `dekag bench makd --help` loads no models
+export { BENCH_MAKD_HELP } from './help.js';
 
 export const MODES = ['none', 'lora', 'metaword', 'makd'] as const;
 type Mode = (typeof MODES)[number];

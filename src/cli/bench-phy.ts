@@ -3,28 +3,14 @@
  * measurements: src/radio/phy/bench.ts). Progress goes to stderr, the report to stdout, the BER/SER
  * picture to --plot (default docs/img/phy-ber.svg).
  */
-import { parseArgs } from 'node:util';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { benchPhy } from '../radio/phy/bench.js';
+import { parse } from './options.js';
 
 export async function runPhyBench(argv: string[]): Promise<number> {
-  let values: { quick?: boolean; json?: boolean; plot?: string; help?: boolean };
-  try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: { quick: { type: 'boolean' }, json: { type: 'boolean' }, plot: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`dekag bench phy: ${(e as Error).message}\nusage: dekag bench phy [--quick] [--json] [--plot FILE.svg]\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write('usage: dekag bench phy [--quick] [--json] [--plot FILE.svg]\n');
-    return 0;
-  }
+  const parsed = parse(argv, { quick: { type: 'boolean' }, json: { type: 'boolean' }, plot: { type: 'string' } }).values;
+  const values = parsed as { quick?: boolean; json?: boolean; plot?: string };
   const quick = values.quick ?? false;
   const plotPath = values.plot ?? 'docs/img/phy-ber.svg';
   const t0 = Date.now();

@@ -1,10 +1,12 @@
 /** `dekag bench usb`: the command line of the USB drivers' micro-benchmark (src/radio/devices/hackrf-bench.ts). */
 import { benchUsbDrivers } from '../radio/devices/hackrf-bench.js';
+import { parse } from './options.js';
 
 /** `dekag bench usb [--json]`: host-side costs of the USB drivers, measured against the fake devices. */
 export async function runUsbBench(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { json: { type: 'boolean' } });
   const r = await benchUsbDrivers();
-  if (argv.includes('--json')) {
+  if (values['json'] === true) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return 0;
   }

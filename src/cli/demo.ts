@@ -16,18 +16,8 @@ import { runLocalSession, summarize } from '../session/session.js';
 import { MODEL_OPTIONS, optionalInt, optionalNumber, parse } from './args.js';
 import { ProgressBar } from './progress.js';
 
-export const DEMO_HELP = `dekag demo [--quick] [--snr DB] [--rate R] [--prompts FILE] [--radio loopback] [--out DIR]
-  a whole session on the shipped models over the loopback radio: cloud, edge (with and without the MAKD
-  adapter), JSCC with CALA over the air, the user's image, the closed SNR loop; writes DIR/report.html,
-  DIR/summary.json and DIR/session.jsonl (default DIR out/demo)
-  --quick           6 prompts (about a minute on a 2-core laptop) instead of 20
-  --snr DB          fixed channel SNR; default: a sweep 20 -> 2 -> 20 dB that shows the loop adapting
-  --rate R          fixed JSCC rate (1/16, 1/8, 1/4, 1/2); default: the edge adapts it to the fed-back SNR
-  --prompts FILE    one prompt per line (# comments), or a JSON list of strings
-  --fading          EPA multipath, one static draw per burst, on top of the noise
-  --record BASE     also record what the user received as SigMF (BASE.sigmf-meta/-data)
-  --seed N          generation and channel seed (default 0)
-  --json            print summary.json to stdout`;
+// the help text lives in help.ts, so that `dekag demo --help` loads no models
+export { DEMO_HELP } from './help.js';
 
 /** A spread over the world: each MAKD subject (star, striped, purple, heart, snow), plus held-out scenes. */
 export const DEMO_PROMPTS = [

@@ -4,15 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../util/errors.js';
-import { parse } from './args.js';
+import { parse } from './options.js';
 import { discoverDevices, type DiscoveryConfig, type NetworkRadioConfig, type UsbLike } from '../radio/devices/discovery.js';
 import { loadDriverModules, registeredDrivers } from '../radio/devices/registry.js';
 import { parseHostPort } from '../radio/devices/rtl-tcp-client.js';
 
-export const DEVICES_HELP = `dekag devices [--json] [--rtl-tcp HOST:PORT]... [--pluto HOST]... [--config FILE.json]
-    Lists radios: loopback (always), USB radios (HackRF 1d50:6089, RTL-SDR 0bda:2838/2832, Pluto 0456:b673),
-    and network radios given here or in FILE.json ({"network": [{"driver": "rtl_tcp", "host": "...", "port": 1234}]}).
-    Open one with --device ID in 'dekag record' and 'dekag rtl-tcp serve'.`;
+export { DEVICES_HELP } from './help.js';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };

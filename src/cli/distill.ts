@@ -5,21 +5,10 @@
  */
 import { UsageError } from '../util/errors.js';
 import { distill, DISTILL_MODES, type DistillMode } from '../gsc/distill.js';
-import { optionalInt, parse, requireString } from './args.js';
+import { optionalInt, parse, requireString } from './options.js';
 import { ProgressBar } from './progress.js';
 
-export const DISTILL_HELP = `dekag distill --subject TEXT --out FILE.dkga [options]
-  --subject TEXT    what to align: attribute:value (shape:star, texture:striped, colour:purple,
-                    shape:heart, background:snow), several joined by commas, or a prompt
-  --mode M          makd (LoRA + metaword, default) | lora | metaword (the ablations)
-  --steps N         training steps (default 250)
-  --rank R          LoRA rank (default 4)
-  --device D        cpu (default) | cuda
-  --seed N          training seed (default 1)
-  --quick           a smoke run: a tiny distillation set and a few steps
-  --models DIR      models folder (default: the shipped models/)
-  --json            print the trainer's summary as JSON
-  Python: $DEKAG_PYTHON, else /usr/bin/python3, else python3 on PATH; it needs PyTorch and numpy.`;
+export { DISTILL_HELP } from './help.js';
 
 export async function runDistill(argv: string[]): Promise<number> {
   const { values } = parse(argv, {

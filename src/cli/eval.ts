@@ -7,9 +7,8 @@ import { tokenize } from '../gsc/tokenizer.js';
 import { MODEL_OPTIONS, parse, requireString } from './args.js';
 import { round } from './generate.js';
 
-export const EVAL_HELP = `dekag eval --image FILE.png --prompt TEXT [--reference FILE.png] [--json]
-  image-text score (cosine of evaluator embeddings), image-image score against the reference,
-  consistency (their sum, the DINO + CLIP analogue) and the attribute predictions`;
+// the help text lives in help.ts, so that `dekag eval --help` loads no models
+export { EVAL_HELP } from './help.js';
 
 export async function runEval(argv: string[]): Promise<number> {
   const { values } = parse(argv, {

@@ -9,14 +9,8 @@ import { tokenize } from '../gsc/tokenizer.js';
 import { MODEL_OPTIONS, optionalInt, optionalNumber, parse, requireString } from './args.js';
 import { ProgressBar } from './progress.js';
 
-export const GENERATE_HELP = `dekag generate --role cloud|edge --prompt TEXT --out FILE.png [options]
-  --seed N          initial-noise seed (default 0)
-  --steps N         DDIM steps (default ${DEFAULT_STEPS})
-  --guidance G      classifier-free guidance scale (default ${DEFAULT_GUIDANCE})
-  --adapter FILE    a MAKD adapter (.dkga, from dekag distill) for the edge-GAI (--role edge only)
-  --provider P      cpu | cuda | webgpu | dml | coreml (falls back to cpu; --json says which ran)
-  --models DIR      models folder (default: the shipped models/)
-  --json            print a JSON summary`;
+// the help text lives in help.ts, so that `dekag generate --help` loads no models
+export { GENERATE_HELP } from './help.js';
 
 export async function runGenerate(argv: string[]): Promise<number> {
   const { values } = parse(argv, {

@@ -8,30 +8,22 @@
  * --symbols FILE holds complex float32 little-endian points (cf32), already quantized to --modulation.
  * Defaults round-trip: rx with default options decodes what tx wrote with default options.
  */
-import { parseArgs } from 'node:util';
-import { UsageError } from '../util/errors.js';
 import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { DekagError, UsageError } from '../util/errors.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
 import { Modulation, modulationName, parseModulation } from '../radio/phy/constellation.js';
 import { CodeRate, codeRateName, parseCodeRate } from '../radio/phy/convcode.js';
+import { PhyConfigError, PhyPayloadError } from '../radio/phy/errors.js';
 import { PayloadKind } from '../radio/phy/header.js';
 import type { OfdmParams } from '../radio/phy/params.js';
 import type { RxFrame } from '../radio/phy/demodulator.js';
 import { cf32ToCi8, cf32ToCu8, ci8ToCf32, cu8ToCf32, IqFormat } from '../radio/channel/iqformat.js';
+import { parse } from './options.js';
 
-export const MODEM_HELP = `usage:
-  dekag modem tx (--payload FILE | --symbols FILE) --out FILE.cf32|.ci8|.cu8
-                 [--modulation qpsk|16qam|64qam|256qam] [--rate 1/2|2/3|3/4|5/6] [--frame-bytes N]
-                 [--session N] [--seq N] [--frame-type N] [--gap SAMPLES] [--scale X] [common options]
-  dekag modem rx --in FILE.cf32|.ci8|.cu8 [--json] [--payload-out DIR] [--equalizer zf|mmse]
-                 [--keep-bad] [--scale X] [common options]
-common options: [--sample-rate HZ] [--fft N] [--cp N] [--format cf32|ci8|cu8]
-  --scale: 8-bit code units per 1.0 of float amplitude (default 127.5 for ci8/cu8 output: tx
-           backs the signal off by 12 dB so OFDM peaks rarely clip)`;
-
-// the CLI's one usage-error type (src/util/errors.ts), so main.ts and this module agree on it
+/** What parse() returns for these commands' options: strings, and booleans for the flags. */
+type Values = Record<string, string | undefined>;
 
 function int(v: string | undefined, name: string, def: number, min: number, max: number): number {
   if (v === undefined) return def;
@@ -55,7 +47,7 @@ function formatOf(path: string, explicit: string | undefined): IqFormat {
   throw new UsageError(`cannot tell the sample format of '${path}'; name it .cf32, .ci8 or .cu8, or pass --format`);
 }
 
-function commonParams(v: Record<string, string | boolean | undefined>): Partial<OfdmParams> {
+function commonParams(v: Values): Partial<OfdmParams> {
   const p: Partial<OfdmParams> = {};
   if (v['sample-rate'] !== undefined) p.sampleRateHz = num(v['sample-rate'] as string, 'sample-rate', 2e6);
   if (v['fft'] !== undefined) p.fftSize = int(v['fft'] as string, 'fft', 64, 16, 4096);
@@ -69,53 +61,46 @@ const COMMON = {
   cp: { type: 'string' },
   format: { type: 'string' },
   scale: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export async function runModemCli(argv: string[]): Promise<number> {
+/**
+ * `dekag modem tx ARGS` and `dekag modem rx ARGS` (argv after the subcommand; main.ts's command table
+ * dispatches, and prints MODEM_HELP of help.ts for --help). Bad arguments throw UsageError (exit 2); a file that
+ * cannot be read or written, or a payload the modem refuses, is a DekagError (exit 1).
+ */
+export async function runModemTx(argv: string[]): Promise<number> {
+  return modemErrors(() => txCommand(argv));
+}
+
+export async function runModemRx(argv: string[]): Promise<number> {
+  return modemErrors(() => rxCommand(argv));
+}
+
+function modemErrors(run: () => number): number {
   try {
-    const [sub, ...rest] = argv;
-    if (sub === 'tx') return txCommand(rest);
-    if (sub === 'rx') return rxCommand(rest);
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-      process.stdout.write(MODEM_HELP + '\n');
-      return sub === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown modem command '${sub}'; use 'tx' or 'rx'`);
+    return run();
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`dekag modem: ${msg}\n`);
-    if (e instanceof UsageError || (e instanceof Error && /Unknown option|unexpected argument|argument missing/i.test(msg))) {
-      process.stderr.write(MODEM_HELP + '\n');
-      return 2;
-    }
-    return 1;
+    if (e instanceof PhyConfigError) throw new UsageError(e.message); // --modulation, --rate, --fft, --cp
+    if (e instanceof PhyPayloadError) throw new DekagError(e.message, 'E_MODEM'); // a payload or symbols it cannot frame
+    if (e instanceof Error && 'syscall' in e) throw new DekagError(e.message, 'E_IO'); // fs: a file not there, not writable
+    throw e;
   }
 }
 
 function txCommand(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      ...COMMON,
-      payload: { type: 'string' },
-      symbols: { type: 'string' },
-      out: { type: 'string' },
-      modulation: { type: 'string' },
-      rate: { type: 'string' },
-      'frame-bytes': { type: 'string' },
-      session: { type: 'string' },
-      seq: { type: 'string' },
-      'frame-type': { type: 'string' },
-      gap: { type: 'string' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(MODEM_HELP + '\n');
-    return 0;
-  }
+  const values = parse(argv, {
+    ...COMMON,
+    payload: { type: 'string' },
+    symbols: { type: 'string' },
+    out: { type: 'string' },
+    modulation: { type: 'string' },
+    rate: { type: 'string' },
+    'frame-bytes': { type: 'string' },
+    session: { type: 'string' },
+    seq: { type: 'string' },
+    'frame-type': { type: 'string' },
+    gap: { type: 'string' },
+  }).values as Values;
   if (!values.out) throw new UsageError('tx needs --out FILE');
   if ((values.payload === undefined) === (values.symbols === undefined)) throw new UsageError('tx needs exactly one of --payload FILE or --symbols FILE');
   const fmt = formatOf(values.out, values.format);
@@ -167,30 +152,24 @@ function txCommand(argv: string[]): number {
 }
 
 function rxCommand(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      ...COMMON,
-      in: { type: 'string' },
-      json: { type: 'boolean' },
-      'payload-out': { type: 'string' },
-      equalizer: { type: 'string' },
-      'keep-bad': { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(MODEM_HELP + '\n');
-    return 0;
-  }
+  const parsed = parse(argv, {
+    ...COMMON,
+    in: { type: 'string' },
+    json: { type: 'boolean' },
+    'payload-out': { type: 'string' },
+    equalizer: { type: 'string' },
+    'keep-bad': { type: 'boolean' },
+  }).values;
+  const values = parsed as Values;
+  const json = parsed['json'] === true;
+  const keepBad = parsed['keep-bad'] === true;
   if (!values.in) throw new UsageError('rx needs --in FILE');
   const fmt = formatOf(values.in, values.format);
   const params = commonParams(values);
   const eq = values.equalizer ?? 'zf';
   if (eq !== 'zf' && eq !== 'mmse') throw new UsageError(`--equalizer must be zf or mmse, got '${eq}'`);
   const scale = values.scale !== undefined ? num(values.scale, 'scale', 127.5) : 127.5;
-  const rx = new StreamReceiver({ params, equalizer: eq, emitFailedFrames: values['keep-bad'] ?? false });
+  const rx = new StreamReceiver({ params, equalizer: eq, emitFailedFrames: keepBad });
   const fd = openSync(values.in, 'r');
   const chunk = Buffer.alloc(1 << 20);
   let carry = Buffer.alloc(0);
@@ -199,7 +178,7 @@ function rxCommand(argv: string[]): number {
     for (const f of list) {
       frames++;
       const line = describe(f, values['payload-out'], frames);
-      process.stdout.write((values.json ? JSON.stringify(line) : human(line)) + '\n');
+      process.stdout.write((json ? JSON.stringify(line) : human(line)) + '\n');
     }
   };
   try {

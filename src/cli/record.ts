@@ -8,7 +8,7 @@
  * exits 1. Ctrl-C finalizes too and exits 130.
  */
 import { UsageError } from '../util/errors.js';
-import { parse, requireString } from './args.js';
+import { parse, requireString } from './options.js';
 import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
 import { DeviceGoneError, type IqBlock, type SdrDevice } from '../radio/devices/types.js';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
@@ -20,12 +20,7 @@ import { modulationName } from '../radio/phy/constellation.js';
 import { codeRateName } from '../radio/phy/convcode.js';
 import { PayloadKind } from '../radio/phy/header.js';
 
-export const RECORD_HELP = `dekag record --device NAME --freq HZ --rate HZ --seconds S --out BASE
-             [--format ci8|cu8|cf32_le] [--gain NAME=DB]... [--overwrite] [--json]
-             [--frames N] [--snr DB]   (loopback only: frames sent during the recording, channel SNR)
-    Records from a radio (see 'dekag devices'; default loopback) into BASE.sigmf-meta + BASE.sigmf-data,
-    annotating each decoded modem frame (sequence, SNR, CRC, rate). --format defaults to the radio's own.
-    If the radio goes away mid-recording, the recording is finalized and the command exits 1.`;
+export { RECORD_HELP } from './help.js';
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };

@@ -5,17 +5,14 @@
  */
 import { once } from 'node:events';
 import { UsageError } from '../util/errors.js';
-import { parse } from './args.js';
+import { parse } from './options.js';
 import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
 import { RtlTcpServer, type RtlTcpCommandEvent } from '../radio/devices/rtl-tcp-server.js';
 import { RTL_TCP_DEFAULT_PORT } from '../radio/devices/rtl-tcp-protocol.js';
 import type { DeviceGoneError } from '../radio/devices/types.js';
+import { RTL_TCP_HELP } from './help.js';
 
-export const RTL_TCP_HELP = `dekag rtl-tcp serve --device NAME [--host 127.0.0.1] [--port 1234] [--freq HZ] [--rate HZ]
-             [--snr DB] (loopback) [--max-buffer BYTES] [--lossless]
-    Serves a receive radio (see 'dekag devices'; default loopback) to rtl_tcp clients: GQRX, SDR++, GNU Radio
-    ("rtl_tcp=127.0.0.1:1234"). Binds 127.0.0.1 unless --host says otherwise. A slow client loses whole
-    blocks (counted) unless --lossless, which makes the radio wait (for recordings).`;
+export { RTL_TCP_HELP };
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 const defaultOut: Out = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };

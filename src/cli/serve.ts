@@ -1,13 +1,8 @@
 /** `dekag serve`: the command line of browser mode (the server itself: src/server/serve.ts). */
 import { isLoopbackHost, runServe } from '../server/serve.js';
-import { optionalInt, parse } from './args.js';
+import { optionalInt, parse } from './options.js';
 
-export const SERVE_HELP = `dekag serve [--port P] [--host 127.0.0.1] [--models DIR] [--recordings DIR] [--adapters DIR] [--provider P]
-  serves the desktop app in a browser: prints a URL with a per-run access token (open it in a browser on
-  this machine); the API runs over a WebSocket on the same port. --port 0 (default 8620; 0 = any free port).
-  --recordings DIR: SigMF recordings (default out/recordings); --adapters DIR: the UI's distillations
-  (default out/adapters); --provider cpu|cuda|webgpu|dml|coreml (falls back to cpu).
-  --host other than 127.0.0.1/::1/localhost exposes the radio and files to the network: only behind a tunnel.`;
+export { SERVE_HELP } from './help.js';
 
 /** `dekag serve`: runs until interrupted (SIGINT/SIGTERM), then stops the session and closes the radio. */
 export async function runServeCli(argv: string[]): Promise<number> {

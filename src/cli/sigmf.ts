@@ -2,17 +2,13 @@
  * `dekag sigmf info FILE [--json]` and `dekag sigmf repair BASE`: look at and recover SigMF recordings.
  * argv excludes the word `sigmf`. Bad input prints one line on stderr and returns non-zero; never throws.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DekagError } from '../util/errors.js';
-import { repairSigmf, type RepairOptions } from '../radio/sigmf/repair.js';
-import { sigmfInfo, type SigmfInfo } from '../radio/sigmf/info.js';
+import { DekagError, UsageError } from '../util/errors.js';
+import type { RepairOptions } from '../radio/sigmf/repair.js';
+import type { SigmfInfo } from '../radio/sigmf/info.js';
+import { parse } from './options.js';
+import { SIGMF_HELP } from './help.js';
 
-export const SIGMF_HELP = `dekag sigmf info FILE [--json] [--no-checksum]
-    FILE is BASE, BASE.sigmf-meta, BASE.sigmf-data or BASE.sigmf (archive). Validates the meta against the
-    SigMF 1.2 core namespace (built in), verifies core:sha512 (sha512_ok: true, false, or null without one).
-dekag sigmf repair BASE [--dry-run] [--json] [--rehash] [--datatype TYPE] [--sample-rate HZ]
-    Recovers a recording whose writer stopped early: trims a partial last sample, drops segments past the
-    data, adds core:sha512, marks it finalized. --datatype/--sample-rate rebuild a lost meta.`;
+export { SIGMF_HELP };
 
 type Out = { stdout: (s: string) => void; stderr: (s: string) => void };
 
@@ -33,36 +29,24 @@ export async function runSigmfCli(argv: string[], out: Out = defaultOut): Promis
     out.stderr(`dekag sigmf: unknown subcommand '${sub}'; use 'info' or 'repair'\n`);
     return 2;
   } catch (e) {
-    const usage = e instanceof UsageProblem;
-    const msg = e instanceof DekagError || usage ? e.message : `${(e as Error).message ?? String(e)}`;
+    const usage = e instanceof UsageError;
+    const msg = e instanceof DekagError ? e.message : `${(e as Error).message ?? String(e)}`;
     out.stderr(`dekag sigmf ${sub}: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
     return usage ? 2 : 1;
   }
 }
 
-class UsageProblem extends Error {}
-
-function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>) {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-  } catch (e) {
-    throw new UsageProblem((e as Error).message);
-  }
-}
-
 function onePositional(positionals: string[], what: string): string {
   if (positionals.length !== 1) {
-    throw new UsageProblem(`expected exactly one ${what}, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+    throw new UsageError(`expected exactly one ${what}, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   }
   return positionals[0]!;
 }
 
 async function runInfo(argv: string[], out: Out): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    json: { type: 'boolean' },
-    'no-checksum': { type: 'boolean' },
-  });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, 'no-checksum': { type: 'boolean' } }, true);
   const file = onePositional(positionals, 'FILE');
+  const { sigmfInfo } = await import('../radio/sigmf/info.js');
   const opts: Parameters<typeof sigmfInfo>[1] = { checksum: values['no-checksum'] !== true };
   const info = await sigmfInfo(file, opts);
   if (values.json) out.stdout(JSON.stringify(info, null, 2) + '\n');
@@ -112,15 +96,16 @@ async function runRepair(argv: string[], out: Out): Promise<number> {
     rehash: { type: 'boolean' },
     datatype: { type: 'string' },
     'sample-rate': { type: 'string' },
-  });
+  }, true);
   const base = onePositional(positionals, 'BASE');
   const opts: RepairOptions = { dryRun: values['dry-run'] === true, rehash: values.rehash === true };
   if (typeof values.datatype === 'string') opts.datatype = values.datatype;
   if (typeof values['sample-rate'] === 'string') {
     const r = Number(values['sample-rate']);
-    if (!Number.isFinite(r) || r < 1) throw new UsageProblem(`--sample-rate must be a number >= 1 (Hz), got '${values['sample-rate']}'`);
+    if (!Number.isFinite(r) || r < 1) throw new UsageError(`--sample-rate must be a number >= 1 (Hz), got '${values['sample-rate']}'`);
     opts.sampleRateHz = r;
   }
+  const { repairSigmf } = await import('../radio/sigmf/repair.js');
   const report = await repairSigmf(base, opts);
   if (values.json) {
     out.stdout(JSON.stringify(report, null, 2) + '\n');

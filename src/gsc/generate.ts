@@ -8,15 +8,14 @@ import { tensorToRgb, type RgbImage } from './image.js';
 import type { ModelStore } from './models.js';
 import { floatTensor, int64Tensor, tensorData, type OnnxModel, type ProviderName, type SessionOptions } from './onnx.js';
 import { SeededRng } from '../util/rng.js';
-import { sampleDdim } from './sampler.js';
+import { DEFAULT_GUIDANCE, DEFAULT_STEPS, sampleDdim } from './sampler.js';
 import { nullTokens, tokenize } from './tokenizer.js';
 
 export type Role = 'cloud' | 'edge';
 export const ROLES: readonly Role[] = ['cloud', 'edge'];
 export const LATENT_SHAPE = [4, 8, 8] as const;
 export const LATENT_SIZE = LATENT_SHAPE[0] * LATENT_SHAPE[1] * LATENT_SHAPE[2];
-export const DEFAULT_STEPS = 20;
-export const DEFAULT_GUIDANCE = 4;
+export { DEFAULT_GUIDANCE, DEFAULT_STEPS };
 
 export function parseRole(s: string): Role {
   if (s === 'cloud' || s === 'edge') return s;

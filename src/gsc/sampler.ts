@@ -3,6 +3,9 @@
  * The reference is train/diffusion.py; the tests compare against values it computed.
  */
 export const TRAIN_TIMESTEPS = 1000;
+/** The generators' defaults: DDIM steps and the classifier-free guidance scale. */
+export const DEFAULT_STEPS = 20;
+export const DEFAULT_GUIDANCE = 4;
 const BETA_START = 0.00085;
 const BETA_END = 0.012;
 

@@ -1,0 +1,132 @@
+/**
+ * The `dekag` commands' help texts, apart from the session roles' (help-roles.ts). They live here rather
+ * than in the commands' modules so that `dekag CMD --help` loads no command: this module imports nothing
+ * but a pure leaf of gsc (the sampler's defaults).
+ */
+import { DEFAULT_GUIDANCE, DEFAULT_STEPS } from '../gsc/sampler.js';
+
+/** `dekag demo` */
+export const DEMO_HELP = `dekag demo [--quick] [--snr DB] [--rate R] [--prompts FILE] [--radio loopback] [--out DIR]
+  a whole session on the shipped models over the loopback radio: cloud, edge (with and without the MAKD
+  adapter), JSCC with CALA over the air, the user's image, the closed SNR loop; writes DIR/report.html,
+  DIR/summary.json and DIR/session.jsonl (default DIR out/demo)
+  --quick           6 prompts (about a minute on a 2-core laptop) instead of 20
+  --snr DB          fixed channel SNR; default: a sweep 20 -> 2 -> 20 dB that shows the loop adapting
+  --rate R          fixed JSCC rate (1/16, 1/8, 1/4, 1/2); default: the edge adapts it to the fed-back SNR
+  --prompts FILE    one prompt per line (# comments), or a JSON list of strings
+  --fading          EPA multipath, one static draw per burst, on top of the noise
+  --record BASE     also record what the user received as SigMF (BASE.sigmf-meta/-data)
+  --seed N          generation and channel seed (default 0)
+  --json            print summary.json to stdout`;
+
+/** `dekag serve` */
+export const SERVE_HELP = `dekag serve [--port P] [--host 127.0.0.1] [--models DIR] [--recordings DIR] [--adapters DIR] [--provider P]
+  serves the desktop app in a browser: prints a URL with a per-run access token (open it in a browser on
+  this machine); the API runs over a WebSocket on the same port. --port 0 (default 8620; 0 = any free port).
+  --recordings DIR: SigMF recordings (default out/recordings); --adapters DIR: the UI's distillations
+  (default out/adapters); --provider cpu|cuda|webgpu|dml|coreml (falls back to cpu).
+  --host other than 127.0.0.1/::1/localhost exposes the radio and files to the network: only behind a tunnel.`;
+
+/** `dekag generate` */
+export const GENERATE_HELP = `dekag generate --role cloud|edge --prompt TEXT --out FILE.png [options]
+  --seed N          initial-noise seed (default 0)
+  --steps N         DDIM steps (default ${DEFAULT_STEPS})
+  --guidance G      classifier-free guidance scale (default ${DEFAULT_GUIDANCE})
+  --adapter FILE    a MAKD adapter (.dkga, from dekag distill) for the edge-GAI (--role edge only)
+  --provider P      cpu | cuda | webgpu | dml | coreml (falls back to cpu; --json says which ran)
+  --models DIR      models folder (default: the shipped models/)
+  --json            print a JSON summary`;
+
+/** `dekag distill` */
+export const DISTILL_HELP = `dekag distill --subject TEXT --out FILE.dkga [options]
+  --subject TEXT    what to align: attribute:value (shape:star, texture:striped, colour:purple,
+                    shape:heart, background:snow), several joined by commas, or a prompt
+  --mode M          makd (LoRA + metaword, default) | lora | metaword (the ablations)
+  --steps N         training steps (default 250)
+  --rank R          LoRA rank (default 4)
+  --device D        cpu (default) | cuda
+  --seed N          training seed (default 1)
+  --quick           a smoke run: a tiny distillation set and a few steps
+  --models DIR      models folder (default: the shipped models/)
+  --json            print the trainer's summary as JSON
+  Python: $DEKAG_PYTHON, else /usr/bin/python3, else python3 on PATH; it needs PyTorch and numpy.`;
+
+/** `dekag eval` */
+export const EVAL_HELP = `dekag eval --image FILE.png --prompt TEXT [--reference FILE.png] [--json]
+  image-text score (cosine of evaluator embeddings), image-image score against the reference,
+  consistency (their sum, the DINO + CLIP analogue) and the attribute predictions`;
+
+/** `dekag sigmf info|repair` */
+export const SIGMF_HELP = `dekag sigmf info FILE [--json] [--no-checksum]
+    FILE is BASE, BASE.sigmf-meta, BASE.sigmf-data or BASE.sigmf (archive). Validates the meta against the
+    SigMF 1.2 core namespace (built in), verifies core:sha512 (sha512_ok: true, false, or null without one).
+dekag sigmf repair BASE [--dry-run] [--json] [--rehash] [--datatype TYPE] [--sample-rate HZ]
+    Recovers a recording whose writer stopped early: trims a partial last sample, drops segments past the
+    data, adds core:sha512, marks it finalized. --datatype/--sample-rate rebuild a lost meta.`;
+
+/** `dekag modem tx|rx` */
+export const MODEM_HELP = `usage:
+  dekag modem tx (--payload FILE | --symbols FILE) --out FILE.cf32|.ci8|.cu8
+                 [--modulation qpsk|16qam|64qam|256qam] [--rate 1/2|2/3|3/4|5/6] [--frame-bytes N]
+                 [--session N] [--seq N] [--frame-type N] [--gap SAMPLES] [--scale X] [common options]
+  dekag modem rx --in FILE.cf32|.ci8|.cu8 [--json] [--payload-out DIR] [--equalizer zf|mmse]
+                 [--keep-bad] [--scale X] [common options]
+common options: [--sample-rate HZ] [--fft N] [--cp N] [--format cf32|ci8|cu8]
+  --scale: 8-bit code units per 1.0 of float amplitude (default 127.5 for ci8/cu8 output: tx
+           backs the signal off by 12 dB so OFDM peaks rarely clip)`;
+
+/** `dekag devices` */
+export const DEVICES_HELP = `dekag devices [--json] [--rtl-tcp HOST:PORT]... [--pluto HOST]... [--config FILE.json]
+    Lists radios: loopback (always), USB radios (HackRF 1d50:6089, RTL-SDR 0bda:2838/2832, Pluto 0456:b673),
+    and network radios given here or in FILE.json ({"network": [{"driver": "rtl_tcp", "host": "...", "port": 1234}]}).
+    Open one with --device ID in 'dekag record' and 'dekag rtl-tcp serve'.`;
+
+/** `dekag record` */
+export const RECORD_HELP = `dekag record --device NAME --freq HZ --rate HZ --seconds S --out BASE
+             [--format ci8|cu8|cf32_le] [--gain NAME=DB]... [--overwrite] [--json]
+             [--frames N] [--snr DB]   (loopback only: frames sent during the recording, channel SNR)
+    Records from a radio (see 'dekag devices'; default loopback) into BASE.sigmf-meta + BASE.sigmf-data,
+    annotating each decoded modem frame (sequence, SNR, CRC, rate). --format defaults to the radio's own.
+    If the radio goes away mid-recording, the recording is finalized and the command exits 1.`;
+
+/** `dekag rtl-tcp serve` */
+export const RTL_TCP_HELP = `dekag rtl-tcp serve --device NAME [--host 127.0.0.1] [--port 1234] [--freq HZ] [--rate HZ]
+             [--snr DB] (loopback) [--max-buffer BYTES] [--lossless]
+    Serves a receive radio (see 'dekag devices'; default loopback) to rtl_tcp clients: GQRX, SDR++, GNU Radio
+    ("rtl_tcp=127.0.0.1:1234"). Binds 127.0.0.1 unless --host says otherwise. A slow client loses whole
+    blocks (counted) unless --lossless, which makes the radio wait (for recordings).`;
+
+/** `dekag gnss` */
+export const GNSS_HELP = `dekag gnss --port PATH [--baud 9600] [--seconds 10] [--json]
+    Reads NMEA (GGA, RMC) from a GNSS receiver and prints each fix and, at the end, the counts of good,
+    bad-checksum and garbage lines. Exit 0 when a fix was seen, 1 otherwise.`;
+
+/** `dekag attenuator` */
+export const ATTENUATOR_HELP = `dekag attenuator --port PATH (--set DB | --get | --sweep FROM:TO:STEP) [--dwell-ms 1000]
+                 [--protocol FILE.json] [--baud N] [--json]
+    Drives a programmable step attenuator over a line-based serial protocol (default: 'ATT {db:.2f}' /
+    'ATT?' -> 'ATT x', 'OK', 'ERR'). --protocol reads templates, reply regexes, range, step, settle and
+    timeout from JSON (docs/radios-pluto-accessories.md). --sweep holds each step for --dwell-ms.`;
+
+/** `dekag bench generate` */
+export const BENCH_GENERATE_HELP = `dekag bench generate [--quick] [--json] [--out FILE.json] [--picture FILE.png]`;
+
+/** `dekag bench phy` */
+export const BENCH_PHY_HELP = `dekag bench phy [--quick] [--json] [--plot FILE.svg]`;
+
+/** `dekag bench cala` */
+export const BENCH_CALA_HELP = `dekag bench cala [--quick] [--json] [--out FILE.json] [--picture FILE.svg] [--images N]
+  JSCC + CALA vs no adaptation, grouped, per-condition and digital: PSNR vs SNR per rate, on the paper's
+  channel (from models/cala/results.json) and measured through the simulated radio with the measured SNR`;
+
+/** `dekag bench makd` */
+export const BENCH_MAKD_HELP = `dekag bench makd [--quick] [--subjects "a;b;c"] [--train] [--adapters DIR] [--json] [--out FILE.json]
+  --subjects LIST   ';'-separated subjects (default: every misaligned subject in models/vocab.json)
+  --adapters DIR    where <subject>.<mode>.dkga adapters are read (default models/adapters, the shipped ones)
+  --train           train the adapters first (dekag distill for each subject and mode) into --adapters
+  --train-steps N   training steps when --train (default: the trainer's; --quick: 6)
+  --quick           a few prompts per subject: a smoke run for CI, not a measurement`;
+
+/** `dekag bench usb` */
+export const BENCH_USB_HELP = `dekag bench usb [--json]
+  host-side cost of the HackRF/RTL-SDR drivers (sample conversion, per-transfer overhead) against the fake devices`;
