@@ -2,7 +2,10 @@
  * The session roles' help texts (`dekag cloud | edge | user`), apart from help.ts because they name the
  * radios session/radio.ts opens, and importing it loads the device registry.
  */
-import { RADIO_NAMES_HELP } from '../session/radio.js';
+import { radioNamesHelp } from '../session/radio.js';
+
+/** The radios registered when help is asked for (built-in drivers and any plugged in before). */
+const RADIO_NAMES_HELP = radioNamesHelp();
 import { EXIT_CODES_HELP } from './exit.js';
 
 const KEY_HELP = `--key-file FILE: the session key every role must hold (default $DEKAG_KEY_FILE or ~/.dekag/session.key;

@@ -5,15 +5,21 @@
  *                         process (`dekag edge --radio loopback --serve-rx PORT`), or a real rtl_tcp dongle
  *   anything else         through the device registry (hackrf[:SERIAL], rtlsdr[:N], pluto:HOST, sigmf:PATH),
  *                         then configured to the session's frequency and rate
- * An unknown name fails with the list of names that work.
+ * An unknown name fails with the list of names that work. The names come from the registered drivers'
+ * descriptors (registry.ts), so the driver modules are loaded when this module is.
  */
 import { UsageError } from '../util/errors.js';
-import { loadDriverModules, openDevice, parseDeviceId, registeredDrivers } from '../radio/devices/registry.js';
+import { loadDriverModules, openDevice, parseDeviceId, radioNamesHelp, registeredDrivers } from '../radio/devices/registry.js';
 import { LoopbackDevice, type LoopbackChannel } from '../radio/devices/loopback.js';
 import { RtlTcpClient, parseHostPort } from '../radio/devices/rtl-tcp-client.js';
 import type { SdrDevice } from '../radio/devices/types.js';
 
-export const RADIO_NAMES_HELP = "'loopback', 'rtl_tcp:HOST:PORT', 'hackrf[:SERIAL]', 'rtlsdr[:N]', 'pluto:HOST' or 'sigmf:PATH'";
+export { radioNamesHelp };
+
+await loadDriverModules();
+
+/** The radio names for help texts, from the drivers registered when this module loaded (`radioNamesHelp()` is live). */
+export const RADIO_NAMES_HELP = radioNamesHelp();
 
 export interface OpenRadioOptions {
   sampleRateHz?: number;
@@ -49,7 +55,7 @@ export async function openRadio(name: string, opts: OpenRadioOptions = {}): Prom
   await loadDriverModules();
   const driver = parseDeviceId(name).driver;
   if (!registeredDrivers().includes(driver)) {
-    throw new UsageError(`unknown radio '${name}'; use ${RADIO_NAMES_HELP}, or one of the drivers ${registeredDrivers().join(', ')}`);
+    throw new UsageError(`unknown radio '${name}'; use ${radioNamesHelp()}, or one of the drivers ${registeredDrivers().join(', ')}`);
   }
   const dev = await openDevice(name);
   await dev.configure({ sampleRateHz, freqHz });

@@ -1,19 +1,21 @@
 /**
  * Which radios are there: the loopback always; USB radios by vendor/product id (the `usb` package, WebUSB
  * API); network radios the user configured (rtl_tcp servers, Plutos). Nothing here opens a radio.
+ * Which USB ids are radios comes from the drivers' descriptors (registry.ts: `RadioDescriptor.usb`), so
+ * the driver modules are loaded first.
  *
  * A machine without a USB bus (a container: no /sys/bus/usb) is normal: `usb` 3.x then rejects
  * getDevices(), and discovery reports "no USB bus" among its problems and lists the rest.
  */
-import type { DeviceDriver, DeviceInfo } from './types.js';
+import { loadDriverModules, usbModels } from './registry.js';
+import type { DeviceInfo } from './types.js';
 
-/** USB ids of the radios we drive (from each vendor's host library). */
-export const USB_RADIOS: ReadonlyArray<{ vendorId: number; productId: number; driver: DeviceDriver; name: string }> = [
-  { vendorId: 0x1d50, productId: 0x6089, driver: 'hackrf', name: 'HackRF One' },
-  { vendorId: 0x0bda, productId: 0x2838, driver: 'rtlsdr', name: 'RTL-SDR (RTL2838)' },
-  { vendorId: 0x0bda, productId: 0x2832, driver: 'rtlsdr', name: 'RTL-SDR (RTL2832U)' },
-  { vendorId: 0x0456, productId: 0xb673, driver: 'pluto', name: 'ADALM-Pluto (USB)' },
-];
+/** USB ids of the radios we drive, from the registered drivers' descriptors (ids that are no radio left out). */
+export function usbRadios(): Array<{ vendorId: number; productId: number; driver: string; name: string }> {
+  return usbModels()
+    .filter((m) => m.listed !== false)
+    .map((m) => ({ vendorId: m.vendorId, productId: m.productId, driver: m.driver, name: m.model }));
+}
 
 export interface NetworkRadioConfig {
   driver: 'rtl_tcp' | 'pluto';
@@ -57,20 +59,25 @@ export async function systemUsb(): Promise<UsbLike> {
   return usbPromise;
 }
 
-/** DeviceInfo of a USB device, or undefined when it is not a radio we know. `index` numbers RTL-SDRs. */
+/**
+ * DeviceInfo of a USB device, or undefined when it is not a radio a registered driver knows. `index`
+ * numbers the radios of drivers addressed by index (RTL-SDR).
+ */
 export function usbRadioInfo(d: UsbDeviceLike, index: number): DeviceInfo | undefined {
-  const known = USB_RADIOS.find((r) => r.vendorId === d.vendorId && r.productId === d.productId);
+  const known = usbModels().find((r) => r.vendorId === d.vendorId && r.productId === d.productId && r.listed !== false);
   if (!known) return undefined;
   const serial = d.serialNumber || undefined;
   // RTL-SDR dongles often share one serial ("00000001"), so they are addressed by index like librtlsdr does.
-  const id = known.driver === 'rtlsdr' ? `rtlsdr:${index}` : serial ? `${known.driver}:${serial}` : known.driver;
-  const label = `${d.productName || known.name}${serial ? ` (serial ${serial})` : ''}`;
+  const id =
+    known.usbIdBy === 'index' ? `${known.driver}:${index}` : known.usbIdBy === 'serial' && serial ? `${known.driver}:${serial}` : known.driver;
+  const label = `${d.productName || known.model}${serial ? ` (serial ${serial})` : ''}`;
   const info: DeviceInfo = { id, driver: known.driver, label, usb: { vendorId: d.vendorId, productId: d.productId } };
   if (serial) info.serial = serial;
   return info;
 }
 
 export async function listUsbRadios(usb?: UsbLike): Promise<DiscoveryResult> {
+  await loadDriverModules(); // a driver module that fails to load is reported by whoever asks for it (dekag devices)
   let devices: UsbDeviceLike[];
   try {
     devices = await (usb ?? (await systemUsb())).getDevices();
@@ -78,11 +85,12 @@ export async function listUsbRadios(usb?: UsbLike): Promise<DiscoveryResult> {
     return { devices: [], problems: [`no USB bus (${(e as Error).message}); USB radios cannot be listed here`] };
   }
   const out: DeviceInfo[] = [];
-  let rtl = 0;
+  const counts = new Map<string, number>();
   for (const d of devices) {
-    const info = usbRadioInfo(d, rtl);
+    const n = usbModels().find((r) => r.vendorId === d.vendorId && r.productId === d.productId)?.driver;
+    const info = usbRadioInfo(d, n === undefined ? 0 : (counts.get(n) ?? 0));
     if (!info) continue;
-    if (info.driver === 'rtlsdr') rtl++;
+    counts.set(info.driver, (counts.get(info.driver) ?? 0) + 1);
     out.push(info);
   }
   return { devices: out, problems: [] };
@@ -116,6 +124,7 @@ export async function watchUsbRadios(
 ): Promise<{ stop: () => void } | { stop: undefined; problem: string }> {
   let u: UsbLike;
   try {
+    await loadDriverModules();
     u = usb ?? (await systemUsb());
     // Without a USB bus the `usb` package's event watcher fails in the background (an unhandled
     // rejection): ask for the device list first, which fails here instead.

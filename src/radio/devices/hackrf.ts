@@ -28,7 +28,7 @@ import {
   type TxStream,
 } from './types.js';
 import { bcdDevice, isDisconnectError, listUsbDevices, resultBytes, type UsbInResult, type UsbOutResult, type WebUsbDevice } from './webusb.js';
-import { registerDriver } from './registry.js';
+import { registerRadio } from './registry.js';
 
 export const HACKRF_VENDOR_ID = 0x1d50;
 export const HACKRF_ONE_PRODUCT_ID = 0x6089;
@@ -649,15 +649,26 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
  * `hackrf[:SERIAL]`: the HackRF on USB whose serial ends with SERIAL (any suffix, case-insensitive), or the
  * first one. Driver options are HackRfOptions.
  */
-registerDriver('hackrf', async (spec, o) => {
-  const all = (await listUsbDevices()).filter((d) => d.vendorId === HACKRF_VENDOR_ID && HACKRF_PRODUCT_IDS.includes(d.productId));
-  const want = spec.arg?.toLowerCase();
-  const d = want ? all.find((x) => (x.serialNumber ?? '').toLowerCase().endsWith(want)) : all[0];
-  if (!d) {
-    const seen = all.map((x) => x.serialNumber ?? '?').join(', ');
-    throw new DeviceConfigError(
-      want ? `no HackRF with serial ending '${spec.arg}' is plugged in${seen ? `; found ${seen}` : ''}` : 'no HackRF is plugged in (USB 1d50:6089); see dekag devices',
-    );
-  }
-  return new HackRfDevice(d, { ...(o.driverOptions as HackRfOptions | undefined) });
+registerRadio({
+  name: 'hackrf',
+  usage: 'hackrf[:SERIAL]',
+  usb: [
+    { vendorId: HACKRF_VENDOR_ID, productId: HACKRF_ONE_PRODUCT_ID, model: 'HackRF One' },
+    { vendorId: HACKRF_VENDOR_ID, productId: HACKRF_JAWBREAKER_PRODUCT_ID, model: 'HackRF Jawbreaker' },
+    { vendorId: HACKRF_VENDOR_ID, productId: HACKRF_RAD1O_PRODUCT_ID, model: 'rad1o' },
+  ],
+  usbIdBy: 'serial',
+  capabilities: HACKRF_CAPABILITIES,
+  factory: async (spec, o) => {
+    const all = (await listUsbDevices()).filter((d) => d.vendorId === HACKRF_VENDOR_ID && HACKRF_PRODUCT_IDS.includes(d.productId));
+    const want = spec.arg?.toLowerCase();
+    const d = want ? all.find((x) => (x.serialNumber ?? '').toLowerCase().endsWith(want)) : all[0];
+    if (!d) {
+      const seen = all.map((x) => x.serialNumber ?? '?').join(', ');
+      throw new DeviceConfigError(
+        want ? `no HackRF with serial ending '${spec.arg}' is plugged in${seen ? `; found ${seen}` : ''}` : 'no HackRF is plugged in (USB 1d50:6089); see dekag devices',
+      );
+    }
+    return new HackRfDevice(d, { ...(o.driverOptions as HackRfOptions | undefined) });
+  },
 });

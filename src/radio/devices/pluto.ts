@@ -30,7 +30,7 @@ import {
   type IioDeviceModel,
 } from './pluto-context.js';
 import { IiodCommandError, IiodConnection, describeAttr, type AttrTarget } from './pluto-iiod.js';
-import { registerDriver } from './registry.js';
+import { registerRadio } from './registry.js';
 import { BlockQueue, DEFAULT_BLOCK_SAMPLES, DEFAULT_QUEUE_BLOCKS, mergeConfig, rxStreamFrom } from './stream.js';
 import {
   DeviceConfigError,
@@ -596,11 +596,21 @@ function swapPairsI16(a: Int16Array): void {
 
 // `pluto:HOST[:PORT]` in the registry; a bare `pluto` (what USB discovery reports for a Pluto's VID:PID)
 // means the USB Ethernet gadget's default address. driverOptions: timeoutMs, txBlockSamples.
-registerDriver('pluto', (spec, o) => {
-  const { host, port } = spec.arg === undefined ? { host: PLUTO_DEFAULT_HOST, port: IIOD_PORT } : parsePlutoAddress(spec.arg);
-  const d = o.driverOptions ?? {};
-  const opts: PlutoOptions = { host, port };
-  if (typeof d['timeoutMs'] === 'number') opts.timeoutMs = d['timeoutMs'];
-  if (typeof d['txBlockSamples'] === 'number') opts.txBlockSamples = d['txBlockSamples'];
-  return new PlutoDevice(opts);
+registerRadio({
+  name: 'pluto',
+  usage: 'pluto:HOST',
+  usb: [
+    { vendorId: 0x0456, productId: 0xb673, model: 'ADALM-Pluto (USB)' },
+    // The bootloader (DFU) for firmware updates: users may open it, but it is not a radio.
+    { vendorId: 0x0456, productId: 0xb674, model: 'ADALM-Pluto (DFU mode)', listed: false },
+  ],
+  usbIdBy: 'bare',
+  factory: (spec, o) => {
+    const { host, port } = spec.arg === undefined ? { host: PLUTO_DEFAULT_HOST, port: IIOD_PORT } : parsePlutoAddress(spec.arg);
+    const d = o.driverOptions ?? {};
+    const opts: PlutoOptions = { host, port };
+    if (typeof d['timeoutMs'] === 'number') opts.timeoutMs = d['timeoutMs'];
+    if (typeof d['txBlockSamples'] === 'number') opts.txBlockSamples = d['txBlockSamples'];
+    return new PlutoDevice(opts);
+  },
 });

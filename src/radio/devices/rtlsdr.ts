@@ -26,11 +26,11 @@ import {
   type TxStream,
 } from './types.js';
 import { errorChainMessage, isDisconnectError, listUsbDevices, type WebUsbDevice } from './webusb.js';
-import { registerDriver } from './registry.js';
+import { registerRadio } from './registry.js';
 
-export const RTLSDR_USB_IDS: ReadonlyArray<{ vendorId: number; productId: number }> = [
-  { vendorId: 0x0bda, productId: 0x2832 },
-  { vendorId: 0x0bda, productId: 0x2838 },
+export const RTLSDR_USB_IDS: ReadonlyArray<{ vendorId: number; productId: number; model: string }> = [
+  { vendorId: 0x0bda, productId: 0x2838, model: 'RTL-SDR (RTL2838)' },
+  { vendorId: 0x0bda, productId: 0x2832, model: 'RTL-SDR (RTL2832U)' },
 ];
 
 /** cu8 -> float: (u - 127.5) / 127.5, the rtl-sdr convention (shared/design/radio-protocols.md). */
@@ -294,11 +294,18 @@ export class RtlSdrDevice extends EventEmitter implements SdrDevice {
  * `rtlsdr[:INDEX]`: the INDEX-th RTL-SDR in USB enumeration order (default 0), as librtlsdr and discovery
  * number them (dongles often share the serial 00000001). Driver options are RtlSdrOptions.
  */
-registerDriver('rtlsdr', async (spec, o) => {
-  const all = (await listUsbDevices()).filter((d) => RTLSDR_USB_IDS.some((k) => k.vendorId === d.vendorId && k.productId === d.productId));
-  const index = spec.arg === undefined ? 0 : Number(spec.arg);
-  if (!Number.isInteger(index) || index < 0) throw new DeviceConfigError(`'${spec.id}': the RTL-SDR index must be a number 0, 1, ...`);
-  const d = all[index];
-  if (!d) throw new DeviceConfigError(`no RTL-SDR number ${index} is plugged in (found ${all.length}); see dekag devices`);
-  return new RtlSdrDevice(d, { id: `rtlsdr:${index}`, ...(o.driverOptions as RtlSdrOptions | undefined) });
+registerRadio({
+  name: 'rtlsdr',
+  usage: 'rtlsdr[:INDEX]',
+  usb: RTLSDR_USB_IDS,
+  usbIdBy: 'index',
+  capabilities: RTLSDR_CAPABILITIES,
+  factory: async (spec, o) => {
+    const all = (await listUsbDevices()).filter((d) => RTLSDR_USB_IDS.some((k) => k.vendorId === d.vendorId && k.productId === d.productId));
+    const index = spec.arg === undefined ? 0 : Number(spec.arg);
+    if (!Number.isInteger(index) || index < 0) throw new DeviceConfigError(`'${spec.id}': the RTL-SDR index must be a number 0, 1, ...`);
+    const d = all[index];
+    if (!d) throw new DeviceConfigError(`no RTL-SDR number ${index} is plugged in (found ${all.length}); see dekag devices`);
+    return new RtlSdrDevice(d, { id: `rtlsdr:${index}`, ...(o.driverOptions as RtlSdrOptions | undefined) });
+  },
 });

@@ -23,7 +23,8 @@ import { DekagError } from '../../util/errors.js';
 /** SigMF core datatypes a radio may deliver natively (`ci8` HackRF, `cu8` RTL-SDR, `ci16_le` Pluto). */
 export type SampleFormat = 'ci8' | 'cu8' | 'ci16_le' | 'cf32_le';
 
-export type DeviceDriver = 'loopback' | 'hackrf' | 'rtlsdr' | 'rtl_tcp' | 'pluto' | 'sigmf';
+/** A registered driver's name (registry.ts: `RadioDescriptor.name`); the built-in ones are listed for editors. */
+export type DeviceDriver = 'loopback' | 'hackrf' | 'rtlsdr' | 'rtl_tcp' | 'pluto' | 'sigmf' | (string & {});
 
 /** What discovery reports about a radio before it is opened. */
 export interface DeviceInfo {
