@@ -10,9 +10,9 @@
  * transfer in flight (see docs/radios-usb.md for what that means for 20 Msps). `transfersInFlight`
  * may be raised for a WebUSB implementation that queues transfers (browsers, fakes).
  */
-import { EventEmitter } from 'node:events';
 import { ci8ToCf32, cf32ToCi8 } from '../channel/iqformat.js';
-import { BlockQueue, mergeConfig, rxStreamFrom } from './stream.js';
+import { BlockQueue, rxStreamFrom } from './stream.js';
+import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
   DeviceGoneError,
@@ -23,8 +23,6 @@ import {
   type IqBlock,
   type RxOptions,
   type RxStream,
-  type SdrDevice,
-  type StreamStats,
   type TxStream,
 } from './types.js';
 import { bcdDevice, isDisconnectError, listUsbDevices, resultBytes, type UsbInResult, type UsbOutResult, type WebUsbDevice } from './webusb.js';
@@ -183,7 +181,7 @@ function roundUpPackets(bytes: number): number {
   return Math.max(USB_PACKET_BYTES, Math.ceil(bytes / USB_PACKET_BYTES) * USB_PACKET_BYTES);
 }
 
-export class HackRfDevice extends EventEmitter implements SdrDevice {
+export class HackRfDevice extends DeviceBase {
   readonly capabilities: DeviceCapabilities = HACKRF_CAPABILITIES;
   /** Filled in by open(). */
   boardId: number | undefined;
@@ -196,13 +194,10 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
   /** Firmware's transfer buffer size (API >= 0x0112 only). */
   firmwareBufferBytes: number | undefined;
 
-  private applied: DeviceConfig = { ...HACKRF_DEFAULT_CONFIG, gainsDb: { ...HACKRF_DEFAULT_CONFIG.gainsDb } };
+  /** The USB handle is spent once closed. */
+  protected override readonly reopenable = false;
   private bandwidthAuto = true;
-  private opened = false;
-  private gone: DeviceGoneError | undefined;
-  private closing: Promise<void> | undefined;
   private stream: RxState | TxState | undefined;
-  private readonly counters: StreamStats = { samplesRx: 0, samplesTx: 0, overflows: 0, underflows: 0 };
   private readonly transferBytes: number;
   private readonly inFlight: number;
   private readonly transferTimeoutMs: number;
@@ -211,7 +206,7 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
   private readonly fixedId: string | undefined;
 
   constructor(readonly usb: WebUsbDevice, options: HackRfOptions = {}) {
-    super();
+    super(HACKRF_DEFAULT_CONFIG);
     const tb = options.transferBytes ?? HACKRF_TRANSFER_BYTES;
     if (!Number.isInteger(tb) || tb < USB_PACKET_BYTES || tb % USB_PACKET_BYTES !== 0) {
       throw new DeviceConfigError(`transferBytes must be a positive multiple of ${USB_PACKET_BYTES}, got ${tb}`);
@@ -239,22 +234,7 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
     };
   }
 
-  get config(): DeviceConfig {
-    return { ...this.applied, gainsDb: { ...this.applied.gainsDb } };
-  }
-
-  get isOpen(): boolean {
-    return this.opened;
-  }
-
-  stats(): StreamStats {
-    return { ...this.counters };
-  }
-
-  async open(): Promise<void> {
-    if (this.opened) return;
-    this.throwIfGone();
-    if (this.closing) throw new DeviceConfigError(`${this.info.id} was closed; create a new device object to open it again`);
+  protected async openHardware(): Promise<void> {
     try {
       await this.usb.open();
       await this.usb.selectConfiguration(1);
@@ -276,30 +256,23 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
         this.firmwareBufferBytes = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
       }
       await this.setMode(TransceiverMode.OFF);
-      this.opened = true;
       // Put the hardware in a known state: every setting sent once.
-      await this.apply(this.applied, true);
+      await this.apply(this.cfg, true);
     } catch (e) {
-      this.opened = false;
       await this.usb.close().catch(() => undefined);
       throw e;
     }
   }
 
-  async configure(changes: Partial<DeviceConfig>): Promise<DeviceConfig> {
-    this.throwIfGone();
-    if (!this.opened) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
-    const next = mergeConfig(this.info.id, this.capabilities, this.applied, changes);
+  protected async applyConfig(changes: Partial<DeviceConfig>): Promise<void> {
+    const next = this.merged(changes);
     if ('bandwidthHz' in changes) this.bandwidthAuto = changes.bandwidthHz === undefined;
     await this.apply(next, false);
-    const cfg = this.config;
-    this.emit('config', cfg);
-    return cfg;
   }
 
   /** Sends what differs between `next` and the applied configuration (everything when `all`). */
   private async apply(next: DeviceConfig, all: boolean): Promise<void> {
-    const cur = this.applied;
+    const cur = this.cfg;
     if (all || next.freqHz !== cur.freqHz) {
       const freqHz = Math.round(next.freqHz);
       const payload = new Uint8Array(8);
@@ -353,8 +326,7 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
 
   /** Bias tee (antenna port power): off by default; a safety-relevant switch, so never set implicitly. */
   async setAntennaPower(enabled: boolean): Promise<void> {
-    this.throwIfGone();
-    if (!this.opened) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
+    this.requireOpen();
     await this.controlOut(HackrfRequest.ANTENNA_ENABLE, enabled ? 1 : 0, 0, undefined, 'antenna_enable');
   }
 
@@ -545,12 +517,7 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
     }
   }
 
-  async close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
-  }
-
-  private async doClose(): Promise<void> {
+  protected async closeHardware(): Promise<void> {
     const s = this.stream;
     if (s?.kind === 'rx') await this.stopRx(s);
     if (s?.kind === 'tx') {
@@ -558,7 +525,7 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
       s.wakePump?.();
       await s.done;
     }
-    if (this.opened && !this.gone) {
+    if (this.hasOpened && !this.goneError) {
       try {
         await this.usb.releaseInterface(0);
       } catch (e) {
@@ -566,12 +533,10 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
       }
     }
     if (this.usb.opened) await this.usb.close().catch(() => undefined);
-    this.opened = false;
   }
 
   private checkCanStream(what: 'RX' | 'TX'): void {
-    this.throwIfGone();
-    if (!this.opened || this.closing) throw new DeviceConfigError(`${this.info.id} is not open; call open() before startRx()/startTx()`);
+    this.requireOpen('call open() before startRx()/startTx()');
     if (this.stream) {
       const other = this.stream.kind === 'rx' ? 'RX' : 'TX';
       throw new DeviceConfigError(
@@ -618,11 +583,8 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
     return new DeviceIoError(`HackRF ${what} failed: ${msg}`);
   }
 
-  /** Records that the radio went away (once), ends the streams and emits 'gone'. */
-  private markGone(reason: string): DeviceGoneError {
-    if (this.gone) return this.gone;
-    const err = new DeviceGoneError(this.info.id, reason);
-    this.gone = err;
+  /** The radio went away: the RX stream ends with `err`, writes reject with it. */
+  protected endStreams(err: DeviceGoneError): void {
     const s = this.stream;
     if (s?.kind === 'rx') {
       s.running = false;
@@ -632,16 +594,6 @@ export class HackRfDevice extends EventEmitter implements SdrDevice {
       s.wakePump?.();
       for (const w of s.wakeWriters.splice(0)) w();
     }
-    this.emit('gone', err);
-    return err;
-  }
-
-  private throwIfGone(): void {
-    if (this.gone) throw this.gone;
-  }
-
-  private reportBackground(e: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', e instanceof Error ? e : new Error(String(e)));
   }
 }
 

@@ -26,14 +26,14 @@
  * the next segment. `unplug()` simulates the radio disappearing (a fake at the hardware boundary, for tests
  * of what happens above a device when a USB radio is pulled).
  */
-import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelSimulator, type ChannelConfig } from '../channel/simulator.js';
 import { addNoise, noiseVarianceFor } from '../channel/awgn.js';
 import { applyDcOffset, applyIqImbalance } from '../channel/impairments.js';
 import { quantize8 } from '../channel/iqformat.js';
 import { Rng } from '../channel/rng.js';
-import { BlockQueue, DEFAULT_BLOCK_SAMPLES, DEFAULT_QUEUE_BLOCKS, mergeConfig, rxStreamFrom } from './stream.js';
+import { BlockQueue, DEFAULT_BLOCK_SAMPLES, mergeConfig, rxStreamFrom } from './stream.js';
+import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
   DeviceGoneError,
@@ -43,7 +43,6 @@ import {
   type IqBlock,
   type RxOptions,
   type RxStream,
-  type SdrDevice,
   type StreamStats,
   type TxStream,
 } from './types.js';
@@ -80,17 +79,13 @@ const DEFAULT_CHANNEL: LoopbackChannel = { snrDb: 30 };
 /** Longest TX segment run through the channel at once (bounds the simulator's working memory). */
 const MAX_SEGMENT_SAMPLES = 1 << 20;
 
-export class LoopbackDevice extends EventEmitter implements SdrDevice {
+export class LoopbackDevice extends DeviceBase {
   readonly info: DeviceInfo;
   readonly capabilities = LOOPBACK_CAPABILITIES;
   readonly pace: 'realtime' | 'full-speed';
-  private cfg: DeviceConfig;
   private chan: LoopbackChannel;
   private readonly seed: number;
   private readonly txQueueSamples: number;
-  private opened = false;
-  private goneError: DeviceGoneError | undefined;
-  private readonly st: StreamStats = { samplesRx: 0, samplesTx: 0, overflows: 0, underflows: 0 };
 
   // transmit side
   private txChunks: Float32Array[] = [];
@@ -110,8 +105,8 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
   private pumpBlockSamples = DEFAULT_BLOCK_SAMPLES;
 
   constructor(opts: LoopbackOptions = {}) {
-    super();
     const id = opts.id ?? 'loopback';
+    super(mergeConfig(id, LOOPBACK_CAPABILITIES, { freqHz: 2.4e9, sampleRateHz: 2e6, gainsDb: { rx: 0 } }, opts.config ?? {}));
     this.info = { id, driver: 'loopback', label: 'Loopback (TX -> channel simulator -> RX)' };
     this.pace = opts.pace ?? 'realtime';
     if (this.pace !== 'realtime' && this.pace !== 'full-speed') throw new DeviceConfigError(`pace must be 'realtime' or 'full-speed', got '${String(this.pace)}'`);
@@ -119,16 +114,6 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
     this.txQueueSamples = opts.txQueueSamples ?? 1 << 18;
     this.chan = { ...(opts.channel ?? DEFAULT_CHANNEL) };
     this.idleRng = new Rng(this.seed ^ 0x1d1e);
-    const base: DeviceConfig = { freqHz: 2.4e9, sampleRateHz: 2e6, gainsDb: { rx: 0 } };
-    this.cfg = mergeConfig(id, this.capabilities, base, opts.config ?? {});
-  }
-
-  get config(): DeviceConfig {
-    return { ...this.cfg, gainsDb: { ...this.cfg.gainsDb } };
-  }
-
-  get isOpen(): boolean {
-    return this.opened;
   }
 
   /** The channel as it is now. */
@@ -144,33 +129,23 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
     return this.channel;
   }
 
-  async open(): Promise<void> {
-    if (this.goneError) throw this.goneError;
-    this.opened = true;
-  }
+  protected async openHardware(): Promise<void> {}
 
-  async configure(changes: Partial<DeviceConfig>): Promise<DeviceConfig> {
-    this.requireOpen();
-    const next = mergeConfig(this.info.id, this.capabilities, this.cfg, changes);
+  protected async applyConfig(changes: Partial<DeviceConfig>): Promise<void> {
+    const next = this.merged(changes);
     if (next.sampleRateHz !== this.cfg.sampleRateHz) this.rateEpoch++;
     this.cfg = next;
-    this.emit('config', this.config);
-    return this.config;
   }
 
-  stats(): StreamStats {
-    return { ...this.st, overflows: this.st.overflows + (this.rx?.queue.dropped ?? 0) };
+  override stats(): StreamStats {
+    return { ...this.counters, overflows: this.counters.overflows + (this.rx?.queue.dropped ?? 0) };
   }
 
   startRx(options: RxOptions = {}): RxStream {
-    this.requireOpen();
-    if (this.rx) throw new DeviceConfigError(`${this.info.id} is already receiving; stop the RX stream first`);
-    const blockSamples = options.blockSamples ?? DEFAULT_BLOCK_SAMPLES;
-    if (!Number.isInteger(blockSamples) || blockSamples < 1) throw new DeviceConfigError(`blockSamples must be an integer >= 1, got ${blockSamples}`);
-    const queue = new BlockQueue(options.queueBlocks ?? DEFAULT_QUEUE_BLOCKS);
+    const { blockSamples, queue } = this.rxStart(this.rx !== undefined, options);
     const stop = async (): Promise<void> => {
       if (this.rx?.queue !== queue) return;
-      this.st.overflows += queue.dropped;
+      this.counters.overflows += queue.dropped;
       this.rx = undefined;
       queue.end();
       this.wakeTx();
@@ -209,17 +184,17 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
         if (iq.length === 0) return;
         this.txChunks.push(Float32Array.from(iq));
         this.txQueued += iq.length >> 1;
-        this.st.samplesTx += iq.length >> 1;
+        this.counters.samplesTx += iq.length >> 1;
         state.dry = false;
         this.wakeTx();
         // Nobody receives in full-speed mode: the samples go out into the void at once.
         if (this.pace === 'full-speed' && !this.rx) this.discardTx();
-        while (this.txQueued >= this.txQueueSamples && !this.goneError && this.opened) await this.txWait();
+        while (this.txQueued >= this.txQueueSamples && !this.goneError && this.hasOpened) await this.txWait();
         if (this.goneError) throw this.goneError;
       },
       end: async () => {
         if (state.ended) return;
-        while (this.txQueued > 0 && !this.goneError && this.opened && (this.rx || this.pump)) await this.txWait();
+        while (this.txQueued > 0 && !this.goneError && this.hasOpened && (this.rx || this.pump)) await this.txWait();
         state.ended = true;
         if (this.tx === state) this.tx = undefined;
         this.wakeTx();
@@ -231,16 +206,16 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
 
   /** Fake hardware boundary: the radio disappears, as a USB radio does when pulled out. */
   unplug(reason = 'unplugged'): void {
-    if (this.goneError) return;
-    this.goneError = new DeviceGoneError(this.info.id, reason);
-    this.opened = false;
-    this.rx?.queue.end(this.goneError);
-    this.wakeTx();
-    this.pump?.abort.abort();
-    this.emit('gone', this.goneError);
+    this.markGone(reason);
   }
 
-  async close(): Promise<void> {
+  protected endStreams(err: DeviceGoneError): void {
+    this.rx?.queue.end(err);
+    this.wakeTx();
+    this.pump?.abort.abort();
+  }
+
+  protected async closeHardware(): Promise<void> {
     if (this.rx) await this.rx.stop();
     if (this.tx) this.tx.ended = true;
     this.tx = undefined;
@@ -248,15 +223,9 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
     this.pump?.abort.abort();
     await this.pump?.done;
     this.pump = undefined;
-    this.opened = false;
   }
 
   // --- the air -------------------------------------------------------------------------------------------
-
-  private requireOpen(): void {
-    if (this.goneError) throw this.goneError;
-    if (!this.opened) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
-  }
 
   private txWait(): Promise<void> {
     return new Promise((resolve) => this.txWaiters.push(resolve));
@@ -304,7 +273,7 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
       if (this.tx && !this.tx.ended && !this.tx.dry) {
         // The transmitter's stream is open but it gave nothing in time: a real radio would send zeros.
         this.tx.dry = true;
-        this.st.underflows++;
+        this.counters.underflows++;
       }
       this.idleNoise(out.subarray(2 * pos));
       pos = n;
@@ -373,7 +342,7 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
     const iq = this.receive(samples);
     const block: IqBlock = { iq, samples, sampleIndex: this.streamIndex, receivedAtMs: Date.now() };
     this.streamIndex += samples;
-    this.st.samplesRx += samples;
+    this.counters.samplesRx += samples;
     return block;
   }
 
@@ -381,7 +350,7 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
   private idleBlock(samples: number): IqBlock {
     if (this.tx && !this.tx.ended && !this.tx.dry) {
       this.tx.dry = true;
-      this.st.underflows++;
+      this.counters.underflows++;
     }
     let iq: Float32Array | undefined;
     const draw = (): Float32Array => {
@@ -403,7 +372,7 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
       },
     };
     this.streamIndex += samples;
-    this.st.samplesRx += samples;
+    this.counters.samplesRx += samples;
     return block;
   }
 
@@ -431,7 +400,7 @@ export class LoopbackDevice extends EventEmitter implements SdrDevice {
           // The event loop stalled: the radio's own buffer would have overflowed. Skip, count, catch up.
           const skipped = due - made - cap;
           if (queue) {
-            this.st.overflows += skipped;
+            this.counters.overflows += skipped;
             this.streamIndex += skipped * blockSamples;
           }
           made += skipped;

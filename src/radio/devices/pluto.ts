@@ -19,7 +19,6 @@
  * iiod 0.x does not report RX overruns or TX underruns over the network, so `stats().overflows` counts
  * only blocks this host dropped for a slow consumer, and `underflows` stays 0.
  */
-import { EventEmitter } from 'node:events';
 import {
   findChannel,
   findDevice,
@@ -31,7 +30,8 @@ import {
 } from './pluto-context.js';
 import { IiodCommandError, IiodConnection, describeAttr, type AttrTarget } from './pluto-iiod.js';
 import { registerRadio } from './registry.js';
-import { BlockQueue, DEFAULT_BLOCK_SAMPLES, DEFAULT_QUEUE_BLOCKS, mergeConfig, rxStreamFrom } from './stream.js';
+import { BlockQueue, DEFAULT_BLOCK_SAMPLES, DEFAULT_QUEUE_BLOCKS, rxStreamFrom } from './stream.js';
+import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
   DeviceGoneError,
@@ -42,8 +42,6 @@ import {
   type IqBlock,
   type RxOptions,
   type RxStream,
-  type SdrDevice,
-  type StreamStats,
   type TxStream,
 } from './types.js';
 
@@ -143,26 +141,22 @@ export function floatsToS16(iq: Float32Array, from: number, count: number, out: 
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export class PlutoDevice extends EventEmitter implements SdrDevice {
+export class PlutoDevice extends DeviceBase {
   readonly host: string;
   readonly port: number;
   private readonly timeoutMs: number;
   private readonly txBlockSamples: number;
   private infoValue: DeviceInfo;
   private caps: DeviceCapabilities | undefined;
-  private cfg: DeviceConfig = { freqHz: 0, sampleRateHz: 0, gainsDb: {} };
   private control: IiodConnection | undefined;
   private layout: PlutoLayout | undefined;
   private ctx: IioContextModel | undefined;
-  private opened = false;
-  private goneError: DeviceGoneError | undefined;
   private bandwidthExplicit = false;
-  private readonly counters: StreamStats = { samplesRx: 0, samplesTx: 0, overflows: 0, underflows: 0 };
   private rx: { stop: () => Promise<void>; queue: BlockQueue } | undefined;
   private tx: { abort: (e: Error) => void; end: () => Promise<void> } | undefined;
 
   constructor(opts: PlutoOptions = {}) {
-    super();
+    super({ freqHz: 0, sampleRateHz: 0, gainsDb: {} });
     this.host = opts.host ?? PLUTO_DEFAULT_HOST;
     this.port = opts.port ?? IIOD_PORT;
     this.timeoutMs = opts.timeoutMs ?? 5000;
@@ -183,25 +177,12 @@ export class PlutoDevice extends EventEmitter implements SdrDevice {
     return this.caps;
   }
 
-  get config(): DeviceConfig {
-    return { ...this.cfg, gainsDb: { ...this.cfg.gainsDb } };
-  }
-
-  get isOpen(): boolean {
-    return this.opened && !this.goneError;
-  }
-
   /** The IIO context the radio described (devices, channels, attribute names). */
   get context(): IioContextModel | undefined {
     return this.ctx;
   }
 
-  stats(): StreamStats {
-    return { ...this.counters };
-  }
-
-  async open(): Promise<void> {
-    if (this.opened) return;
+  protected async openHardware(): Promise<void> {
     const id = this.infoValue.id;
     const conn = await IiodConnection.connect({ host: this.host, port: this.port, deviceId: id, timeoutMs: this.timeoutMs });
     try {
@@ -224,7 +205,6 @@ export class PlutoDevice extends EventEmitter implements SdrDevice {
     const serial = attr('hw_serial');
     this.infoValue = { ...this.infoValue, label: `${model ?? 'ADALM-Pluto'} at ${this.infoValue.address}` };
     if (serial) this.infoValue.serial = serial;
-    this.opened = true;
   }
 
   private findLayout(ctx: IioContextModel): PlutoLayout {
@@ -362,10 +342,10 @@ export class PlutoDevice extends EventEmitter implements SdrDevice {
     return parseHz(await this.read(l!.txLo), this.describe(l!.txLo));
   }
 
-  async configure(changes: Partial<DeviceConfig>): Promise<DeviceConfig> {
+  protected async applyConfig(changes: Partial<DeviceConfig>): Promise<void> {
     this.conn();
     const l = this.layout!;
-    const next = mergeConfig(this.infoValue.id, this.capabilities, this.cfg, changes);
+    const next = this.merged(changes);
     if (changes.sampleRateHz !== undefined) await this.write(l.rate, String(Math.round(next.sampleRateHz)));
     if (changes.bandwidthHz !== undefined) this.bandwidthExplicit = true;
     if (changes.bandwidthHz !== undefined || (changes.sampleRateHz !== undefined && !this.bandwidthExplicit)) {
@@ -386,9 +366,7 @@ export class PlutoDevice extends EventEmitter implements SdrDevice {
       await this.write(l.rxGain, String(next.gainsDb[PLUTO_RX_GAIN]));
     }
     if (gains[PLUTO_TX_GAIN] !== undefined) await this.write(l.txGain, String(next.gainsDb[PLUTO_TX_GAIN]));
-    const applied = await this.readBack();
-    this.emit('config', this.config);
-    return { ...applied, gainsDb: { ...applied.gainsDb } };
+    await this.readBack();
   }
 
   /** Automatic gain control on the RX side (`manual` is what setting the `hardwaregain` stage selects). */
@@ -443,7 +421,7 @@ export class PlutoDevice extends EventEmitter implements SdrDevice {
         const err = this.goneError ?? (e as Error);
         if (!stopping || err instanceof DeviceGoneError) queue.end(err);
         else queue.end();
-        if (!(err instanceof DeviceGoneError) && !stopping) this.emitError(err);
+        if (!(err instanceof DeviceGoneError) && !stopping) this.reportBackground(err);
       } finally {
         await conn?.close();
       }
@@ -553,19 +531,12 @@ export class PlutoDevice extends EventEmitter implements SdrDevice {
     return { write, end };
   }
 
-  private emitError(e: Error): void {
-    if (this.listenerCount('error') > 0) this.emit('error', e);
+  protected endStreams(err: DeviceGoneError): void {
+    this.rx?.queue.end(err);
+    this.tx?.abort(err);
   }
 
-  private markGone(e: DeviceGoneError): void {
-    if (this.goneError) return;
-    this.goneError = e;
-    this.rx?.queue.end(e);
-    this.tx?.abort(e);
-    this.emit('gone', e);
-  }
-
-  async close(): Promise<void> {
+  protected async closeHardware(): Promise<void> {
     const rx = this.rx;
     const tx = this.tx;
     if (rx) await rx.stop().catch(() => undefined);
@@ -574,7 +545,6 @@ export class PlutoDevice extends EventEmitter implements SdrDevice {
     this.tx = undefined;
     await this.control?.close();
     this.control = undefined;
-    this.opened = false;
   }
 }
 

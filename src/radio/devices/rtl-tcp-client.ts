@@ -10,7 +10,7 @@
  * unknown; `open()` therefore sends the initial frequency and sample rate (options, or 100 MHz / 2.048 Msps),
  * so `config` is what the server was told.
  */
-import { EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { cu8ToCf32 } from '../channel/iqformat.js';
 import {
@@ -23,7 +23,8 @@ import {
   encodeCommand,
   type RtlTcpHeader,
 } from './rtl-tcp-protocol.js';
-import { BlockQueue, DEFAULT_BLOCK_SAMPLES, DEFAULT_QUEUE_BLOCKS, mergeConfig, rxStreamFrom } from './stream.js';
+import { BlockQueue, rxStreamFrom } from './stream.js';
+import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
   DeviceGoneError,
@@ -33,7 +34,6 @@ import {
   type DeviceInfo,
   type RxOptions,
   type RxStream,
-  type SdrDevice,
   type StreamStats,
   type TxStream,
 } from './types.js';
@@ -55,15 +55,11 @@ export function parseHostPort(spec: string, defaultPort = RTL_TCP_DEFAULT_PORT):
   return { host: m[1], port };
 }
 
-export class RtlTcpClient extends EventEmitter implements SdrDevice {
+export class RtlTcpClient extends DeviceBase {
   readonly info: DeviceInfo;
   private caps: DeviceCapabilities;
-  private cfg: DeviceConfig;
   private socket: Socket | undefined;
   private hdr: RtlTcpHeader | undefined;
-  private goneError: DeviceGoneError | undefined;
-  private closing = false;
-  private readonly st: StreamStats = { samplesRx: 0, samplesTx: 0, overflows: 0, underflows: 0 };
   private rx: { queue: BlockQueue; blockSamples: number; buf: Uint8Array; fill: number; index: number; skip: number } | undefined;
   /** IQ bytes received since the header, kept so a new RX stream starts on an I sample, never on a Q. */
   private streamBytes = 0;
@@ -73,23 +69,14 @@ export class RtlTcpClient extends EventEmitter implements SdrDevice {
     readonly port: number = RTL_TCP_DEFAULT_PORT,
     private readonly opts: RtlTcpClientOptions = {},
   ) {
-    super();
+    super({ freqHz: opts.freqHz ?? 100e6, sampleRateHz: opts.sampleRateHz ?? 2.048e6, gainsDb: {} });
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.info = { id: `rtl_tcp:${address}`, driver: 'rtl_tcp', label: `rtl_tcp server at ${address}`, address };
     this.caps = capabilitiesFor(RTL_TUNER_GAINS_TENTH_DB[5]!);
-    this.cfg = { freqHz: opts.freqHz ?? 100e6, sampleRateHz: opts.sampleRateHz ?? 2.048e6, gainsDb: {} };
   }
 
   get capabilities(): DeviceCapabilities {
     return this.caps;
-  }
-
-  get config(): DeviceConfig {
-    return { ...this.cfg, gainsDb: { ...this.cfg.gainsDb } };
-  }
-
-  get isOpen(): boolean {
-    return this.socket !== undefined && !this.goneError;
   }
 
   /** The server's dongle info (after open). */
@@ -97,9 +84,7 @@ export class RtlTcpClient extends EventEmitter implements SdrDevice {
     return this.hdr;
   }
 
-  async open(): Promise<void> {
-    if (this.goneError) throw this.goneError;
-    if (this.socket) return;
+  protected async openHardware(): Promise<void> {
     const where = `${this.host}:${this.port}`;
     const socket = connect({ host: this.host, port: this.port });
     const timeoutMs = this.opts.connectTimeoutMs ?? 3000;
@@ -146,9 +131,8 @@ export class RtlTcpClient extends EventEmitter implements SdrDevice {
     await this.send(RtlTcpCommand.SetFrequency, this.cfg.freqHz);
   }
 
-  async configure(changes: Partial<DeviceConfig>): Promise<DeviceConfig> {
-    this.requireOpen();
-    const next = mergeConfig(this.info.id, this.caps, this.cfg, changes);
+  protected async applyConfig(changes: Partial<DeviceConfig>): Promise<void> {
+    const next = this.merged(changes);
     if (changes.sampleRateHz !== undefined) await this.send(RtlTcpCommand.SetSampleRate, Math.round(next.sampleRateHz));
     if (changes.freqHz !== undefined) await this.send(RtlTcpCommand.SetFrequency, Math.round(next.freqHz));
     const g = changes.gainsDb?.['tuner'];
@@ -157,31 +141,25 @@ export class RtlTcpClient extends EventEmitter implements SdrDevice {
       await this.send(RtlTcpCommand.SetGain, Math.round(next.gainsDb['tuner']! * 10));
     }
     this.cfg = next;
-    this.emit('config', this.config);
-    return this.config;
   }
 
   /** Any rtl_tcp command (ppm, AGC, bias tee, ...), for settings the device interface has no field for. */
   async send(cmd: number, param: number): Promise<void> {
-    this.requireOpen();
+    this.requireSocket();
     const s = this.socket!;
     if (!s.write(encodeCommand(cmd, param))) await Promise.race([once(s, 'drain'), once(s, 'close')]);
     if (this.goneError) throw this.goneError;
   }
 
   startRx(options: RxOptions = {}): RxStream {
-    this.requireOpen();
-    if (this.rx) throw new DeviceConfigError(`${this.info.id} is already receiving; stop the RX stream first`);
-    const blockSamples = options.blockSamples ?? DEFAULT_BLOCK_SAMPLES;
-    if (!Number.isInteger(blockSamples) || blockSamples < 1) throw new DeviceConfigError(`blockSamples must be an integer >= 1, got ${blockSamples}`);
-    const queue = new BlockQueue(options.queueBlocks ?? DEFAULT_QUEUE_BLOCKS);
+    const { blockSamples, queue } = this.rxStart(this.rx !== undefined, options);
     const rx = { queue, blockSamples, buf: new Uint8Array(2 * blockSamples), fill: 0, index: 0, skip: this.streamBytes & 1 };
     this.rx = rx;
     return rxStreamFrom(
       () => queue.next(),
       () => {
         if (this.rx !== rx) return;
-        this.st.overflows += queue.dropped;
+        this.counters.overflows += queue.dropped;
         this.rx = undefined;
         queue.end();
       },
@@ -193,12 +171,11 @@ export class RtlTcpClient extends EventEmitter implements SdrDevice {
     throw new DeviceConfigError(`${this.info.id}: rtl_tcp is receive-only; use a TX-capable radio (loopback, HackRF, Pluto)`);
   }
 
-  stats(): StreamStats {
-    return { ...this.st, overflows: this.st.overflows + (this.rx?.queue.dropped ?? 0) };
+  override stats(): StreamStats {
+    return { ...this.counters, overflows: this.counters.overflows + (this.rx?.queue.dropped ?? 0) };
   }
 
-  async close(): Promise<void> {
-    this.closing = true;
+  protected async closeHardware(): Promise<void> {
     this.rx?.queue.end();
     this.rx = undefined;
     const s = this.socket;
@@ -210,16 +187,19 @@ export class RtlTcpClient extends EventEmitter implements SdrDevice {
     }
   }
 
-  private requireOpen(): void {
-    if (this.goneError) throw this.goneError;
+  /** The connection is up (also while open() sends its first commands). */
+  private requireSocket(): void {
+    this.throwIfGone();
     if (!this.socket) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
   }
 
   private lost(reason: string): void {
-    if (this.closing || this.goneError) return;
-    this.goneError = new DeviceGoneError(this.info.id, reason);
-    this.rx?.queue.end(this.goneError);
-    this.emit('gone', this.goneError);
+    if (this.isClosing) return; // our own close, not the server going away
+    this.markGone(reason);
+  }
+
+  protected endStreams(err: DeviceGoneError): void {
+    this.rx?.queue.end(err);
   }
 
   /** Cuts the byte stream into blocks of exactly `blockSamples` (a sample may straddle two TCP chunks). */
@@ -243,7 +223,7 @@ export class RtlTcpClient extends EventEmitter implements SdrDevice {
         rx.fill = 0;
         rx.queue.push({ iq: cu8ToCf32(raw), samples: rx.blockSamples, sampleIndex: rx.index, receivedAtMs: Date.now(), raw });
         rx.index += rx.blockSamples;
-        this.st.samplesRx += rx.blockSamples;
+        this.counters.samplesRx += rx.blockSamples;
       }
     }
   }

@@ -8,10 +8,10 @@
  * transfers with request 0, transferIn on endpoint 1, clearHalt, close), so a `usb` 3.x device or our
  * fake fits.
  */
-import { EventEmitter } from 'node:events';
 import { RTL2832U, type RtlDevice } from '@jtarrio/webrtlsdr/rtlsdr.js';
 import { cu8ToCf32 } from '../channel/iqformat.js';
-import { BlockQueue, mergeConfig, rxStreamFrom } from './stream.js';
+import { BlockQueue, rxStreamFrom } from './stream.js';
+import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
   DeviceGoneError,
@@ -21,8 +21,6 @@ import {
   type DeviceInfo,
   type RxOptions,
   type RxStream,
-  type SdrDevice,
-  type StreamStats,
   type TxStream,
 } from './types.js';
 import { errorChainMessage, isDisconnectError, listUsbDevices, type WebUsbDevice } from './webusb.js';
@@ -71,20 +69,18 @@ interface RxState {
   done: Promise<void>;
 }
 
-export class RtlSdrDevice extends EventEmitter implements SdrDevice {
+export class RtlSdrDevice extends DeviceBase {
   readonly capabilities: DeviceCapabilities = RTLSDR_CAPABILITIES;
+  /** The USB handle is spent once closed. */
+  protected override readonly reopenable = false;
   private rtl: RtlDevice | undefined;
-  private applied: DeviceConfig = { ...RTLSDR_DEFAULT_CONFIG, gainsDb: { ...RTLSDR_DEFAULT_CONFIG.gainsDb } };
   private agc: boolean;
   private ppm: number;
-  private gone: DeviceGoneError | undefined;
-  private closing: Promise<void> | undefined;
   private stream: RxState | undefined;
-  private readonly counters: StreamStats = { samplesRx: 0, samplesTx: 0, overflows: 0, underflows: 0 };
   private readonly blockSamples: number;
 
   constructor(readonly usb: WebUsbDevice, private readonly options: RtlSdrOptions = {}) {
-    super();
+    super(RTLSDR_DEFAULT_CONFIG);
     this.agc = options.agc ?? false;
     this.ppm = options.ppm ?? 0;
     this.blockSamples = options.blockSamples ?? 65536;
@@ -102,14 +98,6 @@ export class RtlSdrDevice extends EventEmitter implements SdrDevice {
     };
   }
 
-  get config(): DeviceConfig {
-    return { ...this.applied, gainsDb: { ...this.applied.gainsDb } };
-  }
-
-  get isOpen(): boolean {
-    return this.rtl !== undefined && !this.closing;
-  }
-
   get agcEnabled(): boolean {
     return this.agc;
   }
@@ -118,14 +106,7 @@ export class RtlSdrDevice extends EventEmitter implements SdrDevice {
     return this.ppm;
   }
 
-  stats(): StreamStats {
-    return { ...this.counters };
-  }
-
-  async open(): Promise<void> {
-    if (this.rtl) return;
-    this.throwIfGone();
-    if (this.closing) throw new DeviceConfigError(`${this.info.id} was closed; create a new device object to open it again`);
+  protected async openHardware(): Promise<void> {
     try {
       await this.usb.open();
       // webrtlsdr types its argument as the DOM's USBDevice; it calls only what WebUsbDevice declares.
@@ -137,58 +118,55 @@ export class RtlSdrDevice extends EventEmitter implements SdrDevice {
     await this.guard('initial settings', async () => {
       const rtl = this.rtl!;
       if (this.ppm !== 0) await rtl.setFrequencyCorrection(this.ppm);
-      this.applied.sampleRateHz = await rtl.setSampleRate(this.applied.sampleRateHz);
-      await rtl.setCenterFrequency(this.applied.freqHz);
-      await rtl.setGain(this.agc ? null : this.applied.gainsDb.tuner!);
+      this.cfg.sampleRateHz = await rtl.setSampleRate(this.cfg.sampleRateHz);
+      await rtl.setCenterFrequency(this.cfg.freqHz);
+      await rtl.setGain(this.agc ? null : this.cfg.gainsDb.tuner!);
     });
   }
 
-  async configure(changes: Partial<DeviceConfig>): Promise<DeviceConfig> {
-    const rtl = this.requireOpen();
-    const next = mergeConfig(this.info.id, this.capabilities, this.applied, changes);
+  protected async applyConfig(changes: Partial<DeviceConfig>): Promise<void> {
+    const rtl = this.requireRtl();
+    const next = this.merged(changes);
     if (changes.sampleRateHz !== undefined && changes.sampleRateHz > 300_000 && changes.sampleRateHz <= 900_000) {
       throw new DeviceConfigError(`${this.info.id}: the RTL2832U cannot sample at ${changes.sampleRateHz} Hz; use 225001..300000 or 900001..3200000 Hz (2.4 Msps is the highest without lost samples)`);
     }
     await this.guard('configure', async () => {
-      if (next.sampleRateHz !== this.applied.sampleRateHz) this.applied.sampleRateHz = await rtl.setSampleRate(next.sampleRateHz);
-      if (next.freqHz !== this.applied.freqHz) {
+      if (next.sampleRateHz !== this.cfg.sampleRateHz) this.cfg.sampleRateHz = await rtl.setSampleRate(next.sampleRateHz);
+      if (next.freqHz !== this.cfg.freqHz) {
         await rtl.setCenterFrequency(next.freqHz);
-        this.applied.freqHz = next.freqHz;
+        this.cfg.freqHz = next.freqHz;
       }
       const g = next.gainsDb.tuner;
       if (changes.gainsDb?.tuner !== undefined && g !== undefined) {
         // Naming a gain means manual gain.
         await rtl.setGain(g);
         this.agc = false;
-        this.applied.gainsDb.tuner = g;
+        this.cfg.gainsDb.tuner = g;
       }
     });
-    const cfg = this.config;
-    this.emit('config', cfg);
-    return cfg;
   }
 
   /** Tuner AGC on (gain chosen by the R820T) or off (back to the configured `tuner` gain). */
   async setAgc(enabled: boolean): Promise<void> {
-    const rtl = this.requireOpen();
-    await this.guard('setAgc', () => rtl.setGain(enabled ? null : this.applied.gainsDb.tuner!));
+    const rtl = this.requireRtl();
+    await this.guard('setAgc', () => rtl.setGain(enabled ? null : this.cfg.gainsDb.tuner!));
     this.agc = enabled;
   }
 
   /** Crystal correction in ppm; webrtlsdr retunes with the corrected crystal frequency. */
   async setPpm(ppm: number): Promise<void> {
-    const rtl = this.requireOpen();
+    const rtl = this.requireRtl();
     if (!Number.isInteger(ppm) || Math.abs(ppm) > 500) throw new DeviceConfigError(`ppm must be an integer within ±500, got ${ppm}`);
     await this.guard('setPpm', async () => {
       await rtl.setFrequencyCorrection(ppm);
       // The resampler ratio depends on the crystal: set the rate again so it stays what was asked.
-      this.applied.sampleRateHz = await rtl.setSampleRate(this.applied.sampleRateHz);
+      this.cfg.sampleRateHz = await rtl.setSampleRate(this.cfg.sampleRateHz);
     });
     this.ppm = ppm;
   }
 
   startRx(options: RxOptions = {}): RxStream {
-    const rtl = this.requireOpen();
+    const rtl = this.requireRtl();
     if (this.stream) throw new DeviceConfigError(`${this.info.id} already has an RX stream; stop() it before starting another`);
     const samples = options.blockSamples ?? this.blockSamples;
     if (!Number.isInteger(samples) || samples < 256) throw new DeviceConfigError(`blockSamples must be an integer >= 256, got ${samples}`);
@@ -231,32 +209,26 @@ export class RtlSdrDevice extends EventEmitter implements SdrDevice {
     throw new DeviceConfigError(`${this.info.id} is an RTL-SDR: it can only receive; use a HackRF, Pluto or the loopback to transmit`);
   }
 
-  async close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
-  }
-
-  private async doClose(): Promise<void> {
+  protected async closeHardware(): Promise<void> {
     const s = this.stream;
     if (s) {
       s.running = false;
       await s.done;
     }
     const rtl = this.rtl;
-    if (rtl && !this.gone) {
+    if (rtl && !this.goneError) {
       try {
         await rtl.close(); // tuner power-down, release interface, close
       } catch (e) {
-        if (!isDisconnectError(e) && this.listenerCount('error') > 0) this.emit('error', e instanceof Error ? e : new Error(String(e)));
+        if (!isDisconnectError(e)) this.reportBackground(e);
       }
     }
     if (this.usb.opened) await this.usb.close().catch(() => undefined);
   }
 
-  private requireOpen(): RtlDevice {
-    this.throwIfGone();
-    if (!this.rtl || this.closing) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
-    return this.rtl;
+  private requireRtl(): RtlDevice {
+    this.requireOpen();
+    return this.rtl!;
   }
 
   private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -274,19 +246,12 @@ export class RtlSdrDevice extends EventEmitter implements SdrDevice {
     return new DeviceIoError(`RTL-SDR ${what} failed: ${msg}`);
   }
 
-  private markGone(reason: string): DeviceGoneError {
-    if (this.gone) return this.gone;
-    this.gone = new DeviceGoneError(this.info.id, reason);
+  /** The radio went away: the RX stream ends with `err`. */
+  protected endStreams(err: DeviceGoneError): void {
     if (this.stream) {
       this.stream.running = false;
-      this.stream.queue.end(this.gone);
+      this.stream.queue.end(err);
     }
-    this.emit('gone', this.gone);
-    return this.gone;
-  }
-
-  private throwIfGone(): void {
-    if (this.gone) throw this.gone;
   }
 }
 

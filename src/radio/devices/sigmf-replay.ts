@@ -6,10 +6,10 @@
  * refuses other values (a recording cannot be retuned). The end of the recording ends the RX stream
  * normally (unless `loop`); a recording is never "gone".
  */
-import { EventEmitter } from 'node:events';
 import { SigmfRecording } from '../sigmf/reader.js';
 import { SigmfReplaySource } from '../sigmf/replay.js';
 import { DEFAULT_BLOCK_SAMPLES, rxStreamFrom } from './stream.js';
+import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
   type DeviceCapabilities,
@@ -19,8 +19,6 @@ import {
   type RxOptions,
   type RxStream,
   type SampleFormat,
-  type SdrDevice,
-  type StreamStats,
   type TxStream,
 } from './types.js';
 
@@ -33,19 +31,17 @@ export interface SigmfReplayDeviceOptions {
 
 const NATIVE: Record<string, SampleFormat> = { ci8: 'ci8', cu8: 'cu8', ci16_le: 'ci16_le', cf32_le: 'cf32_le' };
 
-export class SigmfReplayDevice extends EventEmitter implements SdrDevice {
+export class SigmfReplayDevice extends DeviceBase {
   readonly info: DeviceInfo;
   private recording: SigmfRecording | undefined;
   private caps: DeviceCapabilities | undefined;
-  private cfg: DeviceConfig = { freqHz: 0, sampleRateHz: 1, gainsDb: {} };
-  private readonly st: StreamStats = { samplesRx: 0, samplesTx: 0, overflows: 0, underflows: 0 };
   private source: SigmfReplaySource | undefined;
 
   constructor(
     readonly path: string,
     private readonly opts: SigmfReplayDeviceOptions = {},
   ) {
-    super();
+    super({ freqHz: 0, sampleRateHz: 1, gainsDb: {} });
     this.info = { id: `sigmf:${path}`, driver: 'sigmf', label: `SigMF recording ${path}`, address: path };
   }
 
@@ -54,16 +50,7 @@ export class SigmfReplayDevice extends EventEmitter implements SdrDevice {
     return this.caps;
   }
 
-  get config(): DeviceConfig {
-    return { ...this.cfg, gainsDb: {} };
-  }
-
-  get isOpen(): boolean {
-    return this.recording !== undefined;
-  }
-
-  async open(): Promise<void> {
-    if (this.recording) return;
+  protected async openHardware(): Promise<void> {
     const rec = await SigmfRecording.open(this.path);
     if (rec.unreadableReason) {
       await rec.close();
@@ -89,8 +76,7 @@ export class SigmfReplayDevice extends EventEmitter implements SdrDevice {
     };
   }
 
-  async configure(changes: Partial<DeviceConfig>): Promise<DeviceConfig> {
-    if (!this.recording) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
+  protected async applyConfig(changes: Partial<DeviceConfig>): Promise<void> {
     if (changes.freqHz !== undefined && changes.freqHz !== this.cfg.freqHz) {
       throw new DeviceConfigError(`${this.info.id} was recorded at ${this.cfg.freqHz} Hz and cannot be retuned to ${changes.freqHz} Hz`);
     }
@@ -99,10 +85,10 @@ export class SigmfReplayDevice extends EventEmitter implements SdrDevice {
     }
     const names = Object.keys(changes.gainsDb ?? {});
     if (names.length > 0) throw new DeviceConfigError(`${this.info.id} is a recording and has no gain stages (asked for ${names.join(', ')})`);
-    return this.config;
   }
 
   startRx(options: RxOptions = {}): RxStream {
+    this.requireOpen();
     if (!this.recording) throw new DeviceConfigError(`${this.info.id} is not open; call open() first`);
     if (this.source) throw new DeviceConfigError(`${this.info.id} is already playing; stop the RX stream first`);
     const src = new SigmfReplaySource(this.recording, {
@@ -116,7 +102,7 @@ export class SigmfReplayDevice extends EventEmitter implements SdrDevice {
     const next = async (): Promise<IqBlock | undefined> => {
       const r = await it.next();
       if (r.done) return undefined;
-      this.st.samplesRx += r.value.samples;
+      this.counters.samplesRx += r.value.samples;
       return { iq: r.value.iq, samples: r.value.samples, sampleIndex: r.value.streamIndex, receivedAtMs: Date.now() };
     };
     return rxStreamFrom(next, () => {
@@ -129,15 +115,14 @@ export class SigmfReplayDevice extends EventEmitter implements SdrDevice {
     throw new DeviceConfigError(`${this.info.id} is a recording and cannot transmit; use the loopback or a TX-capable radio`);
   }
 
-  stats(): StreamStats {
-    return { ...this.st };
-  }
-
-  async close(): Promise<void> {
+  protected async closeHardware(): Promise<void> {
     this.source?.stop();
     this.source = undefined;
     const rec = this.recording;
     this.recording = undefined;
     await rec?.close();
   }
+
+  /** A recording does not go away while it plays (a read error ends the stream instead). */
+  protected endStreams(): void {}
 }
