@@ -54,6 +54,11 @@ test('GNU Radio osmosdr source (rtl_tcp=127.0.0.1:PORT) receives our served stre
   const server = await RtlTcpServer.listen({ device: dev, port: 0 });
   const commands: string[] = [];
   server.on('command', (c: { name: string }) => commands.push(c.name));
+  // What GNU Radio's commands did to the radio while it was connected (the server gives the radio back as
+  // it was served when the client leaves, so the settings are read as they were applied).
+  const applied: { freqHz: number; sampleRateHz: number }[] = [];
+  dev.on('config', (c: { freqHz: number; sampleRateHz: number }) => applied.push({ freqHz: c.freqHz, sampleRateHz: c.sampleRateHz }));
+  const servedFreqHz = dev.config.freqHz;
   // A transmitter on the loopback: frames with known payloads, every 40 ms, until GNU Radio is done.
   const tx = dev.startTx();
   const mod = new OfdmModulator({ sampleRateHz: rate });
@@ -74,8 +79,9 @@ test('GNU Radio osmosdr source (rtl_tcp=127.0.0.1:PORT) receives our served stre
     await dev.close();
   }
   assert.ok(commands.includes('SetSampleRate') && commands.includes('SetFrequency'), `GNU Radio's commands reached the server: ${commands.join(', ')}`);
+  assert.ok(applied.some((c) => c.freqHz === 100e6 && c.sampleRateHz === rate), `GNU Radio tuned the radio to 100 MHz at ${rate} sps: ${JSON.stringify(applied)}`);
   assert.equal(dev.config.sampleRateHz, rate);
-  assert.equal(dev.config.freqHz, 100e6);
+  assert.equal(dev.config.freqHz, servedFreqHz, 'the radio is given back as it was served once the client left');
   const iq = readCf32(out);
   assert.equal(iq.length, 2 * 600000);
   const rx = new StreamReceiver({ params: { sampleRateHz: rate } });
