@@ -241,7 +241,9 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     assert.match(replayed.prompt, /replayed frame/);
     assert.ok(replayed.images.received && pngSpread(replayed.images.received).spread > 5, 'the replayed frame decodes to a real image');
     await shot(page, '5-replay');
-    await page.click('#stop');
+    // A short replay may already be over (Stop disabled, status 'done'); stop it only if it still runs. The
+    // check and the click happen in one step in the page, so the replay cannot end between them.
+    await page.evaluate(`{ const b = document.getElementById('stop'); if (!b.disabled) b.click(); }`);
     await waitFor(page, `['stopped', 'done'].includes(document.getElementById('session-status').textContent)`);
     assert.deepEqual(pageErrors, []);
   } finally {
