@@ -7,7 +7,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../util/errors.js';
-import { parseRate } from '../gsc/jscc.js';
+import { parseRate, rateLabel } from '../gsc/jscc.js';
+import { LINK_MODES, type LinkMode } from '../session/policy.js';
+import { CABLED_SDR_PAIR_TEXT } from '../radio/channel/presets.js';
 import { ModelStore } from '../gsc/models.js';
 import { parseProvider } from '../gsc/onnx.js';
 import { tokenize } from '../gsc/tokenizer.js';
@@ -88,6 +90,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     prompts: { type: 'string' },
     radio: { type: 'string' },
     fading: { type: 'boolean' },
+    link: { type: 'string' },
+    'ideal-radio': { type: 'boolean' },
     record: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string' },
@@ -100,6 +104,8 @@ export async function runDemo(argv: string[]): Promise<number> {
   const quick = !!values['quick'];
   const seed = optionalInt(values, 'seed', 0, 0, 2 ** 31 - 1);
   const rate = values['rate'] !== undefined ? parseRate(values['rate'] as string) : undefined;
+  const linkMode = ((values['link'] as string | undefined) ?? 'hybrid') as LinkMode;
+  if (!(LINK_MODES as readonly string[]).includes(linkMode)) throw new UsageError(`--link must be one of ${LINK_MODES.join(', ')}, got '${linkMode}'`);
   const all = values['prompts'] ? readPromptsFile(values['prompts'] as string) : DEMO_PROMPTS;
   const prompts = quick && !values['prompts'] ? all.slice(0, 6) : all;
   const schedule = values['snr'] !== undefined ? [optionalNumber(values, 'snr', 20, -10, 40)] : sweepSchedule(prompts.length);
@@ -119,10 +125,12 @@ export async function runDemo(argv: string[]): Promise<number> {
     seed,
     provider,
     fading: !!values['fading'],
+    impairments: !values['ideal-radio'],
+    linkMode,
     ...(rate !== undefined ? { rate } : {}),
     ...(values['record'] ? { recordBase: resolve(values['record'] as string) } : {}),
     onProgress: (done, total, rec) =>
-      bar.update(done, total, `${rec.received ? `PSNR ${rec.psnr_db?.toFixed(1)} dB` : 'lost'}, SNR ${rec.snr.measured_db?.toFixed(1) ?? '-'} dB, rate 1/${Math.round(1 / rec.rate)}`),
+      bar.update(done, total, `${rec.received ? `PSNR ${rec.psnr_db?.toFixed(1)} dB` : 'lost'}, SNR ${rec.snr.measured_db?.toFixed(1) ?? '-'} dB, ${rec.link.kind === 'digital' ? `digital ${rec.link.mcs}` : `rate ${rateLabel(rec.rate)}`}`),
   });
   const summary = {
     ...summarize(result.records, result.msRun),
@@ -131,6 +139,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     snr_schedule_db: schedule,
     fixed_rate: rate ?? null,
     fading: !!values['fading'],
+    impairments: values['ideal-radio'] ? 'none' : CABLED_SDR_PAIR_TEXT,
+    link_mode: linkMode,
     seed,
     adapters_available: result.catalog.entries.map((e) => e.name),
     adapters_skipped: result.catalog.skipped,
@@ -148,7 +158,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     process.stdout.write(
       `${summary.images} images (${summary.received} received) on ${summary.provider}, ${f(summary.ms_per_image, 0)} ms each\n` +
         `  consistency with the cloud: edge ${f(summary.mean_consistency_edge_base, 3)} -> edge+adapter ${f(summary.mean_consistency_edge_adapter, 3)} -> received ${f(summary.mean_consistency, 3)} (2 = identical)\n` +
-        `  PSNR received vs sent ${f(summary.mean_psnr_db)} dB; SNR estimate RMSE ${f(summary.snr_est_rmse_db)} dB\n` +
+        `  adapter gain kept through the link ${f(summary.adapter_gain_kept, 3)}; PSNR received vs sent ${f(summary.mean_psnr_db)} dB; SNR estimate RMSE ${f(summary.snr_est_rmse_db)} dB\n` +
+        `  links: ${Object.entries(summary.links_used).map(([k, v]) => `${k} x${v}`).join(', ')}\n` +
         `  over the air ${f(summary.bytes_over_air_per_image, 0)} bytes per image vs ${f(summary.png_bytes_per_image, 0)} bytes as PNG\n` +
         `  -> ${join(outDir, 'report.html')}\n`,
     );

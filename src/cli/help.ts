@@ -12,9 +12,13 @@ export const DEMO_HELP = `dekag demo [--quick] [--snr DB] [--rate R] [--prompts 
   DIR/summary.json and DIR/session.jsonl (default DIR out/demo)
   --quick           6 prompts (about a minute on a 2-core laptop) instead of 20
   --snr DB          fixed channel SNR; default: a sweep 20 -> 2 -> 20 dB that shows the loop adapting
-  --rate R          fixed JSCC rate (1/16, 1/8, 1/4, 1/2); default: the edge adapts it to the fed-back SNR
+  --rate R          fixed JSCC rate (1/16, 1/8, 1/4, 1/2, 1); default: the edge adapts it to the fed-back SNR
   --prompts FILE    one prompt per line (# comments), or a JSON list of strings
-  --fading          EPA multipath, one static draw per burst, on top of the noise
+  --link MODE       how the edge sends each latent: hybrid (default: JSCC + CALA or the digital latent,
+                    whichever predicts better at the fed-back SNR), jscc, or digital
+  --fading          EPA multipath, one static draw per burst, on top of the noise and the impairments
+  --ideal-radio     no impairments (by default the loopback has a cabled SDR pair's: CFO 10 ppm,
+                    phase noise, IQ imbalance, 8-bit ADC)
   --record BASE     also record what the user received as SigMF (BASE.sigmf-meta/-data)
   --seed N          generation and channel seed (default 0)
   --json            print summary.json to stdout`;

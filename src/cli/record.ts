@@ -197,7 +197,7 @@ async function record(
     await rx.stop();
   }
   await annotate(receiver.flush());
-  const framesSent = transmitter ? await transmitter.stop() : 0;
+  const framesSent = transmitter ? await transmitter.stop(writer.sampleCount) : 0;
   const final = await writer.finalize();
   return { final, framesSent, framesDecoded, lostSamples, gone, interrupted: stop.signal.aborted && !gone };
 }
@@ -214,31 +214,41 @@ function samplesFor(block: IqBlock, n: number, datatype: string, device: SdrDevi
 
 /**
  * The loopback's transmitter during a recording: `count` frames spread over the recording (one per
- * period, each after a gap of silence), written as one continuous stream so the radio never runs dry.
+ * period, each after a gap of silence). The whole stream is modulated before the first write and handed to
+ * the radio in one write, so a busy CPU cannot let the transmitter run dry between frames and push the
+ * later frames past the end of the recording (seen in CI: only frame 0 of 3 was recorded).
  */
-function transmitFrames(device: LoopbackDevice, count: number, totalSamples: number, rate: number): { stop: () => Promise<number> } {
-  const tx = device.startTx();
+function transmitFrames(device: LoopbackDevice, count: number, totalSamples: number, rate: number): { stop: (samplesRecorded: number) => Promise<number> } {
   const mod = new OfdmModulator({ sampleRateHz: rate });
-  let sent = 0;
+  const period = Math.floor(totalSamples / (count + 1));
+  const frames: Float32Array[] = [];
+  const frameEnds: number[] = [];
+  let length = 0;
+  for (let seq = 0; seq < count; seq++) {
+    const frame = mod.modulateBytes(new TextEncoder().encode(`dekag record test frame ${seq}`), { sequence: seq });
+    const gap = Math.max(0, period - (frame.length >> 1));
+    frames.push(new Float32Array(2 * gap), frame);
+    length += 2 * gap + frame.length;
+    frameEnds.push(length >> 1);
+  }
+  const stream = new Float32Array(length);
+  let at = 0;
+  for (const part of frames) {
+    stream.set(part, at);
+    at += part.length;
+  }
+  const tx = device.startTx();
   let stopped = false;
   const run = (async () => {
-    const period = Math.floor(totalSamples / (count + 1));
-    for (let seq = 0; seq < count && !stopped; seq++) {
-      const text = new TextEncoder().encode(`dekag record test frame ${seq}`);
-      const frame = mod.modulateBytes(text, { sequence: seq });
-      const gap = Math.max(0, period - (frame.length >> 1));
-      await tx.write(new Float32Array(2 * gap));
-      if (stopped) break;
-      await tx.write(frame);
-      sent++;
-    }
+    await tx.write(stream);
     if (!stopped) await tx.end();
   })().catch(() => undefined); // a radio gone mid-write: the RX side reports it
   return {
-    stop: async () => {
+    stop: async (samplesRecorded: number) => {
       stopped = true;
       await Promise.race([run, new Promise((r) => setTimeout(r, 50))]);
-      return sent;
+      // The stream starts with the recording, so a frame counts as sent when its last sample was recorded.
+      return frameEnds.filter((end) => end <= samplesRecorded).length;
     },
   };
 }

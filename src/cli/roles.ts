@@ -25,7 +25,9 @@ import { CloudRole, loadAdapterCatalog, PromptFailedError } from '../session/clo
 import { EdgeRole } from '../session/edge.js';
 import { connectPeer, defaultKeyFile, loadSessionKey, PeerListener, type SessionKey } from '../session/handshake.js';
 import { parseEndpoint, type Envelope, type Link } from '../session/link.js';
-import { loadRateCurves, RatePolicy } from '../session/policy.js';
+import { loadLinkCurves, loadRateCurves, RatePolicy } from '../session/policy.js';
+import { KLT_FILE, loadLatentKlt, type LatentKlt } from '../session/digital-latent.js';
+import type { ModelStore } from '../gsc/models.js';
 import { LIMITS_FROM_CLOUD_AT_EDGE, LIMITS_FROM_EDGE_AT_CLOUD, LIMITS_FROM_EDGE_AT_USER, LIMITS_FROM_USER_AT_EDGE } from '../session/protocol.js';
 import { openRadio, RADIO_NAMES_HELP } from '../session/radio.js';
 import { renderReport } from '../session/report.js';
@@ -34,6 +36,11 @@ import { UserRole } from '../session/user.js';
 import { MODEL_OPTIONS, openModelStore, optionalInt, optionalNumber, parse, requireString } from './args.js';
 import { DEMO_PROMPTS, readPromptsFile } from './demo.js';
 import { EXIT } from './exit.js';
+
+/** The latent's KLT when the models ship one (then the edge may send the digital latent and the user decode it). */
+function optionalKlt(store: ModelStore): LatentKlt | undefined {
+  return store.manifest.models['jscc']?.files[KLT_FILE] ? loadLatentKlt(store) : undefined;
+}
 
 // the help texts live in help-roles.ts, so that `dekag cloud|edge|user --help` loads no models
 export { CLOUD_HELP, EDGE_HELP, USER_HELP } from './help-roles.js';
@@ -233,12 +240,15 @@ export async function runEdge(argv: string[]): Promise<number> {
       closers.push(() => rtl.close());
       log('edge', `serving the loopback's receive side as rtl_tcp on ${serveRx!.host}:${rtl.port}`);
     }
+    const klt = optionalKlt(store);
     const edge = new EdgeRole({
       store,
       generator,
       codec,
       tx: radio.startTx(),
-      policy: new RatePolicy(loadRateCurves(store.dir), rate !== undefined ? { fixedRate: rate } : {}),
+      policy: new RatePolicy(loadRateCurves(store.dir), { flatCurves: loadRateCurves(store.dir, 'cala', 'flat'), ...(rate !== undefined ? { fixedRate: rate } : {}) }),
+      ...(klt ? { klt } : {}),
+      linkCurves: loadLinkCurves(store.dir),
       sampleRateHz: radio.config.sampleRateHz,
       reportTimeoutMs: optionalInt(values, 'report-timeout-ms', 5000, 100, 600_000),
       firstUserWaitMs: optionalNumber(values, 'wait-user-s', 30, 0, 3600) * 1000,
@@ -318,7 +328,8 @@ export async function runUser(argv: string[]): Promise<number> {
       if (e.msg.type === 'end') ended = true;
     });
     const closed = new Promise<void>((r) => edgeLink.once('close', () => r()));
-    const user = new UserRole({ codec, decoder, radio, ...(sid !== undefined ? { sessionId: sid } : {}), ...(recording ? { recording } : {}) });
+    const klt = optionalKlt(store);
+    const user = new UserRole({ codec, decoder, radio, ...(klt ? { klt } : {}), ...(sid !== undefined ? { sessionId: sid } : {}), ...(recording ? { recording } : {}) });
     user.attachEdge(edgeLink);
     user.on('frame', (f: { sequence: number; measuredSnrDb: number; rate: number }) => log('user', `frame ${f.sequence}: SNR ${f.measuredSnrDb.toFixed(1)} dB, rate 1/${Math.round(1 / f.rate)}`));
     edgeLink.on('close', () => void user.stop());

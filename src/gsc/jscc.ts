@@ -3,25 +3,30 @@
  *
  *   const codec = await JsccCodec.load(store);               // 'cala' (default), 'grouped' or 'noadapt'
  *   const points = await codec.encode(latent, { snrDb: 12, rate: 1 / 4 });   // K quantized points
- *   ...modulateSymbols(points, { modulation: JSCC_MODULATION }) -> radio -> demodulateSymbols(...)
- *   const rx = fromModem(f.symbols, f.symbolNoiseVar, f.equalizer);   // MMSE points + reliability
- *   const latentHat = await codec.decode(rx, { snrDb: measuredSnrDb, rate: 1 / 4 });
+ *   ...modulateSymbols(points, { modulation: 256-QAM }) -> radio -> demodulateSymbols(...)
+ *   const rx = fromModem(f.symbols, f.symbolNoiseVar, f.equalizer);   // MMSE points + reliability + selectivity
+ *   const latentHat = await codec.decode(rx, { snrDb: measuredSnrDb, rate: 1 / 4, selectivity: rx.selectivity });
  *
- * The ONNX encoder emits K_MAX unit-power symbols (zeros beyond the rate's K); quantizing them to the
- * modem's 256-QAM happens here, with the modem's own constellation, so what is transmitted is exactly what
- * the modem's JSCC payload carries. The decoder wants MMSE-equalized points and each point's measured
- * reliability |H|^2 / noise (see train/jscc.py); `fromModem` converts the receiver's output (ZF or MMSE).
+ * The ONNX encoder emits K_MAX unit-power symbols (zeros beyond the rate's K); quantizing them to a square
+ * 256-QAM happens here (the same grid as train/jscc.py and as the modem's 256-QAM: src/session tests check
+ * that point for point), so what is transmitted is exactly what the modem's JSCC payload carries. The decoder
+ * wants MMSE-equalized points and each point's measured reliability |H|^2 / noise (see train/jscc.py);
+ * `fromModem` converts the receiver's output (ZF or MMSE) and measures the channel's frequency selectivity.
+ * The condition (SNR, rate, selectivity) feeds CALA's gate inside both graphs.
  */
-import { Constellation, Modulation } from '../radio/phy/constellation.js';
 import { UsageError } from '../util/errors.js';
 import { ModelStore } from './models.js';
 import { floatTensor, OnnxModel, tensorData, type SessionOptions } from './onnx.js';
 
 export const JSCC_LATENT_SIZE = 256;
-export const JSCC_K_MAX = 128;
-export const JSCC_RATES = [1 / 16, 1 / 8, 1 / 4, 1 / 2] as const;
-/** The constellation the codec was trained to quantize to (train/jscc.py bits_per_symbol 8). */
-export const JSCC_MODULATION = Modulation.QAM256;
+export const JSCC_K_MAX = 256;
+export const JSCC_RATES = [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1] as const;
+/** Bits per symbol of the square QAM the codec was trained to quantize to (train/jscc.py bits_per_symbol 8). */
+export const JSCC_BITS_PER_SYMBOL = 8;
+/** The modem's name of that constellation (what the JSCC frame header carries). */
+export const JSCC_CONSTELLATION = '256qam';
+/** Largest selectivity the gate was trained on (train/jscc.py SELECTIVITY_MAX). */
+export const JSCC_SELECTIVITY_MAX = 2;
 export const JSCC_VARIANTS = ['cala', 'grouped', 'noadapt'] as const;
 export type JsccVariant = (typeof JSCC_VARIANTS)[number];
 
@@ -30,6 +35,11 @@ export interface JsccCondition {
   snrDb: number;
   /** K / dim(z): one of JSCC_RATES. */
   rate: number;
+  /**
+   * Frequency selectivity of the channel: coefficient of variation of the per-carrier gain |H|^2 over the
+   * frame (0 flat, about 1 under Rayleigh block fading). Default 0. Encoder: the fed-back measurement.
+   */
+  selectivity?: number;
 }
 
 export interface JsccReceived {
@@ -37,12 +47,19 @@ export interface JsccReceived {
   symbols: Float32Array;
   /** |H|^2 / noise variance of each point (linear). */
   reliability: Float32Array;
+  /** The frame's measured selectivity (see JsccCondition), from the reliabilities. */
+  selectivity?: number;
+}
+
+/** '1/4' for 0.25, '1' for 1: how rates are written on the command line and in reports. */
+export function rateLabel(rate: number): string {
+  return rate >= 1 ? String(rate) : `1/${Math.round(1 / rate)}`;
 }
 
 /** Number of complex symbols sent at a rate. */
 export function symbolsForRate(rate: number): number {
   if (!JSCC_RATES.some((r) => Math.abs(r - rate) < 1e-9)) {
-    throw new UsageError(`JSCC rate ${rate} is not one the codec serves; use one of ${JSCC_RATES.map((r) => `1/${1 / r}`).join(', ')}`);
+    throw new UsageError(`JSCC rate ${rate} is not one the codec serves; use one of ${JSCC_RATES.map(rateLabel).join(', ')}`);
   }
   return Math.round(rate * JSCC_LATENT_SIZE);
 }
@@ -55,16 +72,60 @@ export function parseRate(text: string): number {
   return rate;
 }
 
-const qam = new Constellation(JSCC_MODULATION);
+/** Per-axis levels of the unit-energy square QAM with `bitsPerSymbol` bits, ascending, as float32. */
+export function qamLevels(bitsPerSymbol: number = JSCC_BITS_PER_SYMBOL): Float32Array {
+  const m = 1 << (bitsPerSymbol >> 1);
+  const scale = Math.sqrt((2 * (m * m - 1)) / 3);
+  return Float32Array.from({ length: m }, (_, i) => (2 * i - (m - 1)) / scale);
+}
 
-/** Nearest 256-QAM point for each complex value, in place (what the modem will transmit). */
+const LEVELS = qamLevels();
+const AXIS_M = LEVELS.length;
+const AXIS_SCALE = Math.sqrt((2 * (AXIS_M * AXIS_M - 1)) / 3);
+
+/** Nearest point of the square 256-QAM for each complex value, in place (what the modem will transmit). */
 export function quantizePoints(points: Float32Array): Float32Array {
-  for (let i = 0; i < points.length; i += 2) {
-    const idx = qam.nearestIndex(points[i]!, points[i + 1]!);
-    points[i] = qam.points[2 * idx]!;
-    points[i + 1] = qam.points[2 * idx + 1]!;
+  for (let i = 0; i < points.length; i++) {
+    // Per axis: the nearest level, clamped to the outermost ones (square QAM = two PAMs).
+    const idx = Math.min(AXIS_M - 1, Math.max(0, Math.round((points[i]! * AXIS_SCALE + (AXIS_M - 1)) / 2)));
+    points[i] = LEVELS[idx]!;
   }
   return points;
+}
+
+/** Coefficient of variation of the per-point reliability over a frame, clamped to 0..JSCC_SELECTIVITY_MAX. */
+export function measureSelectivity(reliability: Float32Array): number {
+  const n = reliability.length;
+  if (n === 0) return 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += reliability[i]!;
+  const m = sum / n;
+  if (!(m > 0)) return 0;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (reliability[i]! - m) ** 2;
+  const cv = Math.sqrt(ss / n) / m;
+  return Number.isFinite(cv) ? Math.min(JSCC_SELECTIVITY_MAX, cv) : 0;
+}
+
+/** The same measure from a receiver's per-carrier channel gains in dB (any frame, bytes or symbols). */
+export function selectivityFromGainsDb(gainsDb: Float32Array): number {
+  const linear = new Float32Array(gainsDb.length);
+  for (let i = 0; i < gainsDb.length; i++) linear[i] = 10 ** (gainsDb[i]! / 10);
+  return measureSelectivity(linear);
+}
+
+function checkFinite(what: string, x: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i]!)) throw new UsageError(`${what} holds a non-finite value (${x[i]}) at index ${i}; the JSCC codec needs finite numbers`);
+  }
+}
+
+function checkCondition(c: JsccCondition): number {
+  const k = symbolsForRate(c.rate);
+  if (!Number.isFinite(c.snrDb)) throw new UsageError(`JSCC condition needs a finite SNR, got ${c.snrDb}`);
+  const sel = c.selectivity ?? 0;
+  if (!Number.isFinite(sel) || sel < 0) throw new UsageError(`JSCC selectivity must be a finite number >= 0, got ${sel}`);
+  return k;
 }
 
 /**
@@ -84,7 +145,7 @@ export function fromModem(points: Float32Array, equalizedNoiseVar: Float32Array,
     symbols[2 * i + 1] = points[2 * i + 1]! * w;
     reliability[i] = rho;
   }
-  return { symbols, reliability };
+  return { symbols, reliability, selectivity: measureSelectivity(reliability) };
 }
 
 export class JsccCodec {
@@ -104,13 +165,17 @@ export class JsccCodec {
 
   /** Latents [n * 256] -> per latent, K quantized points (interleaved complex, 2K floats). */
   async encodeBatch(latents: Float32Array, cond: JsccCondition): Promise<Float32Array[]> {
-    const k = symbolsForRate(cond.rate);
+    const k = checkCondition(cond);
     const n = latents.length / JSCC_LATENT_SIZE;
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`latent length ${latents.length} is not a multiple of ${JSCC_LATENT_SIZE}`);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new UsageError(`latent length ${latents.length} is not a multiple of ${JSCC_LATENT_SIZE} (the codec takes [n, 4, 8, 8] latents)`);
+    }
+    checkFinite('latent', latents);
     const out = await this.encoder.run({
       latent: floatTensor(latents, [n, 4, 8, 8]),
       snr_db: floatTensor(new Float32Array(n).fill(cond.snrDb), [n]),
       rate: floatTensor(new Float32Array(n).fill(cond.rate), [n]),
+      selectivity: floatTensor(new Float32Array(n).fill(Math.min(JSCC_SELECTIVITY_MAX, cond.selectivity ?? 0)), [n]),
     });
     const symbols = tensorData(out['symbols'], 'symbols');
     const result: Float32Array[] = [];
@@ -131,11 +196,13 @@ export class JsccCodec {
     const symbols = new Float32Array(n * 2 * JSCC_K_MAX);
     const reliability = new Float32Array(n * JSCC_K_MAX);
     for (let i = 0; i < n; i++) {
-      const k = symbolsForRate(conds[i]!.rate);
+      const k = checkCondition(conds[i]!);
       const it = items[i]!;
       if (it.symbols.length < 2 * k || it.reliability.length < k) {
         throw new UsageError(`received ${it.symbols.length / 2} points, but rate ${conds[i]!.rate} needs ${k}`);
       }
+      checkFinite(`received item ${i}: symbols`, it.symbols.subarray(0, 2 * k));
+      checkFinite(`received item ${i}: reliability`, it.reliability.subarray(0, k));
       symbols.set(it.symbols.subarray(0, 2 * k), i * 2 * JSCC_K_MAX);
       reliability.set(it.reliability.subarray(0, k), i * JSCC_K_MAX);
     }
@@ -144,6 +211,7 @@ export class JsccCodec {
       reliability: floatTensor(reliability, [n, JSCC_K_MAX]),
       snr_db: floatTensor(Float32Array.from(conds, (c) => c.snrDb), [n]),
       rate: floatTensor(Float32Array.from(conds, (c) => c.rate), [n]),
+      selectivity: floatTensor(Float32Array.from(conds, (c) => Math.min(JSCC_SELECTIVITY_MAX, c.selectivity ?? 0)), [n]),
     });
     return tensorData(out['latent'], 'latent');
   }

@@ -12,7 +12,8 @@ import { DekagError } from '../util/errors.js';
 // ---------------------------------------------------------------------------------------------------
 // Data the calls exchange
 
-export type DeviceDriverName = 'loopback' | 'hackrf' | 'rtlsdr' | 'rtl_tcp' | 'pluto' | 'sigmf';
+/** A registered driver's name (src/radio/devices/registry.ts: the built-in ones, and any registered from one file). */
+export type DeviceDriverName = string;
 
 export interface DeviceSummary {
   id: string;
@@ -319,12 +320,12 @@ export const v = {
 };
 
 /** JSCC rates the codec serves (src/gsc/jscc.ts JSCC_RATES; repeated here so the renderer needs no engine code). */
-export const RATES = [1 / 16, 1 / 8, 1 / 4, 1 / 2] as const;
+export const RATES = [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1] as const;
 
 const rate: Check<number | 'auto'> = (x, path) => {
   if (x === 'auto') return 'auto';
   if (typeof x === 'number' && RATES.some((r) => Math.abs(r - x) < 1e-9)) return x;
-  return fail(path, "'auto' or one of 1/16, 1/8, 1/4, 1/2 (as a number)", x);
+  return fail(path, "'auto' or one of 1/16, 1/8, 1/4, 1/2, 1 (as a number)", x);
 };
 
 const snrDb = v.number(-10, 60);

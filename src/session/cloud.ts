@@ -112,10 +112,25 @@ export interface ImageRecord {
   snr: { configured_db: number | null; measured_db: number | null; encoder_db: number; encoder_source: string };
   rate: number;
   rate_reason: string;
+  /** How the latent went out (the hybrid choice): JSCC at `rate`, or the digital latent with an MCS. */
+  link: { kind: 'jscc' | 'digital'; mcs: string | null; payload_bytes: number | null; predicted_latent_psnr_db: number | null; reason: string };
   air: { symbols: number; bits: number; payload_bytes: number; frame_samples: number; png_bytes: number; fraction_of_png: number };
   crc_ok: boolean | null;
   evm_db: number | null;
   timings_ms: Record<string, number>;
+}
+
+/** The edge's account of the link, checked field by field (it may come from another process). */
+function linkOf(l: unknown): ImageRecord['link'] {
+  const o = (typeof l === 'object' && l !== null ? l : {}) as Record<string, unknown>;
+  const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+  return {
+    kind: o['kind'] === 'digital' ? 'digital' : 'jscc',
+    mcs: typeof o['mcs'] === 'string' ? o['mcs'].slice(0, 32) : null,
+    payload_bytes: num(o['payloadBytes']),
+    predicted_latent_psnr_db: num(o['predictedLatentPsnrDb']),
+    reason: typeof o['reason'] === 'string' ? o['reason'].slice(0, 200) : '',
+  };
 }
 
 /**
@@ -331,6 +346,7 @@ export class CloudRole {
       },
       rate: res.rate,
       rate_reason: res.rateReason,
+      link: linkOf(res.link),
       air: { symbols: res.symbols, bits, payload_bytes: bits / 8, frame_samples: res.frameSamples, png_bytes: pngBytes, fraction_of_png: pngBytes ? r4(bits / 8 / pngBytes) : 0 },
       crc_ok: res.crcOk,
       evm_db: res.evmDb === null ? null : r3(res.evmDb),

@@ -13,18 +13,24 @@ import { EventEmitter } from 'node:events';
 import { checkAdapterAgainst, adapterFeeds, parseAdapter, type Adapter } from '../gsc/adapter.js';
 import type { Generator } from '../gsc/generate.js';
 import { encodePng } from '../gsc/image.js';
-import { JSCC_MODULATION, type JsccCodec } from '../gsc/jscc.js';
+import { JSCC_CONSTELLATION, type JsccCodec } from '../gsc/jscc.js';
 import type { ModelStore } from '../gsc/models.js';
-import { constellation } from '../radio/phy/constellation.js';
+import { constellation, parseModulation } from '../radio/phy/constellation.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import type { TxStream } from '../radio/devices/types.js';
 import { UsageError } from '../util/errors.js';
 import { nextMessage, LinkClosedError, type Envelope, type Link } from './link.js';
-import { RatePolicy } from './policy.js';
-import { cleanTimings, FRAME_TYPE_JSCC, jobProblem, packParts, type FeedbackMsg, type JobErrorMsg, type JobMsg, type ReportMsg, type ResultMsg } from './protocol.js';
+import { chooseLink, RatePolicy, type LinkCurves, type LinkMode } from './policy.js';
+import { encodeLatent, type LatentKlt } from './digital-latent.js';
+import { planPayload } from '../radio/phy/framing.js';
+import { PayloadKind } from '../radio/phy/header.js';
+import { cleanTimings, FRAME_TYPE_DIGITAL_LATENT, FRAME_TYPE_JSCC, jobProblem, packParts, type FeedbackMsg, type JobErrorMsg, type JobMsg, type ReportMsg, type ResultMsg } from './protocol.js';
 
 /** Silence around each burst: gives the receiver's detector noise history and the frame's tail a margin. */
 const GUARD_SAMPLES = 512;
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+/** The modem's constellation for the codec's quantized points. */
+const JSCC_MODULATION = parseModulation(JSCC_CONSTELLATION);
 
 export interface EdgeOptions {
   store: ModelStore;
@@ -43,12 +49,19 @@ export interface EdgeOptions {
   firstUserWaitMs?: number;
   /** Transmit amplitude (default 1: unit mean power). */
   txAmplitude?: number;
+  /** The latent's KLT: enables the digital latent (and so the hybrid choice). */
+  klt?: LatentKlt;
+  /** Predicted JSCC quality per condition, for the hybrid choice (models/cala/results.json). */
+  linkCurves?: LinkCurves | null;
+  /** 'hybrid' (default when a KLT is given), 'jscc' (default otherwise) or 'digital'. */
+  linkMode?: LinkMode;
 }
 
 export class EdgeRole extends EventEmitter {
   private readonly adapters = new Map<string, Adapter>();
   private readonly modulator: OfdmModulator;
   private feedbackSnrDb: number | undefined;
+  private feedbackSelectivity: number | undefined;
   private user: Link | undefined;
   private everHadUser = false;
   private queue: Promise<void> = Promise.resolve();
@@ -171,17 +184,49 @@ export class EdgeRole extends EventEmitter {
     // CALA condition: the user's last measurement, or the prior before any feedback.
     const encoderSnrDb = this.feedbackSnrDb ?? this.o.priorSnrDb ?? 10;
     const encoderSnrSource = this.feedbackSnrDb === undefined ? 'prior' : 'feedback';
-    const decision = this.o.policy.decide(encoderSnrDb);
-    t = performance.now();
-    const points = await this.o.codec.encode(latent, { snrDb: encoderSnrDb, rate: decision.rate });
-    timings['jscc_encode'] = performance.now() - t;
-    t = performance.now();
-    const frame = this.modulator.modulateSymbols(points, {
-      modulation: JSCC_MODULATION,
-      sessionId: job.sessionId & 0xffff,
-      sequence: job.sequence & 0xffff,
-      frameType: FRAME_TYPE_JSCC,
+    // Before any feedback the channel is taken as flat (a cable, the loopback); the first frame's feedback corrects it.
+    const selectivity = this.feedbackSelectivity ?? 0;
+    const decision = this.o.policy.decide(encoderSnrDb, selectivity);
+    // Hybrid: JSCC with CALA, or the digital latent, whichever the prediction favours in these channel symbols.
+    const link = chooseLink({
+      mode: this.o.linkMode ?? (this.o.klt ? 'hybrid' : 'jscc'),
+      snrDb: encoderSnrDb,
+      selectivity,
+      rate: decision.rate,
+      klt: this.o.klt ?? null,
+      curves: this.o.linkCurves ?? null,
     });
+    t = performance.now();
+    let frame: Float32Array;
+    let symbols: number;
+    let bitsPerSymbol: number;
+    if (link.kind === 'digital') {
+      const payload = encodeLatent(this.o.klt!, latent, link.digital.bytes);
+      timings['digital_encode'] = performance.now() - t;
+      t = performance.now();
+      frame = this.modulator.modulateBytes(payload, {
+        modulation: link.digital.mcs.modulation,
+        codeRate: link.digital.mcs.codeRate,
+        sessionId: job.sessionId & 0xffff,
+        sequence: job.sequence & 0xffff,
+        frameType: FRAME_TYPE_DIGITAL_LATENT,
+      });
+      const plan = planPayload(this.modulator.layout, PayloadKind.Bytes, link.digital.mcs.modulation, link.digital.mcs.codeRate, payload.length);
+      symbols = plan.numSymbols * this.modulator.layout.numData;
+      bitsPerSymbol = plan.constellation.bitsPerSymbol;
+    } else {
+      const points = await this.o.codec.encode(latent, { snrDb: encoderSnrDb, rate: decision.rate, selectivity });
+      timings['jscc_encode'] = performance.now() - t;
+      t = performance.now();
+      frame = this.modulator.modulateSymbols(points, {
+        modulation: JSCC_MODULATION,
+        sessionId: job.sessionId & 0xffff,
+        sequence: job.sequence & 0xffff,
+        frameType: FRAME_TYPE_JSCC,
+      });
+      symbols = points.length / 2;
+      bitsPerSymbol = constellation(JSCC_MODULATION).bitsPerSymbol;
+    }
     const burst = new Float32Array(frame.length + 4 * GUARD_SAMPLES);
     const amp = this.o.txAmplitude ?? 1;
     for (let i = 0; i < frame.length; i++) burst[2 * GUARD_SAMPLES + i] = frame[i]! * amp;
@@ -237,8 +282,11 @@ export class EdgeRole extends EventEmitter {
       encoderSnrSource,
       configuredSnrDb,
       measuredSnrDb: r?.measuredSnrDb ?? null,
-      symbols: points.length / 2,
-      bitsPerSymbol: constellation(JSCC_MODULATION).bitsPerSymbol,
+      symbols,
+      bitsPerSymbol,
+      link: link.kind === 'digital'
+        ? { kind: 'digital', mcs: link.digital.mcs.label, payloadBytes: link.digital.bytes, predictedLatentPsnrDb: round2(link.predictedLatentPsnrDb), reason: link.reason }
+        : { kind: 'jscc', predictedLatentPsnrDb: link.predictedLatentPsnrDb === null ? null : round2(link.predictedLatentPsnrDb), reason: link.reason },
       frameSamples: frame.length / 2,
       crcOk: r?.crcOk ?? null,
       evmDb: r?.evmDb ?? null,

@@ -14,7 +14,8 @@ import type { SigmfWriter } from '../radio/sigmf/writer.js';
 import { CloudRole, type AdapterCatalog } from './cloud.js';
 import { EdgeRole } from './edge.js';
 import { linkPair, type Link } from './link.js';
-import { loadRateCurves, RatePolicy } from './policy.js';
+import { loadLinkCurves, loadRateCurves, RatePolicy, type LinkCurves, type LinkMode } from './policy.js';
+import { KLT_FILE, loadLatentKlt, type LatentKlt } from './digital-latent.js';
 import { UserRole } from './user.js';
 
 /** Every model the three roles run, loaded once. */
@@ -25,6 +26,9 @@ export interface RoleModels {
   codec: JsccCodec;
   /** autoencoder_decoder.onnx, for the user */
   decoder: OnnxModel;
+  /** The latent's KLT (the digital latent), or undefined when the models folder has none. */
+  klt: LatentKlt | undefined;
+  linkCurves: LinkCurves | null;
 }
 
 export async function loadRoleModels(store: ModelStore, provider: ProviderName): Promise<RoleModels> {
@@ -36,7 +40,8 @@ export async function loadRoleModels(store: ModelStore, provider: ProviderName):
     JsccCodec.load(store, 'cala', opts),
     store.session('autoencoder_decoder.onnx', opts),
   ]);
-  return { cloud, edge, evaluator, codec, decoder };
+  const klt = store.manifest.models['jscc']?.files[KLT_FILE] ? loadLatentKlt(store) : undefined;
+  return { cloud, edge, evaluator, codec, decoder, klt, linkCurves: loadLinkCurves(store.dir) };
 }
 
 export interface LocalRolesOptions {
@@ -48,6 +53,8 @@ export interface LocalRolesOptions {
   outDir: string;
   sessionId: number;
   seed: number;
+  /** 'hybrid' (default), 'jscc' or 'digital': how the edge sends the latent. */
+  linkMode?: LinkMode;
   /** A fixed JSCC rate; undefined lets the rate policy choose from the user's feedback. */
   fixedRate?: number;
   /** The channel's configured SNR for the next frame (called once per frame), or null when unknown. */
@@ -80,9 +87,15 @@ export function startLocalRoles(o: LocalRolesOptions): LocalRoles {
     generator: o.models.edge,
     codec: o.models.codec,
     tx,
-    policy: new RatePolicy(loadRateCurves(o.store.dir), o.fixedRate !== undefined ? { fixedRate: o.fixedRate } : {}),
+    policy: new RatePolicy(loadRateCurves(o.store.dir), {
+      flatCurves: loadRateCurves(o.store.dir, 'cala', 'flat'),
+      ...(o.fixedRate !== undefined ? { fixedRate: o.fixedRate } : {}),
+    }),
     sampleRateHz: o.radio.config.sampleRateHz,
     configuredSnrDb: o.configuredSnrDb,
+    ...(o.models.klt ? { klt: o.models.klt } : {}),
+    linkCurves: o.models.linkCurves,
+    ...(o.linkMode ? { linkMode: o.linkMode } : {}),
   });
   const user = new UserRole({
     codec: o.models.codec,
@@ -90,6 +103,7 @@ export function startLocalRoles(o: LocalRolesOptions): LocalRoles {
     radio: o.radio,
     sessionId: o.sessionId,
     ...(o.recording ? { recording: o.recording } : {}),
+    ...(o.models.klt ? { klt: o.models.klt } : {}),
   });
   edge.attachUser(edgeFromUser);
   user.attachEdge(userToEdge);

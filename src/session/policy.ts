@@ -13,7 +13,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JSCC_RATES } from '../gsc/jscc.js';
+import { JSCC_LATENT_SIZE, JSCC_RATES } from '../gsc/jscc.js';
+import { UsageError } from '../util/errors.js';
+import { bestDigitalPlan, type LatentKlt, type Mcs } from './digital-latent.js';
 
 export interface RatePoint {
   snrDb: number;
@@ -37,18 +39,24 @@ export interface RatePolicyOptions {
   fixedRate?: number;
   toleranceDb?: number;
   hysteresisDb?: number;
+  /** Curves on a flat channel, used while the measured selectivity says the channel is flat. */
+  flatCurves?: readonly RatePoint[];
 }
 
 export const DEFAULT_TOLERANCE_DB = 0.5;
 export const DEFAULT_HYSTERESIS_DB = 1.5;
 
-/** Reads the CALA codec's image-PSNR curves from models/cala/results.json (empty when absent). */
-export function loadRateCurves(modelsDir: string, variant = 'cala'): RatePoint[] {
+/**
+ * Reads the CALA codec's image-PSNR curves from models/cala/results.json (empty when absent): on the paper's
+ * block-fading channel (`channel` 'fading', the default) or on the flat one ('flat').
+ */
+export function loadRateCurves(modelsDir: string, variant = 'cala', channel: 'fading' | 'flat' = 'fading'): RatePoint[] {
   const path = join(modelsDir, 'cala', 'results.json');
   if (!existsSync(path)) return [];
   try {
-    const r = JSON.parse(readFileSync(path, 'utf8')) as { curves?: Record<string, { snr_db: number; rate: number; image_psnr_db: number }[]> };
-    return (r.curves?.[variant] ?? [])
+    type Curves = Record<string, { snr_db: number; rate: number; image_psnr_db: number }[]>;
+    const r = JSON.parse(readFileSync(path, 'utf8')) as { curves?: Curves; curves_flat?: Curves };
+    return ((channel === 'flat' ? r.curves_flat : r.curves)?.[variant] ?? [])
       .filter((p) => Number.isFinite(p.snr_db) && Number.isFinite(p.rate) && Number.isFinite(p.image_psnr_db))
       .map((p) => ({ snrDb: p.snr_db, rate: p.rate, psnrDb: p.image_psnr_db }));
   } catch {
@@ -87,9 +95,15 @@ export class RatePolicy {
     return this.current;
   }
 
+  /** The curves that describe a channel of this measured selectivity. */
+  private curvesFor(selectivity: number): readonly RatePoint[] {
+    return selectivity < SELECTIVE_CHANNEL && this.opts.flatCurves?.length ? this.opts.flatCurves : this.curves;
+  }
+
   /** The rate a fresh decision would choose at `snrDb` (no hysteresis). */
-  best(snrDb: number): { rate: number; psnrDb: number | null } {
-    const preds = JSCC_RATES.map((rate) => ({ rate, psnrDb: predictPsnr(this.curves, rate, snrDb) }));
+  best(snrDb: number, selectivity = 1): { rate: number; psnrDb: number | null } {
+    const curves = this.curvesFor(selectivity);
+    const preds = JSCC_RATES.map((rate) => ({ rate, psnrDb: predictPsnr(curves, rate, snrDb) }));
     const known = preds.filter((p): p is { rate: number; psnrDb: number } => p.psnrDb !== null);
     if (known.length === 0) return { rate: this.current, psnrDb: null };
     const top = Math.max(...known.map((p) => p.psnrDb));
@@ -97,21 +111,107 @@ export class RatePolicy {
     return pick;
   }
 
-  /** Called with each fed-back SNR (or the prior before any): returns the rate for the next frame. */
-  decide(snrDb: number): RateDecision {
+  /**
+   * Called with each fed-back SNR (or the prior before any) and the measured selectivity (default 1: assume
+   * a fading channel until told otherwise): returns the rate for the next frame.
+   */
+  decide(snrDb: number, selectivity = 1): RateDecision {
+    const curves = this.curvesFor(selectivity);
     if (this.opts.fixedRate !== undefined) {
-      return { rate: this.current, snrDb, predictedPsnrDb: predictPsnr(this.curves, this.current, snrDb), changed: false, reason: 'fixed by --rate' };
+      return { rate: this.current, snrDb, predictedPsnrDb: predictPsnr(curves, this.current, snrDb), changed: false, reason: 'fixed by --rate' };
     }
     if (this.curves.length === 0) {
       return { rate: this.current, snrDb, predictedPsnrDb: null, changed: false, reason: 'no rate curves (models/cala/results.json): keeping the starting rate' };
     }
     if (this.decidedAtDb !== undefined && Math.abs(snrDb - this.decidedAtDb) <= this.hysteresisDb) {
-      return { rate: this.current, snrDb, predictedPsnrDb: predictPsnr(this.curves, this.current, snrDb), changed: false, reason: `within ${this.hysteresisDb} dB of the last decision` };
+      return { rate: this.current, snrDb, predictedPsnrDb: predictPsnr(curves, this.current, snrDb), changed: false, reason: `within ${this.hysteresisDb} dB of the last decision` };
     }
-    const pick = this.best(snrDb);
+    const pick = this.best(snrDb, selectivity);
     const changed = pick.rate !== this.current;
     this.current = pick.rate;
     this.decidedAtDb = snrDb;
     return { rate: pick.rate, snrDb, predictedPsnrDb: pick.psnrDb, changed, reason: `cheapest rate within ${this.toleranceDb} dB of the best predicted PSNR` };
   }
+}
+
+/**
+ * The hybrid link choice: per image, JSCC with CALA or the digital latent (transform coding + FEC + CRC), from
+ * the fed-back SNR and selectivity, whichever the predicted quality favours in the channel symbols the rate
+ * policy chose. JSCC's prediction is the codec's own measured latent-PSNR curve (models/cala/results.json: the paper's
+ * block-fading channel, or the flat one when the measured selectivity is low); the digital link's is the
+ * transform coder's expected distortion with the best MCS for that SNR, lost frames counted (the MCS table's
+ * delivery curves). Both in latent PSNR, the common currency.
+ */
+export type LinkMode = 'hybrid' | 'jscc' | 'digital';
+export const LINK_MODES: readonly LinkMode[] = ['hybrid', 'jscc', 'digital'];
+
+export interface LinkCurves {
+  /** Latent PSNR of the CALA codec on the paper's block-fading channel. */
+  fading: RatePoint[];
+  /** The same on a flat channel. */
+  flat: RatePoint[];
+  latentPeakToPeak: number;
+}
+
+/** Selectivity above which the fading curves predict JSCC better than the flat ones. */
+export const SELECTIVE_CHANNEL = 0.5;
+
+export function loadLinkCurves(modelsDir: string): LinkCurves | null {
+  const path = join(modelsDir, 'cala', 'results.json');
+  if (!existsSync(path)) return null;
+  try {
+    type Curve = { snr_db: number; rate: number; latent_psnr_db: number }[];
+    const r = JSON.parse(readFileSync(path, 'utf8')) as { curves?: Record<string, Curve>; curves_flat?: Record<string, Curve>; latent_peak_to_peak?: number };
+    const pts = (c: Curve | undefined): RatePoint[] =>
+      (c ?? []).filter((p) => Number.isFinite(p.snr_db) && Number.isFinite(p.rate) && Number.isFinite(p.latent_psnr_db)).map((p) => ({ snrDb: p.snr_db, rate: p.rate, psnrDb: p.latent_psnr_db }));
+    const peak = r.latent_peak_to_peak;
+    if (typeof peak !== 'number' || !(peak > 0)) return null;
+    return { fading: pts(r.curves?.['cala']), flat: pts(r.curves_flat?.['cala']), latentPeakToPeak: peak };
+  } catch {
+    return null;
+  }
+}
+
+export interface DigitalOption {
+  mcs: Mcs;
+  /** Payload bytes that fit in the airtime. */
+  bytes: number;
+  /** Predicted latent PSNR, lost frames counted. */
+  predictedLatentPsnrDb: number;
+  /** Predicted probability that the frame arrives. */
+  delivery: number;
+}
+
+export type LinkChoice =
+  | { kind: 'jscc'; predictedLatentPsnrDb: number | null; digital: DigitalOption | null; reason: string }
+  | { kind: 'digital'; predictedLatentPsnrDb: number; digital: DigitalOption; jsccPredictedLatentPsnrDb: number | null; reason: string };
+
+/** What the digital latent would deliver in `channelSymbols` at `snrDb` with its best MCS, or null. */
+export function digitalOption(klt: LatentKlt, snrDb: number, channelSymbols: number, peakToPeak: number): DigitalOption | null {
+  const plan = bestDigitalPlan(klt, snrDb, channelSymbols);
+  if (!plan) return null;
+  return { mcs: plan.mcs, bytes: plan.bytes, delivery: plan.delivery, predictedLatentPsnrDb: 10 * Math.log10((peakToPeak * peakToPeak) / Math.max(plan.expectedMse, 1e-12)) };
+}
+
+export function chooseLink(o: {
+  mode: LinkMode;
+  snrDb: number;
+  selectivity: number;
+  rate: number;
+  klt: LatentKlt | null;
+  curves: LinkCurves | null;
+}): LinkChoice {
+  const channelSymbols = Math.round(o.rate * JSCC_LATENT_SIZE);
+  const curve = o.curves ? (o.selectivity > SELECTIVE_CHANNEL ? o.curves.fading : o.curves.flat) : [];
+  const jscc = predictPsnr(curve.length ? curve : o.curves?.fading ?? [], o.rate, o.snrDb);
+  const digital = o.klt && o.curves ? digitalOption(o.klt, o.snrDb, channelSymbols, o.curves.latentPeakToPeak) : null;
+  if (o.mode === 'jscc') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC asked for (--link jscc)' };
+  if (o.mode === 'digital') {
+    if (digital) return { kind: 'digital', predictedLatentPsnrDb: digital.predictedLatentPsnrDb, digital, jsccPredictedLatentPsnrDb: jscc, reason: 'digital asked for (--link digital)' };
+    throw new UsageError('the digital latent needs the latent KLT (models/cala/latent_klt.json) and the codec curves (models/cala/results.json)');
+  }
+  if (digital && (jscc === null || digital.predictedLatentPsnrDb > jscc)) {
+    return { kind: 'digital', predictedLatentPsnrDb: digital.predictedLatentPsnrDb, digital, jsccPredictedLatentPsnrDb: jscc, reason: `digital ${digital.mcs.label} predicted ${digital.predictedLatentPsnrDb.toFixed(1)} dB > JSCC ${jscc?.toFixed(1) ?? '?'} dB (latent PSNR)` };
+  }
+  return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: digital ? `JSCC predicted ${jscc?.toFixed(1)} dB >= digital ${digital.mcs.label} ${digital.predictedLatentPsnrDb.toFixed(1)} dB (latent PSNR)` : 'JSCC: the digital latent is not available' };
 }

@@ -12,6 +12,8 @@ import type { LinkLimits } from './link.js';
 export const SESSION_PROTOCOL = 'dekag-session/2';
 /** Header frameType of a JSCC latent frame (the rate follows from the payload's symbol count). */
 export const FRAME_TYPE_JSCC = 1;
+/** A byte frame carrying the transform-coded latent (the digital baseline, src/session/digital-latent.ts). */
+export const FRAME_TYPE_DIGITAL_LATENT = 2;
 
 /**
  * What each link accepts from its peer once authenticated: what that peer's messages need, no more.
@@ -42,6 +44,8 @@ export interface FeedbackMsg {
   sessionId: number;
   sequence: number;
   snrDb: number;
+  /** Frequency selectivity the user measured on the frame (CV of the per-carrier gain); conditions CALA. */
+  selectivity?: number;
   crcOk: boolean;
   evmDb: number;
   cfoHz: number;
@@ -88,6 +92,8 @@ export interface ResultMsg {
   measuredSnrDb: number | null;
   symbols: number;
   bitsPerSymbol: number;
+  /** How the latent went out: JSCC with CALA, or the digital latent with its MCS; and why (the hybrid choice). */
+  link?: { kind: 'jscc' | 'digital'; mcs?: string; payloadBytes?: number; predictedLatentPsnrDb: number | null; reason: string };
   frameSamples: number;
   crcOk: boolean | null;
   evmDb: number | null;

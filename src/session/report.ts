@@ -2,6 +2,7 @@
  * The session report: one self-contained HTML file (images inlined as data: URIs, charts as inline SVG,
  * no scripts, no external resources), readable in any browser and archivable as it is.
  */
+import { rateLabel } from '../gsc/jscc.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageRecord, PromptFailureRecord } from './cloud.js';
@@ -182,7 +183,11 @@ export function renderReport({ records, summary, outDir, failures = [] }: Report
     .map((r) => {
       const c = r.consistency;
       const snr = `SNR configured ${fmt(r.snr.configured_db, 1)} dB, measured ${fmt(r.snr.measured_db, 1)} dB; encoder conditioned on ${fmt(r.snr.encoder_db, 1)} dB (${esc(r.snr.encoder_source)})`;
-      const air = `rate 1/${Math.round(1 / r.rate)}: ${r.air.symbols} symbols = ${r.air.bits} bits (${r.air.payload_bytes} bytes, ${r.air.frame_samples} samples with preamble) vs PNG ${r.air.png_bytes} bytes`;
+      const how = r.link?.kind === 'digital'
+        ? `digital latent, ${esc(r.link.mcs ?? '?')}, ${fmt(r.link.payload_bytes, 0)} payload bytes`
+        : `JSCC + CALA at rate ${rateLabel(r.rate)}`;
+      const why = r.link?.reason ? ` (${esc(r.link.reason)})` : '';
+      const air = `sent as ${how}${why}: ${r.air.symbols} symbols = ${r.air.bits} bits (${r.air.payload_bytes} bytes, ${r.air.frame_samples} samples with preamble) vs PNG ${r.air.png_bytes} bytes`;
       return `<section class="row"><h3>#${r.sequence} “${esc(r.prompt)}”</h3>
 <div class="imgs">${imageCell(outDir, r.images.cloud, 'cloud', 'reference')}${imageCell(outDir, r.images.edge_base, 'edge', `no adapter<br>consistency ${fmt(c.edge_base, 3)}`)}${imageCell(outDir, r.images.edge_adapter, 'edge + adapter', `${esc(r.adapter_available ? (r.adapter ?? '') : 'no adapter available')}<br>consistency ${fmt(c.edge_adapter, 3)}`)}${imageCell(outDir, r.images.received, 'received', r.received ? `PSNR ${fmt(r.psnr_db, 1)} dB<br>consistency ${fmt(c.received, 3)}` : esc(r.lost_reason ?? 'lost'))}</div>
 <p class="meta">${snr}<br>${air}<br>follows the prompt: cloud ${r.follows_prompt.cloud ? 'yes' : 'no'}, edge ${yn(r.follows_prompt.edge_base)}, edge+adapter ${yn(r.follows_prompt.edge_adapter)}, received ${yn(r.follows_prompt.received)}</p></section>`;

@@ -10,7 +10,8 @@ import { after, test } from 'node:test';
 import { ModelStore } from '../gsc/models.js';
 import { openSigmf } from '../radio/sigmf/reader.js';
 import { renderReport } from './report.js';
-import { runLocalSession, summarize } from './session.js';
+import { adapterGainKept, runLocalSession, summarize } from './session.js';
+import type { ImageRecord } from './cloud.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dekag-session-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -19,7 +20,9 @@ test('in-process session: every stage recorded, the loop follows the channel, th
   const store = ModelStore.open();
   const prompts = ['a large red striped star on the left on grass', 'a medium purple circle at the top on sand', 'a small blue heart in the center at night'];
   const schedule = [20, 4, 20];
-  const res = await runLocalSession({ store, prompts, outDir: tmp, snrScheduleDb: schedule, seed: 3, recordBase: join(tmp, 'rx') });
+  // AWGN only: the estimator's accuracy is asserted against the configured SNR, which with the cabled-pair
+  // impairments (default on) is not the SNR the receiver sees (their EVM floor lowers it; docs/sessions.md).
+  const res = await runLocalSession({ store, prompts, outDir: tmp, snrScheduleDb: schedule, seed: 3, recordBase: join(tmp, 'rx'), impairments: false });
   const recs = res.records;
   assert.equal(recs.length, 3);
   const lines = readFileSync(res.jsonlPath, 'utf8').trim().split('\n');
@@ -30,10 +33,17 @@ test('in-process session: every stage recorded, the loop follows the channel, th
     assert.ok(Math.abs(r.snr.measured_db! - schedule[i]!) < 2, `measured ${r.snr.measured_db} dB on a ${schedule[i]} dB channel`);
     for (const img of Object.values(r.images)) assert.ok(img && existsSync(join(tmp, img)), String(img));
     assert.ok(r.consistency.received! <= 2.0001 && r.consistency.edge_base! <= 2.0001);
-    assert.equal(r.air.bits, r.air.symbols * 8);
     assert.ok(r.air.payload_bytes < r.air.png_bytes);
-    for (const k of ['cloud_generate', 'jscc_encode', 'modulate', 'air_and_demodulate', 'jscc_decode', 'image_decode', 'evaluate']) assert.ok(k in r.timings_ms, k);
+    // The hybrid sends each latent as JSCC (256-QAM points) or as the digital latent (coded bytes).
+    const codec = r.link.kind === 'jscc' ? 'jscc' : 'digital';
+    if (codec === 'jscc') assert.equal(r.air.bits, r.air.symbols * 8);
+    else assert.ok(r.link.mcs && r.link.payload_bytes! > 0, JSON.stringify(r.link));
+    assert.ok(r.link.reason.length > 0);
+    for (const k of ['cloud_generate', `${codec}_encode`, 'modulate', 'air_and_demodulate', `${codec}_decode`, 'image_decode', 'evaluate']) assert.ok(k in r.timings_ms, k);
   }
+  // The drop to 4 dB meets a frame chosen for 20 dB: a digital latent is lost whole (CRC), yet the user
+  // still shows the mean latent's image and, above all, feeds the SNR back, so the loop recovers.
+  if (recs[1]!.link.kind === 'digital') assert.equal(recs[1]!.crc_ok, false);
   // Closed loop: frame n+1 is encoded for what the user measured on frame n.
   assert.equal(recs[0]!.snr.encoder_source, 'prior');
   assert.equal(recs[1]!.snr.encoder_db, recs[0]!.snr.measured_db);
@@ -58,4 +68,14 @@ test('in-process session: every stage recorded, the loop follows the channel, th
   assert.doesNotMatch(html, /<script/);
   const rec = await openSigmf(join(tmp, 'rx.sigmf-meta'));
   assert.deepEqual((rec.meta.annotations ?? []).map((a) => a['dekag:sequence']), [0, 1, 2]);
+});
+
+test('adapter_gain_kept: the share of the adapter\'s consistency gain the received images keep', () => {
+  const rec = (base: number, adapter: number, received: number, withAdapter = true): ImageRecord =>
+    ({ received: true, adapter_available: withAdapter, consistency: { edge_base: base, edge_adapter: adapter, received } }) as unknown as ImageRecord;
+  assert.equal(adapterGainKept([rec(1.0, 1.4, 1.3), rec(1.2, 1.4, 1.4)]), 0.8333);
+  // Images without an adapter do not count; no gain to keep gives null.
+  assert.equal(adapterGainKept([rec(1.0, 1.4, 1.4), rec(1.0, 1.0, 0.2, false)]), 1);
+  assert.equal(adapterGainKept([rec(1.0, 1.0, 1.0)]), null);
+  assert.equal(adapterGainKept([]), null);
 });

@@ -5,6 +5,7 @@
  * as long as the models need, not the radio's real time.
  */
 import type { ModelStore } from '../gsc/models.js';
+import { rateLabel } from '../gsc/jscc.js';
 import type { ProviderName } from '../gsc/onnx.js';
 import type { LoopbackDevice } from '../radio/devices/loopback.js';
 import { SigmfWriter } from '../radio/sigmf/writer.js';
@@ -12,6 +13,8 @@ import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord, type PromptF
 import type { EdgeRole } from './edge.js';
 import { loadRoleModels, startLocalRoles } from './local-roles.js';
 import { openRadio } from './radio.js';
+import type { LinkMode } from './policy.js';
+import { CABLED_SDR_PAIR } from '../radio/channel/presets.js';
 import type { UserRole } from './user.js';
 
 export interface SessionOptions {
@@ -27,6 +30,10 @@ export interface SessionOptions {
   provider?: ProviderName;
   /** Fading on the loopback: 3GPP EPA multipath, one static draw per burst (block fading). */
   fading?: boolean;
+  /** The usual impairments of a cabled SDR pair on the loopback (CFO, phase noise, IQ imbalance, 8-bit ADC); default on. */
+  impairments?: boolean;
+  /** How the edge sends each latent: 'hybrid' (default), 'jscc' or 'digital'. */
+  linkMode?: LinkMode;
   /** SigMF base path for a recording of what the user received. */
   recordBase?: string;
   onProgress?: (done: number, total: number, last: ImageRecord) => void;
@@ -53,7 +60,11 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
   const radio = (await openRadio('loopback', {
     pace: 'full-speed',
     seed: o.seed ?? 1,
-    channel: { snrDb: schedule[0]!, ...(o.fading ? { fading: { profile: 'epa', maxDopplerHz: 0 } } : {}) },
+    channel: {
+      snrDb: schedule[0]!,
+      ...(o.impairments === false ? {} : CABLED_SDR_PAIR),
+      ...(o.fading ? { fading: { profile: 'epa', maxDopplerHz: 0 } } : {}),
+    },
   })) as LoopbackDevice;
   const recording = o.recordBase
     ? await SigmfWriter.open(o.recordBase, {
@@ -75,6 +86,7 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
     sessionId,
     seed: o.seed ?? 0,
     ...(o.rate !== undefined ? { fixedRate: o.rate } : {}),
+    ...(o.linkMode ? { linkMode: o.linkMode } : {}),
     ...(recording ? { recording } : {}),
     // The testbed's control of the channel: each frame sees the next SNR of the schedule.
     configuredSnrDb: () => {
@@ -126,6 +138,10 @@ export interface SessionSummary {
   mean_consistency_edge_base: number | null;
   mean_consistency_edge_adapter: number | null;
   mean_psnr_db: number | null;
+  /** (received - edge base) / (edge adapter - edge base), mean consistencies over the images with an adapter. */
+  adapter_gain_kept: number | null;
+  /** Images sent as JSCC (by rate) and as the digital latent (by MCS). */
+  links_used: Record<string, number>;
   snr_est_rmse_db: number | null;
   snr_est_bias_db: number | null;
   bytes_over_air_per_image: number;
@@ -139,6 +155,21 @@ export interface SessionSummary {
 
 const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 const round = (x: number | null, d = 3): number | null => (x === null ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+/**
+ * How much of the MAKD adapter's consistency gain survives the link, over the images that had an adapter and
+ * arrived: (mean received - mean edge base) / (mean edge adapter - mean edge base). 1: all of it; 0: none;
+ * null when the adapter gained nothing to keep (no adapter images, or no gain).
+ */
+export function adapterGainKept(records: readonly ImageRecord[]): number | null {
+  const rs = records.filter((r) => r.received && r.adapter_available && r.consistency.received !== null && r.consistency.edge_base !== null && r.consistency.edge_adapter !== null);
+  if (!rs.length) return null;
+  const m = (f: (r: ImageRecord) => number): number => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+  const base = m((r) => r.consistency.edge_base!);
+  const gain = m((r) => r.consistency.edge_adapter!) - base;
+  if (!(gain > 1e-6)) return null;
+  return round((m((r) => r.consistency.received!) - base) / gain, 4);
+}
 
 /**
  * Means over the images (consistency of the received image, PSNR, SNR estimate error, bytes, time); the
@@ -166,6 +197,8 @@ export function summarize(records: readonly ImageRecord[], msRun: number, failur
     mean_consistency_edge_base: round(mean(nums((r) => r.consistency.edge_base)), 4),
     mean_consistency_edge_adapter: round(mean(nums((r) => r.consistency.edge_adapter)), 4),
     mean_psnr_db: round(mean(nums((r) => r.psnr_db))),
+    adapter_gain_kept: adapterGainKept(records),
+    links_used: count((r) => (r.link?.kind === 'digital' ? `digital ${r.link.mcs ?? '?'}` : `jscc ${rateLabel(r.rate)}`)),
     snr_est_rmse_db: errs.length ? round(Math.sqrt(errs.reduce((a, e) => a + e * e, 0) / errs.length)) : null,
     snr_est_bias_db: round(mean(errs)),
     bytes_over_air_per_image: round(mean(nums((r) => r.air.payload_bytes))) ?? 0,
@@ -173,7 +206,7 @@ export function summarize(records: readonly ImageRecord[], msRun: number, failur
     png_bytes_per_image: round(mean(nums((r) => r.air.png_bytes))) ?? 0,
     ms_per_image: round(prompts ? msRun / prompts : 0, 1)!,
     mean_ms_by_stage: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(mean(v), 2)!])),
-    rates_used: count((r) => `1/${Math.round(1 / r.rate)}`),
+    rates_used: count((r) => rateLabel(r.rate)),
     adapters_used: count((r) => r.adapter ?? 'none'),
   };
 }

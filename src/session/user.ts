@@ -9,7 +9,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { encodePng, tensorToRgb, type RgbImage } from '../gsc/image.js';
-import { fromModem, JSCC_LATENT_SIZE, JSCC_RATES, type JsccCodec } from '../gsc/jscc.js';
+import { fromModem, JSCC_LATENT_SIZE, JSCC_RATES, rateLabel, selectivityFromGainsDb, type JsccCodec } from '../gsc/jscc.js';
+import { modulationName } from '../radio/phy/constellation.js';
+import { codeRateName } from '../radio/phy/convcode.js';
+import { decodeLatent, type LatentKlt } from './digital-latent.js';
 import { LATENT_SHAPE } from '../gsc/generate.js';
 import { floatTensor, tensorData, type OnnxModel } from '../gsc/onnx.js';
 import { PayloadKind } from '../radio/phy/header.js';
@@ -18,7 +21,7 @@ import { StreamReceiver } from '../radio/phy/receiver.js';
 import type { SdrDevice } from '../radio/devices/types.js';
 import type { SigmfWriter } from '../radio/sigmf/writer.js';
 import type { Link } from './link.js';
-import { FRAME_TYPE_JSCC, type FeedbackMsg, type ReportMsg } from './protocol.js';
+import { FRAME_TYPE_DIGITAL_LATENT, FRAME_TYPE_JSCC, type FeedbackMsg, type ReportMsg } from './protocol.js';
 
 export interface UserOptions {
   codec: JsccCodec;
@@ -31,6 +34,8 @@ export interface UserOptions {
   recording?: SigmfWriter;
   /** The codec's SNR range; a measurement outside is clamped before conditioning (default -5..30 dB). */
   snrClampDb?: [number, number];
+  /** The latent's KLT: lets the user decode digital-latent frames (the hybrid link's other branch). */
+  klt?: LatentKlt;
 }
 
 export interface UserFrame {
@@ -74,7 +79,10 @@ export class UserRole extends EventEmitter {
   /** Receives until stop(), the edge's 'end', or the radio going away (rejects with DeviceGoneError). */
   async run(): Promise<void> {
     const radio = this.o.radio;
-    const receiver = new StreamReceiver({ params: { sampleRateHz: radio.config.sampleRateHz } });
+    // Frames whose payload CRC fails come out too: a lost digital latent still tells the edge the SNR it
+    // met (without that feedback the edge would keep choosing the MCS that just failed) and gives the user
+    // the receiver's best guess, the mean latent.
+    const receiver = new StreamReceiver({ params: { sampleRateHz: radio.config.sampleRateHz }, emitFailedFrames: true });
     this.receiver = receiver;
     // Warm the decoders up first: onnxruntime's first run is slow, and a radio that cannot wait would drop
     // the blocks that arrive meanwhile.
@@ -100,14 +108,96 @@ export class UserRole extends EventEmitter {
     for (const f of receiver.flush()) await this.onFrame(f);
   }
 
+  /** First sight of (session, sequence)? Filters other sessions and repeats. */
+  private firstSight(sessionId: number, sequence: number): boolean {
+    if (this.o.sessionId !== undefined && sessionId !== (this.o.sessionId & 0xffff)) {
+      this.stats.ignored++;
+      return false;
+    }
+    const key = `${sessionId}/${sequence}`;
+    if (this.seen.has(key)) {
+      this.stats.duplicates++;
+      return false;
+    }
+    this.seen.add(key);
+    return true;
+  }
+
+  /** Feedback first: it is what the edge's next frame depends on. */
+  private async sendFeedback(f: RxFrame, selectivity: number): Promise<void> {
+    const h = f.header;
+    const fb: FeedbackMsg = { type: 'feedback', sessionId: h.sessionId, sequence: h.sequence, snrDb: f.snrDb, selectivity, crcOk: f.crcOk, evmDb: f.evmDb, cfoHz: f.cfoHz };
+    await this.edge?.send(fb as unknown as { type: string }).catch(() => undefined);
+  }
+
+  /** The received latent to the user: decode the image, annotate the recording, report to the edge, emit. */
+  private async deliver(
+    f: RxFrame,
+    latent: Float32Array,
+    o: { rate: number; symbols: number; startedAt: number; demodulatedAtMs: number; timings: Record<string, number>; annotation: { rate: string; payloadKind: string; comment: string } },
+  ): Promise<void> {
+    const h = f.header;
+    const t = performance.now();
+    const out = await this.o.decoder.run({ latent: floatTensor(latent, [1, ...LATENT_SHAPE]) });
+    const image = tensorToRgb(tensorData(out['image'], 'image'), 0, 32, 32);
+    const aeMs = performance.now() - t;
+    this.stats.decoded++;
+    await this.o.recording
+      ?.annotateFrame({ sampleStart: f.startSample, sampleCount: f.lengthSamples, sequence: h.sequence, snrDb: f.snrDb, crcOk: f.crcOk, ...o.annotation })
+      .catch((e) => this.emit('error', e));
+    const report: ReportMsg = {
+      type: 'report',
+      sessionId: h.sessionId,
+      sequence: h.sequence,
+      measuredSnrDb: f.snrDb,
+      rate: o.rate,
+      symbols: o.symbols,
+      frameSamples: f.lengthSamples,
+      crcOk: f.crcOk,
+      evmDb: f.evmDb,
+      cfoHz: f.cfoHz,
+      decodedAtMs: o.demodulatedAtMs,
+      timings: { ...o.timings, image_decode: aeMs, user_total: performance.now() - o.startedAt },
+    };
+    await this.edge?.send(report as unknown as { type: string }, encodePng(image)).catch(() => undefined);
+    this.emit('frame', { sessionId: h.sessionId, sequence: h.sequence, rate: o.rate, measuredSnrDb: f.snrDb, crcOk: f.crcOk, image } satisfies UserFrame);
+  }
+
+  /**
+   * The digital latent: all or nothing. A frame whose CRC fails gives the receiver no latent, so the user
+   * sees what a receiver shows with nothing: the image of the latent's mean.
+   */
+  private async onDigitalFrame(f: RxFrame, klt: LatentKlt): Promise<void> {
+    const h = f.header;
+    if (!this.firstSight(h.sessionId, h.sequence)) return;
+    const startedAt = performance.now();
+    const demodulatedAtMs = Date.now();
+    await this.sendFeedback(f, selectivityFromGainsDb(f.subcarrierGainDb));
+    const t = performance.now();
+    const latent = decodeLatent(klt, f.crcOk && f.bytes ? f.bytes : null);
+    const mcs = `${modulationName(h.modulation)} ${codeRateName(h.codeRate)}`;
+    await this.deliver(f, latent, {
+      rate: 0,
+      symbols: 0,
+      startedAt,
+      demodulatedAtMs,
+      timings: { digital_decode: performance.now() - t },
+      annotation: {
+        rate: mcs,
+        payloadKind: 'digital-latent',
+        comment: `digital latent, ${h.payloadLength} bytes, ${mcs}, session ${h.sessionId}${f.crcOk ? '' : ' (CRC failed: nothing decoded)'}`,
+      },
+    });
+  }
+
   private async onFrame(f: RxFrame): Promise<void> {
     this.stats.frames++;
     const h = f.header;
-    if (h.payloadKind !== PayloadKind.Symbols || h.frameType !== FRAME_TYPE_JSCC || !f.symbols || !f.symbolNoiseVar) {
-      this.stats.ignored++;
+    if (h.payloadKind === PayloadKind.Bytes && h.frameType === FRAME_TYPE_DIGITAL_LATENT && this.o.klt) {
+      await this.onDigitalFrame(f, this.o.klt);
       return;
     }
-    if (this.o.sessionId !== undefined && h.sessionId !== (this.o.sessionId & 0xffff)) {
+    if (h.payloadKind !== PayloadKind.Symbols || h.frameType !== FRAME_TYPE_JSCC || !f.symbols || !f.symbolNoiseVar) {
       this.stats.ignored++;
       return;
     }
@@ -116,54 +206,23 @@ export class UserRole extends EventEmitter {
       this.stats.ignored++;
       return;
     }
-    const key = `${h.sessionId}/${h.sequence}`;
-    if (this.seen.has(key)) {
-      this.stats.duplicates++;
-      return;
-    }
-    this.seen.add(key);
-    const decodedFrameAt = performance.now();
+    if (!this.firstSight(h.sessionId, h.sequence)) return;
+    const startedAt = performance.now();
     const demodulatedAtMs = Date.now();
     const [lo, hi] = this.o.snrClampDb ?? [-5, 30];
     const snrDb = Number.isFinite(f.snrDb) ? Math.min(hi, Math.max(lo, f.snrDb)) : lo;
-    // Feedback first: it is what the edge's next frame depends on.
-    const fb: FeedbackMsg = { type: 'feedback', sessionId: h.sessionId, sequence: h.sequence, snrDb: f.snrDb, crcOk: f.crcOk, evmDb: f.evmDb, cfoHz: f.cfoHz };
-    await this.edge?.send(fb as unknown as { type: string }).catch(() => undefined);
-    let t = performance.now();
-    const latent = await this.o.codec.decode(fromModem(f.symbols, f.symbolNoiseVar, f.equalizer), { snrDb, rate });
-    const jsccMs = performance.now() - t;
-    t = performance.now();
-    const out = await this.o.decoder.run({ latent: floatTensor(latent, [1, ...LATENT_SHAPE]) });
-    const image = tensorToRgb(tensorData(out['image'], 'image'), 0, 32, 32);
-    const aeMs = performance.now() - t;
-    this.stats.decoded++;
-    await this.o.recording
-      ?.annotateFrame({
-        sampleStart: f.startSample,
-        sampleCount: f.lengthSamples,
-        sequence: h.sequence,
-        snrDb: f.snrDb,
-        crcOk: f.crcOk,
-        rate: `1/${Math.round(1 / rate)}`,
-        payloadKind: 'jscc-symbols',
-        comment: `JSCC latent, ${h.payloadLength} 256-QAM points, session ${h.sessionId}`,
-      })
-      .catch((e) => this.emit('error', e));
-    const report: ReportMsg = {
-      type: 'report',
-      sessionId: h.sessionId,
-      sequence: h.sequence,
-      measuredSnrDb: f.snrDb,
+    const rx = fromModem(f.symbols, f.symbolNoiseVar, f.equalizer);
+    const selectivity = rx.selectivity ?? 0;
+    await this.sendFeedback(f, selectivity);
+    const t = performance.now();
+    const latent = await this.o.codec.decode(rx, { snrDb, rate, selectivity });
+    await this.deliver(f, latent, {
       rate,
       symbols: h.payloadLength,
-      frameSamples: f.lengthSamples,
-      crcOk: f.crcOk,
-      evmDb: f.evmDb,
-      cfoHz: f.cfoHz,
-      decodedAtMs: demodulatedAtMs,
-      timings: { jscc_decode: jsccMs, image_decode: aeMs, user_total: performance.now() - decodedFrameAt },
-    };
-    await this.edge?.send(report as unknown as { type: string }, encodePng(image)).catch(() => undefined);
-    this.emit('frame', { sessionId: h.sessionId, sequence: h.sequence, rate, measuredSnrDb: f.snrDb, crcOk: f.crcOk, image } satisfies UserFrame);
+      startedAt,
+      demodulatedAtMs,
+      timings: { jscc_decode: performance.now() - t },
+      annotation: { rate: rateLabel(rate), payloadKind: 'jscc-symbols', comment: `JSCC latent, ${h.payloadLength} 256-QAM points, session ${h.sessionId}` },
+    });
   }
 }

@@ -106,21 +106,23 @@ test('the checker reports planted wrong-way imports with file, line and rule', (
 
 test('exemptions are narrow: by file glob, rule and target', () => {
   const sources = new Map([
-    ['src/gsc/jscc.ts', "import { Constellation } from '../radio/phy/constellation.js';\nimport { Fft } from '../radio/phy/fft.js';\n"],
-    ['src/gsc/other.ts', "import { Constellation } from '../radio/phy/constellation.js';\n"],
+    ['src/radio/sigmf/cli.test.ts', "import { runSigmfCli } from '../../cli/sigmf.js';\nimport { runDemo } from '../../cli/demo.js';\n"],
+    ['src/radio/sigmf/other.test.ts', "import { runSigmfCli } from '../../cli/sigmf.js';\n"],
     ['src/radio/phy/a.test.ts', "import { readFileSync } from 'node:fs';\nimport { x } from '../../gsc/x.js';\n"],
   ]);
   const got = checkLayers(sources).violations.map((v) => `${v.file}:${v.line} ${v.rule.id}`);
   assert.deepEqual(got, [
-    'src/gsc/jscc.ts:2 gsc-only-util',
-    'src/gsc/other.ts:1 gsc-only-util',
     'src/radio/phy/a.test.ts:2 phy-channel-pure-deps',
     'src/radio/phy/a.test.ts:2 radio-below-gsc-and-sessions',
+    'src/radio/sigmf/cli.test.ts:2 radio-below-gsc-and-sessions',
+    'src/radio/sigmf/cli.test.ts:2 cli-is-top',
+    'src/radio/sigmf/other.test.ts:1 radio-below-gsc-and-sessions',
+    'src/radio/sigmf/other.test.ts:1 cli-is-top',
   ]);
   assert.ok(globRegExp('src/radio/phy/**/*.test.ts').test('src/radio/phy/a.test.ts'));
   assert.ok(globRegExp('src/radio/phy/**/*.test.ts').test('src/radio/phy/deep/a.test.ts'));
   assert.ok(!globRegExp('src/radio/phy/**/*.test.ts').test('src/radio/phy/a.ts'));
-  assert.ok(!globRegExp('src/gsc/jscc.ts').test('src/gsc/jsccXts'));
+  assert.ok(!globRegExp('src/radio/sigmf/cli.test.ts').test('src/radio/sigmf/cliXtest.ts'));
 });
 
 test('imports are read with their kind: value, type-only, re-export, dynamic, import type', () => {

@@ -181,12 +181,6 @@ export const EXEMPTIONS: Exemption[] = [
     why: 'cli is one layer; its modules import each other (args.ts, progress.ts, bench-common.ts)',
   },
   {
-    files: ['src/gsc/jscc.ts', 'src/gsc/jscc.test.ts'],
-    rule: 'gsc-only-util',
-    targets: ['src/radio/phy/constellation.ts'],
-    why: "the JSCC codec quantizes its symbols to the modem's own 256-QAM points, so what it emits is exactly what the modem's JSCC payload carries (docs/cala.md); constellation.ts is a pure leaf of phy (it imports only phy's errors and fastmath)",
-  },
-  {
     files: ['src/radio/phy/**/*.test.ts', 'src/radio/channel/**/*.test.ts'],
     rule: 'phy-channel-no-io',
     why: 'tests are not the modem: they may read fixtures and checked-in generated files (coding.test.ts compares viterbi-acs.ts with its generator)',

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { JSCC_LATENT_SIZE, qamLevels, quantizePoints } from '../gsc/jscc.js';
+import { ModelStore } from '../gsc/models.js';
+import { modelsDir } from '../gsc/testing.js';
+import { constellation, Constellation, Modulation } from '../radio/phy/constellation.js';
+import { codedLength } from '../radio/phy/convcode.js';
+import { SeededRng } from '../util/rng.js';
+import {
+  allocateBits,
+  bytesWithin,
+  decodeLatent,
+  DIGITAL_MCS_TABLE,
+  encodeLatent,
+  expectedMse,
+  loadLatentKlt,
+  nothingMse,
+  parseKlt,
+  bestDigitalPlan,
+  deliveryProbability,
+  type LatentKlt,
+} from './digital-latent.js';
+import { chooseLink, type LinkCurves } from './policy.js';
+
+/** A KLT of a 16-dim source with decaying variances, in a random orthonormal basis (Gram-Schmidt). */
+function toyKlt(dim = 16, seed = 1): LatentKlt {
+  const rng = new SeededRng(seed);
+  const basis = new Float64Array(dim * dim);
+  for (let i = 0; i < dim; i++) {
+    const v = Float64Array.from({ length: dim }, () => rng.normal());
+    for (let j = 0; j < i; j++) {
+      let d = 0;
+      for (let k = 0; k < dim; k++) d += v[k]! * basis[j * dim + k]!;
+      for (let k = 0; k < dim; k++) v[k]! -= d * basis[j * dim + k]!;
+    }
+    const norm = Math.hypot(...v);
+    for (let k = 0; k < dim; k++) basis[i * dim + k] = v[k]! / norm;
+  }
+  const variance = Float64Array.from({ length: dim }, (_, i) => 4 * 0.7 ** i);
+  const mean = Float64Array.from({ length: dim }, (_, i) => 0.1 * i);
+  return { dim, mean, variance, basis };
+}
+
+/** A 256-dim source with slowly decaying variances in the identity basis: more bytes always help. */
+function wideKlt(dim = 256): LatentKlt {
+  const basis = new Float64Array(dim * dim);
+  for (let i = 0; i < dim; i++) basis[i * dim + i] = 1;
+  return { dim, mean: new Float64Array(dim), variance: Float64Array.from({ length: dim }, (_, i) => 0.98 ** i), basis };
+}
+
+function sample(klt: LatentKlt, rng: SeededRng): Float32Array {
+  const z = Float32Array.from(klt.mean);
+  for (let i = 0; i < klt.dim; i++) {
+    const c = Math.sqrt(klt.variance[i]!) * rng.normal();
+    for (let j = 0; j < klt.dim; j++) z[j]! += c * klt.basis[i * klt.dim + j]!;
+  }
+  return z;
+}
+
+test('bit allocation spends the whole budget, favours high-variance coefficients, and caps at 8 bits', () => {
+  const v = Float64Array.of(16, 4, 1, 0.25);
+  const bits = allocateBits(v, 10);
+  assert.equal(bits.reduce((a, b) => a + b, 0), 10);
+  for (let i = 1; i < v.length; i++) assert.ok(bits[i - 1]! >= bits[i]!, `more variance never gets fewer bits: ${[...bits]}`);
+  assert.deepEqual([...allocateBits(v, 100)], [8, 8, 8, 8]);
+  assert.deepEqual([...allocateBits(v, 0)], [0, 0, 0, 0]);
+});
+
+test('transform coding round trip: the measured distortion follows the prediction and shrinks with the budget', () => {
+  const klt = toyKlt();
+  const rng = new SeededRng(9);
+  const mseAt = (bytes: number): number => {
+    let se = 0;
+    const n = 400;
+    for (let t = 0; t < n; t++) {
+      const z = sample(klt, rng);
+      const payload = encodeLatent(klt, z, bytes);
+      assert.equal(payload.length, bytes);
+      const back = decodeLatent(klt, payload);
+      for (let j = 0; j < klt.dim; j++) se += (back[j]! - z[j]!) ** 2;
+    }
+    return se / (n * klt.dim);
+  };
+  const coarse = mseAt(2);
+  const fine = mseAt(8);
+  assert.ok(fine < coarse / 4, `8 bytes (${fine}) should be far better than 2 (${coarse})`);
+  for (const [bytes, measured] of [[2, coarse], [8, fine]] as const) {
+    const predicted = expectedMse(klt, allocateBits(klt.variance, 8 * bytes));
+    assert.ok(Math.abs(measured / predicted - 1) < 0.25, `${bytes} bytes: measured ${measured}, predicted ${predicted}`);
+  }
+});
+
+test('a lost frame leaves the receiver with the mean latent', () => {
+  const klt = toyKlt();
+  assert.deepEqual([...decodeLatent(klt, null)], [...Float32Array.from(klt.mean)]);
+});
+
+test('bad KLT files and inputs are refused with what is wrong', () => {
+  assert.throws(() => parseKlt('{nope', 'k.json'), /k\.json is not valid JSON/);
+  assert.throws(() => parseKlt('{"latent_dim": 2, "mean": [0, 0], "variance": [1, "x"], "basis": [[1, 0], [0, 1]]}', 'k.json'), /'variance' must be a list of 2 finite numbers/);
+  assert.throws(() => parseKlt('{"latent_dim": 2, "mean": [0, 0], "variance": [1, 1], "basis": [[1, 0]]}', 'k.json'), /'basis' must hold 2 rows/);
+  const klt = toyKlt();
+  assert.throws(() => encodeLatent(klt, new Float32Array(3), 4), /expected 16 values, got 3/);
+  assert.throws(() => encodeLatent(klt, new Float32Array(16), 0), /byte budget must be a positive integer/);
+});
+
+test('MCS: faster schemes need more SNR and fit more bytes; the best plan trades quantization against losses', () => {
+  const k = 256;
+  let lastBytes = 0;
+  let lastNeed = -Infinity;
+  for (const m of DIGITAL_MCS_TABLE) {
+    const bytes = bytesWithin(m, k);
+    assert.ok(codedLength(8 * bytes, m.codeRate) <= k * constellation(m.modulation).bitsPerSymbol);
+    assert.ok(codedLength(8 * (bytes + 1), m.codeRate) > k * constellation(m.modulation).bitsPerSymbol);
+    assert.ok(bytes > lastBytes, `${m.label}: ${bytes} bytes after ${lastBytes}`);
+    assert.ok(m.snr50Db > lastNeed);
+    assert.ok(Math.abs(deliveryProbability(m, m.snr50Db) - 0.5) < 1e-12);
+    assert.ok(deliveryProbability(m, m.snr50Db + 5) > 0.99 && deliveryProbability(m, m.snr50Db - 5) < 0.01);
+    lastBytes = bytes;
+    lastNeed = m.snr50Db;
+  }
+  const klt = wideKlt();
+  const slowest = DIGITAL_MCS_TABLE[0]!;
+  const fastest = DIGITAL_MCS_TABLE[DIGITAL_MCS_TABLE.length - 1]!;
+  // Far below every MCS's need the plan is the most robust one and expects to lose the frame.
+  const low = bestDigitalPlan(klt, -10, k)!;
+  assert.equal(low.mcs.label, slowest.label);
+  assert.ok(low.delivery < 0.01 && Math.abs(low.expectedMse / nothingMse(klt) - 1) < 0.02);
+  // Far above, the fastest (most bytes) and nearly sure delivery.
+  const high = bestDigitalPlan(klt, 40, k)!;
+  assert.equal(high.mcs.label, fastest.label);
+  assert.ok(high.delivery > 0.999);
+  // Two channel symbols fit no coded byte at all: no plan.
+  assert.equal(bestDigitalPlan(klt, 40, 2), null);
+});
+
+test('the hybrid picks whichever link predicts the better latent, and JSCC when no MCS is in reach', () => {
+  const klt = wideKlt();
+  const flatAt = (psnr: number): LinkCurves => ({
+    fading: [],
+    flat: [0, 30].map((snrDb) => ({ snrDb, rate: 1, psnrDb: psnr })),
+    latentPeakToPeak: 10,
+  });
+  const o = { mode: 'hybrid' as const, snrDb: 25, selectivity: 0, rate: 1, klt };
+  // At 25 dB the fastest MCS arrives nearly surely and codes the source far above 20 dB (peak 10).
+  const digital = chooseLink({ ...o, curves: flatAt(20) });
+  assert.equal(digital.kind, 'digital');
+  assert.ok(digital.kind === 'digital' && digital.digital.mcs.label === '64qam-3/4', digital.reason);
+  assert.equal(chooseLink({ ...o, curves: flatAt(200) }).kind, 'jscc');
+  // At -10 dB every digital frame is lost: a JSCC prediction above what "nothing" gives (27 dB here) wins.
+  assert.equal(chooseLink({ ...o, snrDb: -10, curves: flatAt(30) }).kind, "jscc");
+  assert.equal(chooseLink({ ...o, snrDb: -10, curves: flatAt(20) }).kind, "digital");
+  assert.equal(chooseLink({ ...o, mode: 'jscc', curves: flatAt(0) }).kind, 'jscc');
+  const forced = chooseLink({ ...o, mode: 'digital', snrDb: -10, curves: flatAt(200) });
+  assert.equal(forced.kind, 'digital');
+  assert.match(forced.reason, /--link digital/);
+  assert.throws(() => chooseLink({ ...o, mode: 'digital', klt: null, curves: flatAt(1) }), /needs the latent KLT/);
+});
+
+test("the codec's quantizer lands on exactly the modem's 256-QAM points (what the JSCC frame carries)", () => {
+  const qam = new Constellation(Modulation.QAM256);
+  const levels = qamLevels(8);
+  const axis = new Set<number>();
+  for (let p = 0; p < qam.size; p++) axis.add(qam.points[2 * p]!);
+  assert.deepEqual([...axis].sort((a, b) => a - b), [...levels]);
+  const rng = new SeededRng(4);
+  const x = quantizePoints(Float32Array.from({ length: 200 }, () => rng.normal()));
+  for (let i = 0; i < x.length; i += 2) {
+    const idx = qam.nearestIndex(x[i]!, x[i + 1]!);
+    assert.equal(x[i], qam.points[2 * idx]);
+    assert.equal(x[i + 1], qam.points[2 * idx + 1]);
+  }
+});
+
+test('the shipped KLT is orthonormal and its variances decrease', () => {
+  const klt = loadLatentKlt(ModelStore.open(modelsDir()));
+  assert.equal(klt.dim, JSCC_LATENT_SIZE);
+  for (let i = 1; i < klt.dim; i++) assert.ok(klt.variance[i]! <= klt.variance[i - 1]! + 1e-9);
+  for (const [a, b] of [[0, 0], [0, 1], [5, 200], [255, 255]] as const) {
+    let d = 0;
+    for (let k = 0; k < klt.dim; k++) d += klt.basis[a * klt.dim + k]! * klt.basis[b * klt.dim + k]!;
+    assert.ok(Math.abs(d - (a === b ? 1 : 0)) < 1e-4, `basis ${a} . basis ${b} = ${d}`);
+  }
+});

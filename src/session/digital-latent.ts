@@ -1,0 +1,228 @@
+/**
+ * The separation baseline every JSCC paper compares against, for the latent: transform coding + FEC + CRC.
+ *
+ *   latent --KLT--> coefficients --bit allocation + uniform quantizers--> bits --modem: conv code, MCS, CRC--> air
+ *
+ * - Transform: the latent's Karhunen-Loeve transform (PCA over the training latents, models/cala/latent_klt.json,
+ *   written by `python3 -m train.cala`): decorrelated coefficients with known variances.
+ * - Bits: a budget of B bits (what fits, coded, in the K channel symbols the JSCC frame has at the same rate,
+ *   with the chosen modulation and code) is spread greedily, one bit at a time, to the coefficient whose expected distortion
+ *   drops most (reverse water-filling for Gaussian sources); each coefficient gets the MSE-optimal uniform
+ *   quantizer of a Gaussian with that many levels (Max 1960). Sender and receiver derive the same allocation
+ *   from the payload length alone, so nothing but the indices is sent.
+ * - Air: one byte frame of the burst OFDM modem with its convolutional code and CRC-32: all or nothing. A frame
+ *   that fails its CRC gives the receiver nothing (the latent's mean: the image a receiver shows when it has none).
+ * - MCS: a small table (QPSK 1/2 ... 64-QAM 3/4), each with its delivery probability against SNR on the
+ *   loopback radio (AWGN with a cabled SDR pair's impairments; a logistic fitted to measured frames,
+ *   docs/cala.md); the edge picks the one with the lowest expected latent MSE at the fed-back SNR, lost frames
+ *   counted (a lost frame leaves the mean latent).
+ */
+import { readFileSync } from 'node:fs';
+import type { ModelStore } from '../gsc/models.js';
+import { ModelFileError, UsageError } from '../util/errors.js';
+import { constellation, Modulation } from '../radio/phy/constellation.js';
+import { CodeRate, codedLength } from '../radio/phy/convcode.js';
+
+export const KLT_FILE = 'cala/latent_klt.json';
+
+export interface LatentKlt {
+  dim: number;
+  mean: Float64Array;
+  /** Coefficient variances, decreasing. */
+  variance: Float64Array;
+  /** dim x dim, row i = basis vector i (orthonormal). */
+  basis: Float64Array;
+}
+
+export function parseKlt(text: string, where: string): LatentKlt {
+  let j: { latent_dim?: unknown; mean?: unknown; variance?: unknown; basis?: unknown };
+  try {
+    j = JSON.parse(text) as typeof j;
+  } catch (e) {
+    throw new ModelFileError(`${where} is not valid JSON: ${(e as Error).message}`);
+  }
+  const dim = j.latent_dim;
+  const nums = (x: unknown, n: number, what: string): Float64Array => {
+    if (!Array.isArray(x) || x.length !== n || !x.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new ModelFileError(`${where}: '${what}' must be a list of ${n} finite numbers`);
+    }
+    return Float64Array.from(x as number[]);
+  };
+  if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1 || dim > 65536) throw new ModelFileError(`${where}: 'latent_dim' must be a positive integer`);
+  if (!Array.isArray(j.basis) || j.basis.length !== dim) throw new ModelFileError(`${where}: 'basis' must hold ${dim} rows`);
+  const basis = new Float64Array(dim * dim);
+  (j.basis as unknown[]).forEach((row, i) => basis.set(nums(row, dim, `basis[${i}]`), i * dim));
+  return { dim, mean: nums(j.mean, dim, 'mean'), variance: nums(j.variance, dim, 'variance'), basis };
+}
+
+/** The KLT shipped with the models, checked against the manifest's sha256. */
+export function loadLatentKlt(store: ModelStore): LatentKlt {
+  const path = store.verifiedPath(KLT_FILE);
+  return parseKlt(readFileSync(path, 'utf8'), path);
+}
+
+/** Step of the MSE-optimal uniform quantizer of a unit Gaussian with 2^b levels, b = 1..8 (Max 1960). */
+const GAUSS_STEP = [0, 1.596, 0.9957, 0.586, 0.3352, 0.1881, 0.1041, 0.0569, 0.0308];
+/** Its mean squared error (unit variance); b = 0 sends nothing and leaves the whole variance. */
+const GAUSS_MSE = [1, 0.3634, 0.1188, 0.03744, 0.01154, 0.00349, 0.001035, 0.0003025, 0.0000874];
+export const MAX_BITS_PER_COEFFICIENT = 8;
+
+/** Greedy bit allocation of `totalBits` over coefficients of the given variances (deterministic). */
+export function allocateBits(variance: Float64Array, totalBits: number): Uint8Array {
+  const bits = new Uint8Array(variance.length);
+  for (let spent = 0; spent < totalBits; spent++) {
+    let best = -1;
+    let bestGain = 0;
+    for (let i = 0; i < variance.length; i++) {
+      const b = bits[i]!;
+      if (b >= MAX_BITS_PER_COEFFICIENT) continue;
+      const gain = variance[i]! * (GAUSS_MSE[b]! - GAUSS_MSE[b + 1]!);
+      if (gain > bestGain) {
+        bestGain = gain;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    bits[best]!++;
+  }
+  return bits;
+}
+
+/** Expected latent MSE (per value) of the transform coder with this allocation, when the frame arrives. */
+export function expectedMse(klt: LatentKlt, bits: Uint8Array): number {
+  let d = 0;
+  for (let i = 0; i < klt.dim; i++) d += klt.variance[i]! * GAUSS_MSE[bits[i]!]!;
+  return d / klt.dim;
+}
+
+class BitWriter {
+  private pos = 0;
+  constructor(readonly bytes: Uint8Array) {}
+  write(value: number, n: number): void {
+    for (let k = n - 1; k >= 0; k--, this.pos++) {
+      if ((value >> k) & 1) this.bytes[this.pos >> 3]! |= 0x80 >> (this.pos & 7);
+    }
+  }
+}
+
+class BitReader {
+  private pos = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+  read(n: number): number {
+    let v = 0;
+    for (let k = 0; k < n; k++, this.pos++) v = (v << 1) | ((this.bytes[this.pos >> 3]! >> (7 - (this.pos & 7))) & 1);
+    return v;
+  }
+}
+
+/** Transform-code a latent into exactly `bytes` bytes. */
+export function encodeLatent(klt: LatentKlt, latent: Float32Array, bytes: number): Uint8Array {
+  if (latent.length !== klt.dim) throw new UsageError(`digital latent: expected ${klt.dim} values, got ${latent.length}`);
+  if (!Number.isInteger(bytes) || bytes < 1) throw new UsageError(`digital latent: the byte budget must be a positive integer, got ${bytes}`);
+  const bits = allocateBits(klt.variance, 8 * bytes);
+  const out = new Uint8Array(bytes);
+  const w = new BitWriter(out);
+  const n = klt.dim;
+  for (let i = 0; i < n; i++) {
+    const b = bits[i]!;
+    if (b === 0) continue;
+    let c = 0;
+    for (let j = 0; j < n; j++) c += klt.basis[i * n + j]! * (latent[j]! - klt.mean[j]!);
+    const levels = 1 << b;
+    const step = GAUSS_STEP[b]! * Math.sqrt(klt.variance[i]!);
+    const idx = Math.min(levels - 1, Math.max(0, Math.floor(c / step + levels / 2)));
+    w.write(idx, b);
+  }
+  return out;
+}
+
+/** Inverse of encodeLatent; `payload` === null (the frame was lost) gives the mean latent. */
+export function decodeLatent(klt: LatentKlt, payload: Uint8Array | null): Float32Array {
+  const n = klt.dim;
+  const z = Float32Array.from(klt.mean);
+  if (!payload) return z;
+  const bits = allocateBits(klt.variance, 8 * payload.length);
+  const r = new BitReader(payload);
+  for (let i = 0; i < n; i++) {
+    const b = bits[i]!;
+    if (b === 0) continue;
+    const levels = 1 << b;
+    const step = GAUSS_STEP[b]! * Math.sqrt(klt.variance[i]!);
+    const c = (r.read(b) - (levels - 1) / 2) * step;
+    for (let j = 0; j < n; j++) z[j]! += c * klt.basis[i * n + j]!;
+  }
+  return z;
+}
+
+export interface Mcs {
+  label: string;
+  modulation: Modulation;
+  codeRate: CodeRate;
+  /**
+   * Delivery on the loopback radio (AWGN with a cabled SDR pair's impairments) as a logistic in the SNR:
+   * P(frame arrives) = 1 / (1 + exp(-(snr - snr50Db) / widthDb)), fitted to 60 frames of 120 bytes per 1 dB
+   * step (docs/cala.md, "MCS table").
+   */
+  snr50Db: number;
+  widthDb: number;
+}
+
+/** The modem's modulation and coding schemes for the digital latent, slowest first. */
+export const DIGITAL_MCS_TABLE: readonly Mcs[] = Object.freeze([
+  { label: 'qpsk-1/2', modulation: Modulation.QPSK, codeRate: CodeRate.R1_2, snr50Db: 3.8, widthDb: 0.7 },
+  { label: 'qpsk-3/4', modulation: Modulation.QPSK, codeRate: CodeRate.R3_4, snr50Db: 6.2, widthDb: 0.5 },
+  { label: '16qam-1/2', modulation: Modulation.QAM16, codeRate: CodeRate.R1_2, snr50Db: 8.6, widthDb: 0.7 },
+  { label: '16qam-3/4', modulation: Modulation.QAM16, codeRate: CodeRate.R3_4, snr50Db: 12.5, widthDb: 0.6 },
+  { label: '64qam-2/3', modulation: Modulation.QAM64, codeRate: CodeRate.R2_3, snr50Db: 16.3, widthDb: 0.6 },
+  { label: '64qam-3/4', modulation: Modulation.QAM64, codeRate: CodeRate.R3_4, snr50Db: 18.3, widthDb: 0.9 },
+  // 256-QAM byte frames are not in the table: with the loopback's impairments (8-bit ADC, phase noise, IQ
+  // imbalance) they never reach 80 % delivery (about 75 % even at 30 dB): the EVM floor, not the noise.
+]);
+
+/** Probability that a frame with this MCS arrives at `snrDb` (the table's logistic fit). */
+export function deliveryProbability(mcs: Mcs, snrDb: number): number {
+  return 1 / (1 + Math.exp(-(snrDb - mcs.snr50Db) / mcs.widthDb));
+}
+
+/** Latent MSE per value of a receiver that got nothing (it shows the mean latent): the total variance. */
+export function nothingMse(klt: LatentKlt): number {
+  return klt.variance.reduce((a, v) => a + v, 0) / klt.dim;
+}
+
+export interface DigitalPlan {
+  mcs: Mcs;
+  /** Payload bytes that fit in the airtime. */
+  bytes: number;
+  /** Expected latent MSE: delivered with P(arrive), else the mean latent. */
+  expectedMse: number;
+  delivery: number;
+}
+
+/**
+ * The best MCS for the measured SNR: the one whose expected latent MSE, counting the frames it would lose
+ * (a lost frame leaves the mean latent), is lowest in the given airtime. Null when no MCS fits a byte.
+ */
+export function bestDigitalPlan(klt: LatentKlt, snrDb: number, channelSymbols: number, table: readonly Mcs[] = DIGITAL_MCS_TABLE): DigitalPlan | null {
+  let best: DigitalPlan | null = null;
+  const lost = nothingMse(klt);
+  for (const mcs of table) {
+    const bytes = bytesWithin(mcs, channelSymbols);
+    if (bytes < 1) continue;
+    const delivery = deliveryProbability(mcs, snrDb);
+    const mse = delivery * expectedMse(klt, allocateBits(klt.variance, 8 * bytes)) + (1 - delivery) * lost;
+    if (!best || mse < best.expectedMse) best = { mcs, bytes, expectedMse: mse, delivery };
+  }
+  return best;
+}
+
+/**
+ * The most payload bytes whose coded bits fit in `channelSymbols` complex symbols of `mcs`: the digital latent
+ * gets exactly the channel uses the JSCC frame has at the same rate (and so, within an OFDM symbol, its airtime).
+ */
+export function bytesWithin(mcs: Mcs, channelSymbols: number): number {
+  const bits = channelSymbols * constellation(mcs.modulation).bitsPerSymbol;
+  let bytes = Math.floor(bits / 8);
+  while (bytes > 0 && codedLength(8 * bytes, mcs.codeRate) > bits) bytes--;
+  return bytes;
+}
+
