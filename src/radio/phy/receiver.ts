@@ -325,7 +325,10 @@ export class StreamReceiver {
   private dcRewind(kb: number): boolean {
     const next = Math.floor(this.bufEnd / 64); // block of the next sample to arrive
     const last = this.dcFill > 0 ? next : next - 1; // newest block with a snapshot
-    kb = Math.max(kb, 0, last - DC_RING_BLOCKS + 1);
+    // Not before the block holding the oldest buffered sample: a block that began before it would leave
+    // more than a block's worth of "already seen" samples (dcFill > 64), and the re-derivation would read
+    // outside the buffer (NaN in the estimate: the receiver went deaf for good).
+    kb = Math.max(kb, 0, last - DC_RING_BLOCKS + 1, Math.floor(this.bufStart / 64));
     if (kb > last) return false;
     const k = kb % DC_RING_BLOCKS;
     this.dcR = this.dcSnapR[k]!;
