@@ -20,32 +20,25 @@ import { dirname, join } from 'node:path';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator } from '../gsc/generate.js';
 import { encodePng, decodePng, tensorToRgb } from '../gsc/image.js';
 import { fromModem, JSCC_CONSTELLATION, JSCC_RATES, JsccCodec, JsccCondition, JsccReceived, rateLabel, symbolsForRate, type JsccVariant } from '../gsc/jscc.js';
-import { CABLED_SDR_PAIR, CABLED_SDR_PAIR_TEXT } from '../radio/channel/presets.js';
+import { CABLED_SDR_PAIR_TEXT } from '../radio/channel/presets.js';
 import { bytesWithin, decodeLatent, DIGITAL_MCS_TABLE, encodeLatent, loadLatentKlt } from '../session/digital-latent.js';
 import { chooseLink, loadLinkCurves } from '../session/policy.js';
 import { ModelStore } from '../gsc/models.js';
 import { floatTensor, tensorData, type OnnxModel } from '../gsc/onnx.js';
-import { ChannelConfig, ChannelSimulator } from '../radio/channel/simulator.js';
 import { Modulation, parseModulation } from '../radio/phy/constellation.js';
 import { CodeRate } from '../radio/phy/convcode.js';
 import { PayloadKind } from '../radio/phy/header.js';
-import { makeLayout } from '../radio/phy/params.js';
 import { linearLinePlotSvg, type Series } from '../radio/phy/plot.js';
-import type { RxFrame } from '../radio/phy/demodulator.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
-import { burst } from '../radio/phy/testkit.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { MODEL_OPTIONS, optionalInt, parse } from './args.js';
+import { CHANNELS, SAMPLE_RATE_HZ, throughRadio, type RadioChannelKind } from './bench-radio.js';
 import { readEvalPromptSets } from './bench-common.js';
 import { ProgressBar } from './progress.js';
 
 // the help text lives in help.ts, so that `dekag bench cala --help` loads no models
 export { BENCH_CALA_HELP } from './help.js';
 
-const SAMPLE_RATE_HZ = 2e6;
-const CHANNELS = ['awgn', 'epa'] as const;
-type RadioChannelKind = (typeof CHANNELS)[number];
-const GAP_SAMPLES = 400;
 const METHODS: JsccVariant[] = ['noadapt', 'grouped', 'cala'];
 const JSCC_MODULATION = parseModulation(JSCC_CONSTELLATION);
 /** The PNG baseline's two byte-frame MCS (robust and fast). */
@@ -92,34 +85,10 @@ function psnrDb(a: Float32Array, b: Float32Array, peakToPeak: number): number {
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-/** Impairments of a cheap SDR pair on a cable at 2.4 GHz (and EPA multipath for 'epa'); only the SNR changes across the grid. */
-export function radioChannel(snrDb: number, seed: number, kind: RadioChannelKind = 'epa'): ChannelConfig {
-  const layout = makeLayout({ sampleRateHz: SAMPLE_RATE_HZ });
-  return {
-    seed,
-    sampleRateHz: SAMPLE_RATE_HZ,
-    snrDb,
-    occupiedFraction: layout.numUsed / layout.fftSize,
-    ...(kind === 'epa' ? { fading: { profile: 'EPA', maxDopplerHz: 5 } } : {}),
-    ...CABLED_SDR_PAIR,
-  };
-}
-
 async function decodeImages(decoder: OnnxModel, latents: Float32Array): Promise<Float32Array> {
   const n = latents.length / 256;
   const out = await decoder.run({ latent: floatTensor(latents, [n, 4, 8, 8]) });
   return tensorData(out['image'], 'image');
-}
-
-/**
- * Each frame through its own channel realization (images go out seconds apart in a session, so each meets
- * its own fading), all into one stream receiver; `take` sees every frame the receiver reports.
- */
-function throughRadio(frames: Float32Array[], snrDb: number, seed: number, kind: RadioChannelKind, receiver: StreamReceiver, take: (f: RxFrame) => void): void {
-  for (const [i, frame] of frames.entries()) {
-    for (const f of receiver.push(new ChannelSimulator(radioChannel(snrDb, seed + 7919 * i, kind)).run(burst([frame], GAP_SAMPLES).iq).rx)) take(f);
-  }
-  for (const f of receiver.flush()) take(f);
 }
 
 /** Send one JSCC frame per latent through the channel; return what the receiver got, by sequence number. */

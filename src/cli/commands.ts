@@ -45,6 +45,12 @@ const BENCHES: readonly Command[] = [
     load: () => import('./bench-cala.js').then((m) => m.runBenchCala),
   },
   {
+    name: 'mcs',
+    summary: 'calibrates the digital latent\'s MCS table: delivery against the measured SNR, flat and selective',
+    help: help('BENCH_MCS_HELP'),
+    load: () => import('./bench-mcs.js').then((m) => m.runBenchMcs),
+  },
+  {
     name: 'makd',
     summary: 'edge-cloud consistency with and without the MAKD adapters, per subject',
     help: help('BENCH_MAKD_HELP'),

@@ -123,6 +123,12 @@ export const BENCH_CALA_HELP = `dekag bench cala [--quick] [--json] [--out FILE.
   JSCC + CALA vs no adaptation, grouped, per-condition and digital: PSNR vs SNR per rate, on the paper's
   channel (from models/cala/results.json) and measured through the simulated radio with the measured SNR`;
 
+/** `dekag bench mcs` */
+export const BENCH_MCS_HELP = `dekag bench mcs [--frames N] [--quick] [--json] [--out FILE.json]
+  calibrates the digital latent's MCS table: frames of each MCS through the simulated radio (flat and EPA)
+  at -5..35 dB; delivery fitted with a logistic in the SNR the receiver measured (what the edge is fed back)
+  --frames N   frames per MCS, channel and SNR (default 60)`;
+
 /** `dekag bench makd` */
 export const BENCH_MAKD_HELP = `dekag bench makd [--quick] [--subjects "a;b;c"] [--train] [--adapters DIR] [--json] [--out FILE.json]
   --subjects LIST   ';'-separated subjects (default: every misaligned subject in models/vocab.json)

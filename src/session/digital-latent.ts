@@ -159,29 +159,32 @@ export interface Mcs {
   modulation: Modulation;
   codeRate: CodeRate;
   /**
-   * Delivery on the loopback radio (AWGN with a cabled SDR pair's impairments) as a logistic in the SNR:
-   * P(frame arrives) = 1 / (1 + exp(-(snr - snr50Db) / widthDb)), fitted to 60 frames of 120 bytes per 1 dB
-   * step (docs/cala.md, "MCS table").
+   * Delivery on the simulated radio with a cabled SDR pair's impairments, flat channel, as a logistic in the
+   * SNR the receiver measures (what the edge is fed back): P(frame arrives) = 1 / (1 + exp(-(snr - snr50Db) /
+   * widthDb)). Fitted by `dekag bench mcs` (docs/bench/mcs.json: 60 frames of the rate-1/2 size per 1 dB step).
    */
   snr50Db: number;
   widthDb: number;
+  /** The same on a frequency-selective channel (EPA multipath): wider, since one frame's fades decide it. */
+  selective: { snr50Db: number; widthDb: number };
 }
 
 /** The modem's modulation and coding schemes for the digital latent, slowest first. */
 export const DIGITAL_MCS_TABLE: readonly Mcs[] = Object.freeze([
-  { label: 'qpsk-1/2', modulation: Modulation.QPSK, codeRate: CodeRate.R1_2, snr50Db: 3.8, widthDb: 0.7 },
-  { label: 'qpsk-3/4', modulation: Modulation.QPSK, codeRate: CodeRate.R3_4, snr50Db: 6.2, widthDb: 0.5 },
-  { label: '16qam-1/2', modulation: Modulation.QAM16, codeRate: CodeRate.R1_2, snr50Db: 8.6, widthDb: 0.7 },
-  { label: '16qam-3/4', modulation: Modulation.QAM16, codeRate: CodeRate.R3_4, snr50Db: 12.5, widthDb: 0.6 },
-  { label: '64qam-2/3', modulation: Modulation.QAM64, codeRate: CodeRate.R2_3, snr50Db: 16.3, widthDb: 0.6 },
-  { label: '64qam-3/4', modulation: Modulation.QAM64, codeRate: CodeRate.R3_4, snr50Db: 18.3, widthDb: 0.9 },
+  { label: 'qpsk-1/2', modulation: Modulation.QPSK, codeRate: CodeRate.R1_2, snr50Db: 2.25, widthDb: 0.55, selective: { snr50Db: 4.9, widthDb: 1.8 } },
+  { label: 'qpsk-3/4', modulation: Modulation.QPSK, codeRate: CodeRate.R3_4, snr50Db: 4.75, widthDb: 0.5, selective: { snr50Db: 6.7, widthDb: 1.85 } },
+  { label: '16qam-1/2', modulation: Modulation.QAM16, codeRate: CodeRate.R1_2, snr50Db: 7.2, widthDb: 0.6, selective: { snr50Db: 8.4, widthDb: 1.95 } },
+  { label: '16qam-3/4', modulation: Modulation.QAM16, codeRate: CodeRate.R3_4, snr50Db: 10.9, widthDb: 0.4, selective: { snr50Db: 11, widthDb: 1.9 } },
+  { label: '64qam-2/3', modulation: Modulation.QAM64, codeRate: CodeRate.R2_3, snr50Db: 13.8, widthDb: 0.45, selective: { snr50Db: 13.4, widthDb: 1.7 } },
+  { label: '64qam-3/4', modulation: Modulation.QAM64, codeRate: CodeRate.R3_4, snr50Db: 15.3, widthDb: 0.5, selective: { snr50Db: 14.65, widthDb: 1.5 } },
   // 256-QAM byte frames are not in the table: with the loopback's impairments (8-bit ADC, phase noise, IQ
   // imbalance) they never reach 80 % delivery (about 75 % even at 30 dB): the EVM floor, not the noise.
 ]);
 
-/** Probability that a frame with this MCS arrives at `snrDb` (the table's logistic fit). */
-export function deliveryProbability(mcs: Mcs, snrDb: number): number {
-  return 1 / (1 + Math.exp(-(snrDb - mcs.snr50Db) / mcs.widthDb));
+/** Probability that a frame with this MCS arrives at the measured `snrDb` (the table's logistic fit, flat or selective channel). */
+export function deliveryProbability(mcs: Mcs, snrDb: number, selective = false): number {
+  const { snr50Db, widthDb } = selective ? mcs.selective : mcs;
+  return 1 / (1 + Math.exp(-(snrDb - snr50Db) / widthDb));
 }
 
 /** Latent MSE per value of a receiver that got nothing (it shows the mean latent): the total variance. */
@@ -202,13 +205,13 @@ export interface DigitalPlan {
  * The best MCS for the measured SNR: the one whose expected latent MSE, counting the frames it would lose
  * (a lost frame leaves the mean latent), is lowest in the given airtime. Null when no MCS fits a byte.
  */
-export function bestDigitalPlan(klt: LatentKlt, snrDb: number, channelSymbols: number, table: readonly Mcs[] = DIGITAL_MCS_TABLE): DigitalPlan | null {
+export function bestDigitalPlan(klt: LatentKlt, snrDb: number, channelSymbols: number, selective = false, table: readonly Mcs[] = DIGITAL_MCS_TABLE): DigitalPlan | null {
   let best: DigitalPlan | null = null;
   const lost = nothingMse(klt);
   for (const mcs of table) {
     const bytes = bytesWithin(mcs, channelSymbols);
     if (bytes < 1) continue;
-    const delivery = deliveryProbability(mcs, snrDb);
+    const delivery = deliveryProbability(mcs, snrDb, selective);
     const mse = delivery * expectedMse(klt, allocateBits(klt.variance, 8 * bytes)) + (1 - delivery) * lost;
     if (!best || mse < best.expectedMse) best = { mcs, bytes, expectedMse: mse, delivery };
   }

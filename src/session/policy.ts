@@ -187,8 +187,8 @@ export type LinkChoice =
   | { kind: 'digital'; predictedLatentPsnrDb: number; digital: DigitalOption; jsccPredictedLatentPsnrDb: number | null; reason: string };
 
 /** What the digital latent would deliver in `channelSymbols` at `snrDb` with its best MCS, or null. */
-export function digitalOption(klt: LatentKlt, snrDb: number, channelSymbols: number, peakToPeak: number): DigitalOption | null {
-  const plan = bestDigitalPlan(klt, snrDb, channelSymbols);
+export function digitalOption(klt: LatentKlt, snrDb: number, channelSymbols: number, peakToPeak: number, selective = false): DigitalOption | null {
+  const plan = bestDigitalPlan(klt, snrDb, channelSymbols, selective);
   if (!plan) return null;
   return { mcs: plan.mcs, bytes: plan.bytes, delivery: plan.delivery, predictedLatentPsnrDb: 10 * Math.log10((peakToPeak * peakToPeak) / Math.max(plan.expectedMse, 1e-12)) };
 }
@@ -204,7 +204,8 @@ export function chooseLink(o: {
   const channelSymbols = Math.round(o.rate * JSCC_LATENT_SIZE);
   const curve = o.curves ? (o.selectivity > SELECTIVE_CHANNEL ? o.curves.fading : o.curves.flat) : [];
   const jscc = predictPsnr(curve.length ? curve : o.curves?.fading ?? [], o.rate, o.snrDb);
-  const digital = o.klt && o.curves ? digitalOption(o.klt, o.snrDb, channelSymbols, o.curves.latentPeakToPeak) : null;
+  // On a selective channel a frame's fades decide it: the MCS table's selective delivery (wider) applies.
+  const digital = o.klt && o.curves ? digitalOption(o.klt, o.snrDb, channelSymbols, o.curves.latentPeakToPeak, o.selectivity > SELECTIVE_CHANNEL) : null;
   if (o.mode === 'jscc') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC asked for (--link jscc)' };
   if (o.mode === 'digital') {
     if (digital) return { kind: 'digital', predictedLatentPsnrDb: digital.predictedLatentPsnrDb, digital, jsccPredictedLatentPsnrDb: jscc, reason: 'digital asked for (--link digital)' };
