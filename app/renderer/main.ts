@@ -629,6 +629,8 @@ async function main(): Promise<void> {
     shownSession = id;
     shownImages.clear();
     charts.clear();
+    for (const key of ['cloud', 'edge', 'edgeAdapted', 'received'] as const) $<HTMLImageElement>(`img-${key}`).src = BLANK;
+    $('image-facts').textContent = '';
   };
   let deviceKey: string | undefined;
   const applyState = (s: EngineState): void => {
@@ -645,6 +647,8 @@ async function main(): Promise<void> {
     if (s.session) badge('session-status', sessionText(s.session), 'on');
     else if (s.lastSession) badge('session-status', s.lastSession.state, s.lastSession.state === 'failed' ? 'bad' : '');
     else badge('session-status', 'idle');
+    const folder = s.session?.folder ?? s.lastSession?.folder ?? null;
+    $('session-folder').textContent = folder ? `Session record (session.jsonl, images): ${folder}` : '';
     showRecording(s.recording);
     // distillation
     const d = s.distill;

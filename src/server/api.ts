@@ -151,6 +151,8 @@ export interface SessionStateView {
   /** The SNR set on the channel now (sweeps change it), or null when nobody sets it. */
   configuredSnrDb: number | null;
   startedAtMs: number;
+  /** The folder holding the session's record (session.jsonl, images/), named after sessionId; null for a replay. */
+  folder: string | null;
 }
 
 /** How the last session ended (a page opened afterwards shows it). */
@@ -158,6 +160,7 @@ export interface SessionEndView {
   sessionId: string;
   state: 'done' | 'stopped' | 'failed';
   message?: string;
+  folder: string | null;
 }
 
 export interface RecordingStateView {

@@ -197,9 +197,12 @@ test('distill from the UI: progress events, then the new adapter is listed as us
 test("the engine's state: radio, session progress, recording; a change is broadcast; a stopped session stays known", async () => {
   const dir = tmp();
   let release: () => void = () => undefined;
+  const ran: string[] = [];
   const sessions = {
+    outDir: join(dir, 'sessions'),
     // two images, then waits until stopped (a long session)
     run: async (r: Parameters<import('./ports.js').SessionBackend['run']>[0]) => {
+      ran.push(r.sessionId);
       for (let i = 0; i < 2; i++) {
         await r.beforeImage(i);
         r.onImage({ index: i, prompt: r.prompts[0]!, png: {}, configuredSnrDb: 12, measuredSnrDb: 11.5, psnrDb: 20, consistency: { edge: null, edgeAdapted: null, received: 1.5 }, rate: 0.25, symbols: 64, bytesOverAir: 64, pngBytes: 900, latencyMs: {}, provider: 'cpu' });
@@ -230,6 +233,10 @@ test("the engine's state: radio, session progress, recording; a change is broadc
     assert.equal(mid.session?.imagesTotal, 5);
     assert.equal(mid.session?.configuredSnrDb, 12);
     assert.equal(mid.session?.label, 'a red star on grass');
+    // the id the UI shows is the id the runner got, and the name of the session's folder
+    assert.match(sessionId, /^session-[0-9a-z]+-\d+$/);
+    assert.deepEqual(ran, [sessionId]);
+    assert.equal(mid.session?.folder, join(dir, 'sessions', sessionId));
     assert.deepEqual(mid.images.map((r) => [r.sessionId, r.index]), [[sessionId, 0], [sessionId, 1]]);
     assert.equal(mid.recording?.path, join(dir, 'r1'));
     // progress went out as it happened: imagesDone 0, 1, 2
@@ -238,9 +245,9 @@ test("the engine's state: radio, session progress, recording; a change is broadc
     await engine.stopSession(); // any tab may: the engine has one session
     const after = await engine.state();
     assert.equal(after.session, null);
-    assert.deepEqual(after.lastSession, { sessionId, state: 'stopped' });
+    assert.deepEqual(after.lastSession, { sessionId, state: 'stopped', folder: join(dir, 'sessions', sessionId) });
     assert.equal(after.images.length, 2, "the last session's images stay for a page opened later");
-    assert.deepEqual(states.at(-1)?.lastSession, { sessionId, state: 'stopped' });
+    assert.deepEqual(states.at(-1)?.lastSession, after.lastSession);
     await engine.stopRecording();
     assert.equal((await engine.state()).recording, null);
     assert.equal(states.at(-1)?.recording, null);

@@ -391,6 +391,7 @@ export class Engine implements DekagApi {
     const view = { kind: 'session' as const, label: prompts.join(' | '), imagesTotal: images, configuredSnrDb: loop ? firstSnrDb : null };
     return this.runSession(backend, dev, view, (signal, sessionId) =>
       backend.run({
+        sessionId,
         prompts,
         adapter,
         adapterDirs: [this.o.adaptersDir, this.o.userAdaptersDir],
@@ -437,7 +438,9 @@ export class Engine implements DekagApi {
     cleanup?: () => Promise<void>,
   ): { sessionId: string } {
     if (this.session) throw new ApiError(`session ${this.session.id} is running; stop it first`, 'E_BUSY');
-    const sessionId = `s${++this.sessionCount}-${Date.now().toString(36)}`;
+    // The id is also the name of the session's folder (session-backend.ts), so the log and the disk agree.
+    const sessionId = `session-${Date.now().toString(36)}-${++this.sessionCount}`;
+    const folder = what.kind === 'session' && _backend.outDir ? join(_backend.outDir, sessionId) : null;
     const abort = new AbortController();
     const monitor = new SpectrumMonitor();
     // A second, independent receiver on the same stream gives the live view the received points of each
@@ -470,12 +473,12 @@ export class Engine implements DekagApi {
         if (this.session?.id === sessionId) this.session = undefined;
         await cleanup?.().catch(() => undefined);
         if (final.type === 'session' && final.state !== 'running') {
-          this.lastSession = { sessionId, state: final.state, ...(final.message !== undefined ? { message: final.message } : {}) };
+          this.lastSession = { sessionId, state: final.state, ...(final.message !== undefined ? { message: final.message } : {}), folder };
         }
         this.emit(final);
         this.changed();
       });
-    this.session = { id: sessionId, abort, done, view: { sessionId, ...what, imagesDone: 0, startedAtMs: Date.now() } };
+    this.session = { id: sessionId, abort, done, view: { sessionId, ...what, imagesDone: 0, startedAtMs: Date.now(), folder } };
     this.images = [];
     this.changed();
     return { sessionId };

@@ -337,6 +337,12 @@ test('browser mode: a reloaded page and a second tab show the running session, a
     // --- the second tab stops the session the first one started; both tabs see it stopped
     await two.click('#stop');
     for (const p of [one, two]) await waitFor(p, `document.getElementById('session-status').textContent === 'stopped'`, 30_000);
+    // the session's id (in the log) is its folder's name, and the page shows the folder
+    const last = (await one.evaluate('window.dekagUi.state.lastSession')) as { sessionId: string; folder: string };
+    assert.equal(last.folder, join(work, 'sessions', last.sessionId));
+    assert.ok(existsSync(join(last.folder, 'session.jsonl')), `${last.folder}/session.jsonl`);
+    assert.match((await one.textContent('#log'))!, new RegExp(`session ${last.sessionId} stopped`));
+    assert.equal(await two.textContent('#session-folder'), `Session record (session.jsonl, images): ${last.folder}`);
     for (const p of [one, two]) {
       v = await pageView(p);
       assert.ok(!v.stop && v.start, `after stop: ${JSON.stringify(v)}`);
