@@ -23,6 +23,7 @@ async function call(method: ApiMethod, params?: unknown): Promise<never> {
 // Written out call by call so the compiler checks that this is exactly DekagApi, nothing more.
 const api: DekagApi = {
   info: () => call('info'),
+  state: () => call('state'),
   listDevices: () => call('listDevices'),
   connectDevice: (p) => call('connectDevice', p),
   disconnectDevice: () => call('disconnectDevice'),

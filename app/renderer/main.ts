@@ -1,17 +1,37 @@
 /**
  * The UI. It talks to the engine only through a DekagBridge: `window.dekag` from Electron's preload, or
  * the WebSocket client in browser mode. No Node, no Electron, no engine code here (types only).
+ *
+ * The engine's state is the truth: the page loads it (`state()`) when it connects and again after every
+ * reconnect, and applies the 'state' event the engine broadcasts to every tab whenever its radio, session,
+ * recording or distillation changes. So a reloaded page, or a second tab, shows and controls the same
+ * session (either can stop it). Buttons are enabled from that state, never from what this tab did.
  */
-import type { ConnectedDevice, DekagBridge, DeviceSummary, EngineEvent, ImageRecordView, LoopbackChannelSettings, SessionRequest, SnrPlan, VocabularyInfo } from '../../src/server/api.js';
+import type {
+  ConnectedDevice,
+  DekagBridge,
+  DeviceSummary,
+  EngineEvent,
+  EngineInfo,
+  EngineSnapshot,
+  EngineState,
+  ImageRecordView,
+  LoopbackChannelSettings,
+  SessionRequest,
+  SessionStateView,
+  SnrPlan,
+  VocabularyInfo,
+} from '../../src/server/api.js';
 import { LiveCharts } from './charts.js';
 import { completions, currentWord, replaceCurrentWord } from './autocomplete.js';
-import { connectWebSocket } from './ws-client.js';
+import { checkPromptText, plainApiError, readNumberFields, type NumberSpec } from './fields.js';
+import { connectWebSocket, type LinkState } from './ws-client.js';
 
 declare global {
   interface Window {
     dekag?: DekagBridge;
-    /** For the end-to-end tests: what the live view holds. */
-    dekagUi?: { charts: LiveCharts; images: number; lastRecord: ImageRecordView | undefined };
+    /** For the end-to-end tests: what the live view holds, and the engine state this page last applied. */
+    dekagUi?: { charts: LiveCharts; images: number; lastRecord: ImageRecordView | undefined; state: EngineState | undefined; link: LinkState['state'] };
   }
 }
 
@@ -40,18 +60,117 @@ function badge(id: string, text: string, state: 'on' | 'bad' | '' = ''): void {
   el.classList.toggle('bad', state === 'bad');
 }
 
+/** A form's message line: an error (red, role alert) or a confirmation (green); '' clears it. */
+function message(id: string, text: string, kind: 'error' | 'ok' = 'error'): void {
+  const el = $(id);
+  el.textContent = text;
+  el.classList.toggle('error', kind === 'error');
+  el.classList.toggle('ok', kind === 'ok');
+}
+
+/** Marks the fields with errors (red border, aria-invalid, the error as their title) and clears the others. */
+function markFields(inputs: HTMLElement[], invalid: Map<HTMLElement, string>): void {
+  for (const el of inputs) {
+    const why = invalid.get(el);
+    el.classList.toggle('invalid', why !== undefined);
+    if (why !== undefined) {
+      el.setAttribute('aria-invalid', 'true');
+      el.title = why;
+    } else {
+      el.removeAttribute('aria-invalid');
+      el.removeAttribute('title');
+    }
+  }
+}
+
+interface NumberField {
+  el: HTMLInputElement;
+  spec: NumberSpec;
+}
+
+/**
+ * Reads number fields: the values, or null after showing every error in `msgId` (each naming its field)
+ * and marking the fields (the first one gets the focus).
+ */
+function readFields<K extends string>(fields: Record<K, NumberField>, msgId: string): Record<K, number> | null {
+  const keys = Object.keys(fields) as K[];
+  const r = readNumberFields(keys.map((key) => ({ key, raw: fields[key].el.value, badInput: fields[key].el.validity.badInput, spec: fields[key].spec })));
+  const els = keys.map((k) => fields[k].el);
+  if (r.ok) {
+    markFields(els, new Map());
+    return r.values;
+  }
+  markFields(els, new Map(r.errors.map((e) => [fields[e.key].el, e.error])));
+  message(msgId, r.errors.map((e) => e.error).join('. '));
+  fields[r.errors[0]!.key].el.focus();
+  return null;
+}
+
+/** Any edit in a form clears its stale message and the edited field's mark. */
+function clearOnEdit(form: HTMLElement, msgId: string): void {
+  form.addEventListener('input', (ev) => {
+    message(msgId, '');
+    const t = ev.target as HTMLElement;
+    if (t.classList.contains('invalid')) markFields([t], new Map());
+  });
+}
+
+function fmt(v: number): string {
+  return String(Math.round(v * 1e6) / 1e6);
+}
+
 async function main(): Promise<void> {
   for (const b of document.querySelectorAll<HTMLElement>('nav button')) b.addEventListener('click', () => showScreen(b.dataset['screen']!));
   showScreen('devices');
-  const api: DekagBridge = window.dekag ?? (await connectWebSocket(location.href, (s) => badge('link-status', s === 'open' ? 'engine connected' : 'engine disconnected', s === 'open' ? 'on' : 'bad')));
+
+  // ---------------------------------------------------------------------------------------------
+  // the link to the engine: a plain banner when it is lost, automatic reconnect, a Reconnect button
+
+  let link: LinkState = { state: 'closed', attempt: 0, retryAtMs: Date.now() };
+  let countdown = 0;
+  let resync: () => Promise<void> = async () => undefined;
+  /** Set once the controls exist: greys out what cannot reach the engine. */
+  let offline: () => void = () => undefined;
+  const showLink = (s: LinkState): void => {
+    link = s;
+    if (window.dekagUi) window.dekagUi.link = s.state;
+    const banner = $('engine-banner');
+    clearInterval(countdown);
+    if (s.state === 'open') {
+      banner.hidden = true;
+      badge('link-status', 'engine connected', 'on');
+      if (s.reconnected) void resync();
+      return;
+    }
+    badge('link-status', 'engine disconnected', 'bad');
+    banner.hidden = false;
+    const tick = (): void => {
+      const secs = Math.max(0, Math.ceil((s.retryAtMs - Date.now()) / 1000));
+      $('engine-banner-text').textContent =
+        `Is \`dekag serve\` still running? Trying again ${secs > 0 ? `in ${secs} s` : 'now'} (attempt ${s.attempt}). ` +
+        'Nothing shown here is current until it reconnects; a server started with --new-token needs its new link.';
+    };
+    tick();
+    countdown = window.setInterval(tick, 1000);
+    // What the page showed is no longer known: no "running", no Stop that cannot reach the engine.
+    offline();
+  };
+  const ws = window.dekag ? undefined : await connectWebSocket(location.href, showLink);
+  const api: DekagBridge = window.dekag ?? ws!;
+  $('reconnect').addEventListener('click', () => ws?.reconnect());
   if (window.dekag) badge('link-status', 'engine connected', 'on');
 
   const charts = new LiveCharts(document);
-  const ui = { charts, images: 0, lastRecord: undefined as ImageRecordView | undefined };
+  const ui: NonNullable<Window['dekagUi']> = { charts, images: 0, lastRecord: undefined, state: undefined, link: 'open' };
   window.dekagUi = ui;
   let vocab: VocabularyInfo | undefined;
+  let info: EngineInfo | undefined;
+  let maxPromptChars = 0;
+  let state: EngineState | undefined;
   let connected: ConnectedDevice | null = null;
-  let sessionRunning = false;
+  /** The session whose images the live view shows, and the images already shown (events and state() may overlap). */
+  let shownSession: string | undefined;
+  const shownImages = new Set<string>();
 
   const log = (line: string): void => {
     const el = $('log');
@@ -78,8 +197,8 @@ async function main(): Promise<void> {
         b.disabled = d.connected;
         b.dataset['device'] = d.id;
         b.addEventListener('click', () => {
-          $('device-error').textContent = '';
-          api.connectDevice({ id: d.id }).then(renderConnected, (e) => ($('device-error').textContent = errorText(e)));
+          message('device-error', '');
+          api.connectDevice({ id: d.id }).catch((e) => message('device-error', errorText(e)));
         });
         act.append(b);
         tr.append(name, driver, act);
@@ -87,21 +206,20 @@ async function main(): Promise<void> {
       }),
     );
   };
-  const refreshDevices = (): Promise<void> =>
-    api.listDevices().then(renderDevices, (e) => {
-      $('device-error').textContent = errorText(e);
-    });
+  const refreshDevices = (): Promise<void> => api.listDevices().then(renderDevices, (e) => message('device-error', errorText(e)));
 
+  const gainInputs = (): HTMLInputElement[] => [...$('gains').querySelectorAll<HTMLInputElement>('input')];
   const renderConnected = (d: ConnectedDevice | null): void => {
     connected = d;
     $('device-settings').hidden = !d;
     $('channel-settings').hidden = !d?.channel;
     badge('radio-status', d ? d.label.split(' (')[0]! : 'no radio', d ? 'on' : '');
-    void refreshDevices();
     if (!d) return;
     $('device-label').textContent = d.label;
-    $<HTMLInputElement>('freq').value = String(d.settings.freqHz / 1e6);
-    $<HTMLInputElement>('rate-sps').value = String(d.settings.sampleRateHz / 1e6);
+    $<HTMLInputElement>('freq').value = fmt(d.settings.freqHz / 1e6);
+    $<HTMLInputElement>('rate-sps').value = fmt(d.settings.sampleRateHz / 1e6);
+    $<HTMLInputElement>('freq').min = fmt(d.freqRangeHz[0] / 1e6);
+    $<HTMLInputElement>('freq').max = fmt(d.freqRangeHz[1] / 1e6);
     const gains = $('gains');
     gains.replaceChildren(
       ...d.gains
@@ -111,6 +229,7 @@ async function main(): Promise<void> {
           const input = document.createElement('input');
           Object.assign(input, { type: 'number', min: String(g.minDb), max: String(g.maxDb), step: String(g.stepDb), value: String(d.settings.gainsDb[g.name] ?? g.minDb) });
           input.dataset['gain'] = g.name;
+          input.id = `gain-${g.name}`;
           l.append(`${g.name} gain (dB) `, input);
           return l;
         }),
@@ -128,32 +247,73 @@ async function main(): Promise<void> {
   };
   $('refresh-devices').addEventListener('click', () => void refreshDevices());
   $('disconnect').addEventListener('click', () => {
-    api.disconnectDevice().then(() => renderConnected(null), (e) => ($('device-error').textContent = errorText(e)));
+    message('device-error', '');
+    api.disconnectDevice().catch((e) => message('device-error', errorText(e)));
   });
+  clearOnEdit($('device-form'), 'device-msg');
   $('device-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
+    if (!connected) return;
+    const range = connected.freqRangeHz;
+    const rates = connected.sampleRateRangeHz;
+    const fields: Record<string, NumberField> = {
+      freq: { el: $<HTMLInputElement>('freq'), spec: { label: 'Frequency (MHz)', min: range[0] / 1e6, max: range[1] / 1e6 } },
+      rate: { el: $<HTMLInputElement>('rate-sps'), spec: { label: 'Sample rate (Msps)', min: rates[0] / 1e6, max: rates[1] / 1e6 } },
+    };
+    for (const input of gainInputs()) {
+      const g = connected.gains.find((x) => x.name === input.dataset['gain']);
+      fields[`gain:${input.dataset['gain']}`] = { el: input, spec: { label: `${input.dataset['gain']} gain (dB)`, ...(g ? { min: g.minDb, max: g.maxDb } : {}) } };
+    }
+    const v = readFields(fields, 'device-msg');
+    if (!v) return;
     const gainsDb: Record<string, number> = {};
-    for (const input of $('gains').querySelectorAll<HTMLInputElement>('input')) gainsDb[input.dataset['gain']!] = Number(input.value);
-    api
-      .configureDevice({ freqHz: Number($<HTMLInputElement>('freq').value) * 1e6, sampleRateHz: Number($<HTMLInputElement>('rate-sps').value) * 1e6, gainsDb })
-      .then(() => ($('device-error').textContent = ''), (e) => ($('device-error').textContent = errorText(e)));
+    for (const [k, val] of Object.entries(v)) if (k.startsWith('gain:')) gainsDb[k.slice(5)] = val;
+    api.configureDevice({ freqHz: v['freq']! * 1e6, sampleRateHz: v['rate']! * 1e6, gainsDb }).then(
+      (s) =>
+        message(
+          'device-msg',
+          `Applied: ${fmt(s.freqHz / 1e6)} MHz, ${fmt(s.sampleRateHz / 1e6)} Msps${Object.entries(s.gainsDb).map(([k, g]) => `, ${k} gain ${g} dB`).join('')}`,
+          'ok',
+        ),
+      (e) => {
+        const p = plainApiError(errorText(e), {
+          'configureDevice.freqHz': { key: 'freq', label: 'Frequency' },
+          'configureDevice.sampleRateHz': { key: 'rate', label: 'Sample rate' },
+          'configureDevice.gainsDb': { key: 'gain', label: 'Gain' },
+        });
+        message('device-msg', p.message);
+      },
+    );
   });
+  const channelFields = (): Record<'snr' | 'doppler' | 'cfo' | 'sro' | 'pn', NumberField> => ({
+    snr: { el: $<HTMLInputElement>('ch-snr'), spec: { label: 'Channel SNR (dB)', min: -10, max: 60 } },
+    doppler: { el: $<HTMLInputElement>('ch-doppler'), spec: { label: 'Doppler (Hz)', min: 0, max: 1000 } },
+    cfo: { el: $<HTMLInputElement>('ch-cfo'), spec: { label: 'CFO (Hz)', min: -100000, max: 100000 } },
+    sro: { el: $<HTMLInputElement>('ch-sro'), spec: { label: 'Clock offset (ppm)', min: -200, max: 200 } },
+    pn: { el: $<HTMLInputElement>('ch-pn'), spec: { label: 'Phase noise (Hz)', min: 0, max: 10000 } },
+  });
+  clearOnEdit($('channel-form'), 'channel-msg');
   $('channel-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
+    const v = readFields(channelFields(), 'channel-msg');
+    if (!v) return;
     api
       .setLoopbackChannel({
-        snrDb: Number($<HTMLInputElement>('ch-snr').value),
+        snrDb: v.snr,
         fading: $<HTMLInputElement>('ch-fading').checked,
-        dopplerHz: Number($<HTMLInputElement>('ch-doppler').value),
-        cfoHz: Number($<HTMLInputElement>('ch-cfo').value),
-        sroPpm: Number($<HTMLInputElement>('ch-sro').value),
-        phaseNoiseLinewidthHz: Number($<HTMLInputElement>('ch-pn').value),
+        dopplerHz: v.doppler,
+        cfoHz: v.cfo,
+        sroPpm: v.sro,
+        phaseNoiseLinewidthHz: v.pn,
         quantization: $<HTMLSelectElement>('ch-quant').value as LoopbackChannelSettings['quantization'],
       })
-      .then((c) => {
-        fillChannel(c);
-        $('device-error').textContent = '';
-      }, (e) => ($('device-error').textContent = errorText(e)));
+      .then(
+        (c) => {
+          fillChannel(c);
+          message('channel-msg', `Applied: SNR ${c.snrDb} dB, fading ${c.fading ? `on (Doppler ${c.dopplerHz} Hz)` : 'off'}, CFO ${c.cfoHz} Hz, clock ${c.sroPpm} ppm, phase noise ${c.phaseNoiseLinewidthHz} Hz, ADC ${c.quantization}`, 'ok');
+        },
+        (e) => message('channel-msg', errorText(e)),
+      );
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -201,15 +361,27 @@ async function main(): Promise<void> {
     clearTimeout(checkTimer);
     checkTimer = window.setTimeout(() => {
       const seq = ++checkSeq;
+      // Too long is refused here, before anything is sent (the engine refuses it too, with a reply).
+      const local = maxPromptChars > 0 ? checkPromptText(prompt.value, maxPromptChars) : undefined;
+      if (local && !local.ok && prompt.value.trim() !== '') {
+        $('prompt-error').textContent = local.error;
+        $('prompt-ok').textContent = '';
+        prompt.classList.add('invalid');
+        prompt.setAttribute('aria-invalid', 'true');
+        return;
+      }
       if (prompt.value.trim() === '') {
         $('prompt-error').textContent = '';
         $('prompt-ok').textContent = '';
         prompt.classList.remove('invalid');
+        prompt.removeAttribute('aria-invalid');
         return;
       }
       api.checkPrompt({ prompt: prompt.value }).then((r) => {
         if (seq !== checkSeq) return; // an older answer arriving late
         prompt.classList.toggle('invalid', !r.ok);
+        if (r.ok) prompt.removeAttribute('aria-invalid');
+        else prompt.setAttribute('aria-invalid', 'true');
         $('prompt-error').textContent = r.ok ? '' : r.error;
         $('prompt-ok').textContent = r.ok ? `understood: ${Object.entries(r.attributes).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
       }, (e) => ($('prompt-error').textContent = errorText(e)));
@@ -249,86 +421,177 @@ async function main(): Promise<void> {
       );
       sel.value = keep === 'none' || adapters.some((a) => a.name === keep) ? keep : 'auto';
     });
+  $('distill-steps').addEventListener('input', () => {
+    message('distill-status', '');
+    markFields([$('distill-steps')], new Map());
+  });
   $('distill').addEventListener('click', () => {
-    $('distill-status').textContent = '';
-    api
-      .distill({ subject: $<HTMLSelectElement>('subject').value, steps: Number($<HTMLInputElement>('distill-steps').value), quick: $<HTMLInputElement>('distill-quick').checked })
-      .catch((e) => ($('distill-status').textContent = errorText(e)));
+    message('distill-status', '');
+    const v = readFields({ steps: { el: $<HTMLInputElement>('distill-steps'), spec: { label: 'Distillation steps', min: 1, max: 20000, integer: true } } }, 'distill-status');
+    if (!v) return;
+    api.distill({ subject: $<HTMLSelectElement>('subject').value, steps: v.steps, quick: $<HTMLInputElement>('distill-quick').checked }).catch((e) => message('distill-status', errorText(e)));
   });
 
   // ---------------------------------------------------------------------------------------------
   // session
 
-  const sessionRequest = (): SessionRequest => {
+  const sessionForm = $('session-form');
+  const sessionFields = (): Record<string, NumberField> => {
     const mode = document.querySelector<HTMLInputElement>('input[name="snr-mode"]:checked')!.value;
-    const snr: SnrPlan =
+    const f: Record<string, NumberField> =
       mode === 'sweep'
-        ? { kind: 'sweep', fromDb: Number($<HTMLInputElement>('sweep-from').value), toDb: Number($<HTMLInputElement>('sweep-to').value), stepDb: Number($<HTMLInputElement>('sweep-step').value), imagesPerStep: Number($<HTMLInputElement>('sweep-per').value) }
-        : { kind: 'target', snrDb: Number($<HTMLInputElement>('snr-target').value) };
+        ? {
+            from: { el: $<HTMLInputElement>('sweep-from'), spec: { label: 'Sweep from (dB)', min: -10, max: 60 } },
+            to: { el: $<HTMLInputElement>('sweep-to'), spec: { label: 'Sweep to (dB)', min: -10, max: 60 } },
+            step: { el: $<HTMLInputElement>('sweep-step'), spec: { label: 'Sweep step (dB)', min: 0.5, max: 30 } },
+            per: { el: $<HTMLInputElement>('sweep-per'), spec: { label: 'Images per step', min: 1, max: 20, integer: true } },
+          }
+        : { target: { el: $<HTMLInputElement>('snr-target'), spec: { label: 'Target SNR (dB)', min: -10, max: 60 } } };
+    if (mode !== 'sweep') f['images'] = { el: $<HTMLInputElement>('images'), spec: { label: 'Images', min: 1, max: 100, integer: true } };
+    f['seed'] = { el: $<HTMLInputElement>('seed'), spec: { label: 'Seed', min: 0, max: 2 ** 32 - 1, integer: true } };
+    return f;
+  };
+  /** Engine errors about session fields, in the page's words, and the field to mark. */
+  const SESSION_LABELS: Record<string, { key: string; label: string }> = {
+    'startSession.prompt': { key: 'prompt', label: 'Prompt' },
+    'startSession.snr.snrDb': { key: 'target', label: 'Target SNR (dB)' },
+    'startSession.snr.fromDb': { key: 'from', label: 'Sweep from (dB)' },
+    'startSession.snr.toDb': { key: 'to', label: 'Sweep to (dB)' },
+    'startSession.snr.stepDb': { key: 'step', label: 'Sweep step (dB)' },
+    'startSession.snr.imagesPerStep': { key: 'per', label: 'Images per step' },
+    'startSession.snr': { key: 'step', label: 'The sweep' },
+    'startSession.images': { key: 'images', label: 'Images' },
+    'startSession.seed': { key: 'seed', label: 'Seed' },
+    'startSession.adapter': { key: 'adapter', label: 'Adapter' },
+  };
+  /** The request, or null after naming and marking what is wrong. */
+  const sessionRequest = (): SessionRequest | null => {
+    const promptCheck = checkPromptText(prompt.value, maxPromptChars || Number.POSITIVE_INFINITY);
+    const fields = sessionFields();
+    const v = readFields(fields, 'session-error');
+    markFields([prompt], promptCheck.ok ? new Map() : new Map([[prompt as HTMLElement, promptCheck.error]]));
+    if (!promptCheck.ok) {
+      const rest = $('session-error').textContent;
+      message('session-error', v ? promptCheck.error : `${promptCheck.error}. ${rest}`);
+      prompt.focus();
+      return null;
+    }
+    if (!v) return null;
+    const snr: SnrPlan = v['target'] === undefined ? { kind: 'sweep', fromDb: v['from']!, toDb: v['to']!, stepDb: v['step']!, imagesPerStep: v['per']! } : { kind: 'target', snrDb: v['target'] };
     const rate = $<HTMLSelectElement>('rate').value;
     return {
       prompt: prompt.value,
       adapter: $<HTMLSelectElement>('adapter').value === 'none' ? null : $<HTMLSelectElement>('adapter').value,
       snr,
       rate: rate === 'auto' ? 'auto' : Number(rate),
-      images: Number($<HTMLInputElement>('images').value),
-      seed: Number($<HTMLInputElement>('seed').value),
+      images: v['images'] ?? 1,
+      seed: v['seed']!,
     };
   };
-  const setRunning = (running: boolean, label: string, state: 'on' | 'bad' | '' = ''): void => {
-    sessionRunning = running;
-    $<HTMLButtonElement>('start').disabled = running;
-    $<HTMLButtonElement>('replay').disabled = running;
-    $<HTMLButtonElement>('stop').disabled = !running;
-    badge('session-status', label, state);
+  sessionForm.addEventListener('input', (ev) => {
+    if (ev.target === prompt) return; // the prompt has its own live check
+    message('session-error', '');
+    const t = ev.target as HTMLElement;
+    if (t.classList.contains('invalid')) markFields([t], new Map());
+  });
+  for (const r of document.querySelectorAll<HTMLInputElement>('input[name="snr-mode"]')) {
+    r.addEventListener('change', () => {
+      message('session-error', '');
+      markFields([...sessionForm.querySelectorAll<HTMLElement>('input[type="number"]')], new Map());
+    });
+  }
+
+  const sessionText = (s: SessionStateView): string => {
+    if (s.kind === 'replay') return `replaying ${s.label}: ${s.imagesDone} image${s.imagesDone === 1 ? '' : 's'}`;
+    const k = s.imagesTotal !== null ? `${s.imagesDone} of ${s.imagesTotal} images` : `${s.imagesDone} images`;
+    return `running: ${k}${s.configuredSnrDb !== null ? ` at ${s.configuredSnrDb} dB` : ''}`;
   };
-  setRunning(false, 'idle');
+  const setControls = (s: EngineState | undefined): void => {
+    const online = link.state === 'open' || window.dekag !== undefined;
+    const running = !!s?.session;
+    $<HTMLButtonElement>('start').disabled = !online || running;
+    $<HTMLButtonElement>('replay').disabled = !online || running;
+    $<HTMLButtonElement>('stop').disabled = !online || !running;
+    $<HTMLButtonElement>('disconnect').disabled = !online || running;
+    $<HTMLButtonElement>('rec-start').disabled = !online || !s?.device || !!s?.recording;
+    $<HTMLButtonElement>('rec-stop').disabled = !online || !s?.recording;
+    $<HTMLButtonElement>('distill').disabled = !online || !info?.features.distill || s?.distill?.state === 'running';
+  };
+  offline = (): void => {
+    badge('session-status', 'unknown: engine unreachable', 'bad');
+    badge('radio-status', $('radio-status').textContent ?? '', ''); // not known to be connected any more
+    setControls(state);
+  };
+
   $('start').addEventListener('click', () => {
-    $('session-error').textContent = '';
+    message('session-error', '');
     if (!connected) {
-      $('session-error').textContent = 'connect a radio first (Devices screen; the loopback radio is always there)';
+      message('session-error', 'Connect a radio first (Devices screen; the loopback radio is always there)');
       return;
     }
-    charts.clear();
-    api.startSession(sessionRequest()).then(
+    const req = sessionRequest();
+    if (!req) return;
+    api.startSession(req).then(
       ({ sessionId }) => {
-        setRunning(true, 'running', 'on');
         log(`session ${sessionId} started`);
         showScreen('live');
       },
-      (e) => ($('session-error').textContent = errorText(e)),
+      (e) => {
+        const p = plainApiError(errorText(e), SESSION_LABELS);
+        message('session-error', p.message);
+        const el = p.key === 'prompt' ? prompt : p.key ? (sessionFields()[p.key]?.el ?? null) : null;
+        if (el) markFields([el], new Map([[el, p.message]]));
+      },
     );
   });
-  $('stop').addEventListener('click', () => void api.stopSession());
+  $('stop').addEventListener('click', () => {
+    api.stopSession().catch((e) => log(`error: stop: ${errorText(e)}`));
+  });
 
   // ---------------------------------------------------------------------------------------------
   // recording and replay
 
   const refreshRecordings = (): Promise<void> =>
     api.listRecordings().then((recs) => {
-      $<HTMLSelectElement>('rec-list').replaceChildren(...recs.map((r) => new Option(`${r.name} (${(r.samples / r.sampleRateHz).toFixed(1)} s, ${r.datatype})`, r.path)));
+      const sel = $<HTMLSelectElement>('rec-list');
+      const keep = sel.value;
+      sel.replaceChildren(...recs.map((r) => new Option(`${r.name} (${(r.samples / r.sampleRateHz).toFixed(1)} s, ${r.datatype})`, r.path)));
+      if (recs.some((r) => r.path === keep)) sel.value = keep;
     });
+  $('rec-name').addEventListener('input', () => message('rec-status', ''));
   $('rec-start').addEventListener('click', () => {
-    api.startRecording({ name: $<HTMLInputElement>('rec-name').value }).then((r) => ($('rec-status').textContent = `recording to ${r.path}`), (e) => ($('rec-status').textContent = errorText(e)));
+    message('rec-status', '');
+    api.startRecording({ name: $<HTMLInputElement>('rec-name').value }).catch((e) => message('rec-status', plainApiError(errorText(e), { 'startRecording.name': { key: 'name', label: 'Recording name' } }).message));
   });
   $('rec-stop').addEventListener('click', () => {
-    api.stopRecording().then((r) => {
-      $('rec-status').textContent = r ? `saved ${r.samples} samples to ${r.path}` : 'not recording';
-      void refreshRecordings();
-    }, (e) => ($('rec-status').textContent = errorText(e)));
+    api.stopRecording().catch((e) => message('rec-status', errorText(e)));
   });
   $('replay').addEventListener('click', () => {
     const path = $<HTMLSelectElement>('rec-list').value;
-    if (!path) return;
-    charts.clear();
-    api.replayRecording({ path }).then(({ sessionId }) => {
-      setRunning(true, 'replaying', 'on');
-      log(`replaying ${path} (${sessionId})`);
-    }, (e) => ($('rec-status').textContent = errorText(e)));
+    if (!path) {
+      message('rec-status', 'Recording: pick one from the list (record one first)');
+      return;
+    }
+    api.replayRecording({ path }).then(({ sessionId }) => log(`replaying ${path} (${sessionId})`), (e) => message('rec-status', errorText(e)));
   });
+  let recTimer = 0;
+  let recPath: string | undefined;
+  const showRecording = (r: EngineState['recording']): void => {
+    clearInterval(recTimer);
+    const el = $('rec-badge');
+    el.hidden = !r;
+    if (r && recPath !== r.path) message('rec-status', `recording to ${r.path}`, 'ok');
+    recPath = r?.path;
+    if (!r) return;
+    const tick = (): void => {
+      el.textContent = `● REC ${Math.max(0, Math.round((Date.now() - r.startedAtMs) / 1000))} s`;
+    };
+    tick();
+    recTimer = window.setInterval(tick, 1000);
+  };
 
   // ---------------------------------------------------------------------------------------------
-  // events
+  // the engine's state, applied to the page
 
   const showImage = (r: ImageRecordView): void => {
     for (const key of ['cloud', 'edge', 'edgeAdapted', 'received'] as const) {
@@ -350,47 +613,95 @@ async function main(): Promise<void> {
     ].filter((l) => l !== '').join('\n');
   };
 
+  const addImage = (r: ImageRecordView): void => {
+    const key = `${r.sessionId}:${r.index}`;
+    if (shownImages.has(key)) return; // already shown (state() and the event overlap after a reconnect)
+    shownImages.add(key);
+    ui.images++;
+    ui.lastRecord = r;
+    badge('provider', `provider: ${r.provider}`, 'on');
+    charts.addImage(r);
+    showImage(r);
+  };
+  /** A new session clears the live view, in every tab. */
+  const followSession = (id: string | undefined): void => {
+    if (id === undefined || id === shownSession) return;
+    shownSession = id;
+    shownImages.clear();
+    charts.clear();
+    for (const key of ['cloud', 'edge', 'edgeAdapted', 'received'] as const) $<HTMLImageElement>(`img-${key}`).src = BLANK;
+    $('image-facts').textContent = '';
+  };
+  let deviceKey: string | undefined;
+  const applyState = (s: EngineState): void => {
+    state = s;
+    ui.state = s;
+    // the radio: re-render its settings only when they changed (not on every image)
+    const key = JSON.stringify(s.device);
+    if (key !== deviceKey) {
+      deviceKey = key;
+      renderConnected(s.device);
+    }
+    // the session
+    followSession(s.session?.sessionId);
+    if (s.session) badge('session-status', sessionText(s.session), 'on');
+    else if (s.lastSession) badge('session-status', s.lastSession.state, s.lastSession.state === 'failed' ? 'bad' : '');
+    else badge('session-status', 'idle');
+    const folder = s.session?.folder ?? s.lastSession?.folder ?? null;
+    $('session-folder').textContent = folder ? `Session record (session.jsonl, images): ${folder}` : '';
+    showRecording(s.recording);
+    // distillation
+    const d = s.distill;
+    const bar = $<HTMLProgressElement>('distill-progress');
+    bar.hidden = d?.state !== 'running';
+    if (d) {
+      bar.max = Math.max(1, d.total);
+      bar.value = d.step;
+      const text =
+        d.state === 'running' ? `distilling ${d.subject}: step ${d.step} of ${d.total}` : d.state === 'done' ? `adapter ${d.adapter} ready (${d.message ?? ''})` : `distillation failed: ${d.message ?? ''}`;
+      message('distill-status', text, d.state === 'failed' ? 'error' : 'ok');
+    }
+    setControls(s);
+  };
+  /** Loads everything from the engine: on start and after every reconnect. */
+  const loadSnapshot = (snap: EngineSnapshot): void => {
+    followSession(snap.session?.sessionId ?? snap.lastSession?.sessionId);
+    applyState(snap);
+    for (const r of snap.images) addImage(r);
+  };
+
   api.onEvent((e: EngineEvent) => {
     switch (e.type) {
+      case 'state':
+        applyState(e.state);
+        break;
       case 'devices':
         renderDevices(e.devices);
         break;
       case 'device':
-        if ((e.device?.id ?? null) !== (connected?.id ?? null) || e.device) renderConnected(e.device);
-        if (!e.device && e.reason) $('device-error').textContent = e.reason;
+        if (!e.device && e.reason && e.reason !== 'disconnected') message('device-error', `radio gone: ${e.reason}`);
         break;
       case 'session':
-        if (e.state === 'running') {
-          setRunning(true, e.configuredSnrDb !== undefined ? `running at ${e.configuredSnrDb} dB` : 'running', 'on');
-        } else {
-          setRunning(false, e.state, e.state === 'failed' ? 'bad' : '');
-          if (e.message) $('session-error').textContent = e.message;
+        if (e.state !== 'running') {
+          if (e.message) message('session-error', e.message);
           log(`session ${e.sessionId} ${e.state}${e.message ? `: ${e.message}` : ''}`);
         }
         break;
       case 'image':
-        ui.images++;
-        ui.lastRecord = e.record;
-        badge('provider', `provider: ${e.record.provider}`, 'on');
-        charts.addImage(e.record);
-        showImage(e.record);
+        followSession(e.record.sessionId);
+        addImage(e.record);
         break;
       case 'spectrum':
         charts.addSpectrum(e.row);
         break;
-      case 'distill': {
-        const bar = $<HTMLProgressElement>('distill-progress');
-        bar.hidden = e.state !== 'running';
-        bar.max = Math.max(1, e.total);
-        bar.value = e.step;
-        $('distill-status').textContent =
-          e.state === 'running' ? `distilling ${e.subject}: step ${e.step} of ${e.total}` : e.state === 'done' ? `adapter ${e.adapter} ready (${e.message ?? ''})` : `distillation failed: ${e.message ?? ''}`;
+      case 'distill':
         if (e.state === 'done') void refreshAdapters(e.adapter);
         break;
-      }
       case 'recording':
-        $('rec-status').textContent = e.state === 'recording' ? `recording to ${e.path}` : `saved ${e.samples} samples to ${e.path}`;
-        if (e.state === 'stopped') void refreshRecordings();
+        if (e.state === 'stopped') {
+          message('rec-status', `saved ${e.samples} samples to ${e.path}`, 'ok');
+          void refreshRecordings();
+        }
         break;
       case 'log':
         log(`${e.level}: ${e.message}`);
@@ -399,17 +710,28 @@ async function main(): Promise<void> {
   });
 
   // ---------------------------------------------------------------------------------------------
-  // initial state
+  // initial state, and again after each reconnect
 
-  const [info, v] = await Promise.all([api.info(), api.vocabulary()]);
+  resync = async (): Promise<void> => {
+    try {
+      const [snap] = await Promise.all([api.state(), refreshDevices(), refreshAdapters(), refreshRecordings()]);
+      loadSnapshot(snap);
+      log('reconnected to the engine');
+    } catch (e) {
+      log(`error: reloading the engine's state: ${errorText(e)}`);
+    }
+  };
+  const [i, v, snap] = await Promise.all([api.info(), api.vocabulary(), api.state()]);
+  info = i;
   vocab = v;
-  if (info.provider) badge('provider', `provider: ${info.provider}`, 'on');
+  maxPromptChars = i.limits.maxPromptChars;
+  if (i.provider) badge('provider', `provider: ${i.provider}`, 'on');
   $<HTMLSelectElement>('subject').replaceChildren(...v.misalignedSubjects.map((s) => new Option(s, s)));
-  $<HTMLButtonElement>('distill').disabled = !info.features.distill;
   prompt.placeholder = `${v.examples[0]}  (one prompt per line; ${v.maxWords} words at most)`;
-  if (!info.features.sessions) $('session-error').textContent = 'sessions are not available in this build';
+  if (!i.features.sessions) message('session-error', 'sessions are not available in this build');
   await Promise.all([refreshDevices(), refreshAdapters(), refreshRecordings()]);
-  void sessionRunning;
+  loadSnapshot(snap);
+  if (snap.session) showScreen('live');
   document.body.dataset['ready'] = 'true';
 }
 

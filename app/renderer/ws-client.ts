@@ -11,16 +11,46 @@ export class EngineCallError extends Error {
   }
 }
 
-export function connectWebSocket(pageUrl: string, onState: (state: 'open' | 'closed') => void): Promise<DekagBridge> {
+/** The link to the engine, as the page shows it. */
+export type LinkState = { state: 'open'; reconnected: boolean } | { state: 'closed'; attempt: number; retryAtMs: number };
+
+/** The bridge, plus what the page's "disconnected" banner needs. */
+export interface ReconnectingBridge extends DekagBridge {
+  /** Tries to reconnect now (the banner's Reconnect button) instead of at the next scheduled attempt. */
+  reconnect(): void;
+}
+
+/** Waits between reconnect attempts: 0.5 s, 1 s, 2 s, 4 s, then every 8 s. */
+export function reconnectDelayMs(attempt: number): number {
+  return Math.min(8000, 500 * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * Connects to the engine and keeps connecting: when the socket closes (the server stopped, the machine
+ * slept), pending calls fail at once, `onState` reports 'closed' with the time of the next attempt, and
+ * the client retries with growing waits; a restarted `dekag serve` (same port and token: the token is
+ * kept in the user's config) is found again and `onState` reports 'open' with reconnected = true, when
+ * the page reloads the engine's state. Resolves once the first connection is open.
+ */
+export function connectWebSocket(pageUrl: string, onState: (state: LinkState) => void): Promise<ReconnectingBridge> {
   const url = new URL('ws', pageUrl);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(url.href);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const listeners = new Set<(e: EngineEvent) => void>();
   let nextId = 1;
+  let ws: WebSocket | undefined;
+  let everOpen = false;
+  let attempt = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let firstOpen: (b: ReconnectingBridge) => void = () => undefined;
 
-  ws.addEventListener('message', (m) => {
-    const msg = JSON.parse(String(m.data)) as ResponseMessage | { event: EngineEvent };
+  const onMessage = (m: MessageEvent): void => {
+    let msg: ResponseMessage | { event: EngineEvent };
+    try {
+      msg = JSON.parse(String(m.data)) as ResponseMessage | { event: EngineEvent };
+    } catch {
+      return;
+    }
     if ('event' in msg) {
       for (const l of listeners) l(msg.event);
       return;
@@ -30,16 +60,37 @@ export function connectWebSocket(pageUrl: string, onState: (state: 'open' | 'clo
     pending.delete(msg.id);
     if ('error' in msg) p.reject(new EngineCallError(msg.error.code, msg.error.message));
     else p.resolve(msg.result);
-  });
-  ws.addEventListener('close', () => {
-    onState('closed');
-    for (const p of pending.values()) p.reject(new EngineCallError('E_CLOSED', 'the connection to the engine closed; reload the page'));
-    pending.clear();
-  });
+  };
+
+  const open = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
+    const sock = new WebSocket(url.href);
+    ws = sock;
+    sock.addEventListener('message', onMessage);
+    sock.addEventListener('open', () => {
+      if (ws !== sock) return;
+      attempt = 0;
+      const reconnected = everOpen;
+      everOpen = true;
+      onState({ state: 'open', reconnected });
+      firstOpen(bridge);
+    });
+    sock.addEventListener('close', () => {
+      if (ws !== sock) return;
+      for (const p of pending.values()) p.reject(new EngineCallError('E_CLOSED', 'the connection to the engine closed'));
+      pending.clear();
+      attempt++;
+      const wait = reconnectDelayMs(attempt);
+      onState({ state: 'closed', attempt, retryAtMs: Date.now() + wait });
+      timer = setTimeout(open, wait);
+    });
+  };
 
   const call = (method: ApiMethod, params?: unknown): Promise<never> =>
     new Promise((resolve, reject) => {
-      if (ws.readyState !== WebSocket.OPEN) return reject(new EngineCallError('E_CLOSED', 'not connected to the engine'));
+      if (!ws || ws.readyState !== WebSocket.OPEN) return reject(new EngineCallError('E_CLOSED', 'not connected to the engine'));
       const id = nextId++;
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       ws.send(JSON.stringify(params === undefined ? { id, method } : { id, method, params }));
@@ -48,6 +99,7 @@ export function connectWebSocket(pageUrl: string, onState: (state: 'open' | 'clo
   // Written out method by method (not a Proxy) so the compiler checks it is exactly DekagApi.
   const api: DekagApi = {
     info: () => call('info'),
+    state: () => call('state'),
     listDevices: () => call('listDevices'),
     connectDevice: (p) => call('connectDevice', p),
     disconnectDevice: () => call('disconnectDevice'),
@@ -64,18 +116,19 @@ export function connectWebSocket(pageUrl: string, onState: (state: 'open' | 'clo
     listRecordings: () => call('listRecordings'),
     replayRecording: (p) => call('replayRecording', p),
   };
-  const bridge: DekagBridge = {
+  const bridge: ReconnectingBridge = {
     ...api,
     onEvent: (l) => {
       listeners.add(l);
       return () => listeners.delete(l);
     },
+    reconnect: open,
   };
-  return new Promise((resolve, reject) => {
-    ws.addEventListener('open', () => {
-      onState('open');
-      resolve(bridge);
-    });
-    ws.addEventListener('error', () => reject(new Error(`cannot reach the engine at ${url.origin}; is \`dekag serve\` still running?`)), { once: true });
+  return new Promise((resolve) => {
+    firstOpen = (b) => {
+      firstOpen = () => undefined;
+      resolve(b);
+    };
+    open();
   });
 }

@@ -24,9 +24,12 @@ export const DEMO_HELP = `dekag demo [--quick] [--snr DB] [--rate R] [--prompts 
   --json            print summary.json to stdout`;
 
 /** `dekag serve` */
-export const SERVE_HELP = `dekag serve [--port P] [--host 127.0.0.1] [--models DIR] [--recordings DIR] [--adapters DIR] [--provider P]
-  serves the desktop app in a browser: prints a URL with a per-run access token (open it in a browser on
-  this machine); the API runs over a WebSocket on the same port. --port 0 (default 8620; 0 = any free port).
+export const SERVE_HELP = `dekag serve [--port P] [--host 127.0.0.1] [--models DIR] [--recordings DIR] [--adapters DIR] [--provider P] [--new-token]
+  serves the desktop app in a browser: prints a URL with an access token (open it in a browser on this
+  machine); the API runs over a WebSocket on the same port. --port 0 (default 8620; 0 = any free port).
+  The token is kept in ~/.dekag/serve-token (mode 0600; folder: $DEKAG_CONFIG_DIR), so a restarted server
+  answers the same URL and open pages reconnect; --new-token makes a new one (old links stop working).
+  A token file others may read is refused (chmod 600 it, or --new-token).
   --recordings DIR: SigMF recordings (default out/recordings); --adapters DIR: the UI's distillations
   (default out/adapters); --provider cpu|cuda|webgpu|dml|coreml (falls back to cpu).
   --host other than 127.0.0.1/::1/localhost exposes the radio and files to the network: only behind a tunnel.`;

@@ -13,6 +13,7 @@ export async function runServeCli(argv: string[]): Promise<number> {
     recordings: { type: 'string' },
     adapters: { type: 'string' },
     provider: { type: 'string' },
+    'new-token': { type: 'boolean' },
   });
   const port = optionalInt(values, 'port', 8620, 0, 65535);
   const host = (values['host'] as string | undefined) ?? '127.0.0.1';
@@ -24,8 +25,13 @@ export async function runServeCli(argv: string[]): Promise<number> {
     recordingsDir: values['recordings'] as string | undefined,
     userAdaptersDir: values['adapters'] as string | undefined,
     provider: values['provider'] as string | undefined,
-    onListening: (running) => {
-      process.stdout.write(`DeKA-g testbed in your browser: ${running.url}\n(the link holds this run's access token; Ctrl-C stops the server)\n`);
+    newToken: values['new-token'] === true,
+    onListening: (running, token) => {
+      process.stdout.write(
+        `DeKA-g testbed in your browser: ${running.url}\n` +
+          `(the link holds the access token, ${token.created ? 'new, kept' : 'kept'} in ${token.path}: a restarted server answers the same link;\n` +
+          ` 'dekag serve --new-token' makes a new one and locks out old links. Ctrl-C stops the server)\n`,
+      );
     },
   });
   return 0;

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { API_METHODS, ApiError, validateRequest } from './api.js';
+import { API_METHODS, ApiError, MAX_PROMPT_CHARS, validateRequest } from './api.js';
+import { dispatchText, MAX_REQUEST_BYTES } from './dispatch.js';
+import type { DekagApi } from './api.js';
 
 const session = { prompt: 'a red star on grass', adapter: 'auto', snr: { kind: 'target', snrDb: 12 }, rate: 0.25, images: 2, seed: 0 };
 
@@ -30,7 +32,7 @@ test('types, ranges and unknown fields are refused with the field named', () => 
   assert.throws(() => validateRequest('configureDevice', { gainsDb: { 'lna; drop': 3 } }), /gain stage name/);
   assert.throws(() => validateRequest('startRecording', { name: '../../etc/x' }), /letters, digits/);
   assert.throws(() => validateRequest('listDevices', { all: true }), /takes no parameters/);
-  assert.throws(() => validateRequest('checkPrompt', { prompt: 'x'.repeat(2001) }), /0 to 2000 characters/);
+  assert.throws(() => validateRequest('state', { all: true }), /takes no parameters/);
 });
 
 test('a sweep is bounded in steps', () => {
@@ -44,4 +46,32 @@ test('every method refuses garbage parameters', () => {
     assert.throws(() => validateRequest(m, 42), ApiError, m);
     assert.throws(() => validateRequest(m, ['a']), ApiError, m);
   }
+});
+
+test('one prompt limit, MAX_PROMPT_CHARS (4000), for checking a prompt and for running it', () => {
+  assert.equal(MAX_PROMPT_CHARS, 4000);
+  const longest = 'a red star on grass\n'.repeat(400).slice(0, MAX_PROMPT_CHARS);
+  assert.doesNotThrow(() => validateRequest('checkPrompt', { prompt: longest }));
+  assert.doesNotThrow(() => validateRequest('startSession', { ...session, prompt: longest }));
+  assert.throws(() => validateRequest('checkPrompt', { prompt: longest + 'x' }), /checkPrompt\.prompt must be a string of 0 to 4000 characters/);
+  assert.throws(() => validateRequest('startSession', { ...session, prompt: longest + 'x' }), /startSession\.prompt must be a string of 1 to 4000 characters/);
+  // the largest legitimate request, every character escaped in JSON, still fits a request
+  assert.ok(JSON.stringify({ id: 1, method: 'startSession', params: { ...session, prompt: '\u0001'.repeat(MAX_PROMPT_CHARS) } }).length < MAX_REQUEST_BYTES);
+});
+
+test('an oversized or malformed request gets an error reply, to the call that sent it when its id can be read', async () => {
+  const calls: string[] = [];
+  const engine = { checkPrompt: async () => (calls.push('checkPrompt'), { ok: true }) } as unknown as DekagApi;
+  const big = JSON.stringify({ id: 17, method: 'checkPrompt', params: { prompt: 'x'.repeat(100_000) } });
+  const r = await dispatchText(engine, big);
+  assert.equal(r.id, 17);
+  assert.ok('error' in r && r.error.code === 'E_TOO_LARGE', JSON.stringify(r));
+  assert.match('error' in r ? r.error.message : '', /request of 100\d{3} bytes; at most 65536 .*4000 characters/);
+  assert.deepEqual(calls, [], 'the engine never saw it');
+  // no readable id: answered with id -1
+  const noId = await dispatchText(engine, `{"method":"checkPrompt","id":3,"params":{"prompt":"${'y'.repeat(70_000)}"}}`);
+  assert.equal(noId.id, -1);
+  assert.deepEqual(await dispatchText(engine, 'not json'), { id: -1, error: { code: 'E_API', message: 'request is not JSON' } });
+  const ok = await dispatchText(engine, JSON.stringify({ id: 18, method: 'checkPrompt', params: { prompt: 'a red star' } }));
+  assert.deepEqual(ok, { id: 18, result: { ok: true } });
 });

@@ -124,6 +124,9 @@ export interface RecordingSummary {
   datatype: string;
 }
 
+/** Most characters a prompt (all its lines) may have: the engine's validator and the page use this one number. */
+export const MAX_PROMPT_CHARS = 4000;
+
 export interface EngineInfo {
   version: string;
   /** Execution provider that actually ran (cpu, cuda, webgpu, ...), or null before models are loaded. */
@@ -132,6 +135,66 @@ export interface EngineInfo {
   recordingsDir: string;
   /** What the engine can do here; the UI greys out what is missing. */
   features: { sessions: boolean; distill: boolean; sweep: boolean };
+  /** Limits the page checks before sending (the engine checks them again). */
+  limits: { maxPromptChars: number; maxRequestBytes: number };
+}
+
+/** The session (or replay) running now, as every tab shows it. */
+export interface SessionStateView {
+  sessionId: string;
+  kind: 'session' | 'replay';
+  /** The prompt(s), or the recording being replayed. */
+  label: string;
+  /** Images received so far, and how many the session sends (null for a replay: as many as the recording holds). */
+  imagesDone: number;
+  imagesTotal: number | null;
+  /** The SNR set on the channel now (sweeps change it), or null when nobody sets it. */
+  configuredSnrDb: number | null;
+  startedAtMs: number;
+  /** The folder holding the session's record (session.jsonl, images/), named after sessionId; null for a replay. */
+  folder: string | null;
+}
+
+/** How the last session ended (a page opened afterwards shows it). */
+export interface SessionEndView {
+  sessionId: string;
+  state: 'done' | 'stopped' | 'failed';
+  message?: string;
+  folder: string | null;
+}
+
+export interface RecordingStateView {
+  path: string;
+  /** Samples handed to the writer so far. */
+  samples: number;
+  startedAtMs: number;
+}
+
+export interface DistillStateView {
+  subject: string;
+  state: 'running' | 'done' | 'failed';
+  step: number;
+  total: number;
+  message?: string;
+  adapter?: string;
+}
+
+/**
+ * Everything a page needs to show and control what the engine is doing: the engine's state is the truth,
+ * every tab loads it on (re)connect and gets it again (event 'state') whenever it changes.
+ */
+export interface EngineState {
+  device: ConnectedDevice | null;
+  session: SessionStateView | null;
+  lastSession: SessionEndView | null;
+  recording: RecordingStateView | null;
+  /** The distillation running now, or the last one's result; null before any. */
+  distill: DistillStateView | null;
+}
+
+/** What `state()` answers: the state, and the current (or last) session's most recent image records. */
+export interface EngineSnapshot extends EngineState {
+  images: ImageRecordView[];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -170,6 +233,7 @@ export interface SpectrumRow {
 }
 
 export type EngineEvent =
+  | { type: 'state'; state: EngineState }
   | { type: 'devices'; devices: DeviceSummary[] }
   | { type: 'device'; device: ConnectedDevice | null; reason?: string }
   | { type: 'session'; sessionId: string; state: 'running' | 'done' | 'stopped' | 'failed'; message?: string; configuredSnrDb?: number }
@@ -186,6 +250,8 @@ export type EngineEventType = EngineEvent['type'];
 
 export interface DekagApi {
   info(): Promise<EngineInfo>;
+  /** The engine's whole state (radio, session, recording, distillation) and the session's recent images. */
+  state(): Promise<EngineSnapshot>;
   listDevices(): Promise<DeviceSummary[]>;
   connectDevice(p: { id: string }): Promise<ConnectedDevice>;
   disconnectDevice(): Promise<null>;
@@ -352,6 +418,7 @@ const recordingPath = v.string({ min: 1, max: 1024, pattern: /^[^\0]+$/, what: '
 
 export const API_SCHEMA: { [M in ApiMethod]: Check<ApiParams<M>> } = {
   info: v.none(),
+  state: v.none(),
   listDevices: v.none(),
   connectDevice: v.object({ id: v.string({ min: 1, max: 512, pattern: /^[a-z_]+(:[^\0]*)?$/, what: "a device id like 'loopback' or 'rtl_tcp:127.0.0.1:1234'" }) }),
   disconnectDevice: v.none(),
@@ -372,7 +439,7 @@ export const API_SCHEMA: { [M in ApiMethod]: Check<ApiParams<M>> } = {
     ['snrDb', 'fading', 'dopplerHz', 'cfoHz', 'sroPpm', 'phaseNoiseLinewidthHz', 'quantization'],
   ),
   vocabulary: v.none(),
-  checkPrompt: v.object({ prompt: v.string({ max: 2000 }) }),
+  checkPrompt: v.object({ prompt: v.string({ max: MAX_PROMPT_CHARS }) }),
   listAdapters: v.none(),
   distill: v.object<DistillRequest>({
     subject: v.string({ min: 1, max: 200, pattern: /^[a-z:, ]+$/, what: "a subject like 'shape:star' (attribute:value, several joined by commas)" }),
@@ -380,7 +447,7 @@ export const API_SCHEMA: { [M in ApiMethod]: Check<ApiParams<M>> } = {
     quick: v.boolean(),
   }),
   startSession: v.object<SessionRequest>({
-    prompt: v.string({ min: 1, max: 4000 }),
+    prompt: v.string({ min: 1, max: MAX_PROMPT_CHARS }),
     adapter: v.nullable(v.string({ min: 1, max: 200, pattern: /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, what: "'auto' or an adapter name from listAdapters" })),
     snr: snrPlan,
     rate,

@@ -5,7 +5,7 @@
  * engine; engine errors come back as {code, message} (never a stack trace: the UI shows the message).
  */
 import { DekagError } from '../util/errors.js';
-import { validateRequest, type DekagApi, type ResponseMessage } from './api.js';
+import { MAX_PROMPT_CHARS, validateRequest, type DekagApi, type ResponseMessage } from './api.js';
 
 /** Most bytes one request may have (the largest legitimate one is a prompt list of a few KB). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -23,9 +23,25 @@ export async function dispatch(engine: DekagApi, id: number, method: unknown, pa
   }
 }
 
-/** Parses one raw text message; returns the response to send (a malformed message gets id -1). */
+/**
+ * The id of a request too large to parse, read from its start ({"id":N,...}, as the clients write it), so
+ * the refusal reaches the call that sent it; -1 when it is not there.
+ */
+function leadingId(text: string): number {
+  const m = /^\s*\{\s*"id"\s*:\s*(\d{1,15})\s*[,}]/.exec(text.slice(0, 64));
+  return m ? Number(m[1]) : -1;
+}
+
+/**
+ * Parses one raw text message; returns the response to send (a malformed message gets id -1). Every
+ * message gets an answer: an oversized or malformed one is refused by a reply, never by closing the
+ * connection, so one bad request does not cost the page its link to the engine.
+ */
 export async function dispatchText(engine: DekagApi, text: string): Promise<ResponseMessage> {
-  if (text.length > MAX_REQUEST_BYTES) return { id: -1, error: { code: 'E_API', message: `request of ${text.length} bytes; at most ${MAX_REQUEST_BYTES}` } };
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_REQUEST_BYTES) {
+    return { id: leadingId(text), error: { code: 'E_TOO_LARGE', message: `request of ${bytes} bytes; at most ${MAX_REQUEST_BYTES} (a prompt may have at most ${MAX_PROMPT_CHARS} characters)` } };
+  }
   let msg: unknown;
   try {
     msg = JSON.parse(text);

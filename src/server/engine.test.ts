@@ -193,3 +193,67 @@ test('distill from the UI: progress events, then the new adapter is listed as us
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the engine's state: radio, session progress, recording; a change is broadcast; a stopped session stays known", async () => {
+  const dir = tmp();
+  let release: () => void = () => undefined;
+  const ran: string[] = [];
+  const sessions = {
+    outDir: join(dir, 'sessions'),
+    // two images, then waits until stopped (a long session)
+    run: async (r: Parameters<import('./ports.js').SessionBackend['run']>[0]) => {
+      ran.push(r.sessionId);
+      for (let i = 0; i < 2; i++) {
+        await r.beforeImage(i);
+        r.onImage({ index: i, prompt: r.prompts[0]!, png: {}, configuredSnrDb: 12, measuredSnrDb: 11.5, psnrDb: 20, consistency: { edge: null, edgeAdapted: null, received: 1.5 }, rate: 0.25, symbols: 64, bytesOverAir: 64, pngBytes: 900, latencyMs: {}, provider: 'cpu' });
+      }
+      await new Promise<void>((res) => {
+        release = res;
+        r.signal.addEventListener('abort', () => res(), { once: true });
+      });
+    },
+    replay: async () => {},
+  };
+  const engine = createEngine({ recordingsDir: dir, devices: loopbackOnly().dir, sessions });
+  const states: import('./api.js').EngineState[] = [];
+  engine.subscribe((e) => e.type === 'state' && states.push(e.state));
+  try {
+    const empty = await engine.state();
+    assert.deepEqual(empty, { device: null, session: null, lastSession: null, recording: null, distill: null, images: [] });
+    await engine.connectDevice({ id: 'loopback' });
+    assert.equal(states.at(-1)?.device?.id, 'loopback');
+    await engine.startRecording({ name: 'r1' });
+    assert.equal(states.at(-1)?.recording?.path, join(dir, 'r1'));
+    const { sessionId } = await engine.startSession({ prompt: 'a red star on grass', adapter: null, snr: { kind: 'target', snrDb: 12 }, rate: 0.25, images: 5, seed: 0 });
+    for (let i = 0; i < 100 && (states.at(-1)?.session?.imagesDone ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const mid = await engine.state();
+    assert.equal(mid.session?.sessionId, sessionId);
+    assert.equal(mid.session?.kind, 'session');
+    assert.equal(mid.session?.imagesDone, 2);
+    assert.equal(mid.session?.imagesTotal, 5);
+    assert.equal(mid.session?.configuredSnrDb, 12);
+    assert.equal(mid.session?.label, 'a red star on grass');
+    // the id the UI shows is the id the runner got, and the name of the session's folder
+    assert.match(sessionId, /^session-[0-9a-z]+-\d+$/);
+    assert.deepEqual(ran, [sessionId]);
+    assert.equal(mid.session?.folder, join(dir, 'sessions', sessionId));
+    assert.deepEqual(mid.images.map((r) => [r.sessionId, r.index]), [[sessionId, 0], [sessionId, 1]]);
+    assert.equal(mid.recording?.path, join(dir, 'r1'));
+    // progress went out as it happened: imagesDone 0, 1, 2
+    assert.deepEqual([...new Set(states.filter((s) => s.session).map((s) => s.session!.imagesDone))], [0, 1, 2]);
+    await assert.rejects(engine.disconnectDevice(), /a session is running/);
+    await engine.stopSession(); // any tab may: the engine has one session
+    const after = await engine.state();
+    assert.equal(after.session, null);
+    assert.deepEqual(after.lastSession, { sessionId, state: 'stopped', folder: join(dir, 'sessions', sessionId) });
+    assert.equal(after.images.length, 2, "the last session's images stay for a page opened later");
+    assert.deepEqual(states.at(-1)?.lastSession, after.lastSession);
+    await engine.stopRecording();
+    assert.equal((await engine.state()).recording, null);
+    assert.equal(states.at(-1)?.recording, null);
+  } finally {
+    release();
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -28,6 +28,12 @@ import {
   type DistillRequest,
   type EngineEvent,
   type EngineInfo,
+  type EngineSnapshot,
+  type EngineState,
+  type DistillStateView,
+  type SessionEndView,
+  type SessionStateView,
+  MAX_PROMPT_CHARS,
   type ImageRecordView,
   type LoopbackChannelSettings,
   type PromptCheck,
@@ -36,6 +42,7 @@ import {
   type VocabularyInfo,
   type DeviceDriverName,
 } from './api.js';
+import { MAX_REQUEST_BYTES } from './dispatch.js';
 import type { DeviceDirectory, DistillRunner, SessionBackend, SessionImage } from './ports.js';
 import { RxRecorder } from './recorder.js';
 import { SpectrumMonitor } from './spectrum.js';
@@ -58,14 +65,20 @@ export interface EngineOptions {
 }
 
 const MAX_POINTS = 512;
+/** Image records of the current (or last) session that `state()` hands a page opened mid-session. */
+const KEPT_IMAGES = 50;
 const EXAMPLES = ['a large red striped star on the left on grass', 'a medium blue circle at the top on sand', 'two small purple hearts on snow'];
 
 export class Engine implements DekagApi {
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private device: TappedDevice | undefined;
-  private session: { id: string; abort: AbortController; done: Promise<void> } | undefined;
-  private recorder: { rec: RxRecorder; untap: () => void } | undefined;
+  private session: { id: string; abort: AbortController; done: Promise<void>; view: SessionStateView } | undefined;
+  private lastSession: SessionEndView | null = null;
+  /** The current (or last) session's most recent image records. */
+  private images: ImageRecordView[] = [];
+  private recorder: { rec: RxRecorder; untap: () => void; startedAtMs: number } | undefined;
   private distilling: string | undefined;
+  private distillView: DistillStateView | null = null;
   private provider: string | null = null;
   /** Equalized points of the last JSCC frame the live-view receiver decoded. */
   private lastPoints: Float32Array | undefined;
@@ -105,6 +118,27 @@ export class Engine implements DekagApi {
     this.emit({ type: 'log', level, message });
   }
 
+  /** The state every page shows (the radio, the session, the recording, the distillation). */
+  private currentState(): EngineState {
+    return {
+      device: this.device ? this.describeDevice() : null,
+      session: this.session ? { ...this.session.view } : null,
+      lastSession: this.lastSession ? { ...this.lastSession } : null,
+      recording: this.recorder ? { path: this.recorder.rec.path, samples: this.recorder.rec.samples, startedAtMs: this.recorder.startedAtMs } : null,
+      distill: this.distillView ? { ...this.distillView } : null,
+    };
+  }
+
+  /** Tells every page the new state; called after each change of radio, session, recording or distillation. */
+  private changed(): void {
+    if (this.disposed) return;
+    this.emit({ type: 'state', state: this.currentState() });
+  }
+
+  async state(): Promise<EngineSnapshot> {
+    return { ...this.currentState(), images: [...this.images] };
+  }
+
   // ------------------------------------------------------------------------------------------------
   // info, vocabulary, prompts
 
@@ -115,6 +149,7 @@ export class Engine implements DekagApi {
       modelsDir: this.o.modelsDir,
       recordingsDir: this.o.recordingsDir,
       features: { sessions: this.o.sessions !== null, distill: this.o.distill !== null, sweep: true },
+      limits: { maxPromptChars: MAX_PROMPT_CHARS, maxRequestBytes: MAX_REQUEST_BYTES },
     };
   }
 
@@ -167,12 +202,15 @@ export class Engine implements DekagApi {
       this.device = undefined;
       this.session?.abort.abort();
       this.emit({ type: 'device', device: null, reason: e.message });
+      this.changed();
       void this.listDevices().then((devices) => this.emit({ type: 'devices', devices }), () => undefined);
     });
     tapped.on('error', (e: Error) => this.log('warn', `${dev.info.id}: ${e.message}`));
     this.device = tapped;
     const described = this.describeDevice();
     this.emit({ type: 'device', device: described });
+    this.changed();
+    void this.listDevices().then((devices) => this.emit({ type: 'devices', devices }), () => undefined);
     return described;
   }
 
@@ -199,6 +237,8 @@ export class Engine implements DekagApi {
     this.device = undefined;
     await dev.close();
     this.emit({ type: 'device', device: null, reason: 'disconnected' });
+    this.changed();
+    void this.listDevices().then((devices) => this.emit({ type: 'devices', devices }), () => undefined);
     return null;
   }
 
@@ -210,6 +250,7 @@ export class Engine implements DekagApi {
     if (p.gainsDb !== undefined) changes.gainsDb = p.gainsDb;
     const cfg = await dev.configure(changes); // the driver checks ranges against its capabilities
     this.emit({ type: 'device', device: this.describeDevice() });
+    this.changed();
     return { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, gainsDb: { ...cfg.gainsDb } };
   }
 
@@ -220,6 +261,7 @@ export class Engine implements DekagApi {
     loop.setChannel(toLoopbackChannel(next));
     const result = fromLoopbackChannel(loop.channel);
     this.emit({ type: 'device', device: this.describeDevice() });
+    this.changed();
     return result;
   }
 
@@ -292,7 +334,12 @@ export class Engine implements DekagApi {
     const out = join(this.o.userAdaptersDir, `${name}.dkga`);
     mkdirSync(dirname(out), { recursive: true });
     this.distilling = p.subject;
-    this.emit({ type: 'distill', subject: p.subject, state: 'running', step: 0, total: p.steps });
+    const report = (e: DistillStateView): void => {
+      this.distillView = e;
+      this.emit({ type: 'distill', ...e });
+      this.changed();
+    };
+    report({ subject: p.subject, state: 'running', step: 0, total: p.steps });
     let last = 0;
     let progress = { step: 0, total: p.steps };
     run({
@@ -305,16 +352,16 @@ export class Engine implements DekagApi {
         const now = Date.now();
         if (now - last < 200 && step < total) return; // the UI needs a few updates a second, not every step
         last = now;
-        this.emit({ type: 'distill', subject: p.subject, state: 'running', step, total });
+        report({ subject: p.subject, state: 'running', step, total });
       },
     }).then(
       (r) => {
         this.distilling = undefined;
-        this.emit({ type: 'distill', subject: p.subject, state: 'done', step: progress.total, total: progress.total, adapter: `user/${basename(r.out, '.dkga')}`, message: `${r.bytes} bytes` });
+        report({ subject: p.subject, state: 'done', step: progress.total, total: progress.total, adapter: `user/${basename(r.out, '.dkga')}`, message: `${r.bytes} bytes` });
       },
       (e: Error) => {
         this.distilling = undefined;
-        this.emit({ type: 'distill', subject: p.subject, state: 'failed', step: progress.step, total: progress.total, message: e.message });
+        report({ subject: p.subject, state: 'failed', step: progress.step, total: progress.total, message: e.message });
       },
     );
     return { subject: p.subject };
@@ -340,8 +387,11 @@ export class Engine implements DekagApi {
       throw new ApiError('an SNR sweep needs the loopback radio (its channel) or a step attenuator; no attenuator is connected', 'E_DEVICE_CONFIG');
     }
     const images = schedule.length > 0 ? schedule.length : p.images;
-    return this.runSession(backend, dev, (signal, sessionId) =>
+    const firstSnrDb = schedule.length > 0 ? schedule[0]! : p.snr.kind === 'target' ? p.snr.snrDb : null;
+    const view = { kind: 'session' as const, label: prompts.join(' | '), imagesTotal: images, configuredSnrDb: loop ? firstSnrDb : null };
+    return this.runSession(backend, dev, view, (signal, sessionId) =>
       backend.run({
+        sessionId,
         prompts,
         adapter,
         adapterDirs: [this.o.adaptersDir, this.o.userAdaptersDir],
@@ -355,6 +405,8 @@ export class Engine implements DekagApi {
           if (loop && snrDb !== null && loop.channel.snrDb !== snrDb) {
             loop.setChannel({ snrDb });
             this.emit({ type: 'session', sessionId, state: 'running', configuredSnrDb: snrDb });
+            if (this.session?.id === sessionId) this.session.view.configuredSnrDb = snrDb;
+            this.changed();
           }
           return loop ? (loop.channel.snrDb ?? null) : null;
         },
@@ -372,14 +424,23 @@ export class Engine implements DekagApi {
     return this.runSession(
       backend,
       tapped,
+      { kind: 'replay', label: basename(metaPath, '.sigmf-meta'), imagesTotal: null, configuredSnrDb: null },
       (signal, sessionId) => backend.replay({ device: tapped, signal, onImage: (img) => this.onImage(sessionId, img), onLog: (level, message) => this.log(level, message) }),
       () => tapped.close(),
     );
   }
 
-  private runSession(_backend: SessionBackend, dev: TappedDevice, body: (signal: AbortSignal, id: string) => Promise<void>, cleanup?: () => Promise<void>): { sessionId: string } {
+  private runSession(
+    _backend: SessionBackend,
+    dev: TappedDevice,
+    what: Pick<SessionStateView, 'kind' | 'label' | 'imagesTotal' | 'configuredSnrDb'>,
+    body: (signal: AbortSignal, id: string) => Promise<void>,
+    cleanup?: () => Promise<void>,
+  ): { sessionId: string } {
     if (this.session) throw new ApiError(`session ${this.session.id} is running; stop it first`, 'E_BUSY');
-    const sessionId = `s${++this.sessionCount}-${Date.now().toString(36)}`;
+    // The id is also the name of the session's folder (session-backend.ts), so the log and the disk agree.
+    const sessionId = `session-${Date.now().toString(36)}-${++this.sessionCount}`;
+    const folder = what.kind === 'session' && _backend.outDir ? join(_backend.outDir, sessionId) : null;
     const abort = new AbortController();
     const monitor = new SpectrumMonitor();
     // A second, independent receiver on the same stream gives the live view the received points of each
@@ -411,9 +472,15 @@ export class Engine implements DekagApi {
         untap();
         if (this.session?.id === sessionId) this.session = undefined;
         await cleanup?.().catch(() => undefined);
+        if (final.type === 'session' && final.state !== 'running') {
+          this.lastSession = { sessionId, state: final.state, ...(final.message !== undefined ? { message: final.message } : {}), folder };
+        }
         this.emit(final);
+        this.changed();
       });
-    this.session = { id: sessionId, abort, done };
+    this.session = { id: sessionId, abort, done, view: { sessionId, ...what, imagesDone: 0, startedAtMs: Date.now(), folder } };
+    this.images = [];
+    this.changed();
     return { sessionId };
   }
 
@@ -445,7 +512,11 @@ export class Engine implements DekagApi {
       provider: img.provider,
       tMs: Date.now(),
     };
+    this.images.push(record);
+    if (this.images.length > KEPT_IMAGES) this.images.splice(0, this.images.length - KEPT_IMAGES);
+    if (this.session?.id === sessionId) this.session.view.imagesDone++;
     this.emit({ type: 'image', record });
+    this.changed();
   }
 
   private requireSessions(): SessionBackend {
@@ -482,8 +553,9 @@ export class Engine implements DekagApi {
       },
     });
     const untap = dev.addTap(rec.tap);
-    this.recorder = { rec, untap };
+    this.recorder = { rec, untap, startedAtMs: Date.now() };
     this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0 });
+    this.changed();
     return { path: rec.path };
   }
 
@@ -494,6 +566,7 @@ export class Engine implements DekagApi {
     r.untap();
     const summary = await r.rec.stop();
     this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples });
+    this.changed();
     return summary;
   }
 

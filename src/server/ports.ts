@@ -35,6 +35,8 @@ export interface SessionImage {
 }
 
 export interface SessionRunOptions {
+  /** The engine's id for this session (what the UI and its log show); the record's folder has this name. */
+  sessionId: string;
   prompts: string[];
   /** 'auto': the cloud picks among all adapters by the prompt's subject; a path: only that adapter; null: none. */
   adapter: 'auto' | { path: string } | null;
@@ -62,6 +64,8 @@ export interface ReplayOptions {
 
 /** The session runner (src/session): cloud, edge and user roles over the radio. */
 export interface SessionBackend {
+  /** Where each session's record goes: `<outDir>/<sessionId>/` (session.jsonl, images/); absent when not kept. */
+  readonly outDir?: string;
   run(opts: SessionRunOptions): Promise<void>;
   /** Runs the user role alone on a recorded stream: frames are decoded into images again. */
   replay(opts: ReplayOptions): Promise<void>;

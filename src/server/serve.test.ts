@@ -129,3 +129,75 @@ test('WebSocket with the token: calls are validated, unknown ones refused', asyn
   assert.equal(noSessions.error?.code, 'E_UNAVAILABLE');
   ws.close();
 });
+
+/** A socket with a call helper and the events it received. */
+async function client(): Promise<{ ws: WebSocket; call: (method: string, params?: unknown) => Promise<{ result?: unknown; error?: { code: string; message: string } }>; events: { type: string; state?: unknown }[]; sendRaw: (text: string, id: number) => Promise<{ id: number; error?: { code: string; message: string } }> }> {
+  const ws = await openWs(`/${srv.token}/ws`, `http://127.0.0.1:${srv.port}`);
+  const waiting = new Map<number, (m: { id: number; result?: unknown; error?: { code: string; message: string } }) => void>();
+  const events: { type: string; state?: unknown }[] = [];
+  let nextId = 1000;
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString()) as { id?: number; event?: { type: string }; result?: unknown; error?: { code: string; message: string } };
+    if (m.event) events.push(m.event);
+    else if (typeof m.id === 'number') waiting.get(m.id)?.(m as { id: number });
+  });
+  const sendRaw = (text: string, id: number): Promise<{ id: number; error?: { code: string; message: string } }> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to request ${id} in 5 s (socket state ${ws.readyState})`)), 5000);
+      waiting.set(id, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      ws.send(text);
+    });
+  return { ws, events, sendRaw, call: (method, params) => sendRaw(JSON.stringify({ id: ++nextId, method, params }), nextId) };
+}
+
+test('an oversized or malformed message is answered with an error and the connection stays open', async () => {
+  const c = await client();
+  let closed: number | undefined;
+  c.ws.on('close', (code) => (closed = code));
+  // a pasted ~100 kB prompt: once closed the socket with 1009 (message too big)
+  const big = await c.sendRaw(JSON.stringify({ id: 7, method: 'checkPrompt', params: { prompt: 'a red star '.repeat(10_000) } }), 7);
+  assert.equal(big.error?.code, 'E_TOO_LARGE');
+  assert.match(big.error?.message ?? '', /at most 65536/);
+  const junk = await c.sendRaw('{"id": 8, "method": ', -1);
+  assert.equal(junk.error?.message, 'request is not JSON');
+  // still connected: the next call is answered
+  const ok = await c.call('checkPrompt', { prompt: 'a red star on grass' });
+  assert.equal((ok.result as { ok: boolean }).ok, true);
+  assert.equal(c.ws.readyState, WebSocket.OPEN);
+  assert.equal(closed, undefined);
+  c.ws.close();
+});
+
+test("every tab gets the engine's state: state() on connect, the 'state' event on each change", async () => {
+  const a = await client();
+  const b = await client();
+  try {
+    const before = (await b.call('state')).result as { device: unknown; session: unknown; recording: unknown; images: unknown[] };
+    assert.deepEqual([before.device, before.session, before.recording, before.images], [null, null, null, []]);
+    // tab A connects the radio: tab B is told, and a tab opened now loads it
+    await a.call('connectDevice', { id: 'loopback' });
+    const deadline = Date.now() + 5000;
+    while (!b.events.some((e) => e.type === 'state' && (e.state as { device: { id: string } | null }).device?.id === 'loopback')) {
+      assert.ok(Date.now() < deadline, `tab B got no state with the radio: ${JSON.stringify(b.events.map((e) => e.type))}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const c = await client();
+    const snap = (await c.call('state')).result as { device: { id: string; settings: { freqHz: number } } | null };
+    assert.equal(snap.device?.id, 'loopback');
+    assert.ok(snap.device!.settings.freqHz > 0);
+    // tab C disconnects it: tab A (which connected it) is told
+    const n = a.events.length;
+    await c.call('disconnectDevice');
+    while (!a.events.slice(n).some((e) => e.type === 'state' && (e.state as { device: unknown }).device === null)) {
+      assert.ok(Date.now() < deadline + 5000, 'tab A was not told of the disconnect');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    c.ws.close();
+  } finally {
+    a.ws.close();
+    b.ws.close();
+  }
+});

@@ -2,7 +2,8 @@
  * Browser mode: `dekag serve` serves the desktop app's renderer over HTTP on 127.0.0.1 and implements
  * the preload API over a WebSocket, so the app runs in any browser (and in the end-to-end tests).
  *
- * Access control: a random token per run (128 bits) is the first path segment of every URL:
+ * Access control: a random token (128 bits, kept in the user's config folder across runs: token.ts) is the
+ * first path segment of every URL:
  *   http://127.0.0.1:PORT/TOKEN/            the app          (relative URLs keep the token)
  *   ws://127.0.0.1:PORT/TOKEN/ws            the API
  * A request without the right token gets 401 and nothing else; a WebSocket upgrade without it is refused
@@ -18,15 +19,16 @@ import { extname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { UsageError } from '../util/errors.js';
 import type { EngineEvent, EventMessage } from './api.js';
-import { dispatchText, MAX_REQUEST_BYTES } from './dispatch.js';
+import { dispatchText } from './dispatch.js';
 import type { Engine } from './engine.js';
+import { loadOrCreateToken } from './token.js';
 import { contentSecurityPolicy, MIME, rendererFiles, type RendererFiles } from './static.js';
 
 export interface ServeOptions {
   engine: Engine;
   host?: string;
   port?: number;
-  /** Fixed token (tests); default 32 random hex digits. */
+  /** The access token (`dekag serve`: the stored one, token.ts); default 32 random hex digits. */
   token?: string;
   files?: RendererFiles;
   /** Most events queued for a slow browser before the oldest spectrum rows are dropped. */
@@ -41,6 +43,9 @@ export interface RunningServer {
   server: Server;
   close(): Promise<void>;
 }
+
+/** Largest WebSocket message the server reads (and answers) rather than closing the connection. */
+export const MAX_WS_MESSAGE_BYTES = 16 * 2 ** 20;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -121,7 +126,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     );
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES });
+  // The socket takes messages far larger than any request (MAX_WS_MESSAGE_BYTES), so an oversized request
+  // (a pasted 100 kB prompt) is answered by dispatchText with an error instead of closing the connection
+  // (1009); only a message beyond this bound closes it.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES });
   server.on('upgrade', (req, socket, head) => {
     const refuse = (code: number, why: string): void => {
       socket.end(`HTTP/1.1 ${code} ${why}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -197,12 +205,18 @@ export interface RunServeOptions {
   recordingsDir?: string | undefined;
   userAdaptersDir?: string | undefined;
   provider?: string | undefined;
-  /** Called once the server listens (the CLI prints the URL). */
-  onListening?: (running: RunningServer) => void;
+  /** Make a new access token instead of the one stored in the config folder (token.ts). */
+  newToken?: boolean | undefined;
+  /** The config folder holding the token (default $DEKAG_CONFIG_DIR, else ~/.dekag). */
+  configDir?: string | undefined;
+  /** Called once the server listens (the CLI prints the URL), with where the token is kept. */
+  onListening?: (running: RunningServer, token: { path: string; created: boolean }) => void;
 }
 
 /** Browser mode until interrupted (SIGINT/SIGTERM): the engine and the server, then stops the session and closes the radio. */
 export async function runServe(o: RunServeOptions): Promise<void> {
+  // First of all: a token file others may read stops here, with the fix, before anything is opened.
+  const stored = loadOrCreateToken({ ...(o.configDir !== undefined ? { dir: o.configDir } : {}), fresh: o.newToken === true });
   const { createEngine } = await import('./backends.js');
   const engine = createEngine({
     modelsDir: o.modelsDir,
@@ -210,8 +224,14 @@ export async function runServe(o: RunServeOptions): Promise<void> {
     userAdaptersDir: o.userAdaptersDir,
     provider: o.provider,
   });
-  const running = await startServer({ engine, host: o.host, port: o.port });
-  o.onListening?.(running);
+  let running: RunningServer;
+  try {
+    running = await startServer({ engine, host: o.host, port: o.port, token: stored.token });
+  } catch (e) {
+    await engine.dispose();
+    throw e;
+  }
+  o.onListening?.(running, { path: stored.path, created: stored.created });
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

@@ -29,12 +29,15 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
     return models;
   };
 
+  const sessionsDir = resolve(o.outDir);
   return {
+    outDir: sessionsDir,
     async run(r: SessionRunOptions): Promise<void> {
+      if (!/^[A-Za-z0-9_-]{1,80}$/.test(r.sessionId)) throw new Error(`session id '${r.sessionId.slice(0, 80)}' is not a folder name`);
       const store = o.store();
       const m = await load();
-      const sessionId = ++sessionCount;
-      const outDir = resolve(o.outDir, `session-${Date.now().toString(36)}-${sessionId}`);
+      const sessionId = ++sessionCount; // the roles' numeric session id (protocol); the folder is the engine's id
+      const outDir = join(sessionsDir, r.sessionId);
       const catalog = chooseAdapters(mergeCatalogs(r.adapterDirs.map((d) => loadAdapterCatalog(store, d))), r.adapter);
       let configured: number | null = null;
       const roles = startLocalRoles({

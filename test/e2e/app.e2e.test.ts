@@ -13,12 +13,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import type { ImageRecordView } from '../../src/server/api.js';
 
@@ -42,10 +42,16 @@ function missing(): string | undefined {
   return undefined;
 }
 
-/** Starts `dekag serve --port 0` (files under `work`) and resolves with the URL it prints. */
-function serve(work: string): Promise<{ child: ChildProcess; url: string }> {
+/**
+ * Starts `dekag serve` (files under `work`, the token kept in `work/config`) and resolves with the URL it
+ * prints. `port` 0 picks a free one; a restart passes the port it had.
+ */
+function serve(work: string, port = 0): Promise<{ child: ChildProcess; url: string }> {
   const dekag = `const { runCli } = await import(${JSON.stringify(pathToFileURL(join(build, 'src', 'cli', 'main.js')).href)}); process.exitCode = await runCli(process.argv.slice(1));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', dekag, '--', 'serve', '--port', '0', '--recordings', join(work, 'recordings'), '--adapters', join(work, 'adapters')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', dekag, '--', 'serve', '--port', String(port), '--recordings', join(work, 'recordings'), '--adapters', join(work, 'adapters')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DEKAG_CONFIG_DIR: join(work, 'config') },
+  });
   return new Promise((resolvePromise, reject) => {
     let out = '';
     let err = '';
@@ -61,6 +67,13 @@ function serve(work: string): Promise<{ child: ChildProcess; url: string }> {
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => reject(new Error(`dekag serve exited with ${code}: ${err}`)));
   });
+}
+
+async function stopServe(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await exited;
 }
 
 /** Pixel spread of a PNG data URL: a blank (one-colour) image has 0. */
@@ -248,8 +261,263 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     assert.deepEqual(pageErrors, []);
   } finally {
     await browser.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await stopServe(child);
     rmSync(recordings, { recursive: true, force: true });
+  }
+});
+
+/** A page on `url`, ready, collecting page errors (uncaught exceptions) into `errors`. */
+async function openApp(browser: Browser, url: string, errors: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  return page;
+}
+
+/** Starts a long loopback session from the Session screen (target SNR, `images` images). */
+async function startSession(page: Page, images: number): Promise<void> {
+  await page.click('#tab-session');
+  await page.fill('#prompt', 'a red star on grass');
+  await page.check('input[name="snr-mode"][value="target"]');
+  await page.fill('#snr-target', '20');
+  await page.fill('#images', String(images));
+  await page.click('#start');
+  await waitFor(page, `document.getElementById('session-status').textContent.startsWith('running')`, 30_000);
+}
+
+/** What a page shows of the engine's state: header badges, buttons, the device table. */
+function pageView(page: Page): Promise<{ radio: string; session: string; stop: boolean; start: boolean; disconnectShown: boolean; tableConnected: string[]; images: number }> {
+  return page.evaluate(`({
+    radio: document.getElementById('radio-status').textContent,
+    session: document.getElementById('session-status').textContent,
+    stop: !document.getElementById('stop').disabled,
+    start: !document.getElementById('start').disabled,
+    disconnectShown: !document.getElementById('device-settings').hidden,
+    tableConnected: [...document.querySelectorAll('#device-table button[data-device]')].filter((b) => b.disabled).map((b) => b.dataset.device),
+    images: window.dekagUi.images,
+  })`) as Promise<{ radio: string; session: string; stop: boolean; start: boolean; disconnectShown: boolean; tableConnected: string[]; images: number }>;
+}
+
+test('browser mode: a reloaded page and a second tab show the running session, and either can stop it', { skip, timeout: 300_000 }, async () => {
+  if (why) assert.fail(why);
+  const work = mkdtempSync(join(tmpdir(), 'dekag-e2e-'));
+  const { child, url } = await serve(work);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  const errors: string[] = [];
+  try {
+    const one = await openApp(browser, url, errors);
+    await one.click('button[data-device="loopback"]');
+    await one.waitForSelector('#device-settings:not([hidden])');
+    await startSession(one, 40);
+    await waitFor(one, '(window.dekagUi?.images ?? 0) >= 1', 120_000);
+
+    // --- reload: the page loads the engine's state (it used to say "no radio" and "connect a radio first")
+    await one.reload();
+    await one.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    let v = await pageView(one);
+    assert.match(v.radio, /^Loopback/i, `header after reload: ${v.radio}`);
+    assert.deepEqual(v.tableConnected, ['loopback'], 'the device table agrees with the header');
+    assert.ok(v.disconnectShown, 'the radio settings and Disconnect are shown');
+    assert.match(v.session, /^running: [1-9]\d* of 40 images at 20 dB$/);
+    assert.ok(v.stop && !v.start, 'Stop enabled, Start disabled after reload');
+    assert.ok(v.images >= 1, 'the images of the running session are shown again');
+    assert.ok(await one.locator('#screen-live.active').count(), 'a page opened mid-session shows the live view');
+
+    // --- a second tab: the same state; images arrive there with Stop enabled
+    const two = await openApp(browser, url, errors);
+    v = await pageView(two);
+    assert.match(v.radio, /^Loopback/i);
+    assert.match(v.session, /^running/);
+    assert.ok(v.stop && !v.start, `second tab: Stop enabled (${JSON.stringify(v)})`);
+    const seen = v.images;
+    await waitFor(two, `window.dekagUi.images > ${seen}`, 60_000);
+    await shot(two, '6-second-tab-running');
+
+    // --- the second tab stops the session the first one started; both tabs see it stopped
+    await two.click('#stop');
+    for (const p of [one, two]) await waitFor(p, `document.getElementById('session-status').textContent === 'stopped'`, 30_000);
+    // the session's id (in the log) is its folder's name, and the page shows the folder
+    const last = (await one.evaluate('window.dekagUi.state.lastSession')) as { sessionId: string; folder: string };
+    assert.equal(last.folder, join(work, 'sessions', last.sessionId));
+    assert.ok(existsSync(join(last.folder, 'session.jsonl')), `${last.folder}/session.jsonl`);
+    assert.match((await one.textContent('#log'))!, new RegExp(`session ${last.sessionId} stopped`));
+    assert.equal(await two.textContent('#session-folder'), `Session record (session.jsonl, images): ${last.folder}`);
+    for (const p of [one, two]) {
+      v = await pageView(p);
+      assert.ok(!v.stop && v.start, `after stop: ${JSON.stringify(v)}`);
+    }
+
+    // --- and the other way round: the second tab starts one, the first (reloaded) tab stops it
+    await startSession(two, 40);
+    await waitFor(one, `document.getElementById('session-status').textContent.startsWith('running')`, 30_000);
+    assert.ok((await pageView(one)).stop, 'the first tab may stop the session the second started');
+    await one.click('#stop');
+    for (const p of [one, two]) await waitFor(p, `document.getElementById('session-status').textContent === 'stopped'`, 30_000);
+    await shot(one, '7-stopped-from-other-tab');
+    // the radio stays connected and either tab may disconnect it
+    await one.click('#tab-devices');
+    await one.click('#disconnect');
+    await waitFor(two, `document.getElementById('radio-status').textContent === 'no radio'`);
+    assert.deepEqual((await pageView(two)).tableConnected, []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stopServe(child);
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('browser mode: forms name the wrong field; a 100 kB prompt is refused in the page and the link stays', { skip, timeout: 180_000 }, async () => {
+  if (why) assert.fail(why);
+  const work = mkdtempSync(join(tmpdir(), 'dekag-e2e-'));
+  const { child, url } = await serve(work);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  const errors: string[] = [];
+  try {
+    const page = await openApp(browser, url, errors);
+    await page.click('button[data-device="loopback"]');
+    await page.waitForSelector('#device-settings:not([hidden])');
+
+    // --- an empty number field is an error naming it, not 0; the field is marked
+    await page.fill('#freq', '');
+    await page.click('#device-form button[type="submit"]');
+    await waitFor(page, `document.getElementById('device-msg').textContent !== ''`);
+    assert.match((await page.textContent('#device-msg'))!, /^Frequency \(MHz\) is empty; enter a number from/);
+    assert.ok(await page.locator('#freq.invalid[aria-invalid="true"]').count(), 'the field is highlighted');
+    assert.notEqual(((await page.evaluate('window.dekagUi.state.device.settings.freqHz')) as number), 0, 'nothing was sent');
+    await shot(page, '8-form-empty-field');
+    // typing clears the stale message and the mark; Apply confirms what the radio took
+    await page.fill('#freq', '915');
+    assert.equal(await page.textContent('#device-msg'), '');
+    assert.equal(await page.locator('#freq.invalid').count(), 0);
+    await page.click('#device-form button[type="submit"]');
+    await waitFor(page, `document.getElementById('device-msg').textContent.startsWith('Applied')`);
+    assert.match((await page.textContent('#device-msg'))!, /^Applied: 915 MHz, 1 Msps/);
+    await waitFor(page, 'window.dekagUi.state.device.settings.freqHz === 915e6');
+    // out of range, in the channel form (the browser's own validation would have blocked it silently)
+    await page.fill('#ch-snr', '99');
+    await page.click('#channel-form button[type="submit"]');
+    await waitFor(page, `document.getElementById('channel-msg').textContent !== ''`);
+    assert.equal(await page.textContent('#channel-msg'), 'Channel SNR (dB) must be from -10 to 60, not 99');
+    await page.fill('#ch-snr', '15');
+    await page.click('#channel-form button[type="submit"]');
+    await waitFor(page, `document.getElementById('channel-msg').textContent.startsWith('Applied: SNR 15 dB')`);
+
+    // --- the session form: an empty Images field names it
+    await page.click('#tab-session');
+    await page.fill('#prompt', 'a red star on grass');
+    await page.check('input[name="snr-mode"][value="target"]');
+    await page.fill('#images', '');
+    await page.click('#start');
+    await waitFor(page, `document.getElementById('session-error').textContent !== ''`);
+    assert.match((await page.textContent('#session-error'))!, /^Images is empty; enter a whole number from 1 to 100/);
+    assert.ok(await page.locator('#images.invalid').count());
+    assert.equal(await page.textContent('#session-status'), 'idle', 'no session started');
+
+    // --- a pasted ~100 kB prompt: refused in the page, naming the field; nothing sent, the link stays
+    const big = 'a red star on grass '.repeat(5000);
+    await page.fill('#images', '2');
+    await page.fill('#prompt', big);
+    await waitFor(page, `document.getElementById('prompt-error').textContent.startsWith('Prompt is')`);
+    assert.equal(await page.textContent('#prompt-error'), `Prompt is ${big.length} characters long; at most 4000 (one short description per line)`);
+    assert.ok(await page.locator('#prompt.invalid').count());
+    await page.click('#start');
+    await waitFor(page, `document.getElementById('session-error').textContent.startsWith('Prompt is')`);
+    await shot(page, '9-prompt-too-long');
+    assert.equal(await page.textContent('#session-status'), 'idle');
+    // the same oversized request sent straight to the engine from the page: an error reply, not a closed socket
+    const raw = (await page.evaluate(`new Promise((resolve) => {
+      const ws = new WebSocket(new URL('ws', location.href).href.replace('http', 'ws'));
+      ws.onopen = () => ws.send(JSON.stringify({ id: 5, method: 'checkPrompt', params: { prompt: ${JSON.stringify(big)} } }));
+      ws.onmessage = (m) => { const r = JSON.parse(m.data); if (r.id === 5) { resolve({ code: r.error && r.error.code, open: ws.readyState === WebSocket.OPEN }); ws.close(); } };
+      ws.onclose = (e) => resolve({ closed: e.code });
+    })`)) as { code?: string; open?: boolean; closed?: number };
+    assert.deepEqual(raw, { code: 'E_TOO_LARGE', open: true });
+    assert.equal(await page.textContent('#link-status'), 'engine connected');
+    // a prompt of the right size works again on the same connection
+    await page.fill('#prompt', 'a red star on grass');
+    await waitFor(page, `document.getElementById('prompt-ok').textContent.includes('shape star')`);
+    assert.equal(await page.textContent('#prompt-error'), '');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stopServe(child);
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('browser mode: when the server dies the page says so; a restarted server answers the same URL and the page reconnects', { skip, timeout: 240_000 }, async () => {
+  if (why) assert.fail(why);
+  const work = mkdtempSync(join(tmpdir(), 'dekag-e2e-'));
+  let { child, url } = await serve(work);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  const errors: string[] = [];
+  try {
+    // the token is kept privately in the config folder (DEKAG_CONFIG_DIR)
+    const tokenFile = join(work, 'config', 'serve-token');
+    assert.equal(readFileSync(tokenFile, 'utf8').trim(), new URL(url).pathname.split('/')[1]);
+    if (process.platform !== 'win32') assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+
+    const page = await openApp(browser, url, errors);
+    await page.click('button[data-device="loopback"]');
+    await page.waitForSelector('#device-settings:not([hidden])');
+    await startSession(page, 40);
+    assert.equal(await page.isHidden('#engine-banner'), true);
+
+    // --- the server dies: a plain banner, no "running", no Stop that cannot reach anything
+    await stopServe(child, 'SIGKILL');
+    await page.waitForSelector('#engine-banner:not([hidden])', { timeout: 10_000 });
+    assert.match((await page.textContent('#engine-banner'))!, /Disconnected from the engine\..*dekag serve.*Trying again/s);
+    assert.equal(await page.textContent('#session-status'), 'unknown: engine unreachable');
+    assert.equal(await page.isDisabled('#stop'), true);
+    assert.equal(await page.isDisabled('#start'), true);
+    assert.equal(await page.textContent('#link-status'), 'engine disconnected');
+    await shot(page, '10-engine-disconnected');
+    // Reconnect while it is still down: still down, still said
+    await page.click('#reconnect');
+    await page.waitForTimeout(500);
+    assert.equal(await page.isHidden('#engine-banner'), false);
+
+    // --- restart on the same port: the same URL (the stored token) works, and the page finds it by itself
+    const port = Number(new URL(url).port);
+    const restarted = await serve(work, port);
+    child = restarted.child;
+    assert.equal(restarted.url, url, 'a restarted server answers the same URL');
+    await waitFor(page, `document.getElementById('engine-banner').hidden`, 20_000);
+    assert.equal(await page.textContent('#link-status'), 'engine connected');
+    // the page shows the new engine's state: no radio, no session, Start enabled once a radio is connected
+    await waitFor(page, `document.getElementById('radio-status').textContent === 'no radio'`);
+    assert.equal(await page.textContent('#session-status'), 'idle');
+    assert.equal(await page.isDisabled('#stop'), true);
+    await page.click('#tab-devices');
+    await page.click('button[data-device="loopback"]');
+    await waitFor(page, `document.getElementById('radio-status').textContent !== 'no radio'`);
+    await shot(page, '11-reconnected');
+    // a second page on the old URL works too
+    const again = await openApp(browser, url, errors);
+    assert.match((await pageView(again)).radio, /^Loopback/i);
+    // --new-token makes a new one: the old URL is refused (401)
+    await stopServe(child);
+    const renewed = await new Promise<{ child: ChildProcess; url: string }>((res, rej) => {
+      const dekag = `const { runCli } = await import(${JSON.stringify(pathToFileURL(join(build, 'src', 'cli', 'main.js')).href)}); process.exitCode = await runCli(process.argv.slice(1));`;
+      const c = spawn(process.execPath, ['--input-type=module', '-e', dekag, '--', 'serve', '--port', String(port), '--new-token', '--recordings', join(work, 'recordings')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEKAG_CONFIG_DIR: join(work, 'config') } });
+      let out = '';
+      c.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /(http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\/)/.exec(out);
+        if (m) res({ child: c, url: m[1]! });
+      });
+      c.on('exit', (code) => rej(new Error(`serve --new-token exited ${code}`)));
+    });
+    child = renewed.child;
+    assert.notEqual(renewed.url, url);
+    assert.equal((await fetch(url)).status, 401);
+    assert.equal((await fetch(renewed.url)).status, 200);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stopServe(child);
+    rmSync(work, { recursive: true, force: true });
   }
 });
