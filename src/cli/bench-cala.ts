@@ -22,7 +22,7 @@ import { encodePng, decodePng, tensorToRgb } from '../gsc/image.js';
 import { fromModem, JSCC_CONSTELLATION, JSCC_RATES, JsccCodec, JsccCondition, JsccReceived, rateLabel, symbolsForRate, type JsccVariant } from '../gsc/jscc.js';
 import { CABLED_SDR_PAIR_TEXT } from '../radio/channel/presets.js';
 import { bytesWithin, decodeLatent, DIGITAL_MCS_TABLE, encodeLatent, loadLatentKlt } from '../session/digital-latent.js';
-import { chooseLink, loadLinkCurves } from '../session/policy.js';
+import { chooseLink, loadLinkCurves, snrSpreadDb } from '../session/policy.js';
 import { ModelStore } from '../gsc/models.js';
 import { floatTensor, tensorData, type OnnxModel } from '../gsc/onnx.js';
 import { Modulation, parseModulation } from '../radio/phy/constellation.js';
@@ -134,6 +134,8 @@ interface GridRow {
   image_psnr_db: { noadapt: number; grouped: number; cala: number; digital_best: number | null; hybrid: number; png: Record<string, number> };
   digital_best_mcs: string | null;
   hybrid_digital_images: number;
+  /** Spread (std) of the SNRs measured on this point's JSCC frames: what the edge's fading test sees. */
+  fed_back_snr_spread_db: number;
 }
 
 export async function runBenchCala(argv: string[]): Promise<number> {
@@ -225,10 +227,12 @@ export async function runBenchCala(argv: string[]): Promise<number> {
           if (!best || dp.image_psnr_db > best.image_psnr_db) best = dp;
         }
         // The hybrid: per image, the edge's choice from what the user fed back (the SNR measured on the frame).
+        // The edge's fading test sees the spread of its recent feedback: here, the last 8 images' at this point.
         const hybrid = new Float32Array(latents.length);
         let digitalImages = 0;
         for (let i = 0; i < n; i++) {
-          const choice = chooseLink({ mode: 'hybrid', snrDb: fedBack[i]!.snrDb, selectivity: fedBack[i]!.selectivity, rate, klt, curves });
+          const spread = snrSpreadDb(fedBack.slice(Math.max(0, i - 8), i).map((f) => f.snrDb));
+          const choice = chooseLink({ mode: 'hybrid', snrDb: fedBack[i]!.snrDb, selectivity: fedBack[i]!.selectivity, snrSpreadDb: spread, rate, klt, curves });
           const z = choice.kind === 'digital' ? digitalLatents.get(choice.digital.mcs.label) : undefined;
           if (z) digitalImages++;
           hybrid.set((z ?? calaLatents).subarray(256 * i, 256 * (i + 1)), 256 * i);
@@ -243,6 +247,7 @@ export async function runBenchCala(argv: string[]): Promise<number> {
           },
           digital_best_mcs: best?.mcs ?? null,
           hybrid_digital_images: digitalImages,
+          fed_back_snr_spread_db: r3(snrSpreadDb(fedBack.map((f) => f.snrDb))),
         });
         bar.update(++done, total, `${channel} rate ${rateLabel(rate)} snr ${snrDb} dB`);
       }

@@ -20,7 +20,7 @@ import { OfdmModulator } from '../radio/phy/transmitter.js';
 import type { TxStream } from '../radio/devices/types.js';
 import { UsageError } from '../util/errors.js';
 import { nextMessage, LinkClosedError, type Envelope, type Link } from './link.js';
-import { chooseLink, RatePolicy, type LinkCurves, type LinkMode } from './policy.js';
+import { chooseLink, RatePolicy, snrSpreadDb, type LinkCurves, type LinkMode } from './policy.js';
 import { encodeLatent, type LatentKlt } from './digital-latent.js';
 import { planPayload } from '../radio/phy/framing.js';
 import { PayloadKind } from '../radio/phy/header.js';
@@ -57,11 +57,16 @@ export interface EdgeOptions {
   linkMode?: LinkMode;
 }
 
+/** Fed-back SNRs the edge remembers for the link choice's fading test. */
+const SNR_HISTORY = 8;
+
 export class EdgeRole extends EventEmitter {
   private readonly adapters = new Map<string, Adapter>();
   private readonly modulator: OfdmModulator;
   private feedbackSnrDb: number | undefined;
   private feedbackSelectivity: number | undefined;
+  /** The last SNR_HISTORY fed-back SNRs: their spread tells a channel that fades from frame to frame. */
+  private readonly recentSnrDb: number[] = [];
   private user: Link | undefined;
   private everHadUser = false;
   private queue: Promise<void> = Promise.resolve();
@@ -92,8 +97,11 @@ export class EdgeRole extends EventEmitter {
         // A measurement, not anything a peer may say: outside +-100 dB it is ignored.
         if (typeof f.snrDb === 'number' && Math.abs(f.snrDb) <= 100) {
           this.feedbackSnrDb = f.snrDb;
+          this.recentSnrDb.push(f.snrDb);
+          if (this.recentSnrDb.length > SNR_HISTORY) this.recentSnrDb.shift();
           this.stats.feedbacks++;
         }
+        if (typeof f.selectivity === 'number' && f.selectivity >= 0 && f.selectivity <= 10) this.feedbackSelectivity = f.selectivity;
       }
     });
     link.on('close', (err: Error) => {
@@ -192,6 +200,7 @@ export class EdgeRole extends EventEmitter {
       mode: this.o.linkMode ?? (this.o.klt ? 'hybrid' : 'jscc'),
       snrDb: encoderSnrDb,
       selectivity,
+      snrSpreadDb: snrSpreadDb(this.recentSnrDb),
       rate: decision.rate,
       klt: this.o.klt ?? null,
       curves: this.o.linkCurves ?? null,

@@ -156,6 +156,21 @@ export interface LinkCurves {
 /** Selectivity above which the fading curves predict JSCC better than the flat ones. */
 export const SELECTIVE_CHANNEL = 0.5;
 
+/**
+ * Spread (standard deviation) of the recent fed-back SNRs above which the channel is taken to fade from
+ * frame to frame: the last measurement then says little about the next frame's, and the digital latent's
+ * delivery is the MCS table's fading fit (calibrated over fading draws against their mean measured SNR).
+ * The loopback's AWGN with impairments spreads by about 0.1-0.3 dB, EPA draws by several dB.
+ */
+export const FADING_SNR_SPREAD_DB = 1.5;
+
+/** Standard deviation of SNR measurements in dB (0 with fewer than two). */
+export function snrSpreadDb(history: readonly number[]): number {
+  if (history.length < 2) return 0;
+  const m = history.reduce((a, b) => a + b, 0) / history.length;
+  return Math.sqrt(history.reduce((a, b) => a + (b - m) ** 2, 0) / (history.length - 1));
+}
+
 export function loadLinkCurves(modelsDir: string): LinkCurves | null {
   const path = join(modelsDir, 'cala', 'results.json');
   if (!existsSync(path)) return null;
@@ -197,6 +212,8 @@ export function chooseLink(o: {
   mode: LinkMode;
   snrDb: number;
   selectivity: number;
+  /** Spread of the recent fed-back SNRs (snrSpreadDb); 0 or absent: a steady channel. */
+  snrSpreadDb?: number;
   rate: number;
   klt: LatentKlt | null;
   curves: LinkCurves | null;
@@ -204,8 +221,10 @@ export function chooseLink(o: {
   const channelSymbols = Math.round(o.rate * JSCC_LATENT_SIZE);
   const curve = o.curves ? (o.selectivity > SELECTIVE_CHANNEL ? o.curves.fading : o.curves.flat) : [];
   const jscc = predictPsnr(curve.length ? curve : o.curves?.fading ?? [], o.rate, o.snrDb);
-  // On a selective channel a frame's fades decide it: the MCS table's selective delivery (wider) applies.
-  const digital = o.klt && o.curves ? digitalOption(o.klt, o.snrDb, channelSymbols, o.curves.latentPeakToPeak, o.selectivity > SELECTIVE_CHANNEL) : null;
+  // On a selective channel, or one that fades from frame to frame, a frame's own fades decide it: the MCS
+  // table's fading fit (wider) applies.
+  const fading = o.selectivity > SELECTIVE_CHANNEL || (o.snrSpreadDb ?? 0) > FADING_SNR_SPREAD_DB;
+  const digital = o.klt && o.curves ? digitalOption(o.klt, o.snrDb, channelSymbols, o.curves.latentPeakToPeak, fading) : null;
   if (o.mode === 'jscc') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC asked for (--link jscc)' };
   if (o.mode === 'digital') {
     if (digital) return { kind: 'digital', predictedLatentPsnrDb: digital.predictedLatentPsnrDb, digital, jsccPredictedLatentPsnrDb: jscc, reason: 'digital asked for (--link digital)' };
