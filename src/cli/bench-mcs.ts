@@ -11,7 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { bytesWithin, DIGITAL_MCS_TABLE } from '../session/digital-latent.js';
+import { bytesWithin, DIGITAL_MCS_TABLE, MCS_CALIBRATION_SYMBOLS } from '../session/digital-latent.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { SeededRng } from '../util/rng.js';
@@ -23,7 +23,7 @@ import { ProgressBar } from './progress.js';
 export { BENCH_MCS_HELP } from './help.js';
 
 /** Channel symbols of the digital latent's frame at rate 1/2 (the JSCC frame's 128 points). */
-const CALIBRATION_SYMBOLS = 128;
+const CALIBRATION_SYMBOLS = MCS_CALIBRATION_SYMBOLS;
 
 export interface DeliveryPoint {
   /** Mean SNR the receiver measured on the frames it saw (null when it saw none). */

@@ -18,6 +18,7 @@ import {
   parseKlt,
   bestDigitalPlan,
   deliveryProbability,
+  MCS_CALIBRATION_SYMBOLS,
   type LatentKlt,
 } from './digital-latent.js';
 import { chooseLink, type LinkCurves } from './policy.js';
@@ -116,6 +117,12 @@ test('MCS: faster schemes need more SNR and fit more bytes; the best plan trades
     assert.ok(m.snr50Db > lastNeed);
     assert.ok(Math.abs(deliveryProbability(m, m.snr50Db) - 0.5) < 1e-12);
     assert.ok(deliveryProbability(m, m.snr50Db + 5) > 0.99 && deliveryProbability(m, m.snr50Db - 5) < 0.01);
+    // A frame of the calibration size gets the fit itself; a twice longer one its square, a shorter one more.
+    const cal = bytesWithin(m, MCS_CALIBRATION_SYMBOLS);
+    const p = deliveryProbability(m, m.snr50Db + 1);
+    assert.ok(Math.abs(deliveryProbability(m, m.snr50Db + 1, false, cal) - p) < 1e-12);
+    assert.ok(Math.abs(deliveryProbability(m, m.snr50Db + 1, false, 2 * cal) - p * p) < 1e-12);
+    assert.ok(deliveryProbability(m, m.snr50Db + 1, false, Math.max(1, cal >> 2)) > p);
     lastBytes = bytes;
     lastNeed = m.snr50Db;
   }

@@ -181,10 +181,21 @@ export const DIGITAL_MCS_TABLE: readonly Mcs[] = Object.freeze([
   // imbalance) they never reach 80 % delivery (about 75 % even at 30 dB): the EVM floor, not the noise.
 ]);
 
-/** Probability that a frame with this MCS arrives at the measured `snrDb` (the table's logistic fit, flat or selective channel). */
-export function deliveryProbability(mcs: Mcs, snrDb: number, selective = false): number {
+/** Channel symbols of the frames the table was fitted on (the digital latent at rate 1/2; `dekag bench mcs`). */
+export const MCS_CALIBRATION_SYMBOLS = 128;
+
+/**
+ * Probability that a frame with this MCS arrives at the measured `snrDb`: the table's logistic fit (flat or
+ * selective channel) for a frame of the calibration size, and for a frame of `bytes` payload bytes that
+ * probability to the power of its length in calibration frames, as if each calibration-sized piece failed
+ * on its own (on AWGN a 127-byte 64-QAM 2/3 frame at 15 dB arrives 8 times in 128, a 63-byte one 32 times;
+ * under fading one fade takes the whole frame, so there this is on the cautious side).
+ */
+export function deliveryProbability(mcs: Mcs, snrDb: number, selective = false, bytes?: number): number {
   const { snr50Db, widthDb } = selective ? mcs.selective : mcs;
-  return 1 / (1 + Math.exp(-(snrDb - snr50Db) / widthDb));
+  const p = 1 / (1 + Math.exp(-(snrDb - snr50Db) / widthDb));
+  if (bytes === undefined) return p;
+  return p ** (bytes / Math.max(1, bytesWithin(mcs, MCS_CALIBRATION_SYMBOLS)));
 }
 
 /** Latent MSE per value of a receiver that got nothing (it shows the mean latent): the total variance. */
@@ -211,7 +222,7 @@ export function bestDigitalPlan(klt: LatentKlt, snrDb: number, channelSymbols: n
   for (const mcs of table) {
     const bytes = bytesWithin(mcs, channelSymbols);
     if (bytes < 1) continue;
-    const delivery = deliveryProbability(mcs, snrDb, selective);
+    const delivery = deliveryProbability(mcs, snrDb, selective, bytes);
     const mse = delivery * expectedMse(klt, allocateBits(klt.variance, 8 * bytes)) + (1 - delivery) * lost;
     if (!best || mse < best.expectedMse) best = { mcs, bytes, expectedMse: mse, delivery };
   }
