@@ -91,6 +91,8 @@ export interface FakeTxModelStats {
   underrunEvents: number;
   /** When the first underrun began, in ms after TX started. */
   firstUnderrunMs?: number;
+  /** From the first sample played to the end of the last one submitted, ms (silence included). */
+  playedMs: number;
 }
 
 /**
@@ -147,17 +149,21 @@ function writeCounter(out: Uint8Array, byteOffset: number, start: number, count:
  * Checks RX blocks against the counter pattern at the block's `sampleIndex`: the first and last sample, the
  * period stamps inside, and every `stride`-th sample. Counts blocks that do not match (data dropped in the
  * radio, reordered or repeated transfers), gaps in sampleIndex (blocks the driver dropped) and samples.
+ * After a mismatch it follows the stream again from the block's last sample (assuming the data moved
+ * forward by less than a period), so each discontinuity counts once, not every block after it.
  */
 export class CounterStreamChecker {
   blocks = 0;
   samples = 0;
-  /** Blocks whose bytes are not the pattern at their sampleIndex. */
+  /** Blocks whose bytes are not the pattern where they should be: one per discontinuity. */
   mismatchedBlocks = 0;
   /** The sampleIndex of the first such block. */
   firstMismatchAt: number | undefined;
   /** Jumps in sampleIndex (the driver's queue dropped blocks), and the samples they skipped. */
   gaps = 0;
   gapSamples = 0;
+  /** Where the radio's stream is relative to the driver's sampleIndex (grows with each loss in the radio). */
+  offset = 0;
   private next: number | undefined;
 
   constructor(private readonly stride = 4096) {}
@@ -171,22 +177,37 @@ export class CounterStreamChecker {
     }
     this.next = block.sampleIndex + block.samples;
     const raw = block.raw;
-    let ok = raw !== undefined && raw.length >= block.samples * 2;
-    const at = (k: number): boolean => {
-      const v = counterValue(block.sampleIndex + k);
-      return raw![2 * k] === (v & 0xff) && raw![2 * k + 1] === v >> 8;
+    if (raw === undefined || raw.length < block.samples * 2) {
+      this.mismatch(block.sampleIndex);
+      return false;
+    }
+    const base = block.sampleIndex + this.offset;
+    const at = (k: number, n = base + k): boolean => {
+      const v = counterValue(n);
+      return raw[2 * k] === (v & 0xff) && raw[2 * k + 1] === v >> 8;
     };
-    if (ok && block.samples > 0) {
+    let ok = true;
+    if (block.samples > 0) {
       ok = at(0) && at(block.samples - 1);
       for (let k = this.stride; ok && k < block.samples; k += this.stride) ok = at(k);
-      const first = 65536 - (block.sampleIndex % 65536);
+      const first = 65536 - (base % 65536);
       for (let k = first % 65536; ok && k < block.samples; k += 65536) ok = at(k) && (k + 1 >= block.samples || at(k + 1));
     }
     if (!ok) {
-      this.mismatchedBlocks++;
-      this.firstMismatchAt ??= block.sampleIndex;
+      this.mismatch(block.sampleIndex);
+      // Follow the stream again: the smallest forward position whose value the last sample carries.
+      const k = block.samples - 1;
+      const expect = base + k;
+      const v = raw[2 * k]! | (raw[2 * k + 1]! << 8);
+      const candidate = expect + ((((v - (expect % 65536)) % 65536) + 65536) % 65536);
+      if (at(k, candidate)) this.offset += candidate - expect;
     }
     return ok;
+  }
+
+  private mismatch(at: number): void {
+    this.mismatchedBlocks++;
+    this.firstMismatchAt ??= at;
   }
 }
 
@@ -231,7 +252,8 @@ export class FakeHackRf extends FakeUsbDevice {
   private pacedStartMs = 0;
   /** The streaming model's counters (reset when RX / TX starts). */
   readonly rxModel: FakeRxModelStats = { overrunSamples: 0, overrunEvents: 0, timedOut: 0 };
-  readonly txModel: FakeTxModelStats = { underrunSamples: 0, underrunEvents: 0 };
+  readonly txModel: FakeTxModelStats = { underrunSamples: 0, underrunEvents: 0, playedMs: 0 };
+  private txFirstMs = 0;
   private readonly model: Required<FakeStreamModelOptions> | undefined;
   private readonly onTx: ((data: Uint8Array, streamByteOffset: number) => void) | undefined;
   /** Bumped at every mode change: a transfer of an earlier stream never completes. */
@@ -501,6 +523,7 @@ export class FakeHackRf extends FakeUsbDevice {
     this.txT0 = this.model.clock.now();
     this.txModel.underrunSamples = 0;
     this.txModel.underrunEvents = 0;
+    this.txModel.playedMs = 0;
     delete this.txModel.firstUnderrunMs;
   }
 
@@ -604,8 +627,10 @@ export class FakeHackRf extends FakeUsbDevice {
       const { clock, transferLatencyMs, fifoBytes } = this.model;
       const rate = this.samplesPerMs;
       const now = clock.now();
-      if (this.txFrontierMs === undefined) this.txFrontierMs = now;
-      else if (now > this.txFrontierMs) {
+      if (this.txFrontierMs === undefined) {
+        this.txFrontierMs = now;
+        this.txFirstMs = now;
+      } else if (now > this.txFrontierMs) {
         // Everything submitted was played before this transfer came: silence meanwhile.
         this.txModel.underrunSamples += Math.round((now - this.txFrontierMs) * rate);
         this.txModel.underrunEvents++;
@@ -613,6 +638,7 @@ export class FakeHackRf extends FakeUsbDevice {
         this.txFrontierMs = now;
       }
       this.txFrontierMs += (data.length >> 1) / rate;
+      this.txModel.playedMs = this.txFrontierMs - this.txFirstMs;
       // The last byte enters the firmware buffer once the radio has played all but a buffer's worth before it.
       const inBufferMs = Math.max(now, this.txFrontierMs - (fifoBytes >> 1) / rate);
       await clock.at(inBufferMs + transferLatencyMs);
