@@ -1,7 +1,9 @@
 /**
  * Clocks for the FAKE USB devices' streaming model (hackrf-fake.ts `stream` option).
  *
- *  - `RealClock`: wall time (`performance.now()`), timers are `setTimeout`s. A 30 s stream takes 30 s.
+ *  - `RealClock`: wall time (`performance.now()`). Timers are kept in one queue and fire in (time,
+ *    registration) order from a single `setTimeout` for the earliest (so never out of order, however late
+ *    the host is; `setTimeout` has 1 ms granularity, so they fire up to ~1 ms late). A 30 s stream takes 30 s.
  *  - `VirtualClock`: time that jumps over idle waits. Every timer is kept in one queue; whenever the event
  *    loop has nothing else to run (a `setImmediate` turn: microtasks and ready I/O done), the earliest timer
  *    fires and the clock jumps to its time if it is not there yet. Timers fire one per turn, in
@@ -23,22 +25,97 @@ export interface FakeClock {
   at(tMs: number): Promise<void>;
 }
 
+interface Timer {
+  t: number;
+  seq: number;
+  resolve: () => void;
+}
+
+/** Timers in (time, registration) order. */
+class TimerQueue {
+  private readonly heap: Timer[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  peek(): Timer | undefined {
+    return this.heap[0];
+  }
+
+  add(t: number, resolve: () => void): void {
+    const h = this.heap;
+    h.push({ t, seq: this.seq++, resolve });
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  pop(): Timer | undefined {
+    const h = this.heap;
+    if (h.length === 0) return undefined;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function less(a: Timer, b: Timer): boolean {
+  return a.t < b.t || (a.t === b.t && a.seq < b.seq);
+}
+
 export class RealClock implements FakeClock {
+  private readonly timers = new TimerQueue();
+  private handle: ReturnType<typeof setTimeout> | undefined;
+  private handleAt = Infinity;
+
   now(): number {
     return performance.now();
   }
 
   at(tMs: number): Promise<void> {
-    const wait = tMs - performance.now();
-    // A timer is at least a turn of the event loop, like a USB completion.
-    return new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
+    return new Promise((resolve) => {
+      this.timers.add(tMs, resolve);
+      this.arm();
+    });
   }
-}
 
-interface Timer {
-  t: number;
-  seq: number;
-  resolve: () => void;
+  /** One setTimeout, for the earliest timer; a turn of the event loop at least, like a USB completion. */
+  private arm(): void {
+    const next = this.timers.peek();
+    if (!next || next.t >= this.handleAt) return;
+    if (this.handle) clearTimeout(this.handle);
+    this.handleAt = next.t;
+    this.handle = setTimeout(this.fire, Math.max(0, next.t - performance.now()));
+  }
+
+  private readonly fire = (): void => {
+    this.handle = undefined;
+    this.handleAt = Infinity;
+    const now = performance.now();
+    // Everything due, in order: their continuations run in this order too.
+    while (this.timers.size > 0 && this.timers.peek()!.t <= now) this.timers.pop()!.resolve();
+    this.arm();
+  };
 }
 
 export class VirtualClock implements FakeClock {
@@ -49,8 +126,7 @@ export class VirtualClock implements FakeClock {
   private readonly hostTime: boolean;
   private readonly realStart = performance.now();
   private virtualMs = 0;
-  private readonly heap: Timer[] = [];
-  private seq = 0;
+  private readonly timers = new TimerQueue();
   private pumping = false;
   private readonly idleTurns: number;
   private turns = 0;
@@ -66,7 +142,7 @@ export class VirtualClock implements FakeClock {
 
   at(tMs: number): Promise<void> {
     return new Promise((resolve) => {
-      this.push({ t: tMs, seq: this.seq++, resolve });
+      this.timers.add(tMs, resolve);
       if (!this.pumping) {
         this.pumping = true;
         setImmediate(this.pump);
@@ -80,7 +156,7 @@ export class VirtualClock implements FakeClock {
       return;
     }
     this.turns = 0;
-    const timer = this.pop();
+    const timer = this.timers.pop();
     if (!timer) {
       this.pumping = false;
       return;
@@ -93,45 +169,7 @@ export class VirtualClock implements FakeClock {
       this.lateTimers++;
     }
     timer.resolve();
-    if (this.heap.length > 0) setImmediate(this.pump);
+    if (this.timers.size > 0) setImmediate(this.pump);
     else this.pumping = false;
   };
-
-  private less(a: Timer, b: Timer): boolean {
-    return a.t < b.t || (a.t === b.t && a.seq < b.seq);
-  }
-
-  private push(x: Timer): void {
-    const h = this.heap;
-    h.push(x);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  private pop(): Timer | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
 }

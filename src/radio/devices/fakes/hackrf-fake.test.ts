@@ -1,7 +1,7 @@
 /** The FAKE HackRF's own checks: the virtual clock, the counter pattern and its checker, the streaming model. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualClock } from './fake-clock.js';
+import { RealClock, VirtualClock } from './fake-clock.js';
 import { CounterStreamChecker, FakeHackRf, counterValue, fakeCounterCi8 } from './hackrf-fake.js';
 
 test('VirtualClock (host infinitely fast): jumps to each timer, fires equal times in the order they were set', async () => {
@@ -17,6 +17,20 @@ test('VirtualClock (host infinitely fast): jumps to each timer, fires equal time
   await clock.at(60_000);
   assert.equal(clock.now(), 60_000);
   assert.ok(performance.now() - t < 1000, 'a minute of virtual time passes at once');
+});
+
+test('RealClock fires in time order, whatever order the timers were set in and however late', async () => {
+  const clock = new RealClock();
+  const t = clock.now();
+  const fired: string[] = [];
+  await Promise.all([
+    clock.at(t + 4).then(() => fired.push('c')),
+    clock.at(t + 2).then(() => fired.push('b')),
+    clock.at(t - 5).then(() => fired.push('a')),
+    clock.at(t + 4).then(() => fired.push('d')),
+  ]);
+  assert.deepEqual(fired, ['a', 'b', 'c', 'd']);
+  assert.ok(clock.now() >= t + 4);
 });
 
 test('VirtualClock with host time: the host work between events costs its real duration', async () => {
@@ -51,6 +65,17 @@ test('the counter pattern stamps every sample with its place; the checker finds 
   swapped.check(block(0, 4096));
   assert.equal(swapped.check(block(8192, 4096, 4096)), false);
   assert.equal(swapped.firstMismatchAt, 4096);
+  // After a loss the checker follows the stream again: each discontinuity counts once, long ones too.
+  const follow = new CounterStreamChecker();
+  let at = 0;
+  let src = 0;
+  for (const lost of [0, 3, 0, 0, 500_000, 0, 0]) {
+    src += lost;
+    follow.check(block(src, 131072, at));
+    src += 131072;
+    at += 131072;
+  }
+  assert.deepEqual([follow.mismatchedBlocks, follow.offset], [2, 500_003]);
   // A block the driver dropped is a gap in sampleIndex, not a mismatch.
   const gap = new CounterStreamChecker();
   gap.check(block(0, 4096));

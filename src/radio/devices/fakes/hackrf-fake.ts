@@ -195,12 +195,16 @@ export class CounterStreamChecker {
     }
     if (!ok) {
       this.mismatch(block.sampleIndex);
-      // Follow the stream again: the smallest forward position whose value the last sample carries.
+      // Follow the stream again from the last sample: its value is its position mod 65536; the period comes
+      // from the stamp it points back to when that is in the block, else the smallest forward move is assumed.
       const k = block.samples - 1;
       const expect = base + k;
-      const v = raw[2 * k]! | (raw[2 * k + 1]! << 8);
-      const candidate = expect + ((((v - (expect % 65536)) % 65536) + 65536) % 65536);
-      if (at(k, candidate)) this.offset += candidate - expect;
+      const word = (j: number): number => raw[2 * j]! | (raw[2 * j + 1]! << 8);
+      const v = word(k);
+      let candidate = expect + ((((v - (expect % 65536)) % 65536) + 65536) % 65536);
+      const k0 = k - v;
+      if (v > 1 && k0 >= 0 && k0 + 1 < k) candidate = (word(k0) + word(k0 + 1) * 65536) * 65536 + v;
+      if (candidate > expect && at(k, candidate)) this.offset += candidate - expect;
     }
     return ok;
   }
