@@ -141,5 +141,14 @@ export const BENCH_MAKD_HELP = `dekag bench makd [--quick] [--subjects "a;b;c"] 
   --quick           a few prompts per subject: a smoke run for CI, not a measurement`;
 
 /** `dekag bench usb` */
-export const BENCH_USB_HELP = `dekag bench usb [--json]
-  host-side cost of the HackRF/RTL-SDR drivers (sample conversion, per-transfer overhead) against the fake devices`;
+export const BENCH_USB_HELP = `dekag bench usb [--seconds S] [--in-flight N] [--latency-ms MS] [--clock virtual|real] [--quick] [--json]
+  host-side cost of the HackRF/RTL-SDR drivers (sample conversion, per-transfer overhead) against the fake devices,
+  then HackRF RX and TX sustained through the fake's streaming model (the radio's sample clock, its 32 KiB buffer,
+  per-transfer latency) with N transfers in flight (default 4) and with 1 (what usb 3.x allows): rate, dropped
+  transfers, lost samples, pattern errors, transfers in flight
+  --seconds S           radio time per run (default 30; --quick: 3)
+  --in-flight N         transfers in flight asked of the driver (default 4)
+  --latency-ms MS       from a transfer's last sample to its completion on the host (default 1)
+  --transfer-bytes B    bytes per transfer (default 262144, libhackrf's)
+  --rate HZ             sample rate (default 20e6)
+  --clock virtual|real  virtual (default): idle waits skipped, the host's work costs its real time; real: wall clock`;

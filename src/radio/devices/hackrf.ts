@@ -5,10 +5,11 @@
  * shared/design/radio-protocols.md): vendor control requests on configuration 1 / interface 0, RX on
  * bulk IN 0x81 and TX on bulk OUT 0x02 as interleaved signed 8-bit I/Q (`ci8`), half duplex.
  *
- * Transfers in flight: `usb` 3.x opens an endpoint exclusively for each transfer, so a second
- * concurrent `transferIn` on 0x81 is refused ("endpoint not found"); the default is therefore one
- * transfer in flight (see docs/radios-usb.md for what that means for 20 Msps). `transfersInFlight`
- * may be raised for a WebUSB implementation that queues transfers (browsers, fakes).
+ * Transfers in flight: like libhackrf the driver keeps 4 in flight (`transfersInFlight`) when the USB
+ * backend queues them (browsers' WebUSB, a libusb-style backend, the fakes). `usb` 3.x opens an endpoint
+ * exclusively for each transfer, so a second concurrent `transferIn` on 0x81 is refused ("endpoint not
+ * found"): the driver then falls back to one, says so once (`log` option, a 'notice' event, else stderr)
+ * and reports it in `stats()` (usb-inflight.ts; docs/radios-usb.md for what one means at 20 Msps).
  */
 import { ci8ToCf32, cf32ToCi8 } from '../channel/iqformat.js';
 import { BlockQueue, rxStreamFrom } from './stream.js';
@@ -23,10 +24,12 @@ import {
   type IqBlock,
   type RxOptions,
   type RxStream,
+  type StreamStats,
   type TxStream,
 } from './types.js';
 import { bcdDevice, isDisconnectError, listUsbDevices, resultBytes, type UsbInResult, type UsbOutResult, type WebUsbDevice } from './webusb.js';
 import { registerRadio } from './registry.js';
+import { InFlightPolicy, isConcurrencyRefusal, type InFlightStats } from './usb-inflight.js';
 
 export const HACKRF_VENDOR_ID = 0x1d50;
 export const HACKRF_ONE_PRODUCT_ID = 0x6089;
@@ -58,6 +61,8 @@ export const HACKRF_RX_ENDPOINT = 1;
 export const HACKRF_TX_ENDPOINT = 2;
 /** libhackrf's transfer size. */
 export const HACKRF_TRANSFER_BYTES = 262144;
+/** libhackrf's transfers in flight. */
+export const HACKRF_TRANSFERS_IN_FLIGHT = 4;
 const USB_PACKET_BYTES = 512;
 /** First firmware API that answers GET_BUFFER_SIZE. */
 const API_WITH_BUFFER_SIZE = 0x0112;
@@ -132,7 +137,7 @@ export const HACKRF_CAPABILITIES: DeviceCapabilities = Object.freeze({
 
 export const HACKRF_DEFAULT_CONFIG: DeviceConfig = Object.freeze({
   freqHz: 915_000_000,
-  // The lowest rate: the safest with one USB transfer in flight (see the module comment).
+  // The lowest rate: the safest when the USB backend allows one transfer in flight (see the module comment).
   sampleRateHz: 2_000_000,
   gainsDb: Object.freeze({ lna: 16, vga: 20, amp: 0, tx_vga: 0 }) as Record<string, number>,
 }) as DeviceConfig;
@@ -146,8 +151,13 @@ export interface HackRfOptions {
   id?: string;
   /** Bytes per bulk transfer (a multiple of 512; default 262144 like libhackrf). RxOptions.blockSamples overrides it for RX. */
   transferBytes?: number;
-  /** Bulk transfers kept in flight (default 1: all that `usb` 3.x allows per endpoint). */
+  /**
+   * Bulk transfers kept in flight per direction (default 4, like libhackrf). A backend that refuses a second
+   * one (`usb` 3.x) gets 1, with a log line and `stats().transfersInFlightFallback`.
+   */
   transfersInFlight?: number;
+  /** Where the driver's few log lines go (the in-flight fallback); default: a 'notice' event, or stderr when nobody listens. */
+  log?: (line: string) => void;
   /** Timeout of each bulk transfer in ms (default 1000). */
   transferTimeoutMs?: number;
   /** Timeout of each control transfer in ms (default 500). */
@@ -155,6 +165,9 @@ export interface HackRfOptions {
   /** TX chunks queued before write() waits (default 4). */
   txQueueTransfers?: number;
 }
+
+/** `stats()` of a HackRF: the stream counters and the transfers in flight (usb-inflight.ts). */
+export type HackRfStats = StreamStats & InFlightStats;
 
 interface RxState {
   kind: 'rx';
@@ -174,6 +187,31 @@ interface TxState {
   wakePump: (() => void) | undefined;
   wakeWriters: Array<() => void>;
   done: Promise<void>;
+}
+
+/** A transfer's outcome, never a rejection (so a ring of them can be awaited in order). */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
+
+interface InFlightEntry<T> {
+  result: Promise<Settled<T>>;
+  settled: boolean;
+  /** Another transfer was pending at some point while this one was: a refusal then means "too many". */
+  overlapped: boolean;
+  /** Submitted while probing with another pending: its success shows the backend queues transfers. */
+  probe: boolean;
+}
+
+function settle<T>(p: Promise<T>, entry: { settled: boolean }): Promise<Settled<T>> {
+  return p.then(
+    (value) => {
+      entry.settled = true;
+      return { ok: true as const, value };
+    },
+    (e: unknown) => {
+      entry.settled = true;
+      return { ok: false as const, error: e instanceof Error ? e : new Error(String(e)) };
+    },
+  );
 }
 
 /** Rounds a byte count up to whole USB packets. */
@@ -199,7 +237,10 @@ export class HackRfDevice extends DeviceBase {
   private bandwidthAuto = true;
   private stream: RxState | TxState | undefined;
   private readonly transferBytes: number;
-  private readonly inFlight: number;
+  private readonly rxInFlight: InFlightPolicy;
+  private readonly txInFlight: InFlightPolicy;
+  private lastDirection: 'rx' | 'tx' = 'rx';
+  private readonly log: ((line: string) => void) | undefined;
   private readonly transferTimeoutMs: number;
   private readonly controlTimeoutMs: number;
   private readonly txQueueTransfers: number;
@@ -211,10 +252,12 @@ export class HackRfDevice extends DeviceBase {
     if (!Number.isInteger(tb) || tb < USB_PACKET_BYTES || tb % USB_PACKET_BYTES !== 0) {
       throw new DeviceConfigError(`transferBytes must be a positive multiple of ${USB_PACKET_BYTES}, got ${tb}`);
     }
-    const n = options.transfersInFlight ?? 1;
+    const n = options.transfersInFlight ?? HACKRF_TRANSFERS_IN_FLIGHT;
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new DeviceConfigError(`transfersInFlight must be an integer 1..64, got ${n}`);
     this.transferBytes = tb;
-    this.inFlight = n;
+    this.log = options.log;
+    this.rxInFlight = new InFlightPolicy(n, (why) => this.notice(`RX: ${why}`));
+    this.txInFlight = new InFlightPolicy(n, (why) => this.notice(`TX: ${why}`));
     this.transferTimeoutMs = options.transferTimeoutMs ?? 1000;
     this.controlTimeoutMs = options.controlTimeoutMs ?? 500;
     this.txQueueTransfers = Math.max(1, options.txQueueTransfers ?? 4);
@@ -232,6 +275,20 @@ export class HackRfDevice extends DeviceBase {
       ...(serial ? { serial } : {}),
       usb: { vendorId: this.usb.vendorId, productId: this.usb.productId },
     };
+  }
+
+  /** The counters, and the transfers in flight of the stream running now (or of the last one). */
+  override stats(): HackRfStats {
+    const p = this.lastDirection === 'tx' ? this.txInFlight : this.rxInFlight;
+    return { ...super.stats(), ...p.stats() };
+  }
+
+  /** One line about the driver's own choices (the in-flight fallback). */
+  private notice(line: string): void {
+    const text = `${this.info.id}: ${line}`;
+    if (this.log) this.log(text);
+    else if (this.listenerCount('notice') > 0) this.emit('notice', text);
+    else process.stderr.write(`dekag: ${text}\n`);
   }
 
   protected async openHardware(): Promise<void> {
@@ -336,6 +393,7 @@ export class HackRfDevice extends DeviceBase {
     const bytes = options.blockSamples !== undefined ? this.blockBytes(options.blockSamples) : this.transferBytes;
     const state: RxState = { kind: 'rx', running: true, queue, done: Promise.resolve() };
     this.stream = state;
+    this.lastDirection = 'rx';
     state.done = this.runRx(state, bytes);
     return rxStreamFrom(() => queue.next(), () => this.stopRx(state), options.signal);
   }
@@ -355,26 +413,41 @@ export class HackRfDevice extends DeviceBase {
       return;
     }
     // A ring of pending transfers, awaited in submission order (the order USB completes them).
-    const ring: Array<Promise<UsbInResult>> = [];
-    const submit = (): Promise<UsbInResult> => {
-      const p = this.usb.transferIn(HACKRF_RX_ENDPOINT, bytes, this.transferTimeoutMs);
-      p.catch(() => undefined); // handled when its turn comes; avoids unhandled-rejection noise meanwhile
-      return p;
+    const policy = this.rxInFlight;
+    const ring: InFlightEntry<UsbInResult>[] = [];
+    const submit = (): void => {
+      const entry: InFlightEntry<UsbInResult> = { settled: false, overlapped: ring.length > 0, probe: ring.length > 0, result: undefined as unknown as Promise<Settled<UsbInResult>> };
+      for (const other of ring) other.overlapped = true;
+      entry.result = settle(this.usb.transferIn(HACKRF_RX_ENDPOINT, bytes, this.transferTimeoutMs), entry);
+      ring.push(entry);
     };
-    for (let i = 0; i < this.inFlight; i++) ring.push(submit());
+    const fill = (): void => {
+      while (state.running && ring.length < policy.rxLimit()) submit();
+    };
+    fill();
     let sampleIndex = 0;
     let failure: Error | undefined;
     while (ring.length > 0) {
-      const pending = ring.shift()!;
+      const entry = ring[0]!;
+      const s = await entry.result;
+      ring.shift();
+      if (!s.ok && entry.overlapped && isConcurrencyRefusal(s.error)) {
+        // Refused for being one too many: no data moved; carry on with one in flight.
+        policy.refuse(s.error);
+        fill();
+        continue;
+      }
       let r: UsbInResult;
       try {
-        r = await pending;
+        if (!s.ok) throw s.error;
+        r = s.value;
         if (r.status !== 'ok') throw new Error(`transferIn status ${r.status}`);
       } catch (e) {
         failure = e instanceof Error ? e : new Error(String(e));
         break;
       }
-      if (state.running) ring.push(submit());
+      if (entry.probe) policy.confirm();
+      fill();
       const raw = resultBytes(r.data);
       const samples = raw.length >> 1;
       if (samples === 0) continue;
@@ -389,7 +462,7 @@ export class HackRfDevice extends DeviceBase {
     state.running = false;
     if (failure) {
       // Outstanding transfers fail the same way; wait for them so nothing settles after we report.
-      await Promise.allSettled(ring);
+      await Promise.all(ring.map((e) => e.result));
       const gone = this.markGone(`RX transfer failed: ${failure.message}`);
       state.queue.end(gone);
     } else {
@@ -423,6 +496,7 @@ export class HackRfDevice extends DeviceBase {
       done: Promise.resolve(),
     };
     this.stream = state;
+    this.lastDirection = 'tx';
     state.done = this.runTx(state);
     return {
       write: (iq) => this.txWrite(state, iq),
@@ -476,14 +550,32 @@ export class HackRfDevice extends DeviceBase {
       const ws = state.wakeWriters.splice(0);
       for (const w of ws) w();
     };
+    const policy = this.txInFlight;
+    // Transfers in flight, oldest first, each with its chunk (re-sent if the backend refused it).
+    const ring: Array<InFlightEntry<UsbOutResult> & { chunk: Uint8Array }> = [];
+    /** Chunks the backend refused, to go out again before any new one. */
+    const resend: Uint8Array[] = [];
+    const submit = (chunk: Uint8Array): void => {
+      const probe = policy.mode === 'probing' && ring.length > 0;
+      const entry = { settled: false, overlapped: ring.length > 0, probe, chunk, result: undefined as unknown as Promise<Settled<UsbOutResult>> };
+      for (const other of ring) other.overlapped = true;
+      entry.result = settle(this.usb.transferOut(HACKRF_TX_ENDPOINT, chunk, this.transferTimeoutMs), entry);
+      ring.push(entry);
+    };
     try {
       await this.setMode(TransceiverMode.TX);
       let sent = false;
       let dry = false;
       for (;;) {
-        const chunk = state.chunks.shift();
-        if (!chunk) {
-          if (state.ended || state.failure) break;
+        if (state.failure) break;
+        // Submit what is waiting, up to the limit; refused chunks first, in their order.
+        while (ring.length < policy.txLimit(ring.some((e) => e.probe)) && (resend.length > 0 || state.chunks.length > 0)) {
+          submit(resend.length > 0 ? resend.shift()! : state.chunks.shift()!);
+          dry = false;
+          wakeWriters();
+        }
+        if (ring.length === 0) {
+          if (state.ended && state.chunks.length === 0) break;
           // The radio is transmitting and we have nothing for it: an underflow (once per dry spell).
           if (sent && !dry) {
             this.counters.underflows++;
@@ -493,23 +585,57 @@ export class HackRfDevice extends DeviceBase {
           state.wakePump = undefined;
           continue;
         }
-        dry = false;
-        wakeWriters();
+        const head = ring[0]!;
+        const canTakeMore = ring.length < policy.txLimit(ring.some((e) => e.probe)) && !state.ended;
+        if (canTakeMore && !head.settled) {
+          // Room for another transfer: wake on whichever comes first, a completion or a new chunk.
+          let wake: () => void = () => undefined;
+          const woken = new Promise<void>((resolve) => (wake = resolve));
+          state.wakePump = wake;
+          await Promise.race([head.result, woken]);
+          state.wakePump = undefined;
+          if (!head.settled) continue;
+        }
+        const s = await head.result;
+        ring.shift();
+        if (!s.ok && head.overlapped && isConcurrencyRefusal(s.error)) {
+          policy.refuse(s.error);
+          // Re-send it, and every later refused chunk, in order, before anything new.
+          resend.push(head.chunk);
+          continue;
+        }
         let r: UsbOutResult;
         try {
-          r = await this.usb.transferOut(HACKRF_TX_ENDPOINT, chunk, this.transferTimeoutMs);
+          if (!s.ok) throw s.error;
+          r = s.value;
           if (r.status !== 'ok') throw new Error(`transferOut status ${r.status}`);
         } catch (e) {
           throw this.markGone(`TX transfer failed: ${e instanceof Error ? e.message : String(e)}`);
         }
+        if (head.probe) policy.confirm();
         sent = true;
         this.counters.samplesTx += r.bytesWritten >> 1;
+        const probe = ring.find((e) => e.probe);
+        if (policy.mode === 'probing' && probe && !probe.settled) {
+          // The first transfer completed and the probe is still pending: give a refusal one more turn to
+          // arrive; if none does, the backend accepted it (see usb-inflight.ts).
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (!probe.settled) policy.confirm();
+        }
       }
-      await this.setMode(TransceiverMode.OFF);
+      // Wait for what is still in flight (WebUSB cannot cancel), then mode 0.
+      const rest = await Promise.all(ring.map((e) => e.result));
+      ring.length = 0;
+      for (const x of rest) {
+        if (x.ok) this.counters.samplesTx += x.value.bytesWritten >> 1;
+        else if (!state.failure) throw this.markGone(`TX transfer failed: ${x.error.message}`);
+      }
+      if (!this.goneError) await this.setMode(TransceiverMode.OFF);
     } catch (e) {
-      state.failure = e instanceof Error ? e : new Error(String(e));
+      state.failure ??= e instanceof Error ? e : new Error(String(e));
       if (!(e instanceof DeviceGoneError)) this.reportBackground(e);
     } finally {
+      if (ring.length > 0) await Promise.all(ring.map((e) => e.result));
       state.ended = true;
       state.chunks.length = 0;
       wakeWriters();

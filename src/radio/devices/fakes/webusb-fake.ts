@@ -7,7 +7,10 @@
  *    "controlTransferIn error: device disconnected" (control);
  *  - a second bulk transfer on an endpoint that already has one in flight rejects with
  *    "transferIn error: endpoint not found" (nusb opens endpoints exclusively; `usb` hides the Busy error).
- *    `maxInFlightPerEndpoint` raises the limit to model a WebUSB that queues transfers.
+ *    `maxInFlightPerEndpoint` raises the limit to model a WebUSB that queues transfers (or a libusb-style
+ *    backend), and `bulkStats` counts what the driver did: transfers submitted, refused, completed, the
+ *    most in flight at once, and completions out of submission order (USB completes the transfers of one
+ *    endpoint in the order they were submitted; a fake that broke that would be a fake bug).
  * Subclasses say what the device answers (`controlIn`, `controlOut`, `bulkIn`, `bulkOut`); they throw
  * `FakeStall` to refuse a request.
  */
@@ -58,6 +61,19 @@ interface Pending {
   what: 'transferIn' | 'transferOut';
 }
 
+/** What the driver did on one bulk endpoint (key `transferIn:1`, `transferOut:2`). */
+export interface BulkEndpointStats {
+  submitted: number;
+  /** Refused because `maxInFlightPerEndpoint` transfers were already in flight. */
+  refused: number;
+  completed: number;
+  failed: number;
+  /** The most transfers in flight at once. */
+  maxInFlight: number;
+  /** Completions that came before an earlier-submitted transfer on the same endpoint completed (should stay 0). */
+  outOfOrder: number;
+}
+
 function bytesOf(data: UsbBytes | undefined): Uint8Array {
   if (data === undefined) return new Uint8Array(0);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -86,6 +102,10 @@ export abstract class FakeUsbDevice implements WebUsbDevice {
   private readonly outEps: Set<number>;
   private readonly maxInFlight: number;
   private readonly inFlight = new Map<string, number>();
+  /** Per endpoint: what the driver submitted and how it went. */
+  readonly bulkStats = new Map<string, BulkEndpointStats>();
+  /** Sequence numbers of the transfers in flight per endpoint, in submission order. */
+  private readonly inFlightSeqs = new Map<string, number[]>();
   private readonly pending = new Set<Pending>();
 
   constructor(id: FakeUsbIdentity) {
@@ -210,12 +230,23 @@ export abstract class FakeUsbDevice implements WebUsbDevice {
     const eps = what === 'transferIn' ? this.inEps : this.outEps;
     if (!this.claimed.has(0) || !eps.has(ep)) throw new Error(`${what} error: endpoint not found`);
     const key = `${what}:${ep}`;
+    const st = this.endpointStats(key);
     const n = this.inFlight.get(key) ?? 0;
-    if (n >= this.maxInFlight) throw new Error(`${what} error: endpoint not found`);
+    if (n >= this.maxInFlight) {
+      st.refused++;
+      throw new Error(`${what} error: endpoint not found`);
+    }
     this.inFlight.set(key, n + 1);
+    st.submitted++;
+    st.maxInFlight = Math.max(st.maxInFlight, n + 1);
+    const seq = st.submitted;
+    const seqs = this.inFlightSeqs.get(key) ?? [];
+    this.inFlightSeqs.set(key, seqs);
+    seqs.push(seq);
     let pending: Pending | undefined;
+    let ok = false;
     try {
-      return await new Promise<T>((resolve, reject) => {
+      const r = await new Promise<T>((resolve, reject) => {
         pending = { reject, what };
         this.pending.add(pending);
         run().then(resolve, (e: unknown) => {
@@ -223,10 +254,29 @@ export abstract class FakeUsbDevice implements WebUsbDevice {
           else reject(e instanceof Error ? e : new Error(String(e)));
         });
       });
+      ok = true;
+      return r;
     } finally {
       if (pending) this.pending.delete(pending);
       this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+      const at = seqs.indexOf(seq);
+      if (ok) {
+        st.completed++;
+        if (at > 0) st.outOfOrder++;
+      } else {
+        st.failed++;
+      }
+      seqs.splice(at, 1);
     }
+  }
+
+  private endpointStats(key: string): BulkEndpointStats {
+    let st = this.bulkStats.get(key);
+    if (!st) {
+      st = { submitted: 0, refused: 0, completed: 0, failed: 0, maxInFlight: 0, outOfOrder: 0 };
+      this.bulkStats.set(key, st);
+    }
+    return st;
   }
 
   private requireOpen(what: string): void {
