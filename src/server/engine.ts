@@ -81,7 +81,7 @@ export class Engine implements DekagApi {
   private lastSession: SessionEndView | null = null;
   /** The current (or last) session's most recent image records. */
   private images: ImageRecordView[] = [];
-  private recorder: { rec: RxRecorder; untap: () => void; startedAtMs: number } | undefined;
+  private recorder: { rec: RxRecorder; untap: () => void; startedAtMs: number; progress: ReturnType<typeof setInterval> } | undefined;
   private distilling: string | undefined;
   private distillView: DistillStateView | null = null;
   private provider: string | null = null;
@@ -646,7 +646,10 @@ export class Engine implements DekagApi {
       },
     });
     const untap = dev.addTap(rec.tap);
-    this.recorder = { rec, untap, startedAtMs: Date.now() };
+    // Every page shows how much has been recorded: samples (so duration and size) once a second.
+    const progress = setInterval(() => this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: rec.samples }), 1000);
+    progress.unref?.();
+    this.recorder = { rec, untap, startedAtMs: Date.now(), progress };
     this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0 });
     this.changed();
     return { path: rec.path };
@@ -656,6 +659,7 @@ export class Engine implements DekagApi {
     const r = this.recorder;
     if (!r) return null;
     this.recorder = undefined;
+    clearInterval(r.progress);
     r.untap();
     const summary = await r.rec.stop();
     this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples });
