@@ -213,6 +213,8 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
 
     // --- record the received stream while the session runs
     await page.click('#tab-live');
+    // the offered name is timestamped, so two recordings do not collide
+    assert.match(await page.inputValue('#rec-name'), /^rec-\d{8}-\d{6}(-\d+)?$/);
     await page.fill('#rec-name', 'e2e');
     await page.click('#rec-start');
     await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('recording to')`);
@@ -343,6 +345,7 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('saved')`);
     const saved = (await page.textContent('#rec-status'))!;
     const samples = Number(/saved (\d+) samples/.exec(saved)?.[1]);
+    await waitFor(page, `/^rec-\\d{8}-\\d{6}/.test(document.getElementById('rec-name').value)`); // 'e2e' is taken now: a fresh name is offered
     assert.ok(samples > 100_000, `recorded ${samples} samples`);
     await waitFor(page, `document.getElementById('rec-list').options.length > 0`);
     const before = (await page.evaluate('window.dekagUi.images')) as number;
