@@ -650,6 +650,17 @@ async function main(): Promise<void> {
   /** The session the history table shows, and whether it is the one running now (rows come from events). */
   let historyId: string | undefined;
   let historyLive = false;
+  /** Sequences in the table, so rows read from disk and rows from events are not shown twice. */
+  const historySeq = new Set<number>();
+  const addHistoryRow = (r: SessionHistoryRow): void => {
+    if (historySeq.has(r.sequence)) return;
+    historySeq.add(r.sequence);
+    const body = historyBody();
+    const after = [...body.rows].find((tr) => Number(tr.dataset['seq']) > r.sequence);
+    const tr = historyTr(r);
+    tr.dataset['seq'] = String(r.sequence);
+    body.insertBefore(tr, after ?? null);
+  };
   const historyBody = (): HTMLTableSectionElement => $('history-table').querySelector('tbody')!;
   const historyCell = (text: string, cls = ''): HTMLTableCellElement => {
     const td = document.createElement('td');
@@ -718,13 +729,14 @@ async function main(): Promise<void> {
     historyId = id;
     historyLive = false;
     historyBody().replaceChildren();
+    historySeq.clear();
     $('history-folder').textContent = '';
     setExportButtons();
     if (!id) return;
     try {
       const h = await api.sessionHistory({ sessionId: id });
       if (historyId !== id) return;
-      historyBody().replaceChildren(...h.rows.map(historyTr));
+      for (const r of h.rows) addHistoryRow(r);
       $('history-folder').textContent = `Folder: ${h.folder} (session.jsonl, summary.json, report.html, images/)`;
       message('history-msg', '');
     } catch (e) {
@@ -732,15 +744,25 @@ async function main(): Promise<void> {
     }
   };
   /** A session started (here or in another tab): its rows arrive with its image events. */
-  const followHistory = (id: string, folder: string | null): void => {
+  const followHistory = (id: string, folder: string | null, imagesDone: number): void => {
     if (historyId === id && historyLive) return;
     historyId = id;
     historyLive = true;
     historyBody().replaceChildren();
+    historySeq.clear();
     $('history-folder').textContent = folder ? `Folder: ${folder} (session.jsonl, images/; summary.json and report.html when it ends)` : '';
     message('history-msg', '');
     void refreshSessions(id);
     setExportButtons();
+    // A page opened mid-session: the images before the engine's recent ones come from the record on disk.
+    if (imagesDone > 0) {
+      api.sessionHistory({ sessionId: id }).then(
+        (h) => {
+          if (historyId === id) for (const r of h.rows) addHistoryRow(r);
+        },
+        () => undefined, // nothing on disk yet: the events bring the rows
+      );
+    }
   };
   const saveFile = (f: ExportedFile): void => {
     const url = URL.createObjectURL(new Blob([f.text], { type: f.mimeType }));
@@ -798,7 +820,7 @@ async function main(): Promise<void> {
     shownImages.add(key);
     ui.images++;
     ui.lastRecord = r;
-    if (historyLive && historyId === r.sessionId) historyBody().append(historyTr(rowFromRecord(r)));
+    if (historyLive && historyId === r.sessionId) addHistoryRow(rowFromRecord(r));
     badge('provider', `provider: ${r.provider}`, 'on');
     charts.addImage(r);
     showImage(r);
@@ -826,7 +848,7 @@ async function main(): Promise<void> {
     // the session
     followSession(s.session?.sessionId);
     if (s.session && s.session.sessionId === shownSession) charts.setSessionStart(s.session.startedAtMs);
-    if (s.session?.kind === 'session') followHistory(s.session.sessionId, s.session.folder);
+    if (s.session?.kind === 'session') followHistory(s.session.sessionId, s.session.folder, s.session.imagesDone);
     if (s.session) badge('session-status', sessionText(s.session), 'on');
     else if (s.lastSession) badge('session-status', s.lastSession.state, s.lastSession.state === 'failed' ? 'bad' : '');
     else badge('session-status', 'idle');

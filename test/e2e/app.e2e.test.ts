@@ -444,6 +444,13 @@ test('browser mode: a reloaded page and a second tab show the running session, a
     assert.ok(existsSync(join(last.folder, 'session.jsonl')), `${last.folder}/session.jsonl`);
     assert.match((await one.textContent('#log'))!, new RegExp(`session ${last.sessionId} stopped`));
     assert.equal(await two.textContent('#session-folder'), `Session record (session.jsonl, images): ${last.folder}`);
+    // every image of the stopped session is in both tabs' history, in order, as the record on disk has it
+    const lines = readFileSync(join(last.folder, 'session.jsonl'), 'utf8').trim().split('\n').length;
+    for (const p of [one, two]) {
+      await waitFor(p, `document.querySelectorAll('#history-table tbody tr').length === ${lines}`, 10_000);
+      const seqs = (await p.evaluate(`[...document.querySelectorAll('#history-table tbody tr')].map((tr) => Number(tr.cells[0].textContent))`)) as number[];
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    }
     for (const p of [one, two]) {
       v = await pageView(p);
       assert.ok(!v.stop && v.start, `after stop: ${JSON.stringify(v)}`);
