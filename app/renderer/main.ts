@@ -537,6 +537,7 @@ async function main(): Promise<void> {
     badge('session-status', 'unknown: engine unreachable', 'bad');
     badge('radio-status', $('radio-status').textContent ?? '', ''); // not known to be connected any more
     setControls(state);
+    setExportButtons();
   };
 
   $('start').addEventListener('click', () => {
@@ -723,7 +724,9 @@ async function main(): Promise<void> {
       sel.replaceChildren(...list.map((e) => new Option(`${e.sessionId} (${e.images} image${e.images === 1 ? '' : 's'}${e.done ? '' : ', running or cut short'})`, e.sessionId)));
       if (keep && !list.some((e) => e.sessionId === keep)) sel.prepend(new Option(`${keep} (starting)`, keep));
       if (keep) sel.value = keep;
-    }, (e) => message('history-msg', errorText(e)));
+    }, (e) => {
+      if (link.state === 'open' || window.dekag) message('history-msg', errorText(e)); // offline: the banner says it
+    });
   /** Shows a kept session's every image, read from its record on disk. */
   const loadHistory = async (id: string | undefined): Promise<void> => {
     historyId = id;
