@@ -157,7 +157,8 @@ app.whenReady().then(() => {
   ses.setDevicePermissionHandler(() => false);
   // Checklist 1, 8: no remote content: any request that is not for our own scheme is cancelled.
   ses.webRequest.onBeforeRequest((details, callback) => {
-    const ok = details.url.startsWith(`${ORIGIN}/`) || details.url.startsWith('devtools://') || details.url.startsWith('data:');
+    // blob:app://dekag/… are files the page made itself (the session exports it saves as downloads).
+    const ok = details.url.startsWith(`${ORIGIN}/`) || details.url.startsWith(`blob:${ORIGIN}/`) || details.url.startsWith('devtools://') || details.url.startsWith('data:');
     callback({ cancel: !ok });
   });
   Menu.setApplicationMenu(buildMenu());

@@ -39,6 +39,9 @@ const api: DekagApi = {
   stopRecording: () => call('stopRecording'),
   listRecordings: () => call('listRecordings'),
   replayRecording: (p) => call('replayRecording', p),
+  listSessions: () => call('listSessions'),
+  sessionHistory: (p) => call('sessionHistory', p),
+  exportSession: (p) => call('exportSession', p),
 };
 
 const bridge: DekagBridge = {

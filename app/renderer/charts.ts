@@ -10,6 +10,8 @@ declare const Chart: typeof ChartJs;
 
 const MAX_IMAGES = 200;
 const WATERFALL_ROWS = 160;
+/** The waterfall's colour scale spans this many dB, from 6 dB under the noise floor. */
+const WF_RANGE_DB = 36;
 
 /** The ideal 256-QAM grid at unit mean power (16 levels per axis, mean energy 2(16^2-1)/3 = 170). */
 export function idealQam256(): { x: number; y: number }[] {
@@ -47,6 +49,12 @@ export class LiveCharts {
   /** Waterfall colour scale: the noise floor (median bin) tracked slowly, so bursts stand out above it. */
   private floorDb: number | undefined;
   private pngTotal = 0;
+  private readonly doc: Document;
+  /** When each painted waterfall row was received, newest first (for the time axis). */
+  private rowTimes: number[] = [];
+  private sessionStartMs: number | undefined;
+  private lastImageMs: number | undefined;
+  private bitsTotal = 0;
 
   constructor(doc: Document) {
     const ctx = (id: string): HTMLCanvasElement => doc.getElementById(id) as HTMLCanvasElement;
@@ -65,7 +73,7 @@ export class LiveCharts {
       type: 'line',
       data: {
         datasets: [
-          { label: 'PSNR (dB)', data: [], borderColor: '#2f6fde', backgroundColor: '#2f6fde', yAxisID: 'y', pointRadius: 3 },
+          { label: 'PSNR vs the sent image (dB)', data: [], borderColor: '#2f6fde', backgroundColor: '#2f6fde', yAxisID: 'y', pointRadius: 3 },
           { label: 'consistency: received', data: [], borderColor: '#1f8a4c', backgroundColor: '#1f8a4c', yAxisID: 'y1', pointRadius: 3 },
           { label: 'edge with MAKD', data: [], borderColor: '#d08a1e', backgroundColor: '#d08a1e', yAxisID: 'y1', pointRadius: 2, borderDash: [4, 3] },
           { label: 'edge, no alignment', data: [], borderColor: '#c23a2b', backgroundColor: '#c23a2b', yAxisID: 'y1', pointRadius: 2, borderDash: [2, 2] },
@@ -74,8 +82,9 @@ export class LiveCharts {
       options: base({
         scales: {
           x: { type: 'linear', title: { display: true, text: 'image' }, ticks: { precision: 0 } },
-          y: { position: 'left', title: { display: true, text: 'PSNR dB' } },
-          y1: { position: 'right', min: 0, max: 2, title: { display: true, text: 'consistency (2 = same)' }, grid: { drawOnChartArea: false } },
+          y: { position: 'left', title: { display: true, text: 'PSNR vs the sent image (dB)' } },
+          // consistency is cos(image, cloud image) + cos(image, prompt): -2..2; the axis shows 0..2 and grows to fit negatives
+          y1: { position: 'right', suggestedMin: 0, suggestedMax: 2, max: 2, title: { display: true, text: 'consistency (2 = same as cloud)' }, grid: { drawOnChartArea: false } },
         },
       }),
     });
@@ -93,17 +102,33 @@ export class LiveCharts {
       type: 'bar',
       data: {
         datasets: [
-          { label: 'bytes over the air', data: [], backgroundColor: '#2f6fde' },
-          { label: 'PNG bytes', data: [], backgroundColor: '#c9ced8' },
+          { label: 'bytes over the air', data: [], backgroundColor: '#2f6fde', yAxisID: 'y' },
+          { label: 'PNG bytes', data: [], backgroundColor: '#c9ced8', yAxisID: 'y' },
+          { type: 'line', label: 'payload throughput (bit/s)', data: [], borderColor: '#d08a1e', backgroundColor: '#d08a1e', yAxisID: 'y1', pointRadius: 3 },
         ],
-      },
-      options: base({ scales: { x: { type: 'linear', title: { display: true, text: 'image' }, ticks: { precision: 0 }, offset: true }, y: { type: 'logarithmic', title: { display: true, text: 'bytes' } } } }),
+      } as ChartConfiguration['data'],
+      options: base({
+        scales: {
+          x: { type: 'linear', title: { display: true, text: 'image' }, ticks: { precision: 0 }, offset: true },
+          y: { type: 'logarithmic', title: { display: true, text: 'bytes per image' } },
+          y1: { position: 'right', beginAtZero: true, title: { display: true, text: 'bit/s' }, grid: { drawOnChartArea: false } },
+        },
+      }),
     });
     this.spectrum = new Chart(ctx('chart-spectrum'), {
       type: 'line',
       data: { datasets: [{ label: 'RX power per bin (dBFS)', data: [], borderColor: '#2f6fde', pointRadius: 0, borderWidth: 1 }] },
-      options: base({ scales: { x: { type: 'linear', title: { display: true, text: 'offset (kHz)' } }, y: { min: -100, max: 0, title: { display: true, text: 'dBFS' } } } }),
+      options: base({ scales: { x: { type: 'linear', title: { display: true, text: 'frequency (MHz)' }, ticks: { maxTicksLimit: 5 } }, y: { min: -100, max: 0, title: { display: true, text: 'dBFS' } } } }),
     });
+    this.doc = doc;
+    // The waterfall's colour scale: the same map as its rows, top = strongest.
+    const scale = ctx('wf-scale');
+    const sctx = scale.getContext('2d')!;
+    const col = sctx.createImageData(1, 1);
+    for (let y = 0; y < scale.height; y++) {
+      paintRow(col, [WF_RANGE_DB * (1 - y / (scale.height - 1))], 1, 0);
+      sctx.putImageData(col, 0, y);
+    }
     const wfCanvas = ctx('waterfall');
     wfCanvas.height = WATERFALL_ROWS;
     this.wf = wfCanvas.getContext('2d')!;
@@ -125,6 +150,14 @@ export class LiveCharts {
     this.constellation.data.datasets[0]!.data = pts;
     push(this.bytes, 0, { x, y: Math.max(1, r.bytesOverAir) });
     push(this.bytes, 1, { x, y: Math.max(1, r.pngBytes) });
+    // Payload throughput: the image's bits over the air per second since the previous image (or the session's start).
+    const since = this.lastImageMs ?? this.sessionStartMs;
+    if (since !== undefined && r.tMs > since) push(this.bytes, 2, { x, y: Math.round((8 * r.bytesOverAir * 1000) / (r.tMs - since)) });
+    this.lastImageMs = r.tMs;
+    this.bitsTotal += 8 * r.bytesOverAir;
+    const start = this.sessionStartMs ?? this.firstImageMs ?? r.tMs;
+    const note = this.doc.getElementById('throughput');
+    if (note && r.tMs > start) note.textContent = `(mean ${formatBits((this.bitsTotal * 1000) / (r.tMs - start))})`;
     this.firstImageMs ??= r.tMs;
     this.overAirTotal += r.bytesOverAir;
     this.pngTotal += r.pngBytes;
@@ -144,14 +177,29 @@ export class LiveCharts {
     this.schedule();
   }
 
+  /** The session's start (engine time): throughput is counted from it. */
+  setSessionStart(ms: number | undefined): void {
+    this.sessionStartMs = ms;
+  }
+
   clear(): void {
     for (const c of [this.snr, this.quality, this.bytes]) for (const d of c.data.datasets) d.data = [];
     this.constellation.data.datasets[0]!.data = [];
     this.firstImageMs = undefined;
+    this.lastImageMs = undefined;
+    this.bitsTotal = 0;
+    const note = this.doc.getElementById('throughput');
+    if (note) note.textContent = '';
     this.overAirTotal = 0;
     this.pngTotal = 0;
     for (const c of [this.snr, this.quality, this.constellation, this.bytes]) this.dirty.add(c);
     this.schedule();
+  }
+
+  /** The spectrum's frequency axis (MHz), for tests. */
+  spectrumRange(): { min: number; max: number } {
+    const x = this.spectrum.options.scales!['x']!;
+    return { min: Number(x.min), max: Number(x.max) };
   }
 
   /** Counts of points per chart (for tests and the status line). */
@@ -181,9 +229,21 @@ export class LiveCharts {
     this.pendingRows = [];
     const last = rows[rows.length - 1]!;
     const n = last.binsDb.length;
-    const spanKHz = last.sampleRateHz / 1000;
-    this.spectrum.data.datasets[0]!.data = last.binsDb.map((y, i) => ({ x: ((i - n / 2) * spanKHz) / n, y }));
+    // Absolute frequency: the bins span the centre frequency ± half the sample rate (DC in the middle).
+    const axis = spectrumAxis(last.freqHz, last.sampleRateHz, n);
+    this.spectrum.data.datasets[0]!.data = last.binsDb.map((y, i) => ({ x: axis.binMHz(i), y }));
+    const sx = this.spectrum.options.scales!['x']!;
+    sx.min = axis.loMHz;
+    sx.max = axis.hiMHz;
     this.dirty.add(this.spectrum);
+    const text = (id: string, t: string): void => {
+      const el = this.doc.getElementById(id);
+      if (el && el.textContent !== t) el.textContent = t;
+    };
+    text('spectrum-note', `(centre ${fmtMHz(last.freqHz / 1e6)} MHz ± ${fmtMHz(last.sampleRateHz / 2e6)} MHz)`);
+    text('wf-freq-lo', fmtMHz(axis.loMHz));
+    text('wf-freq-hi', fmtMHz(axis.hiMHz));
+    text('wf-freq-mid', `${fmtMHz(last.freqHz / 1e6)} MHz`);
     // Waterfall: scroll the canvas down by the new rows, paint them at the top (newest first).
     const canvas = this.wf.canvas;
     const k = Math.min(rows.length, canvas.height);
@@ -195,6 +255,14 @@ export class LiveCharts {
       paintRow(this.wfRow, row.binsDb, canvas.width, this.floorDb - 6);
       this.wf.putImageData(this.wfRow, 0, r);
     }
+    // time axis: the newest row at the top, the oldest still shown at the bottom
+    for (let r = k - 1; r >= 0; r--) this.rowTimes.unshift(rows[rows.length - 1 - r]!.tMs);
+    if (this.rowTimes.length > canvas.height) this.rowTimes.length = canvas.height;
+    const span = (this.rowTimes[0]! - this.rowTimes[this.rowTimes.length - 1]!) / 1000;
+    text('wf-time-top', '0 s');
+    text('wf-time-bottom', `−${span.toFixed(span < 10 ? 1 : 0)} s`);
+    text('wf-scale-hi', `${Math.round(this.floorDb - 6 + WF_RANGE_DB)}`);
+    text('wf-scale-lo', `${Math.round(this.floorDb - 6)}`);
   }
 }
 
@@ -204,12 +272,38 @@ function push(chart: ChartJs, dataset: number, point: { x: number; y: number }):
   if (data.length > MAX_IMAGES) data.splice(0, data.length - MAX_IMAGES);
 }
 
-/** dB -> a black..blue..yellow colour map over 36 dB from `lowDb` (just under the noise floor). */
+/** The spectrum's frequency axis: bin i of n (fftshifted) at centre + (i - n/2) * rate/n, in MHz. */
+export function spectrumAxis(centreHz: number, sampleRateHz: number, n: number): { loMHz: number; hiMHz: number; binMHz: (i: number) => number } {
+  return {
+    loMHz: (centreHz - sampleRateHz / 2) / 1e6,
+    hiMHz: (centreHz + sampleRateHz / 2) / 1e6,
+    binMHz: (i) => (centreHz + ((i - n / 2) * sampleRateHz) / n) / 1e6,
+  };
+}
+
+/** MHz with the digits a tuning display shows (kHz resolution, trailing zeros dropped after 3 decimals). */
+export function fmtMHz(mhz: number): string {
+  return (Math.round(mhz * 1000) / 1000).toFixed(3);
+}
+
+/** bit/s with a decimal prefix: 1234 -> '1.23 kbit/s'. */
+export function formatBits(bps: number): string {
+  const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s'];
+  let v = bps;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(v < 10 && u > 0 ? 2 : v < 100 && u > 0 ? 1 : 0)} ${units[u]}`;
+}
+
+/** dB -> a black..blue..yellow colour map over WF_RANGE_DB dB from `lowDb` (just under the noise floor). */
 function paintRow(img: ImageData, binsDb: number[], width: number, lowDb: number): void {
   const d = img.data;
   for (let x = 0; x < width; x++) {
     const v = binsDb[Math.floor((x * binsDb.length) / width)] ?? -120;
-    const t = Math.min(1, Math.max(0, (v - lowDb) / 36));
+    const t = Math.min(1, Math.max(0, (v - lowDb) / WF_RANGE_DB));
     d[4 * x] = Math.round(255 * Math.min(1, Math.max(0, 1.8 * t - 0.6)));
     d[4 * x + 1] = Math.round(255 * Math.min(1, Math.max(0, 1.6 * t - 0.25)));
     d[4 * x + 2] = Math.round(255 * Math.min(1, Math.max(0, t < 0.5 ? 0.3 + 1.2 * t : 1.6 - 1.6 * t)));

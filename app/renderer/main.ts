@@ -15,7 +15,10 @@ import type {
   EngineInfo,
   EngineSnapshot,
   EngineState,
+  ExportFormat,
+  ExportedFile,
   ImageRecordView,
+  SessionHistoryRow,
   LoopbackChannelSettings,
   SessionRequest,
   SessionStateView,
@@ -113,6 +116,19 @@ function clearOnEdit(form: HTMLElement, msgId: string): void {
     const t = ev.target as HTMLElement;
     if (t.classList.contains('invalid')) markFields([t], new Map());
   });
+}
+
+/** 1234567 -> '1.2 MB' (decimal units, as file managers show them). */
+function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 
 function fmt(v: number): string {
@@ -521,6 +537,7 @@ async function main(): Promise<void> {
     badge('session-status', 'unknown: engine unreachable', 'bad');
     badge('radio-status', $('radio-status').textContent ?? '', ''); // not known to be connected any more
     setControls(state);
+    setExportButtons();
   };
 
   $('start').addEventListener('click', () => {
@@ -551,14 +568,36 @@ async function main(): Promise<void> {
   // ---------------------------------------------------------------------------------------------
   // recording and replay
 
+  let recordingNames = new Set<string>();
+  /** A recording name that no recording in the folder has: rec-YYYYMMDD-HHMMSS (local time), -2, -3 … if taken. */
+  const defaultRecordingName = (): string => {
+    const d = new Date();
+    const p2 = (n: number): string => String(n).padStart(2, '0');
+    const stamp = `rec-${d.getFullYear()}${p2(d.getMonth() + 1)}${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}`;
+    let name = stamp;
+    for (let k = 2; recordingNames.has(name) || name === recPath?.split(/[\\/]/).pop(); k++) name = `${stamp}-${k}`;
+    return name;
+  };
+  /** Offers a fresh default name unless the user typed one of their own that is still free. */
+  const offerRecordingName = (): void => {
+    const input = $<HTMLInputElement>('rec-name');
+    if (input.dataset['auto'] === 'false' && input.value && !recordingNames.has(input.value)) return;
+    input.value = defaultRecordingName();
+    input.dataset['auto'] = 'true';
+  };
   const refreshRecordings = (): Promise<void> =>
     api.listRecordings().then((recs) => {
+      recordingNames = new Set(recs.map((r) => r.name));
+      offerRecordingName();
       const sel = $<HTMLSelectElement>('rec-list');
       const keep = sel.value;
       sel.replaceChildren(...recs.map((r) => new Option(`${r.name} (${(r.samples / r.sampleRateHz).toFixed(1)} s, ${r.datatype})`, r.path)));
       if (recs.some((r) => r.path === keep)) sel.value = keep;
     });
-  $('rec-name').addEventListener('input', () => message('rec-status', ''));
+  $('rec-name').addEventListener('input', () => {
+    message('rec-status', '');
+    $('rec-name').dataset['auto'] = 'false';
+  });
   $('rec-start').addEventListener('click', () => {
     message('rec-status', '');
     api.startRecording({ name: $<HTMLInputElement>('rec-name').value }).catch((e) => message('rec-status', plainApiError(errorText(e), { 'startRecording.name': { key: 'name', label: 'Recording name' } }).message));
@@ -576,19 +615,183 @@ async function main(): Promise<void> {
   });
   let recTimer = 0;
   let recPath: string | undefined;
+  /** Samples recorded so far (the engine reports them once a second); cf32: 8 bytes each on disk. */
+  let recSamples = 0;
   const showRecording = (r: EngineState['recording']): void => {
     clearInterval(recTimer);
     const el = $('rec-badge');
     el.hidden = !r;
-    if (r && recPath !== r.path) message('rec-status', `recording to ${r.path}`, 'ok');
-    recPath = r?.path;
-    if (!r) return;
+    if (r && recPath !== r.path) {
+      message('rec-status', `recording to ${r.path}`, 'ok');
+      recSamples = r.samples;
+      recPath = r.path;
+      offerRecordingName(); // the next recording gets another name
+    }
+    if (!r) {
+      recPath = undefined;
+      return;
+    }
+    recSamples = Math.max(recSamples, r.samples);
     const tick = (): void => {
-      el.textContent = `● REC ${Math.max(0, Math.round((Date.now() - r.startedAtMs) / 1000))} s`;
+      const secs = Math.max(0, Math.floor((Date.now() - r.startedAtMs) / 1000));
+      el.textContent = `● REC ${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')} · ${formatBytes(recSamples * 8)}`;
+      el.title = `recording the received stream to ${r.path}.sigmf-data: ${recSamples} samples`;
     };
     tick();
     recTimer = window.setInterval(tick, 1000);
   };
+  const recordingProgress = (samples: number): void => {
+    recSamples = samples;
+    if (state?.recording) showRecording(state.recording);
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // session history: every image of a kept session (read back from its session.jsonl), and its export
+
+  /** The session the history table shows, and whether it is the one running now (rows come from events). */
+  let historyId: string | undefined;
+  let historyLive = false;
+  /** Sequences in the table, so rows read from disk and rows from events are not shown twice. */
+  const historySeq = new Set<number>();
+  const addHistoryRow = (r: SessionHistoryRow): void => {
+    if (historySeq.has(r.sequence)) return;
+    historySeq.add(r.sequence);
+    const body = historyBody();
+    const after = [...body.rows].find((tr) => Number(tr.dataset['seq']) > r.sequence);
+    const tr = historyTr(r);
+    tr.dataset['seq'] = String(r.sequence);
+    body.insertBefore(tr, after ?? null);
+  };
+  const historyBody = (): HTMLTableSectionElement => $('history-table').querySelector('tbody')!;
+  const historyCell = (text: string, cls = ''): HTMLTableCellElement => {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  };
+  const f1 = (v: number | null, d = 1): string => (v === null ? '–' : v.toFixed(d));
+  const historyTr = (r: SessionHistoryRow): HTMLTableRowElement => {
+    const tr = document.createElement('tr');
+    tr.className = `status-${r.status}`;
+    const thumb = document.createElement('td');
+    if (r.received) {
+      const img = document.createElement('img');
+      img.src = r.received;
+      img.alt = `received image ${r.sequence}`;
+      img.className = 'thumb';
+      thumb.append(img);
+    } else thumb.textContent = '–';
+    tr.append(
+      historyCell(String(r.sequence)),
+      thumb,
+      historyCell(r.prompt),
+      historyCell(r.adapter ?? 'none (base model)'),
+      historyCell(`${f1(r.configuredSnrDb)} / ${f1(r.measuredSnrDb)}`),
+      historyCell(f1(r.psnrDb)),
+      historyCell(f1(r.consistency, 2)),
+      historyCell(r.rate === null ? '–' : String(r.rate)),
+      historyCell(r.bytesOverAir === null ? '–' : `${r.bytesOverAir} / ${r.pngBytes ?? '–'} B`),
+      historyCell(r.reason ? `${r.status}: ${r.reason}` : r.status, `badge-cell ${r.status}`),
+    );
+    return tr;
+  };
+  const rowFromRecord = (r: ImageRecordView): SessionHistoryRow => ({
+    sequence: r.index,
+    prompt: r.prompt,
+    status: r.images.received ? 'received' : 'lost',
+    adapter: r.adapter,
+    configuredSnrDb: r.configuredSnrDb,
+    measuredSnrDb: r.measuredSnrDb,
+    psnrDb: r.psnrDb,
+    consistency: r.consistency.received,
+    rate: r.rate,
+    bytesOverAir: r.bytesOverAir,
+    pngBytes: r.pngBytes,
+    received: r.images.received,
+  });
+  const setExportButtons = (): void => {
+    const online = link.state === 'open' || window.dekag !== undefined;
+    const running = state?.session?.sessionId === historyId;
+    $<HTMLButtonElement>('export-json').disabled = !online || !historyId;
+    $<HTMLButtonElement>('export-csv').disabled = !online || !historyId;
+    $<HTMLButtonElement>('export-html').disabled = !online || !historyId || running;
+    $('export-html').title = running ? 'report.html is written when the session ends' : "the session's report.html";
+  };
+  const refreshSessions = (select?: string): Promise<void> =>
+    api.listSessions().then((list) => {
+      const sel = $<HTMLSelectElement>('history-session');
+      const keep = select ?? sel.value;
+      sel.replaceChildren(...list.map((e) => new Option(`${e.sessionId} (${e.images} image${e.images === 1 ? '' : 's'}${e.done ? '' : ', running or cut short'})`, e.sessionId)));
+      if (keep && !list.some((e) => e.sessionId === keep)) sel.prepend(new Option(`${keep} (starting)`, keep));
+      if (keep) sel.value = keep;
+    }, (e) => {
+      if (link.state === 'open' || window.dekag) message('history-msg', errorText(e)); // offline: the banner says it
+    });
+  /** Shows a kept session's every image, read from its record on disk. */
+  const loadHistory = async (id: string | undefined): Promise<void> => {
+    historyId = id;
+    historyLive = false;
+    historyBody().replaceChildren();
+    historySeq.clear();
+    $('history-folder').textContent = '';
+    setExportButtons();
+    if (!id) return;
+    try {
+      const h = await api.sessionHistory({ sessionId: id });
+      if (historyId !== id) return;
+      for (const r of h.rows) addHistoryRow(r);
+      $('history-folder').textContent = `Folder: ${h.folder} (session.jsonl, summary.json, report.html, images/)`;
+      message('history-msg', '');
+    } catch (e) {
+      if (historyId === id && !historyLive) message('history-msg', errorText(e));
+    }
+  };
+  /** A session started (here or in another tab): its rows arrive with its image events. */
+  const followHistory = (id: string, folder: string | null, imagesDone: number): void => {
+    if (historyId === id && historyLive) return;
+    historyId = id;
+    historyLive = true;
+    historyBody().replaceChildren();
+    historySeq.clear();
+    $('history-folder').textContent = folder ? `Folder: ${folder} (session.jsonl, images/; summary.json and report.html when it ends)` : '';
+    message('history-msg', '');
+    void refreshSessions(id);
+    setExportButtons();
+    // A page opened mid-session: the images before the engine's recent ones come from the record on disk.
+    if (imagesDone > 0) {
+      api.sessionHistory({ sessionId: id }).then(
+        (h) => {
+          if (historyId === id) for (const r of h.rows) addHistoryRow(r);
+        },
+        () => undefined, // nothing on disk yet: the events bring the rows
+      );
+    }
+  };
+  const saveFile = (f: ExportedFile): void => {
+    const url = URL.createObjectURL(new Blob([f.text], { type: f.mimeType }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = f.fileName;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 30_000);
+  };
+  const exportAs = (format: ExportFormat): void => {
+    if (!historyId) return;
+    message('history-msg', '');
+    api.exportSession({ sessionId: historyId, format }).then(
+      (f) => {
+        saveFile(f);
+        message('history-msg', `Saved ${f.fileName} (${f.text.length} characters) to your downloads`, 'ok');
+      },
+      (e) => message('history-msg', errorText(e)),
+    );
+  };
+  $('export-json').addEventListener('click', () => exportAs('json'));
+  $('export-csv').addEventListener('click', () => exportAs('csv'));
+  $('export-html').addEventListener('click', () => exportAs('html'));
+  $('history-session').addEventListener('change', () => void loadHistory($<HTMLSelectElement>('history-session').value || undefined));
 
   // ---------------------------------------------------------------------------------------------
   // the engine's state, applied to the page
@@ -605,7 +808,8 @@ async function main(): Promise<void> {
     $('image-facts').textContent = [
       `image ${r.index}: ${r.prompt}`,
       `SNR configured ${r.configuredSnrDb === null ? '– (not set by the testbed)' : `${f(r.configuredSnrDb, 1)} dB`}, measured ${f(r.measuredSnrDb, 1)} dB`,
-      `PSNR ${f(r.psnrDb, 1)} dB   rate ${r.rate}  (${r.symbols} symbols)`,
+      `PSNR ${f(r.psnrDb, 1)} dB (received vs the sent image)   rate ${r.rate}  (${r.symbols} symbols)`,
+      `adapter used: ${r.adapter ?? 'none (base model)'}`,
       `consistency: received ${f(r.consistency.received)}, MAKD ${f(r.consistency.edgeAdapted)}, no alignment ${f(r.consistency.edge)}`,
       `over the air ${r.bytesOverAir} B vs PNG ${r.pngBytes} B`,
       `saved so far ${s.savedBytes} B (${s.savedPercent.toFixed(0)} %)`,
@@ -619,6 +823,7 @@ async function main(): Promise<void> {
     shownImages.add(key);
     ui.images++;
     ui.lastRecord = r;
+    if (historyLive && historyId === r.sessionId) addHistoryRow(rowFromRecord(r));
     badge('provider', `provider: ${r.provider}`, 'on');
     charts.addImage(r);
     showImage(r);
@@ -629,6 +834,7 @@ async function main(): Promise<void> {
     shownSession = id;
     shownImages.clear();
     charts.clear();
+    charts.setSessionStart(state?.session?.sessionId === id ? state.session.startedAtMs : undefined);
     for (const key of ['cloud', 'edge', 'edgeAdapted', 'received'] as const) $<HTMLImageElement>(`img-${key}`).src = BLANK;
     $('image-facts').textContent = '';
   };
@@ -644,6 +850,8 @@ async function main(): Promise<void> {
     }
     // the session
     followSession(s.session?.sessionId);
+    if (s.session && s.session.sessionId === shownSession) charts.setSessionStart(s.session.startedAtMs);
+    if (s.session?.kind === 'session') followHistory(s.session.sessionId, s.session.folder, s.session.imagesDone);
     if (s.session) badge('session-status', sessionText(s.session), 'on');
     else if (s.lastSession) badge('session-status', s.lastSession.state, s.lastSession.state === 'failed' ? 'bad' : '');
     else badge('session-status', 'idle');
@@ -662,6 +870,7 @@ async function main(): Promise<void> {
       message('distill-status', text, d.state === 'failed' ? 'error' : 'ok');
     }
     setControls(s);
+    setExportButtons();
   };
   /** Loads everything from the engine: on start and after every reconnect. */
   const loadSnapshot = (snap: EngineSnapshot): void => {
@@ -684,6 +893,8 @@ async function main(): Promise<void> {
       case 'session':
         if (e.state !== 'running') {
           if (e.message) message('session-error', e.message);
+          // the record is complete now (summary.json, report.html): show it as the disk has it
+          if (e.sessionId === historyId) void refreshSessions(e.sessionId).then(() => loadHistory(e.sessionId));
           log(`session ${e.sessionId} ${e.state}${e.message ? `: ${e.message}` : ''}`);
         }
         break;
@@ -698,6 +909,7 @@ async function main(): Promise<void> {
         if (e.state === 'done') void refreshAdapters(e.adapter);
         break;
       case 'recording':
+        if (e.state === 'recording') recordingProgress(e.samples);
         if (e.state === 'stopped') {
           message('rec-status', `saved ${e.samples} samples to ${e.path}`, 'ok');
           void refreshRecordings();
@@ -714,7 +926,7 @@ async function main(): Promise<void> {
 
   resync = async (): Promise<void> => {
     try {
-      const [snap] = await Promise.all([api.state(), refreshDevices(), refreshAdapters(), refreshRecordings()]);
+      const [snap] = await Promise.all([api.state(), refreshDevices(), refreshAdapters(), refreshRecordings(), refreshSessions()]);
       loadSnapshot(snap);
       log('reconnected to the engine');
     } catch (e) {
@@ -729,8 +941,13 @@ async function main(): Promise<void> {
   $<HTMLSelectElement>('subject').replaceChildren(...v.misalignedSubjects.map((s) => new Option(s, s)));
   prompt.placeholder = `${v.examples[0]}  (one prompt per line; ${v.maxWords} words at most)`;
   if (!i.features.sessions) message('session-error', 'sessions are not available in this build');
-  await Promise.all([refreshDevices(), refreshAdapters(), refreshRecordings()]);
+  await Promise.all([refreshDevices(), refreshAdapters(), refreshRecordings(), refreshSessions()]);
   loadSnapshot(snap);
+  if (!snap.session || snap.session.kind !== 'session') {
+    const last = snap.lastSession?.folder ? snap.lastSession.sessionId : $<HTMLSelectElement>('history-session').value || undefined;
+    if (last) $<HTMLSelectElement>('history-session').value = last;
+    await loadHistory(last);
+  }
   if (snap.session) showScreen('live');
   document.body.dataset['ready'] = 'true';
 }

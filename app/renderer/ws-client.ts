@@ -115,6 +115,9 @@ export function connectWebSocket(pageUrl: string, onState: (state: LinkState) =>
     stopRecording: () => call('stopRecording'),
     listRecordings: () => call('listRecordings'),
     replayRecording: (p) => call('replayRecording', p),
+    listSessions: () => call('listSessions'),
+    sessionHistory: (p) => call('sessionHistory', p),
+    exportSession: (p) => call('exportSession', p),
   };
   const bridge: ReconnectingBridge = {
     ...api,

@@ -75,3 +75,9 @@ test('an oversized or malformed request gets an error reply, to the call that se
   const ok = await dispatchText(engine, JSON.stringify({ id: 18, method: 'checkPrompt', params: { prompt: 'a red star' } }));
   assert.deepEqual(ok, { id: 18, result: { ok: true } });
 });
+
+test('session ids for history and export: only the engine\'s form (no paths), and the three formats', () => {
+  assert.deepEqual(validateRequest('exportSession', { sessionId: 'session-mh3k2x-1', format: 'csv' }).params, { sessionId: 'session-mh3k2x-1', format: 'csv' });
+  for (const bad of ['../etc', 'session-a/../../b-1', 'session-x-1/..', '']) assert.throws(() => validateRequest('sessionHistory', { sessionId: bad }), /sessionId/);
+  assert.throws(() => validateRequest('exportSession', { sessionId: 'session-a-1', format: 'xml' }), /format must be one of/);
+});

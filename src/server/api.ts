@@ -197,6 +197,55 @@ export interface EngineSnapshot extends EngineState {
   images: ImageRecordView[];
 }
 
+/** One image of a kept session, read back from its record on disk (session.jsonl). */
+export interface SessionHistoryRow {
+  sequence: number;
+  prompt: string;
+  /** received, lost (sent, never reported) or failed (no image made). */
+  status: 'received' | 'lost' | 'failed';
+  /** The adapter the edge actually used (null: base model). */
+  adapter: string | null;
+  configuredSnrDb: number | null;
+  measuredSnrDb: number | null;
+  /** PSNR of the received image against the image the edge sent. */
+  psnrDb: number | null;
+  consistency: number | null;
+  rate: number | null;
+  bytesOverAir: number | null;
+  pngBytes: number | null;
+  /** The received image as a PNG data URL (null when lost or failed). */
+  received: string | null;
+  reason?: string;
+}
+
+/** A kept session: its folder, summary (summary.json, null while it runs) and every image (session.jsonl). */
+export interface SessionHistory {
+  sessionId: string;
+  folder: string;
+  summary: Record<string, unknown> | null;
+  rows: SessionHistoryRow[];
+  /** Whether report.html exists (written when the session ends). */
+  report: boolean;
+}
+
+export type ExportFormat = 'json' | 'csv' | 'html';
+
+/** A file the page saves: the engine builds it from the session's record on disk. */
+export interface ExportedFile {
+  fileName: string;
+  mimeType: string;
+  text: string;
+}
+
+/** Sessions kept in the sessions folder, newest first. */
+export interface SessionListEntry {
+  sessionId: string;
+  folder: string;
+  /** Prompts in the record (lines of session.jsonl). */
+  images: number;
+  done: boolean;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Events (engine -> UI)
 
@@ -204,6 +253,8 @@ export interface ImageRecordView {
   sessionId: string;
   index: number;
   prompt: string;
+  /** The MAKD adapter the edge actually used for this image; null: the base model (none picked, or it failed). */
+  adapter: string | null;
   /** PNG data URLs; null when the stage did not run (e.g. no adapter). */
   images: { cloud: string | null; edge: string | null; edgeAdapted: string | null; received: string | null };
   /** null when nobody set the channel (a replayed recording, a real radio without an attenuator). */
@@ -267,6 +318,12 @@ export interface DekagApi {
   stopRecording(): Promise<RecordingSummary | null>;
   listRecordings(): Promise<RecordingSummary[]>;
   replayRecording(p: { path: string }): Promise<{ sessionId: string }>;
+  /** Kept sessions (folders in the sessions folder), newest first. */
+  listSessions(): Promise<SessionListEntry[]>;
+  /** A kept session's every image, read from its session.jsonl, and its summary. */
+  sessionHistory(p: { sessionId: string }): Promise<SessionHistory>;
+  /** A kept session as JSON (summary + every record), CSV (one row per image) or its report.html. */
+  exportSession(p: { sessionId: string; format: ExportFormat }): Promise<ExportedFile>;
 }
 
 export type ApiMethod = keyof DekagApi;
@@ -413,6 +470,9 @@ const snrPlan: Check<SnrPlan> = v.union<SnrPlan>('kind', {
   }) as Check<SnrPlan>,
 });
 
+/** A session id as the engine makes them (session-<time>-<n>); also its folder's name. */
+const sessionId = v.string({ min: 1, max: 80, pattern: /^session-[a-z0-9]+-[0-9]+$/, what: "a session id like 'session-mh3k2x-1'" });
+
 /** Paths the UI may name: recordings live in the recordings folder; the engine resolves and confines them. */
 const recordingPath = v.string({ min: 1, max: 1024, pattern: /^[^\0]+$/, what: 'a recording path' });
 
@@ -459,6 +519,9 @@ export const API_SCHEMA: { [M in ApiMethod]: Check<ApiParams<M>> } = {
   stopRecording: v.none(),
   listRecordings: v.none(),
   replayRecording: v.object({ path: recordingPath }),
+  listSessions: v.none(),
+  sessionHistory: v.object({ sessionId }),
+  exportSession: v.object({ sessionId, format: v.literal(['json', 'csv', 'html'] as const) }),
 } as { [M in ApiMethod]: Check<ApiParams<M>> };
 
 export const API_METHODS = Object.keys(API_SCHEMA) as ApiMethod[];

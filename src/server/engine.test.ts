@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
@@ -205,7 +205,7 @@ test("the engine's state: radio, session progress, recording; a change is broadc
       ran.push(r.sessionId);
       for (let i = 0; i < 2; i++) {
         await r.beforeImage(i);
-        r.onImage({ index: i, prompt: r.prompts[0]!, png: {}, configuredSnrDb: 12, measuredSnrDb: 11.5, psnrDb: 20, consistency: { edge: null, edgeAdapted: null, received: 1.5 }, rate: 0.25, symbols: 64, bytesOverAir: 64, pngBytes: 900, latencyMs: {}, provider: 'cpu' });
+        r.onImage({ index: i, prompt: r.prompts[0]!, adapter: null, png: {}, configuredSnrDb: 12, measuredSnrDb: 11.5, psnrDb: 20, consistency: { edge: null, edgeAdapted: null, received: 1.5 }, rate: 0.25, symbols: 64, bytesOverAir: 64, pngBytes: 900, latencyMs: {}, provider: 'cpu' });
       }
       await new Promise<void>((res) => {
         release = res;
@@ -253,6 +253,51 @@ test("the engine's state: radio, session progress, recording; a change is broadc
     assert.equal(states.at(-1)?.recording, null);
   } finally {
     release();
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kept sessions: listed, their every image read back from session.jsonl, exported as JSON, CSV and report.html; ids confined to the folder', async () => {
+  const dir = tmp();
+  const sessions = { outDir: join(dir, 'sessions'), run: async () => {}, replay: async () => {} };
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions });
+  try {
+    const id = 'session-abc123-1';
+    const folder = join(dir, 'sessions', id);
+    mkdirSync(join(folder, 'images'), { recursive: true });
+    writeFileSync(join(folder, 'images', '0000-received.png'), Buffer.from([137, 80, 78, 71]));
+    const rec = (i: number, extra: Record<string, unknown>) => ({
+      sequence: i, prompt: i === 0 ? 'a red star, "big"' : 'a blue circle', seed: 7 + i, status: 'received', adapter: 'shape-star', adapter_available: i === 0, adapter_bytes: 10, received: true,
+      images: { cloud: `images/000${i}-cloud.png`, edge_base: null, edge_adapter: null, received: `images/000${i}-received.png` },
+      consistency: { edge_base: 1.2, edge_adapter: 1.5, received: 1.4 - i }, follows_prompt: {}, psnr_db: 25.5 - i, snr: { configured_db: 12, measured_db: 11.8, encoder_db: 12, encoder_source: 'x' },
+      rate: 0.25, rate_reason: 'fixed', link: { kind: 'jscc', mcs: null }, air: { symbols: 64, bits: 512, payload_bytes: 64, frame_samples: 1000, png_bytes: 900, fraction_of_png: 0.07 }, crc_ok: true, evm_db: -20, timings_ms: {},
+      ...extra,
+    });
+    const lines = [rec(0, {}), rec(1, { status: 'lost', received: false, lost_reason: 'timeout', images: { cloud: 'x', edge_base: null, edge_adapter: null, received: null } }), { sequence: 2, prompt: 'two hearts', seed: 9, status: 'failed', reason: 'edge error', adapter: null, images: { cloud: null }, timings_ms: {} }];
+    writeFileSync(join(folder, 'session.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const list = await engine.listSessions();
+    assert.deepEqual(list, [{ sessionId: id, folder, images: 3, done: false }]);
+    const h = await engine.sessionHistory({ sessionId: id });
+    assert.equal(h.rows.length, 3);
+    assert.deepEqual(h.rows.map((r) => [r.status, r.adapter, r.psnrDb]), [['received', 'shape-star', 25.5], ['lost', null, 24.5], ['failed', null, null]]);
+    assert.match(h.rows[0]!.received!, /^data:image\/png;base64,/);
+    assert.equal(h.rows[1]!.reason, 'timeout');
+    assert.equal(h.report, false);
+    await assert.rejects(engine.exportSession({ sessionId: id, format: 'html' }), /no report.html yet/);
+    const json = JSON.parse((await engine.exportSession({ sessionId: id, format: 'json' })).text) as { records: unknown[]; session_id: string };
+    assert.equal(json.session_id, id);
+    assert.deepEqual(json.records, lines);
+    const csv = await engine.exportSession({ sessionId: id, format: 'csv' });
+    assert.equal(csv.fileName, `${id}.csv`);
+    const rows = csv.text.trimEnd().split('\r\n');
+    assert.equal(rows.length, 4);
+    assert.ok(rows[0]!.startsWith('sequence,prompt,seed,status,adapter,'));
+    assert.ok(rows[1]!.startsWith('0,"a red star, ""big""",7,received,shape-star,12,11.8,25.5,'), rows[1]);
+    writeFileSync(join(folder, 'report.html'), '<html>report</html>');
+    assert.equal((await engine.exportSession({ sessionId: id, format: 'html' })).text, '<html>report</html>');
+    await assert.rejects(engine.sessionHistory({ sessionId: 'session-nope-2' }), /no session 'session-nope-2'/);
+  } finally {
     await engine.dispose();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -31,6 +31,11 @@ import {
   type EngineSnapshot,
   type EngineState,
   type DistillStateView,
+  type ExportFormat,
+  type ExportedFile,
+  type SessionHistory,
+  type SessionHistoryRow,
+  type SessionListEntry,
   type SessionEndView,
   type SessionStateView,
   MAX_PROMPT_CHARS,
@@ -76,7 +81,7 @@ export class Engine implements DekagApi {
   private lastSession: SessionEndView | null = null;
   /** The current (or last) session's most recent image records. */
   private images: ImageRecordView[] = [];
-  private recorder: { rec: RxRecorder; untap: () => void; startedAtMs: number } | undefined;
+  private recorder: { rec: RxRecorder; untap: () => void; startedAtMs: number; progress: ReturnType<typeof setInterval> } | undefined;
   private distilling: string | undefined;
   private distillView: DistillStateView | null = null;
   private provider: string | null = null;
@@ -498,6 +503,7 @@ export class Engine implements DekagApi {
       sessionId,
       index: img.index,
       prompt: img.prompt,
+      adapter: img.adapter,
       images: { cloud: dataUrl(img.png.cloud), edge: dataUrl(img.png.edge), edgeAdapted: dataUrl(img.png.edgeAdapted), received: dataUrl(img.png.received) },
       configuredSnrDb: img.configuredSnrDb,
       measuredSnrDb: img.measuredSnrDb,
@@ -534,6 +540,93 @@ export class Engine implements DekagApi {
   }
 
   // ------------------------------------------------------------------------------------------------
+  // kept sessions: history and export, read from each session's record on disk
+
+  private sessionsDir(): string {
+    const d = this.o.sessions?.outDir;
+    if (!d) throw new ApiError('sessions are not kept here (no sessions folder)', 'E_UNAVAILABLE');
+    return resolve(d);
+  }
+
+  /** The folder of a kept session: `<sessions>/<id>/` holding session.jsonl, never a link out of the folder. */
+  private sessionFolder(sessionId: string): string {
+    const dir = this.sessionsDir();
+    const folder = join(dir, sessionId);
+    if (!existsSync(join(folder, 'session.jsonl'))) {
+      const running = this.session?.id === sessionId;
+      throw new ApiError(running ? `session ${sessionId} has no image yet` : `no session '${sessionId}' in ${dir}`, 'E_NO_SESSION');
+    }
+    const real = realpathSync(join(folder, 'session.jsonl'));
+    const rel = relative(realpathSync(dir), real);
+    if (rel.startsWith('..') || isAbsolute(rel) || rel.split(sep).length !== 2) throw new ApiError(`session '${sessionId}' points outside ${dir}`, 'E_OUTSIDE');
+    return folder;
+  }
+
+  /** Every line of session.jsonl (one record per prompt: received, lost or failed), and summary.json when written. */
+  private readSessionRecord(folder: string): { records: Record<string, unknown>[]; summary: Record<string, unknown> | null } {
+    const text = readBounded(join(folder, 'session.jsonl'), MAX_RECORD_BYTES);
+    const records: Record<string, unknown>[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const r = JSON.parse(line) as unknown;
+        if (typeof r === 'object' && r !== null && !Array.isArray(r)) records.push(r as Record<string, unknown>);
+      } catch {
+        // a line cut by a crash: the record keeps the lines before it
+      }
+    }
+    let summary: Record<string, unknown> | null = null;
+    const sp = join(folder, 'summary.json');
+    if (existsSync(sp)) {
+      try {
+        summary = JSON.parse(readBounded(sp, 1 << 20)) as Record<string, unknown>;
+      } catch {
+        summary = null;
+      }
+    }
+    return { records, summary };
+  }
+
+  async listSessions(): Promise<SessionListEntry[]> {
+    const dir = this.o.sessions?.outDir;
+    if (!dir || !existsSync(dir)) return [];
+    const out: (SessionListEntry & { mtime: number })[] = [];
+    for (const name of readdirSync(dir)) {
+      if (!/^session-[a-z0-9]+-[0-9]+$/.test(name)) continue;
+      const jsonl = join(dir, name, 'session.jsonl');
+      if (!existsSync(jsonl)) continue;
+      const st = statSync(jsonl);
+      const lines = st.size <= MAX_RECORD_BYTES ? readFileSync(jsonl, 'utf8').split('\n').filter((l) => l.trim()).length : 0;
+      out.push({ sessionId: name, folder: join(resolve(dir), name), images: lines, done: existsSync(join(dir, name, 'summary.json')), mtime: st.mtimeMs });
+    }
+    return out
+      .sort((a, b) => b.mtime - a.mtime)
+      .slice(0, 200)
+      .map(({ mtime: _m, ...e }) => e);
+  }
+
+  async sessionHistory(p: { sessionId: string }): Promise<SessionHistory> {
+    const folder = this.sessionFolder(p.sessionId);
+    const { records, summary } = this.readSessionRecord(folder);
+    const rows = records.map((r) => historyRow(r, folder));
+    return { sessionId: p.sessionId, folder: resolve(folder), summary, rows, report: existsSync(join(folder, 'report.html')) };
+  }
+
+  async exportSession(p: { sessionId: string; format: ExportFormat }): Promise<ExportedFile> {
+    const folder = this.sessionFolder(p.sessionId);
+    if (p.format === 'html') {
+      const path = join(folder, 'report.html');
+      if (!existsSync(path)) throw new ApiError(`session ${p.sessionId} has no report.html yet; it is written when the session ends`, 'E_NO_REPORT');
+      return { fileName: `${p.sessionId}-report.html`, mimeType: 'text/html', text: readBounded(path, 64 * 2 ** 20) };
+    }
+    const { records, summary } = this.readSessionRecord(folder);
+    if (p.format === 'json') {
+      return { fileName: `${p.sessionId}.json`, mimeType: 'application/json', text: JSON.stringify({ session_id: p.sessionId, folder: resolve(folder), summary, records }, null, 2) + '\n' };
+    }
+    return { fileName: `${p.sessionId}.csv`, mimeType: 'text/csv', text: sessionCsv(records) };
+  }
+
+  // ------------------------------------------------------------------------------------------------
   // recordings
 
   async startRecording(p: { name: string }): Promise<{ path: string }> {
@@ -553,7 +646,10 @@ export class Engine implements DekagApi {
       },
     });
     const untap = dev.addTap(rec.tap);
-    this.recorder = { rec, untap, startedAtMs: Date.now() };
+    // Every page shows how much has been recorded: samples (so duration and size) once a second.
+    const progress = setInterval(() => this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: rec.samples }), 1000);
+    progress.unref?.();
+    this.recorder = { rec, untap, startedAtMs: Date.now(), progress };
     this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0 });
     this.changed();
     return { path: rec.path };
@@ -563,6 +659,7 @@ export class Engine implements DekagApi {
     const r = this.recorder;
     if (!r) return null;
     this.recorder = undefined;
+    clearInterval(r.progress);
     r.untap();
     const summary = await r.rec.stop();
     this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples });
@@ -648,6 +745,105 @@ export class Engine implements DekagApi {
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
+
+/** Largest session.jsonl the engine reads back (a 1 280-image sweep writes about 2 MB). */
+const MAX_RECORD_BYTES = 32 * 2 ** 20;
+
+function readBounded(path: string, max: number): string {
+  const size = statSync(path).size;
+  if (size > max) throw new ApiError(`${basename(path)} has ${size} bytes; at most ${max} are read`, 'E_TOO_LARGE');
+  return readFileSync(path, 'utf8');
+}
+
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const obj = (x: unknown): Record<string, unknown> => (typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : {});
+const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
+
+/** The adapter the edge actually used for a record: named and available (a failure record used none). */
+function usedAdapter(r: Record<string, unknown>): string | null {
+  return r['adapter_available'] === true ? str(r['adapter']) : null;
+}
+
+/** One line of session.jsonl as a history row; the received image is read from the folder (confined to it). */
+export function historyRow(r: Record<string, unknown>, folder: string): SessionHistoryRow {
+  const status = r['status'] === 'received' || r['status'] === 'lost' || r['status'] === 'failed' ? r['status'] : 'failed';
+  const snr = obj(r['snr']);
+  const air = obj(r['air']);
+  const rel = str(obj(r['images'])['received']);
+  let received: string | null = null;
+  if (rel && /^[A-Za-z0-9_./-]+$/.test(rel) && !rel.split('/').includes('..')) {
+    const path = join(folder, rel);
+    if (existsSync(path) && statSync(path).size <= 1 << 20) received = dataUrl(readFileSync(path));
+  }
+  const row: SessionHistoryRow = {
+    sequence: num(r['sequence']) ?? -1,
+    prompt: str(r['prompt']) ?? '',
+    status,
+    adapter: usedAdapter(r),
+    configuredSnrDb: num(snr['configured_db']),
+    measuredSnrDb: num(snr['measured_db']),
+    psnrDb: num(r['psnr_db']),
+    consistency: num(obj(r['consistency'])['received']),
+    rate: num(r['rate']),
+    bytesOverAir: num(air['payload_bytes']),
+    pngBytes: num(air['png_bytes']),
+    received,
+  };
+  const reason = str(r['lost_reason']) ?? str(r['reason']);
+  if (reason) row.reason = reason;
+  return row;
+}
+
+/** The CSV export's columns: one row per image, named after the session.jsonl fields they come from. */
+export const CSV_COLUMNS = [
+  'sequence', 'prompt', 'seed', 'status', 'adapter', 'configured_snr_db', 'measured_snr_db', 'psnr_db_vs_sent', 'consistency_edge_base',
+  'consistency_edge_adapter', 'consistency_received', 'rate', 'rate_reason', 'link_kind', 'mcs', 'symbols', 'bits', 'payload_bytes', 'png_bytes',
+  'crc_ok', 'evm_db', 'reason', 'image_received',
+] as const;
+
+function csvField(x: unknown): string {
+  if (x === null || x === undefined) return '';
+  const s = typeof x === 'string' ? x : String(x);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** session.jsonl as CSV (RFC 4180: comma, CRLF, quoted where needed); empty fields where a value is absent. */
+export function sessionCsv(records: readonly Record<string, unknown>[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const r of records) {
+    const snr = obj(r['snr']);
+    const air = obj(r['air']);
+    const cons = obj(r['consistency']);
+    const link = obj(r['link']);
+    const row: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+      sequence: r['sequence'],
+      prompt: r['prompt'],
+      seed: r['seed'],
+      status: r['status'],
+      adapter: usedAdapter(r),
+      configured_snr_db: snr['configured_db'],
+      measured_snr_db: snr['measured_db'],
+      psnr_db_vs_sent: r['psnr_db'],
+      consistency_edge_base: cons['edge_base'],
+      consistency_edge_adapter: cons['edge_adapter'],
+      consistency_received: cons['received'],
+      rate: r['rate'],
+      rate_reason: r['rate_reason'],
+      link_kind: link['kind'],
+      mcs: link['mcs'],
+      symbols: air['symbols'],
+      bits: air['bits'],
+      payload_bytes: air['payload_bytes'],
+      png_bytes: air['png_bytes'],
+      crc_ok: r['crc_ok'],
+      evm_db: r['evm_db'],
+      reason: r['lost_reason'] ?? r['reason'],
+      image_received: obj(r['images'])['received'],
+    };
+    lines.push(CSV_COLUMNS.map((c) => csvField(row[c])).join(','));
+  }
+  return lines.join('\r\n') + '\r\n';
+}
 
 export function promptLines(text: string): string[] {
   return text

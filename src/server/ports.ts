@@ -18,6 +18,8 @@ export interface DeviceDirectory {
 export interface SessionImage {
   index: number;
   prompt: string;
+  /** The MAKD adapter the edge actually used for this image (null: the base model). */
+  adapter: string | null;
   /** PNG bytes of each stage's image; undefined when the stage did not run. */
   png: { cloud?: Uint8Array; edge?: Uint8Array; edgeAdapted?: Uint8Array; received?: Uint8Array };
   configuredSnrDb: number | null;

@@ -3,7 +3,7 @@
  * (startLocalRoles), on the radio the engine hands over (the UI's connected radio, wrapped with its RX
  * taps). The models load once and stay loaded between sessions, so the second session starts at once.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { encodePng } from '../gsc/image.js';
 import type { ModelStore } from '../gsc/models.js';
@@ -11,6 +11,8 @@ import type { ProviderName } from '../gsc/onnx.js';
 import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord } from '../session/cloud.js';
 import { loadRoleModels, startLocalRoles, type RoleModels } from '../session/local-roles.js';
 import { UserRole, type UserFrame } from '../session/user.js';
+import { summarize } from '../session/session.js';
+import { renderReport } from '../session/report.js';
 import type { ReplayOptions, SessionBackend, SessionImage, SessionRunOptions } from './ports.js';
 
 export interface RolesBackendOptions {
@@ -52,6 +54,8 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
         configuredSnrDb: () => configured,
       });
       const { cloud, cloudToEdge } = roles;
+      const t0 = performance.now();
+      let outcome = 'complete';
       try {
         cloud.checkPrompts(r.prompts);
         if (catalog.skipped.length) r.onLog('warn', `adapters skipped: ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
@@ -63,11 +67,24 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
         }
         await cloudToEdge.send({ type: 'end', reason: r.signal.aborted ? 'stopped by the user' : 'all images done' });
         await raceAbort(roles.edgeDone, r.signal);
+        if (r.signal.aborted) outcome = 'stopped by the user';
+      } catch (e) {
+        outcome = `stopped by an error: ${(e as Error).message}`;
+        throw e;
       } finally {
         // End the TX stream so the radio can serve the next session (a full-duplex radio allows one at a time);
         // bounded, because a radio that is gone never drains.
         await Promise.race([roles.tx.end().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
         await roles.close();
+        // The session's record beside session.jsonl, as `dekag demo` and `dekag cloud` write it: what the
+        // UI exports (engine.exportSession) and what a user opens later.
+        try {
+          const summary = { ...summarize(cloud.records, performance.now() - t0, cloud.failures), outcome, provider: m.cloud.provider, seed: r.seed, session_record: 'session.jsonl' };
+          writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+          writeFileSync(join(outDir, 'report.html'), renderReport({ records: cloud.records, failures: cloud.failures, summary, outDir }));
+        } catch (e) {
+          r.onLog('warn', `could not write the session's summary and report in ${outDir}: ${(e as Error).message}`);
+        }
       }
     },
 
@@ -80,6 +97,7 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
         r.onImage({
             index: index++,
             prompt: `(replayed frame ${f.sequence})`,
+            adapter: null,
             png: { received: png },
             configuredSnrDb: null,
             measuredSnrDb: f.measuredSnrDb,
@@ -152,6 +170,7 @@ function toSessionImage(rec: ImageRecord, index: number, outDir: string, provide
   return {
     index,
     prompt: rec.prompt,
+    adapter: rec.adapter_available ? rec.adapter : null,
     png,
     configuredSnrDb: rec.snr.configured_db,
     measuredSnrDb: rec.snr.measured_db,

@@ -107,6 +107,36 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
+/** RFC 4180 CSV (quoted fields, doubled quotes, CRLF), enough to read the export back. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
+  }
+  if (field !== '' || row.length) rows.push([...row, field]);
+  return rows;
+}
+
 const why = missing();
 const skip = why !== undefined && process.env['CI'] !== 'true' ? why : false;
 
@@ -183,6 +213,8 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
 
     // --- record the received stream while the session runs
     await page.click('#tab-live');
+    // the offered name is timestamped, so two recordings do not collide
+    assert.match(await page.inputValue('#rec-name'), /^rec-\d{8}-\d{6}(-\d+)?$/);
     await page.fill('#rec-name', 'e2e');
     await page.click('#rec-start');
     await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('recording to')`);
@@ -240,11 +272,80 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     process.stdout.write(`# e2e: session ${(t1 - t0).toFixed(0)} ms in the page; ${during.length} long tasks, longest ${worst.toFixed(0)} ms (all page long tasks: ${tasks.map((t) => t.duration.toFixed(0)).join(', ') || 'none'})\n`);
     assert.ok(worst <= LONG_TASK_MS, `a main-thread task took ${worst} ms during the session (limit ${LONG_TASK_MS} ms)`);
 
+    // --- the recording indicator shows duration and size while it runs
+    const recBadge = (await page.textContent('#rec-badge')) ?? '';
+    assert.match(recBadge, /^● REC \d+:\d\d · [\d.]+ (B|kB|MB|GB)$/, `recording badge: ${recBadge}`);
+    assert.equal(await page.isVisible('#rec-badge'), true);
+
+    // --- results kept: the session's history (every image, the adapter used, the folder) and its export
+    const last = (await page.evaluate('window.dekagUi.state.lastSession')) as { sessionId: string; folder: string };
+    assert.equal(last.folder, join(recordings, 'sessions', last.sessionId));
+    await waitFor(page, `document.querySelectorAll('#history-table tbody tr').length === 2`);
+    assert.equal(await page.inputValue('#history-session'), last.sessionId);
+    assert.match((await page.textContent('#history-folder')) ?? '', new RegExp(last.sessionId));
+    const jsonl = readFileSync(join(last.folder, 'session.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    assert.equal(jsonl.length, 2, 'the record holds both images of the sweep');
+    const historyText = (await page.evaluate(`[...document.querySelectorAll('#history-table tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent))`)) as string[][];
+    for (const [i, rec] of jsonl.entries()) {
+      assert.equal(historyText[i]![2], rec['prompt']);
+      assert.equal(historyText[i]![3], rec['adapter_available'] ? rec['adapter'] : 'none (base model)', 'the adapter actually used');
+    }
+    await page.locator('#history-panel').scrollIntoViewIfNeeded();
+    await shot(page, '4b-history');
+    const download = async (button: string): Promise<{ name: string; text: string }> => {
+      const [d] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      const path = await d.path();
+      return { name: d.suggestedFilename(), text: readFileSync(path, 'utf8') };
+    };
+    const json = await download('#export-json');
+    assert.equal(json.name, `${last.sessionId}.json`);
+    const exported = JSON.parse(json.text) as { session_id: string; summary: Record<string, any>; records: Record<string, any>[] };
+    assert.equal(exported.session_id, last.sessionId);
+    assert.deepEqual(exported.records, jsonl, 'the JSON export is the session record');
+    assert.equal(exported.summary['images'], 2);
+    assert.deepEqual(exported.summary, JSON.parse(readFileSync(join(last.folder, 'summary.json'), 'utf8')));
+    const csv = await download('#export-csv');
+    assert.equal(csv.name, `${last.sessionId}.csv`);
+    const table = parseCsv(csv.text);
+    const head = table[0]!;
+    const rows = table.slice(1).map((r) => Object.fromEntries(head.map((h, k) => [h, r[k] ?? ''])));
+    assert.equal(rows.length, jsonl.length, 'one CSV row per image');
+    const cell = (x: unknown): string => (x === null || x === undefined ? '' : String(x));
+    for (const [i, rec] of jsonl.entries()) {
+      const r = rows[i]!;
+      assert.equal(r['prompt'], rec['prompt']);
+      assert.equal(r['sequence'], cell(rec['sequence']));
+      assert.equal(r['status'], rec['status']);
+      assert.equal(r['adapter'], rec['adapter_available'] ? cell(rec['adapter']) : '');
+      assert.equal(r['configured_snr_db'], cell(rec['snr']['configured_db']));
+      assert.equal(r['measured_snr_db'], cell(rec['snr']['measured_db']));
+      assert.equal(r['psnr_db_vs_sent'], cell(rec['psnr_db']));
+      assert.equal(r['consistency_received'], cell(rec['consistency']['received']));
+      assert.equal(r['rate'], cell(rec['rate']));
+      assert.equal(r['payload_bytes'], cell(rec['air']['payload_bytes']));
+      assert.equal(r['png_bytes'], cell(rec['air']['png_bytes']));
+    }
+    assert.deepEqual(rows.map((r) => Number(r['configured_snr_db'])), [20, 10], 'the sweep, as recorded');
+    const report = await download('#export-html');
+    assert.equal(report.name, `${last.sessionId}-report.html`);
+    assert.equal(report.text, readFileSync(join(last.folder, 'report.html'), 'utf8'));
+    assert.match(await page.textContent('#history-msg') ?? '', /Saved .*report\.html/);
+
+    // --- charts: absolute frequency on the spectrum, the waterfall's axes and colour scale, throughput in bit/s
+    const spectrumX = (await page.evaluate(`(() => { const d = window.dekagUi.charts.spectrumRange(); return d; })()`)) as { min: number; max: number };
+    const dev = (await page.evaluate('window.dekagUi.state.device.settings')) as { freqHz: number; sampleRateHz: number };
+    assert.ok(Math.abs(spectrumX.min - (dev.freqHz - dev.sampleRateHz / 2) / 1e6) < 1e-6 && Math.abs(spectrumX.max - (dev.freqHz + dev.sampleRateHz / 2) / 1e6) < 1e-6, `spectrum axis ${JSON.stringify(spectrumX)} MHz`);
+    assert.equal(await page.textContent('#wf-freq-mid'), `${(dev.freqHz / 1e6).toFixed(3)} MHz`);
+    assert.match((await page.textContent('#wf-time-bottom')) ?? '', /^−[\d.]+ s$/);
+    assert.match((await page.textContent('#wf-scale-hi')) ?? '', /^-?\d+$/);
+    assert.match((await page.textContent('#throughput')) ?? '', /bit\/s/);
+
     // --- stop the recording; replay it through the receiver
     await page.click('#rec-stop');
     await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('saved')`);
     const saved = (await page.textContent('#rec-status'))!;
     const samples = Number(/saved (\d+) samples/.exec(saved)?.[1]);
+    await waitFor(page, `/^rec-\\d{8}-\\d{6}/.test(document.getElementById('rec-name').value)`); // 'e2e' is taken now: a fresh name is offered
     assert.ok(samples > 100_000, `recorded ${samples} samples`);
     await waitFor(page, `document.getElementById('rec-list').options.length > 0`);
     const before = (await page.evaluate('window.dekagUi.images')) as number;
@@ -343,6 +444,13 @@ test('browser mode: a reloaded page and a second tab show the running session, a
     assert.ok(existsSync(join(last.folder, 'session.jsonl')), `${last.folder}/session.jsonl`);
     assert.match((await one.textContent('#log'))!, new RegExp(`session ${last.sessionId} stopped`));
     assert.equal(await two.textContent('#session-folder'), `Session record (session.jsonl, images): ${last.folder}`);
+    // every image of the stopped session is in both tabs' history, in order, as the record on disk has it
+    const lines = readFileSync(join(last.folder, 'session.jsonl'), 'utf8').trim().split('\n').length;
+    for (const p of [one, two]) {
+      await waitFor(p, `document.querySelectorAll('#history-table tbody tr').length === ${lines}`, 10_000);
+      const seqs = (await p.evaluate(`[...document.querySelectorAll('#history-table tbody tr')].map((tr) => Number(tr.cells[0].textContent))`)) as number[];
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    }
     for (const p of [one, two]) {
       v = await pageView(p);
       assert.ok(!v.stop && v.start, `after stop: ${JSON.stringify(v)}`);
