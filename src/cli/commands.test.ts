@@ -101,7 +101,7 @@ test('a command with subcommands lists them when none is named; unknown ones are
   assert.match(r.stderr, /choose one of\n {2}tx +.*\n {2}rx /);
   r = dekag('bench', 'fly');
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /unknown subcommand 'fly'; use generate, phy, cala, makd, usb/);
+  assert.match(r.stderr, /unknown subcommand 'fly'; use generate, phy, cala, mcs, makd, usb/);
   assert.equal(dekag('help', 'fly').code, 2);
 });
 

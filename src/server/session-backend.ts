@@ -56,12 +56,17 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
       const { cloud, cloudToEdge } = roles;
       const t0 = performance.now();
       let outcome = 'complete';
+      // The image in flight when Stop is pressed: awaited (bounded) before the session ends, so that its
+      // record is in session.jsonl by the time the pages hear 'stopped' and read the history back.
+      let inFlight: Promise<unknown> = Promise.resolve();
       try {
         cloud.checkPrompts(r.prompts);
         if (catalog.skipped.length) r.onLog('warn', `adapters skipped: ${catalog.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
         for (let i = 0; i < r.images && !r.signal.aborted; i++) {
           configured = await r.beforeImage(i);
-          const rec = await raceAbort(cloud.runPrompt(cloudToEdge, r.prompts[i % r.prompts.length]!), r.signal);
+          const run = cloud.runPrompt(cloudToEdge, r.prompts[i % r.prompts.length]!);
+          inFlight = run.catch(() => undefined);
+          const rec = await raceAbort(run, r.signal);
           if (!rec) break;
           r.onImage(toSessionImage(rec, i, outDir, m.cloud.provider));
         }
@@ -72,6 +77,7 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
         outcome = `stopped by an error: ${(e as Error).message}`;
         throw e;
       } finally {
+        await Promise.race([inFlight, new Promise((r) => setTimeout(r, 5000).unref())]);
         // End the TX stream so the radio can serve the next session (a full-duplex radio allows one at a time);
         // bounded, because a radio that is gone never drains.
         await Promise.race([roles.tx.end().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
