@@ -467,6 +467,8 @@ test('browser mode: a reloaded page and a second tab show the running session, a
     await one.click('#tab-devices');
     await one.click('#disconnect');
     await waitFor(two, `document.getElementById('radio-status').textContent === 'no radio'`);
+    // the device table is refreshed from the engine's device list, a request after the state event
+    await waitFor(two, `document.querySelectorAll('#device-table button[data-device]:disabled').length === 0`);
     assert.deepEqual((await pageView(two)).tableConnected, []);
     assert.deepEqual(errors, []);
   } finally {
