@@ -174,7 +174,48 @@ class Adapter(torch.nn.Module):
         return list(self.a.values()) + list(self.b.values())
 
 
-def main() -> None:
+class ConvLora(torch.nn.Module):
+    """LoCon: a low-rank update on the edge's convolutions, W * x + B(A(x)), A a k x k convolution to `rank`
+    channels with the layer's stride and padding, B a 1x1 back; B starts at zero. Applied with forward hooks,
+    so the edge network itself is unchanged. (Study only: the edge's ONNX graph has no inputs for these, so
+    an adapter file cannot carry them yet; train/makd_study.py measures what they would add.)"""
+
+    def __init__(self, unet: UNet, rank: int, gen: torch.Generator):
+        super().__init__()
+        self.names: list[str] = []
+        self.a = torch.nn.ModuleDict()
+        self.b = torch.nn.ModuleDict()
+        self.handles = []
+        for name, m in unet.named_modules():
+            if not isinstance(m, torch.nn.Conv2d):
+                continue
+            key = name.replace(".", "__")
+            a = torch.nn.Conv2d(m.in_channels, rank, m.kernel_size, m.stride, m.padding, bias=False)
+            with torch.no_grad():
+                a.weight.copy_(torch.randn(a.weight.shape, generator=gen) / (m.in_channels * m.kernel_size[0] * m.kernel_size[1]) ** 0.5)
+            b = torch.nn.Conv2d(rank, m.out_channels, 1, bias=False)
+            torch.nn.init.zeros_(b.weight)
+            self.a[key], self.b[key] = a, b
+            self.names.append(name)
+            self.handles.append(m.register_forward_hook(self._hook(key)))
+        self.enabled = True
+
+    def _hook(self, key: str):
+        def hook(_module, inputs, output):
+            if not self.enabled:
+                return output
+            return output + self.b[key](self.a[key](inputs[0]))
+        return hook
+
+    def numel(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+def make_parser():
     p = base_parser(__doc__)
     p.add_argument("--subject", required=True, help="attribute:value (e.g. shape:star), several joined by commas, or a prompt")
     p.add_argument("--mode", choices=MODES, default="makd", help="makd (LoRA + metaword), or the ablations lora / metaword")
@@ -192,8 +233,12 @@ def main() -> None:
     p.add_argument("--w-preserve", type=float, default=1.0)
     p.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where models/torch/*.pt and manifest.json are")
     p.add_argument("--out", type=Path, required=True, help="the adapter file to write (.dkga)")
+    p.add_argument("--conv-rank", type=int, default=0,
+                   help="study only (train/makd_study.py): also a rank-R LoCon update on every convolution")
     p.set_defaults(threads=1)
-    args = p.parse_args()
+    return p
+def distill(args) -> dict:
+    """Builds the distillation set from the cloud and trains the adapter; returns it with what was used."""
     t_start = time.time()
     cpu_start = time.process_time()  # CPU seconds: what the run costs without other jobs' contention
     device = setup(args)
@@ -252,9 +297,11 @@ def main() -> None:
     for word, slot in slots.items():
         init_meta[slot] = word_emb[vocab.index(word)]
     adapter = Adapter(sites, args.rank, init_meta.cpu(), use_lora, use_meta, gen).to(device)
+    conv = ConvLora(edge, args.conv_rank, gen).to(device) if use_lora and args.conv_rank > 0 else None
     groups = []
     if use_lora:
-        groups.append({"params": adapter.lora_parameters(), "lr": args.lr_lora, "peak": args.lr_lora})
+        lora_params = adapter.lora_parameters() + (list(conv.parameters()) if conv is not None else [])
+        groups.append({"params": lora_params, "lr": args.lr_lora, "peak": args.lr_lora})
     if use_meta:
         groups.append({"params": [adapter.metaword], "lr": args.lr_metaword, "peak": args.lr_metaword})
     opt = torch.optim.Adam(groups)
@@ -297,7 +344,11 @@ def main() -> None:
         loss_denoise = F.mse_loss(p_d, eps_d)
         if lora is not None:
             with torch.no_grad():
+                if conv is not None:
+                    conv.enabled = False
                 base_p = edge(x_p, t_p.float(), other_ctx[oi])
+                if conv is not None:
+                    conv.enabled = True
             loss_preserve = F.mse_loss(p_p, base_p)
         else:
             loss_preserve = torch.zeros((), device=device)  # without LoRA other prompts cannot change
@@ -305,7 +356,7 @@ def main() -> None:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if not lora_on:
-            for prm in adapter.lora_parameters():
+            for prm in (groups[0]["params"] if use_lora else []):
                 prm.grad = None
         opt.step()
         for k, v in (("loss", loss.item()), ("distill", loss_distill.item()), ("denoise", loss_denoise.item()),
@@ -313,6 +364,22 @@ def main() -> None:
             running[k] = v if k not in running else 0.95 * running[k] + 0.05 * v
         progress.update(SAMPLER_STEPS + step + 1, phase=1 if step < meta_steps else 2, **running)
 
+    return {"t_start": t_start, "cpu_start": cpu_start, "set_s": set_s, "adapter": adapter, "conv": conv, "sites": sites,
+            "slots": slots, "subject": subject, "use_lora": use_lora, "use_meta": use_meta, "steps": steps,
+            "meta_steps": meta_steps, "n_prompts": n_prompts, "batch": b, "running": running, "device": device,
+            "base_sha": base_sha, "text_sha": text_sha, "vocab": vocab, "edge": edge, "text": text, "cloud": cloud,
+            "null_ctx": null_ctx}
+
+
+def main() -> None:
+    args = make_parser().parse_args()
+    if args.conv_rank:
+        raise SystemExit("--conv-rank is a study option (python3 -m train.makd_study): the edge's ONNX graph has no "
+                         "inputs for convolution updates, so an adapter file cannot carry them")
+    r = distill(args)
+    t_start, cpu_start, set_s, adapter, sites, slots = r["t_start"], r["cpu_start"], r["set_s"], r["adapter"], r["sites"], r["slots"]
+    subject, use_lora, use_meta, steps, meta_steps = r["subject"], r["use_lora"], r["use_meta"], r["steps"], r["meta_steps"]
+    n_prompts, b, running, device, base_sha, text_sha, vocab = r["n_prompts"], r["batch"], r["running"], r["device"], r["base_sha"], r["text_sha"], r["vocab"]
     # 3. the adapter file
     wall_s = time.time() - t_start
     cpu_s = time.process_time() - cpu_start

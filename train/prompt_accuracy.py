@@ -21,7 +21,7 @@ from .data import from_model_images, to_model_images, training_set
 from .diffusion import sample_batch
 from .evaluator import evaluator_config
 from .gai import load_autoencoder, load_unet
-from .nets import EvaluatorImageEncoder
+from .nets import EvaluatorImageEncoder, EvaluatorTextEncoder
 from .text_encoder import load_text_encoder
 from .vocab import load_vocab
 from .world import ATTRIBUTE_ORDER, LABEL_VALUES, held_out_scenes
@@ -29,10 +29,11 @@ from .world import ATTRIBUTE_ORDER, LABEL_VALUES, held_out_scenes
 VALIDATION_SEED = 6000
 
 
-def load_evaluator(models_dir: Path) -> EvaluatorImageEncoder:
+def load_evaluator(models_dir: Path, part: str = "image"):
+    """The evaluator's image encoder (default) or its text encoder ("text"), in eval mode."""
     ckpt = load_checkpoint(models_dir / "torch" / "evaluator.pt")
-    enc = EvaluatorImageEncoder(evaluator_config())
-    enc.load_state_dict(ckpt["image"])
+    enc = EvaluatorImageEncoder(evaluator_config()) if part == "image" else EvaluatorTextEncoder(evaluator_config())
+    enc.load_state_dict(ckpt[part])
     return enc.eval()
 
 

@@ -1,0 +1,68 @@
+"""The MAKD levers study: its statistics, and LoCon's zero start and refusal in the shipping trainer."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from train.gai import load_unet
+from train.makd import ConvLora
+from train.makd_study import bootstrap_ci, gap_closed, parse_variant
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_gap_closed_is_the_share_of_the_mean_gap_and_its_interval_covers_it():
+    rng = np.random.default_rng(0)
+    none = rng.normal(1.2, 0.1, 48)
+    ceiling = none + 0.6 + rng.normal(0, 0.05, 48)
+    adapted = none + 0.3 + rng.normal(0, 0.05, 48)
+    g = gap_closed(none, adapted, ceiling)
+    assert abs(g - 50) < 5
+    lo, hi = bootstrap_ci(none, adapted, ceiling)
+    assert lo < g < hi and hi - lo < 15
+    assert gap_closed(none, none, ceiling) == 0
+    # paired: a noisier adapter widens the interval
+    lo2, hi2 = bootstrap_ci(none, adapted + rng.normal(0, 0.3, 48), ceiling)
+    assert hi2 - lo2 > hi - lo
+
+
+def test_variants_parse_and_bad_ones_are_refused():
+    assert parse_variant("attn:4") == {"name": "attn:4", "rank": 4, "conv_rank": 0}
+    assert parse_variant("attn+conv:4:3")["conv_rank"] == 3
+    for bad in ("conv:3", "attn", "attn+conv:4"):
+        try:
+            parse_variant(bad)
+        except SystemExit as e:
+            assert bad in str(e)
+        else:
+            raise AssertionError(bad)
+
+
+def test_locon_starts_at_zero_and_changes_the_output_once_trained():
+    edge = load_unet(ROOT / "models" / "torch" / "edge_gai.pt")
+    x, t, ctx = torch.randn(2, 4, 8, 8), torch.tensor([10.0, 500.0]), torch.randn(2, 16, 64)
+    with torch.no_grad():
+        base = edge(x, t, ctx)
+    conv = ConvLora(edge, 2, torch.Generator().manual_seed(0))
+    assert len(conv.names) >= 10
+    with torch.no_grad():
+        assert torch.equal(edge(x, t, ctx), base)  # B = 0: exactly the base edge
+        for b in conv.b.values():
+            b.weight.normal_()
+        assert not torch.allclose(edge(x, t, ctx), base)
+        conv.enabled = False
+        assert torch.equal(edge(x, t, ctx), base)
+    conv.remove()
+    with torch.no_grad():
+        assert torch.equal(edge(x, t, ctx), base)
+
+
+def test_the_shipping_trainer_refuses_conv_updates_it_cannot_write(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "train.makd", "--quick", "--subject", "shape:star", "--conv-rank", "2",
+                        "--out", str(tmp_path / "x.dkga")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "no inputs for convolution updates" in r.stderr
+    assert not (tmp_path / "x.dkga").exists()
