@@ -302,3 +302,58 @@ test('kept sessions: listed, their every image read back from session.jsonl, exp
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a connected receiver streams with no session: spectrum rows, an idle recording fills; a session shares the stream and its end leaves it running', async () => {
+  const dir = tmp();
+  const devices: DeviceDirectory = {
+    list: async () => [{ id: 'loopback', driver: 'loopback', label: 'Loopback' }],
+    open: async () => {
+      const d = new LoopbackDevice({ pace: 'realtime', channel: { snrDb: 20 }, config: { sampleRateHz: 250e3 } });
+      await d.open();
+      return d;
+    },
+    watch: () => () => undefined,
+  };
+  let sessionBlocks = 0;
+  const sessions = {
+    outDir: join(dir, 'sessions'),
+    // the user role's part: a subscription to the radio's stream, stopped when the session ends
+    run: async (r: Parameters<import('./ports.js').SessionBackend['run']>[0]) => {
+      const rx = r.device.startRx({ blockSamples: 4096, queueBlocks: 64 });
+      for await (const b of rx) {
+        sessionBlocks += b.samples > 0 ? 1 : 0;
+        if (sessionBlocks >= 5) break;
+      }
+      await rx.stop();
+    },
+    replay: async () => {},
+  };
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices, sessions });
+  let rows = 0;
+  engine.subscribe((e) => {
+    if (e.type === 'spectrum') rows++;
+  });
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  try {
+    await engine.connectDevice({ id: 'loopback' });
+    await sleep(500);
+    assert.ok(rows >= 2, `spectrum rows with no session: ${rows}`);
+    const { path } = await engine.startRecording({ name: 'idle' });
+    await sleep(1000);
+    const summary = await engine.stopRecording();
+    assert.ok(summary && summary.samples > 100e3, `an idle 1 s recording holds ${summary?.samples} samples`);
+    assert.equal((await SigmfRecording.open(path)).sampleCount, summary.samples);
+    const tapped = (engine as unknown as { device: TappedDevice }).device;
+    const { sessionId } = await engine.startSession({ prompt: 'a red star on grass', images: 1, seed: 1, rate: 'auto', adapter: null, snr: { kind: 'target', snrDb: 20 } } as SessionRequest);
+    await (engine as unknown as { session?: { done: Promise<void> } }).session?.done;
+    assert.ok(sessionId && sessionBlocks >= 5, `the session received ${sessionBlocks} blocks`);
+    assert.equal(tapped.streaming, true, 'the idle stream outlives the session');
+    const before = rows;
+    await sleep(400);
+    assert.ok(rows > before, 'spectrum rows go on after the session');
+    assert.equal(tapped.rxStats().gaps, 0);
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

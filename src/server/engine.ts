@@ -212,6 +212,10 @@ export class Engine implements DekagApi {
     });
     tapped.on('error', (e: Error) => this.log('warn', `${dev.info.id}: ${e.message}`));
     this.device = tapped;
+    // A connected receiver streams with or without a session: the spectrum and waterfall are live, and a
+    // recording captures whatever is received. Sessions subscribe to this one stream.
+    this.addSpectrumTap(tapped, () => this.session?.view.kind === 'replay'); // a replay shows its own spectrum
+    tapped.startStreaming();
     const described = this.describeDevice();
     this.emit({ type: 'device', device: described });
     this.changed();
@@ -426,6 +430,8 @@ export class Engine implements DekagApi {
     const { metaPath } = this.confineRecording(p.path);
     const dev = await this.o.devices.open(`sigmf:${metaPath}`);
     const tapped = new TappedDevice(dev, (e) => this.log('warn', `RX tap failed: ${e.message}`));
+    // The replay's own stream (started by the user role) feeds the spectrum; the radio's taps are not fed meanwhile.
+    this.addSpectrumTap(tapped);
     return this.runSession(
       backend,
       tapped,
@@ -433,6 +439,16 @@ export class Engine implements DekagApi {
       (signal, sessionId) => backend.replay({ device: tapped, signal, onImage: (img) => this.onImage(sessionId, img), onLog: (level, message) => this.log(level, message) }),
       () => tapped.close(),
     );
+  }
+
+  /** The live view's spectrum and waterfall: rows of the radio's RX stream, at most 10 a second. */
+  private addSpectrumTap(dev: TappedDevice, muted: () => boolean = () => false): () => void {
+    const monitor = new SpectrumMonitor();
+    return dev.addTap((block, cfg) => {
+      if (muted()) return;
+      const row = monitor.push(block.iq, cfg.sampleRateHz);
+      if (row) this.emit({ type: 'spectrum', row: { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, binsDb: row, tMs: block.receivedAtMs } });
+    });
   }
 
   private runSession(
@@ -447,15 +463,12 @@ export class Engine implements DekagApi {
     const sessionId = `session-${Date.now().toString(36)}-${++this.sessionCount}`;
     const folder = what.kind === 'session' && _backend.outDir ? join(_backend.outDir, sessionId) : null;
     const abort = new AbortController();
-    const monitor = new SpectrumMonitor();
     // A second, independent receiver on the same stream gives the live view the received points of each
     // JSCC frame (the session's own receiver keeps them to itself); it is a pure block, cheap at radio rates.
     let receiver: StreamReceiver | undefined;
     let receiverRate = 0;
     this.lastPoints = undefined;
     const untap = dev.addTap((block, cfg) => {
-      const row = monitor.push(block.iq, cfg.sampleRateHz);
-      if (row) this.emit({ type: 'spectrum', row: { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, binsDb: row, tMs: block.receivedAtMs } });
       if (!receiver || receiverRate !== cfg.sampleRateHz) {
         receiver = new StreamReceiver({ params: { sampleRateHz: cfg.sampleRateHz } });
         receiverRate = cfg.sampleRateHz;

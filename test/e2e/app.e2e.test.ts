@@ -367,6 +367,46 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
   }
 });
 
+test('browser mode: a connected receiver streams with no session: live spectrum and waterfall, an idle recording holds samples', { skip, timeout: 120_000 }, async () => {
+  if (why) assert.fail(why);
+  const work = mkdtempSync(join(tmpdir(), 'dekag-e2e-idle-'));
+  const { child, url } = await serve(work);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  try {
+    const errors: string[] = [];
+    const page = await openApp(browser, url, errors);
+    await page.click('button[data-device="loopback"]');
+    await page.waitForSelector('#device-settings:not([hidden])');
+    await page.click('#tab-live');
+    // no session: the spectrum and the waterfall fill from the radio's own stream
+    await waitFor(page, `window.dekagUi.charts.counts().spectrum === 256 && window.dekagUi.charts.counts().waterfallRows >= 5`, 15_000);
+    assert.equal(await page.textContent('#session-status'), 'idle');
+    const rows0 = ((await page.evaluate('window.dekagUi.charts.counts()')) as Record<string, number>)['waterfallRows']!;
+    await page.waitForTimeout(1000);
+    const rows1 = ((await page.evaluate('window.dekagUi.charts.counts()')) as Record<string, number>)['waterfallRows']!;
+    assert.ok(rows1 >= rows0 + 5, `waterfall rows keep coming: ${rows0} then ${rows1} a second later`);
+    // an idle recording of about a second captures what is received
+    await page.fill('#rec-name', 'idle');
+    await page.click('#rec-start');
+    await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('recording to')`);
+    await page.waitForTimeout(1000);
+    await page.click('#rec-stop');
+    await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('saved')`);
+    await shot(page, '12-idle-spectrum');
+    const meta = JSON.parse(readFileSync(join(work, 'recordings', 'idle.sigmf-meta'), 'utf8')) as { global: Record<string, unknown> };
+    const dataBytes = statSync(join(work, 'recordings', 'idle.sigmf-data')).size;
+    assert.equal(meta.global['core:datatype'], 'cf32_le');
+    const samples = dataBytes / 8;
+    const rate = meta.global['core:sample_rate'] as number;
+    assert.ok(samples > 0.5 * rate, `an idle ~1 s recording holds ${samples} samples at ${rate} S/s`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stopServe(child);
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
 /** A page on `url`, ready, collecting page errors (uncaught exceptions) into `errors`. */
 async function openApp(browser: Browser, url: string, errors: string[]): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
