@@ -20,6 +20,7 @@ import type {
   ImageRecordView,
   SessionHistoryRow,
   LoopbackChannelSettings,
+  RadioRole,
   SessionRequest,
   SessionStateView,
   SnrPlan,
@@ -196,8 +197,13 @@ async function main(): Promise<void> {
   // ---------------------------------------------------------------------------------------------
   // devices
 
+  /** One row per radio: connect it as both ends (TX + RX), as the transmitter only or as the receiver only. */
   const renderDevices = (devices: DeviceSummary[]): void => {
     const body = $('device-table').querySelector('tbody')!;
+    const connectAs = (d: DeviceSummary, role: RadioRole): void => {
+      message('device-error', '');
+      api.connectDevice({ id: d.id, role }).catch((e) => message('device-error', errorText(e)));
+    };
     body.replaceChildren(
       ...devices.map((d) => {
         const tr = document.createElement('tr');
@@ -207,31 +213,82 @@ async function main(): Promise<void> {
         name.title = d.id;
         const driver = document.createElement('td');
         driver.textContent = d.driver;
+        const roles = document.createElement('td');
+        roles.textContent = d.roles.length === 2 ? 'TX + RX' : d.roles.length === 1 ? d.roles[0]!.toUpperCase() : '';
         const act = document.createElement('td');
-        const b = document.createElement('button');
-        b.textContent = d.connected ? 'connected' : 'connect';
-        b.disabled = d.connected;
-        b.dataset['device'] = d.id;
-        b.addEventListener('click', () => {
-          message('device-error', '');
-          api.connectDevice({ id: d.id }).catch((e) => message('device-error', errorText(e)));
-        });
-        act.append(b);
-        tr.append(name, driver, act);
+        const both = document.createElement('button');
+        const isBoth = d.roles.length === 2;
+        both.textContent = isBoth ? 'connected' : 'connect (TX + RX)';
+        both.disabled = isBoth;
+        both.dataset['device'] = d.id;
+        both.addEventListener('click', () => connectAs(d, 'both'));
+        const asTx = document.createElement('button');
+        asTx.textContent = 'as TX';
+        asTx.className = 'small';
+        asTx.disabled = d.roles.includes('tx') && !isBoth;
+        asTx.dataset['deviceTx'] = d.id;
+        asTx.addEventListener('click', () => connectAs(d, 'tx'));
+        const asRx = document.createElement('button');
+        asRx.textContent = 'as RX';
+        asRx.className = 'small';
+        asRx.disabled = d.roles.includes('rx') && !isBoth;
+        asRx.dataset['deviceRx'] = d.id;
+        asRx.addEventListener('click', () => connectAs(d, 'rx'));
+        act.append(both, ' ', asTx, ' ', asRx);
+        tr.append(name, driver, roles, act);
         return tr;
       }),
     );
   };
+  $('net-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    message('net-msg', '');
+    const driver = $<HTMLSelectElement>('net-driver').value === 'pluto' ? 'pluto' : 'rtl_tcp';
+    const host = $<HTMLInputElement>('net-host').value.trim();
+    const portText = $<HTMLInputElement>('net-port').value.trim();
+    const hostOk = /^(?=.*[A-Za-z0-9])[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host) && host.length <= 253;
+    const port = portText === '' ? undefined : Number(portText);
+    const bad: HTMLInputElement[] = [];
+    const why = new Map<HTMLElement, string>();
+    if (!hostOk) {
+      bad.push($<HTMLInputElement>('net-host'));
+      why.set($('net-host'), 'Host: a host name or IPv4 address, e.g. 127.0.0.1');
+    }
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+      bad.push($<HTMLInputElement>('net-port'));
+      why.set($('net-port'), 'Port: a whole number from 1 to 65535 (empty: 1234 for rtl_tcp, the default for a Pluto)');
+    }
+    markFields([$('net-host'), $('net-port')], why);
+    if (bad.length) {
+      message('net-msg', [...why.values()].join('; '));
+      return;
+    }
+    api.addNetworkRadio(port === undefined ? { driver, host } : { driver, host, port }).then(
+      (devices) => {
+        renderDevices(devices);
+        message('net-msg', `Added ${driver === 'rtl_tcp' ? `rtl_tcp server ${host}:${port ?? 1234}` : `Pluto at ${host}${port ? `:${port}` : ''}`}; connect it as TX or RX above`, 'ok');
+      },
+      (e) => message('net-msg', errorText(e)),
+    );
+  });
   const refreshDevices = (): Promise<void> => api.listDevices().then(renderDevices, (e) => message('device-error', errorText(e)));
 
   const gainInputs = (): HTMLInputElement[] => [...$('gains').querySelectorAll<HTMLInputElement>('input')];
-  const renderConnected = (d: ConnectedDevice | null): void => {
+  const renderConnected = (d: ConnectedDevice | null, txDev: ConnectedDevice | null = null, radios?: EngineState['radios']): void => {
     connected = d;
     $('device-settings').hidden = !d;
-    $('channel-settings').hidden = !d?.channel;
-    badge('radio-status', d ? d.label.split(' (')[0]! : 'no radio', d ? 'on' : '');
+    // the loopback's channel applies when the loopback carries both ends
+    $('channel-settings').hidden = !d?.channel || !!txDev || (radios !== undefined && radios.tx !== radios.rx);
+    const short = (x: ConnectedDevice): string => x.label.split(' (')[0]!;
+    const radioText = !d ? 'no radio' : txDev ? `TX ${short(txDev)} → RX ${short(d)}` : radios && radios.tx !== radios.rx ? `${radios.rx ? 'RX' : 'TX'} only: ${short(d)}` : short(d);
+    badge('radio-status', radioText, d ? 'on' : '');
+    $('radio-ends').textContent = !d
+      ? ''
+      : `Transmits: ${radios?.tx ?? (d.tx ? d.id : 'none')}; receives: ${radios?.rx ?? (d.rx ? d.id : 'none')}.` +
+        (txDev ? ` Frequency and sample rate apply to both radios; each gain to the radio that has it.` : '') +
+        (radios && (!radios.tx || !radios.rx) ? ` A session needs both: connect a radio ${radios.tx ? 'as RX' : 'as TX'}.` : '');
     if (!d) return;
-    $('device-label').textContent = d.label;
+    $('device-label').textContent = txDev ? `${d.label} (RX) and ${txDev.label} (TX)` : d.label;
     $<HTMLInputElement>('freq').value = fmt(d.settings.freqHz / 1e6);
     $<HTMLInputElement>('rate-sps').value = fmt(d.settings.sampleRateHz / 1e6);
     $<HTMLInputElement>('freq').min = fmt(d.freqRangeHz[0] / 1e6);
@@ -843,11 +900,12 @@ async function main(): Promise<void> {
     state = s;
     ui.state = s;
     // the radio: re-render its settings only when they changed (not on every image)
-    const key = JSON.stringify(s.device);
+    const key = JSON.stringify([s.device, s.txDevice, s.radios]);
     if (key !== deviceKey) {
       deviceKey = key;
-      renderConnected(s.device);
+      renderConnected(s.device, s.txDevice, s.radios);
     }
+    $('device-problems').textContent = s.deviceProblems.length ? `Not searched: ${s.deviceProblems.join('; ')}` : '';
     // the session
     followSession(s.session?.sessionId);
     if (s.session && s.session.sessionId === shownSession) charts.setSessionStart(s.session.startedAtMs);

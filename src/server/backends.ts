@@ -36,6 +36,7 @@ export function registryDevices(config: DiscoveryConfig = {}, usb?: UsbLike): De
   let drivers: Promise<string[]> | undefined;
   return {
     list: async () => (await discoverDevices(config, usb)).devices,
+    discover: () => discoverDevices(config, usb),
     open: async (id: string): Promise<SdrDevice> => {
       await (drivers ??= loadDriverModules());
       return openDevice(id, {

@@ -219,7 +219,7 @@ test("the engine's state: radio, session progress, recording; a change is broadc
   engine.subscribe((e) => e.type === 'state' && states.push(e.state));
   try {
     const empty = await engine.state();
-    assert.deepEqual(empty, { device: null, session: null, lastSession: null, recording: null, distill: null, images: [] });
+    assert.deepEqual(empty, { device: null, txDevice: null, radios: { tx: null, rx: null }, deviceProblems: [], session: null, lastSession: null, recording: null, distill: null, images: [] });
     await engine.connectDevice({ id: 'loopback' });
     assert.equal(states.at(-1)?.device?.id, 'loopback');
     await engine.startRecording({ name: 'r1' });
@@ -352,6 +352,85 @@ test('a connected receiver streams with no session: spectrum rows, an idle recor
     await sleep(400);
     assert.ok(rows > before, 'spectrum rows go on after the session');
     assert.equal(tapped.rxStats().gaps, 0);
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('TX and RX on two radios: chosen apart, the session gets both ends; a half-duplex radio cannot be both; network radios added', async () => {
+  const dir = tmp();
+  const open = async (id: string): Promise<SdrDevice> => {
+    const d = new LoopbackDevice({ pace: 'full-speed', channel: { snrDb: 30 }, config: { sampleRateHz: id === 'rxer' ? 2e6 : 1e6 } });
+    await d.open();
+    // 'half' stands for a HackRF: it transmits and receives, one at a time
+    if (id === 'half') Object.defineProperty(d, 'capabilities', { value: { ...d.capabilities, fullDuplex: false } });
+    Object.defineProperty(d, 'info', { value: { ...d.info, id } });
+    return d;
+  };
+  const devices: DeviceDirectory = {
+    list: async () => ['loopback', 'half', 'rxer'].map((id) => ({ id, driver: 'loopback', label: id })),
+    discover: async () => ({ devices: ['loopback', 'half', 'rxer'].map((id) => ({ id, driver: 'loopback', label: id })), problems: ['no USB bus (test)'] }),
+    open,
+    watch: () => () => undefined,
+  };
+  const ends: { rx: string; tx: string | undefined }[] = [];
+  const sessions = {
+    outDir: join(dir, 'sessions'),
+    run: async (r: Parameters<import('./ports.js').SessionBackend['run']>[0]) => {
+      ends.push({ rx: r.device.info.id, tx: r.txDevice?.info.id });
+    },
+    replay: async () => {},
+  };
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices, sessions });
+  const req: SessionRequest = { prompt: 'a red star on grass', images: 1, seed: 1, rate: 'auto', adapter: null, snr: { kind: 'target', snrDb: 20 } };
+  const done = async (): Promise<void> => void (await (engine as unknown as { session?: { done: Promise<void> } }).session?.done);
+  try {
+    await engine.connectDevice({ id: 'half' });
+    await assert.rejects(engine.startSession(req), /half-duplex/);
+    // the HackRF transmits; the other radio receives, on the HackRF's frequency and rate
+    await engine.connectDevice({ id: 'rxer', role: 'rx' });
+    let st = await engine.state();
+    assert.deepEqual(st.radios, { tx: 'half', rx: 'rxer' });
+    assert.equal(st.device?.id, 'rxer');
+    assert.equal(st.txDevice?.id, 'half');
+    assert.equal(st.device?.settings.sampleRateHz, 1e6, 'the receiver took the transmitter sample rate');
+    assert.deepEqual(st.deviceProblems, ['no USB bus (test)']);
+    const listed = await engine.listDevices();
+    assert.deepEqual(listed.map((d) => [d.id, d.roles]), [['loopback', []], ['half', ['tx']], ['rxer', ['rx']]]);
+    const tapped = (engine as unknown as { tx: TappedDevice; rx: TappedDevice });
+    assert.equal(tapped.tx.streaming, false, 'the half-duplex transmitter does not receive');
+    assert.equal(tapped.rx.streaming, true, 'the receiver streams');
+    await engine.startSession(req);
+    await done();
+    assert.deepEqual(ends, [{ rx: 'rxer', tx: 'half' }]);
+    // Apply sets frequency and rate on both radios
+    await engine.configureDevice({ freqHz: 915e6, sampleRateHz: 500e3 });
+    st = await engine.state();
+    assert.equal(st.txDevice?.settings.freqHz, 915e6);
+    assert.equal(st.device?.settings.sampleRateHz, 500e3);
+    // one radio as both again: the other radio is closed
+    await engine.connectDevice({ id: 'loopback' });
+    st = await engine.state();
+    assert.deepEqual(st.radios, { tx: 'loopback', rx: 'loopback' });
+    assert.equal(st.txDevice, null);
+    await engine.startSession(req);
+    await done();
+    assert.deepEqual(ends.at(-1), { rx: 'loopback', tx: undefined });
+    // a receiver alone cannot run a session
+    await engine.connectDevice({ id: 'rxer', role: 'rx' });
+    await engine.disconnectDevice();
+    await engine.connectDevice({ id: 'rxer', role: 'rx' });
+    await assert.rejects(engine.startSession(req), /no transmitting radio/);
+    // network radios added by the user are listed, and only well-formed hosts are taken
+    const withNet = await engine.addNetworkRadio({ driver: 'rtl_tcp', host: '127.0.0.1', port: 1235 });
+    assert.ok(withNet.some((d) => d.id === 'rtl_tcp:127.0.0.1:1235' && d.driver === 'rtl_tcp'));
+    await engine.addNetworkRadio({ driver: 'pluto', host: 'pluto.local' });
+    assert.ok((await engine.listDevices()).some((d) => d.id === 'pluto:pluto.local'));
+    const { validateRequest } = await import('./api.js');
+    assert.throws(() => validateRequest('addNetworkRadio', { driver: 'rtl_tcp', host: 'a b' }), /host name/);
+    assert.throws(() => validateRequest('addNetworkRadio', { driver: 'rtl_tcp', host: 'x', port: 70000 }), /1 to 65535/);
+    assert.throws(() => validateRequest('connectDevice', { id: 'loopback', role: 'sideways' }), /'both', 'tx', 'rx'/);
   } finally {
     await engine.dispose();
     rmSync(dir, { recursive: true, force: true });

@@ -196,6 +196,16 @@ export class TappedDevice extends EventEmitter implements SdrDevice {
     );
   }
 
+  /** Stops the radio's RX stream (its subscribers end); startStreaming() starts it again. */
+  async stopStreaming(): Promise<void> {
+    const stream = this.stream;
+    if (!stream) return;
+    this.stream = undefined;
+    this.wakePump();
+    await stream.stop().catch(() => undefined);
+    await this.pumping?.catch(() => undefined);
+  }
+
   /** Stops the shared stream, closes the radio and detaches from its events. */
   async close(): Promise<void> {
     this.closed = true;
