@@ -309,15 +309,15 @@ export class Engine implements DekagApi {
 
   /**
    * The id the engine may open for `requested`: a radio the directory lists (loopback, USB radios, network
-   * radios the user configured), or `sigmf:` naming a recording in the recordings folder. Anything else is
+   * radios the user added), or `sigmf:` naming a recording in the recordings folder. Anything else is
    * refused before any file is opened or any connection made: an arbitrary `sigmf:PATH` would read files
    * anywhere, and an arbitrary `rtl_tcp:HOST:PORT` would make the engine a port scanner for the page.
    */
   private async allowedDeviceId(requested: string): Promise<string> {
     if (requested.startsWith('sigmf:')) return `sigmf:${this.confineRecording(requested.slice('sigmf:'.length)).metaPath}`;
-    const listed = await this.o.devices.list();
+    const listed = [...(await this.o.devices.list()), ...networkRadios({ network: this.network })];
     if (!listed.some((d) => d.id === requested)) {
-      throw new ApiError(`no radio '${requested.slice(0, 80)}' is available; connect one from the Devices list (network radios are configured, not typed in)`, 'E_NO_DEVICE');
+      throw new ApiError(`no radio '${requested.slice(0, 80)}' is available; connect one from the Devices list (add a network radio there first: Add a network radio)`, 'E_NO_DEVICE');
     }
     return requested;
   }
