@@ -72,6 +72,11 @@ function message(id: string, text: string, kind: 'error' | 'ok' = 'error'): void
   el.classList.toggle('ok', kind === 'ok');
 }
 
+/** "3 gaps, 12,288 samples lost (1.1 %)": what a recording lost, in the list and live. */
+function lossText(dropped: number, gaps: number, kept: number): string {
+  return `${gaps} gap${gaps === 1 ? '' : 's'}, ${dropped.toLocaleString('en')} samples lost (${((100 * dropped) / Math.max(1, dropped + kept)).toFixed(1)} %)`;
+}
+
 /** Marks the fields with errors (red border, aria-invalid, the error as their title) and clears the others. */
 function markFields(inputs: HTMLElement[], invalid: Map<HTMLElement, string>): void {
   for (const el of inputs) {
@@ -648,7 +653,9 @@ async function main(): Promise<void> {
       offerRecordingName();
       const sel = $<HTMLSelectElement>('rec-list');
       const keep = sel.value;
-      sel.replaceChildren(...recs.map((r) => new Option(`${r.name} (${(r.samples / r.sampleRateHz).toFixed(1)} s, ${r.datatype})`, r.path)));
+      sel.replaceChildren(
+        ...recs.map((r) => new Option(`${r.name} (${(r.samples / r.sampleRateHz).toFixed(1)} s, ${r.datatype}${r.gaps > 0 ? `, ${lossText(r.droppedSamples, r.gaps, r.samples)}` : ', nothing lost'})`, r.path)),
+      );
       if (recs.some((r) => r.path === keep)) sel.value = keep;
     });
   $('rec-name').addEventListener('input', () => {
@@ -674,6 +681,7 @@ async function main(): Promise<void> {
   let recPath: string | undefined;
   /** Samples recorded so far (the engine reports them once a second); cf32: 8 bytes each on disk. */
   let recSamples = 0;
+  let recLoss = { droppedSamples: 0, gaps: 0 };
   const showRecording = (r: EngineState['recording']): void => {
     clearInterval(recTimer);
     const el = $('rec-badge');
@@ -686,19 +694,25 @@ async function main(): Promise<void> {
     }
     if (!r) {
       recPath = undefined;
+      recLoss = { droppedSamples: 0, gaps: 0 };
       return;
     }
     recSamples = Math.max(recSamples, r.samples);
+    if (r.gaps > recLoss.gaps || r.droppedSamples > recLoss.droppedSamples) recLoss = { droppedSamples: r.droppedSamples, gaps: r.gaps };
     const tick = (): void => {
       const secs = Math.max(0, Math.floor((Date.now() - r.startedAtMs) / 1000));
-      el.textContent = `● REC ${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')} · ${formatBytes(recSamples * 8)}`;
-      el.title = `recording the received stream to ${r.path}.sigmf-data: ${recSamples} samples`;
+      const lost = recLoss.gaps > 0 ? ` · ${lossText(recLoss.droppedSamples, recLoss.gaps, recSamples)}` : '';
+      el.textContent = `● REC ${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')} · ${formatBytes(recSamples * 8)}${lost}`;
+      el.title = `recording the received stream to ${r.path}.sigmf-data: ${recSamples} samples, ${recLoss.droppedSamples} lost in ${recLoss.gaps} gaps`;
+      el.dataset['lost'] = String(recLoss.droppedSamples);
+      $('rec-loss').textContent = recLoss.gaps > 0 ? `Lost while recording: ${lossText(recLoss.droppedSamples, recLoss.gaps, recSamples)} (marked as discontinuities in the file)` : 'Nothing lost so far';
     };
     tick();
     recTimer = window.setInterval(tick, 1000);
   };
-  const recordingProgress = (samples: number): void => {
+  const recordingProgress = (samples: number, droppedSamples: number, gaps: number): void => {
     recSamples = samples;
+    recLoss = { droppedSamples, gaps };
     if (state?.recording) showRecording(state.recording);
   };
 
@@ -967,9 +981,10 @@ async function main(): Promise<void> {
         if (e.state === 'done') void refreshAdapters(e.adapter);
         break;
       case 'recording':
-        if (e.state === 'recording') recordingProgress(e.samples);
+        if (e.state === 'recording') recordingProgress(e.samples, e.droppedSamples, e.gaps);
         if (e.state === 'stopped') {
-          message('rec-status', `saved ${e.samples} samples to ${e.path}`, 'ok');
+          message('rec-status', `saved ${e.samples} samples to ${e.path}; ${e.gaps > 0 ? lossText(e.droppedSamples, e.gaps, e.samples) : 'nothing lost'}`, e.gaps > 0 ? 'error' : 'ok');
+          $('rec-loss').textContent = '';
           void refreshRecordings();
         }
         break;

@@ -137,6 +137,10 @@ export interface RecordingSummary {
   sampleRateHz: number;
   freqHz: number;
   datatype: string;
+  /** Samples lost while recording (the radio's gaps and blocks dropped when the disk fell behind), as the file's discontinuities say. */
+  droppedSamples: number;
+  /** Discontinuities in the recording (runs of lost samples). */
+  gaps: number;
 }
 
 /** Most characters a prompt (all its lines) may have: the engine's validator and the page use this one number. */
@@ -182,6 +186,9 @@ export interface RecordingStateView {
   path: string;
   /** Samples handed to the writer so far. */
   samples: number;
+  /** Samples lost so far (the radio's gaps and blocks dropped because the disk fell behind), in `gaps` runs. */
+  droppedSamples: number;
+  gaps: number;
   startedAtMs: number;
 }
 
@@ -313,7 +320,7 @@ export type EngineEvent =
   | { type: 'image'; record: ImageRecordView }
   | { type: 'spectrum'; row: SpectrumRow }
   | { type: 'distill'; subject: string; state: 'running' | 'done' | 'failed'; step: number; total: number; message?: string; adapter?: string }
-  | { type: 'recording'; state: 'recording' | 'stopped'; path: string; samples: number }
+  | { type: 'recording'; state: 'recording' | 'stopped'; path: string; samples: number; droppedSamples: number; gaps: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export type EngineEventType = EngineEvent['type'];

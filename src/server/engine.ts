@@ -17,6 +17,7 @@ import type { Vocab } from '../gsc/vocab.js';
 import { LoopbackDevice, type LoopbackChannel } from '../radio/devices/loopback.js';
 import type { DeviceConfig } from '../radio/devices/types.js';
 import { SigmfRecording } from '../radio/sigmf/reader.js';
+import { DEKAG_FIELDS } from '../radio/sigmf/meta.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
 import {
   ApiError,
@@ -141,7 +142,9 @@ export class Engine implements DekagApi {
       deviceProblems: [...this.deviceProblems],
       session: this.session ? { ...this.session.view } : null,
       lastSession: this.lastSession ? { ...this.lastSession } : null,
-      recording: this.recorder ? { path: this.recorder.rec.path, samples: this.recorder.rec.samples, startedAtMs: this.recorder.startedAtMs } : null,
+      recording: this.recorder
+        ? { path: this.recorder.rec.path, samples: this.recorder.rec.samples, droppedSamples: this.recorder.rec.droppedSamples, gaps: this.recorder.rec.gaps, startedAtMs: this.recorder.startedAtMs }
+        : null,
       distill: this.distillView ? { ...this.distillView } : null,
     };
   }
@@ -769,10 +772,11 @@ export class Engine implements DekagApi {
     });
     const untap = dev.addTap(rec.tap);
     // Every page shows how much has been recorded: samples (so duration and size) once a second.
-    const progress = setInterval(() => this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: rec.samples }), 1000);
+    // Every page shows how much has been recorded and lost: samples (so duration and size), dropped samples and gaps.
+    const progress = setInterval(() => this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: rec.samples, droppedSamples: rec.droppedSamples, gaps: rec.gaps }), 1000);
     progress.unref?.();
     this.recorder = { rec, untap, startedAtMs: Date.now(), progress };
-    this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0 });
+    this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0, droppedSamples: 0, gaps: 0 });
     this.changed();
     return { path: rec.path };
   }
@@ -784,7 +788,8 @@ export class Engine implements DekagApi {
     clearInterval(r.progress);
     r.untap();
     const summary = await r.rec.stop();
-    this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples });
+    this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples, droppedSamples: summary.droppedSamples, gaps: summary.gaps });
+    if (summary.gaps > 0) this.log('warn', `recording ${summary.name} lost ${summary.droppedSamples} samples in ${summary.gaps} gaps (marked as discontinuities in the file)`);
     this.changed();
     return summary;
   }
@@ -804,6 +809,7 @@ export class Engine implements DekagApi {
           sampleRateHz: rec.sampleRateHz ?? 0,
           freqHz: (rec.captures[0]?.['core:frequency'] as number | undefined) ?? 0,
           datatype: rec.datatype.name,
+          ...recordingLosses(rec.captures),
         });
       } catch (e) {
         this.log('warn', `skipping ${base}: ${(e as Error).message}`);
@@ -867,6 +873,20 @@ export class Engine implements DekagApi {
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
+
+/** What a recording lost, as its captures say: each discontinuity the recorder wrote (dekag:lost_samples). */
+export function recordingLosses(captures: readonly Record<string, unknown>[]): { droppedSamples: number; gaps: number } {
+  let droppedSamples = 0;
+  let gaps = 0;
+  for (const c of captures) {
+    const lost = c[DEKAG_FIELDS.lostSamples];
+    if (typeof lost === 'number' && Number.isFinite(lost) && lost > 0) {
+      droppedSamples += lost;
+      gaps++;
+    }
+  }
+  return { droppedSamples, gaps };
+}
 
 /** Largest session.jsonl the engine reads back (a 1 280-image sweep writes about 2 MB). */
 const MAX_RECORD_BYTES = 32 * 2 ** 20;

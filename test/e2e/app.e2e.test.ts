@@ -399,6 +399,20 @@ test('browser mode: a connected receiver streams with no session: live spectrum 
     const samples = dataBytes / 8;
     const rate = meta.global['core:sample_rate'] as number;
     assert.ok(samples > 0.5 * rate, `an idle ~1 s recording holds ${samples} samples at ${rate} S/s`);
+    // what it lost is said in the status and the list, and agrees with the file's discontinuities
+    const captures = (meta as unknown as { captures: Record<string, unknown>[] }).captures;
+    const lost = captures.reduce((n, c) => n + ((c['dekag:lost_samples'] as number | undefined) ?? 0), 0);
+    const status = (await page.textContent('#rec-status')) ?? '';
+    await waitFor(page, `[...document.getElementById('rec-list').options].some((o) => o.text.startsWith('idle ('))`);
+    const option = (await page.evaluate(`[...document.getElementById('rec-list').options].find((o) => o.text.startsWith('idle (')).text`)) as string;
+    if (lost === 0) {
+      assert.match(status, /nothing lost$/);
+      assert.match(option, /nothing lost\)$/);
+    } else {
+      assert.match(status, new RegExp(`${lost.toLocaleString('en')} samples lost`));
+      assert.match(option, /gaps?, [\d,]+ samples lost/);
+    }
+    process.stdout.write(`# e2e: idle recording ${samples} samples, ${lost} lost; list: ${option}\n`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
