@@ -315,7 +315,10 @@ async function main(): Promise<void> {
     if (d.channel) fillChannel(d.channel);
   };
   const fillChannel = (c: LoopbackChannelSettings): void => {
-    $<HTMLInputElement>('ch-snr').value = String(c.snrDb);
+    $('ch-snr-now').textContent = `${c.snrDb} dB`;
+    // the Session screen's Channel SNR is the one SNR control: it shows where the channel is (a sweep moves
+    // it), unless the user is typing in it
+    if (document.activeElement !== $('snr-target')) $<HTMLInputElement>('snr-target').value = String(c.snrDb);
     $<HTMLInputElement>('ch-fading').checked = c.fading;
     $<HTMLInputElement>('ch-doppler').value = String(c.dopplerHz);
     $<HTMLInputElement>('ch-cfo').value = String(c.cfoHz);
@@ -363,8 +366,7 @@ async function main(): Promise<void> {
       },
     );
   });
-  const channelFields = (): Record<'snr' | 'doppler' | 'cfo' | 'sro' | 'pn', NumberField> => ({
-    snr: { el: $<HTMLInputElement>('ch-snr'), spec: { label: 'Channel SNR (dB)', min: -10, max: 60 } },
+  const channelFields = (): Record<'doppler' | 'cfo' | 'sro' | 'pn', NumberField> => ({
     doppler: { el: $<HTMLInputElement>('ch-doppler'), spec: { label: 'Doppler (Hz)', min: 0, max: 1000 } },
     cfo: { el: $<HTMLInputElement>('ch-cfo'), spec: { label: 'CFO (Hz)', min: -100000, max: 100000 } },
     sro: { el: $<HTMLInputElement>('ch-sro'), spec: { label: 'Clock offset (ppm)', min: -200, max: 200 } },
@@ -377,7 +379,6 @@ async function main(): Promise<void> {
     if (!v) return;
     api
       .setLoopbackChannel({
-        snrDb: v.snr,
         fading: $<HTMLInputElement>('ch-fading').checked,
         dopplerHz: v.doppler,
         cfoHz: v.cfo,
@@ -388,10 +389,31 @@ async function main(): Promise<void> {
       .then(
         (c) => {
           fillChannel(c);
-          message('channel-msg', `Applied: SNR ${c.snrDb} dB, fading ${c.fading ? `on (Doppler ${c.dopplerHz} Hz)` : 'off'}, CFO ${c.cfoHz} Hz, clock ${c.sroPpm} ppm, phase noise ${c.phaseNoiseLinewidthHz} Hz, ADC ${c.quantization}`, 'ok');
+          message('channel-msg', `Applied: fading ${c.fading ? `on (Doppler ${c.dopplerHz} Hz)` : 'off'}, CFO ${c.cfoHz} Hz, clock ${c.sroPpm} ppm, phase noise ${c.phaseNoiseLinewidthHz} Hz, ADC ${c.quantization}; SNR ${c.snrDb} dB (Session screen)`, 'ok');
         },
         (e) => message('channel-msg', errorText(e)),
       );
+  });
+
+  // The one SNR control: Channel SNR on the Session screen. A session sets it on the channel image by image
+  // (a sweep walks it); between sessions a change applies at once, so the idle spectrum shows it too.
+  $('snr-target').addEventListener('change', () => {
+    message('snr-msg', '');
+    const d = state?.device;
+    if (state?.session) {
+      message('snr-msg', 'A session is running: the new Channel SNR applies to the next session');
+      return;
+    }
+    if (!d?.channel || state?.txDevice) {
+      if (d) message('snr-msg', `The testbed sets no SNR on ${d.label.split(' (')[0]} (no attenuator): a session reports the SNR it measures`);
+      return;
+    }
+    const v = readFields({ target: { el: $<HTMLInputElement>('snr-target'), spec: { label: 'Channel SNR (dB)', min: -10, max: 60 } } }, 'snr-msg');
+    if (!v) return;
+    api.setLoopbackChannel({ snrDb: v.target }).then(
+      (c) => message('snr-msg', `Channel SNR set to ${c.snrDb} dB on the loopback`, 'ok'),
+      (e) => message('snr-msg', errorText(e)),
+    );
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -524,7 +546,7 @@ async function main(): Promise<void> {
             step: { el: $<HTMLInputElement>('sweep-step'), spec: { label: 'Sweep step (dB)', min: 0.5, max: 30 } },
             per: { el: $<HTMLInputElement>('sweep-per'), spec: { label: 'Images per step', min: 1, max: 20, integer: true } },
           }
-        : { target: { el: $<HTMLInputElement>('snr-target'), spec: { label: 'Target SNR (dB)', min: -10, max: 60 } } };
+        : { target: { el: $<HTMLInputElement>('snr-target'), spec: { label: 'Channel SNR (dB)', min: -10, max: 60 } } };
     if (mode !== 'sweep') f['images'] = { el: $<HTMLInputElement>('images'), spec: { label: 'Images', min: 1, max: 100, integer: true } };
     f['seed'] = { el: $<HTMLInputElement>('seed'), spec: { label: 'Seed', min: 0, max: 2 ** 32 - 1, integer: true } };
     return f;
@@ -532,7 +554,7 @@ async function main(): Promise<void> {
   /** Engine errors about session fields, in the page's words, and the field to mark. */
   const SESSION_LABELS: Record<string, { key: string; label: string }> = {
     'startSession.prompt': { key: 'prompt', label: 'Prompt' },
-    'startSession.snr.snrDb': { key: 'target', label: 'Target SNR (dB)' },
+    'startSession.snr.snrDb': { key: 'target', label: 'Channel SNR (dB)' },
     'startSession.snr.fromDb': { key: 'from', label: 'Sweep from (dB)' },
     'startSession.snr.toDb': { key: 'to', label: 'Sweep to (dB)' },
     'startSession.snr.stepDb': { key: 'step', label: 'Sweep step (dB)' },

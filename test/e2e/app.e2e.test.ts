@@ -345,6 +345,8 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('saved')`);
     const saved = (await page.textContent('#rec-status'))!;
     const samples = Number(/saved (\d+) samples/.exec(saved)?.[1]);
+    assert.match(saved, /; (nothing lost|\d+ gaps?, [\d,]+ samples lost \([\d.]+ %\))$/, 'the saved message says what was lost');
+    process.stdout.write(`# e2e: recording during the session: ${saved}\n`);
     await waitFor(page, `/^rec-\\d{8}-\\d{6}/.test(document.getElementById('rec-name').value)`); // 'e2e' is taken now: a fresh name is offered
     assert.ok(samples > 100_000, `recorded ${samples} samples`);
     await waitFor(page, `document.getElementById('rec-list').options.length > 0`);
@@ -634,13 +636,27 @@ test('browser mode: forms name the wrong field; a 100 kB prompt is refused in th
     assert.match((await page.textContent('#device-msg'))!, /^Applied: 915 MHz, 1 Msps/);
     await waitFor(page, 'window.dekagUi.state.device.settings.freqHz === 915e6');
     // out of range, in the channel form (the browser's own validation would have blocked it silently)
-    await page.fill('#ch-snr', '99');
+    await page.fill('#ch-doppler', '5000');
     await page.click('#channel-form button[type="submit"]');
     await waitFor(page, `document.getElementById('channel-msg').textContent !== ''`);
-    assert.equal(await page.textContent('#channel-msg'), 'Channel SNR (dB) must be from -10 to 60, not 99');
-    await page.fill('#ch-snr', '15');
+    assert.equal(await page.textContent('#channel-msg'), 'Doppler (Hz) must be from 0 to 1000, not 5000');
+    await page.fill('#ch-doppler', '10');
     await page.click('#channel-form button[type="submit"]');
-    await waitFor(page, `document.getElementById('channel-msg').textContent.startsWith('Applied: SNR 15 dB')`);
+    await waitFor(page, `document.getElementById('channel-msg').textContent.startsWith('Applied: fading')`);
+    // one SNR control: Channel SNR on the Session screen; out of range is named, a good value reaches the
+    // loopback at once and the Devices screen shows it
+    await page.click('#tab-session');
+    await page.fill('#snr-target', '99');
+    await page.press('#snr-target', 'Tab');
+    await waitFor(page, `document.getElementById('snr-msg').textContent !== ''`);
+    assert.equal(await page.textContent('#snr-msg'), 'Channel SNR (dB) must be from -10 to 60, not 99');
+    await page.fill('#snr-target', '15');
+    await page.press('#snr-target', 'Tab');
+    await waitFor(page, `document.getElementById('snr-msg').textContent.startsWith('Channel SNR set to 15 dB')`);
+    await waitFor(page, 'window.dekagUi.state.device.channel.snrDb === 15');
+    assert.equal(await page.textContent('#ch-snr-now'), '15 dB');
+    assert.equal(await page.locator('#ch-snr').count(), 0, 'no second SNR field on the Devices screen');
+    await page.click('#tab-devices');
 
     // --- the session form: an empty Images field names it
     await page.click('#tab-session');
