@@ -417,6 +417,10 @@ test('TX and RX on two radios: chosen apart, the session gets both ends; a half-
     await engine.startSession(req);
     await done();
     assert.deepEqual(ends.at(-1), { rx: 'loopback', tx: undefined });
+    // 'as TX' on the radio that was both ends leaves it the transmitter only
+    await engine.connectDevice({ id: 'loopback', role: 'tx' });
+    assert.deepEqual((await engine.state()).radios, { tx: 'loopback', rx: null });
+    await assert.rejects(engine.startSession(req), /no receiving radio/);
     // a receiver alone cannot run a session
     await engine.connectDevice({ id: 'rxer', role: 'rx' });
     await engine.disconnectDevice();

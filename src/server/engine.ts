@@ -257,7 +257,9 @@ export class Engine implements DekagApi {
     if (!open && other && other !== dev) {
       await dev.configure({ freqHz: other.config.freqHz, sampleRateHz: other.config.sampleRateHz }).catch((e: Error) => this.log('warn', `${id} keeps its own settings: ${e.message}`));
     }
-    await this.setRadios(role === 'rx' ? this.tx : dev, role === 'tx' ? this.rx : dev);
+    // 'as TX' / 'as RX' give this radio exactly that role: a radio that was both ends keeps only this one.
+    const keep = (d: TappedDevice | undefined): TappedDevice | undefined => (d === dev ? undefined : d);
+    await this.setRadios(role === 'rx' ? keep(this.tx) : dev, role === 'tx' ? keep(this.rx) : dev);
     return this.describeDevice(dev);
   }
 
