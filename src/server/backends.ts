@@ -22,6 +22,8 @@ export interface CreateEngineOptions {
   sessions?: SessionBackend | null;
   /** Execution provider for the models (cpu, cuda, webgpu, dml, coreml); falls back to cpu. */
   provider?: string | undefined;
+  /** Where the network radios added in the UI are kept (browser mode: in the config folder beside the token). */
+  networkRadiosFile?: string | undefined;
 }
 
 /** Loopback defaults for the app: paced like a radio so the waterfall moves in real time. */
@@ -83,5 +85,6 @@ export function createEngine(o: CreateEngineOptions = {}): Engine {
     adaptersDir: join(modelsDir, 'adapters'),
     userAdaptersDir: resolve(o.userAdaptersDir ?? join('out', 'adapters')),
     recordingsDir,
+    ...(o.networkRadiosFile ? { networkRadiosFile: o.networkRadiosFile } : {}),
   });
 }

@@ -481,3 +481,32 @@ test('a recording counts what it lost: the radio stream gaps and blocks dropped 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('network radios the user adds are kept (private file) and listed again by the next engine; bad entries are skipped', async () => {
+  const dir = tmp();
+  const file = join(dir, 'config', 'network-radios.json');
+  try {
+    const one = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions: null, networkRadiosFile: file });
+    await one.addNetworkRadio({ driver: 'rtl_tcp', host: '192.168.1.20', port: 1234 });
+    await one.addNetworkRadio({ driver: 'pluto', host: '192.168.2.1' });
+    await one.addNetworkRadio({ driver: 'pluto', host: '192.168.2.1' }); // twice: listed once
+    await one.dispose();
+    const { statSync: st, readFileSync: rd } = await import('node:fs');
+    if (process.platform !== 'win32') assert.equal(st(file).mode & 0o077, 0, 'only the user may read it');
+    const kept = JSON.parse(rd(file, 'utf8')) as unknown[];
+    assert.equal(kept.length, 2);
+    writeFileSync(file, JSON.stringify([...kept, { driver: 'rtl_tcp', host: 'bad host' }, { driver: 'ftp', host: 'x' }]));
+    const two = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions: null, networkRadiosFile: file });
+    const logs: string[] = [];
+    two.subscribe((e) => e.type === 'log' && logs.push(e.message));
+    try {
+      const ids = (await two.listDevices()).map((d) => d.id);
+      assert.deepEqual(ids, ['loopback', 'rtl_tcp:192.168.1.20:1234', 'pluto:192.168.2.1']);
+      assert.equal(logs.filter((l) => l.startsWith('skipping a network radio')).length, 2);
+    } finally {
+      await two.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

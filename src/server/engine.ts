@@ -7,7 +7,7 @@
  * Heavy data leaves it UI-ready and bounded: images as PNG data URLs, at most 512 constellation points
  * per image, spectrum rows of 256 bins at most 10 per second. The UI never receives raw IQ.
  */
-import { readdirSync, readFileSync, realpathSync, statSync, mkdirSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync, mkdirSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DekagError, PromptError } from '../util/errors.js';
@@ -21,6 +21,7 @@ import { DEKAG_FIELDS } from '../radio/sigmf/meta.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
 import {
   ApiError,
+  API_SCHEMA,
   type AdapterSummary,
   type ConnectedDevice,
   type DekagApi,
@@ -71,6 +72,8 @@ export interface EngineOptions {
   recordingsDir: string;
   /** Most constellation points per image sent to the UI. */
   maxConstellationPoints?: number;
+  /** Where the network radios the user adds are kept (JSON, private to the user); absent: for the engine's life only. */
+  networkRadiosFile?: string;
 }
 
 const MAX_POINTS = 512;
@@ -103,6 +106,7 @@ export class Engine implements DekagApi {
 
   constructor(private readonly o: EngineOptions) {
     mkdirSync(o.recordingsDir, { recursive: true });
+    this.network.push(...this.loadNetworkRadios());
     this.stopWatching = o.devices.watch(() => {
       void this.listDevices().then(
         (devices) => this.emit({ type: 'devices', devices }),
@@ -226,11 +230,48 @@ export class Engine implements DekagApi {
     if (!networkRadios({ network: this.network }).some((d) => d.id === id)) {
       if (this.network.length >= 32) throw new ApiError('at most 32 network radios may be added; restart the engine to clear the list', 'E_TOO_MANY');
       this.network.push(n);
+      this.saveNetworkRadios();
     }
     this.log('info', `network radio ${id} added; connect it as TX or RX`);
     const devices = await this.listDevices();
     this.emit({ type: 'devices', devices });
     return devices;
+  }
+
+  /** The network radios kept from earlier runs; entries that do not pass the API's check are skipped and said. */
+  private loadNetworkRadios(): NetworkRadioConfig[] {
+    const file = this.o.networkRadiosFile;
+    if (!file || !existsSync(file)) return [];
+    try {
+      const list = JSON.parse(readBounded(file, 1 << 20)) as unknown;
+      if (!Array.isArray(list)) throw new Error('not a JSON list');
+      const out: NetworkRadioConfig[] = [];
+      for (const [i, entry] of list.slice(0, 32).entries()) {
+        try {
+          const n = API_SCHEMA.addNetworkRadio(entry, `${basename(file)}[${i}]`);
+          out.push(n.port !== undefined ? { driver: n.driver, host: n.host, port: n.port } : { driver: n.driver, host: n.host });
+        } catch (e) {
+          queueMicrotask(() => this.log('warn', `skipping a network radio in ${file}: ${(e as Error).message}`));
+        }
+      }
+      return out;
+    } catch (e) {
+      queueMicrotask(() => this.log('warn', `network radios in ${file} not read: ${(e as Error).message}`));
+      return [];
+    }
+  }
+
+  private saveNetworkRadios(): void {
+    const file = this.o.networkRadiosFile;
+    if (!file) return;
+    try {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(this.network, null, 2) + '\n', { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch (e) {
+      this.log('warn', `network radios not kept in ${file}: ${(e as Error).message}`);
+    }
   }
 
   /** The receiving radio, or with none the transmitting one: what the Devices screen sets up, what records. */
