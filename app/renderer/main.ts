@@ -223,7 +223,8 @@ async function main(): Promise<void> {
         const act = document.createElement('td');
         const both = document.createElement('button');
         const isBoth = d.roles.length === 2;
-        both.textContent = isBoth ? 'connected' : 'connect (TX + RX)';
+        both.textContent = isBoth ? 'connected' : 'connect';
+        both.title = 'as both ends (TX and RX) where the radio can; a receive-only radio becomes the RX end, a transmit-only one the TX end';
         both.disabled = isBoth;
         both.dataset['device'] = d.id;
         both.addEventListener('click', () => connectAs(d, 'both'));

@@ -426,6 +426,11 @@ test('TX and RX on two radios: chosen apart, the session gets both ends; a half-
     await engine.disconnectDevice();
     await engine.connectDevice({ id: 'rxer', role: 'rx' });
     await assert.rejects(engine.startSession(req), /no transmitting radio/);
+    // 'connect' (both) on a receive-only radio makes it the RX end and keeps the TX radio
+    await engine.connectDevice({ id: 'half', role: 'tx' });
+    Object.defineProperty(tapped.rx.inner, 'capabilities', { value: { ...tapped.rx.inner.capabilities, tx: false } });
+    await engine.connectDevice({ id: 'rxer' });
+    assert.deepEqual((await engine.state()).radios, { tx: 'half', rx: 'rxer' });
     // network radios added by the user are listed, and only well-formed hosts are taken
     const withNet = await engine.addNetworkRadio({ driver: 'rtl_tcp', host: '127.0.0.1', port: 1235 });
     assert.ok(withNet.some((d) => d.id === 'rtl_tcp:127.0.0.1:1235' && d.driver === 'rtl_tcp'));

@@ -281,10 +281,12 @@ export class Engine implements DekagApi {
 
   async connectDevice(p: { id: string; role?: RadioRole }): Promise<ConnectedDevice> {
     if (this.session) throw new ApiError('a session is running; stop it before changing the radio', 'E_BUSY');
-    const role = p.role ?? 'both';
+    let role: RadioRole = p.role ?? 'both';
     const id = await this.allowedDeviceId(p.id);
     const open = [this.tx, this.rx].find((d) => d?.info.id === id);
     const dev = open ?? (await this.openTapped(id));
+    // 'both' on a radio that has one direction only (an RTL-SDR, a recording) makes it that end; the other keeps its radio.
+    if (p.role === undefined || p.role === 'both') role = !dev.capabilities.tx && dev.capabilities.rx ? 'rx' : dev.capabilities.tx && !dev.capabilities.rx ? 'tx' : 'both';
     if (role !== 'tx' && !dev.capabilities.rx) {
       if (!open) await dev.close();
       throw new ApiError(`${id} cannot receive; connect it as TX and choose another radio as RX`, 'E_DEVICE_CONFIG');
