@@ -5,7 +5,9 @@
  * WebSocket: requests {id, method, params} in, responses {id, result|error} and events {event} out, and
  * validates every request itself (dispatch.ts) whatever the main process already checked.
  */
+import { join } from 'node:path';
 import { createEngine } from '../../src/server/backends.js';
+import { configDir } from '../../src/server/token.js';
 import { dispatch } from '../../src/server/dispatch.js';
 import type { RequestMessage } from '../../src/server/api.js';
 
@@ -19,6 +21,8 @@ const engine = createEngine({
   recordingsDir: process.env['DEKAG_RECORDINGS_DIR'],
   userAdaptersDir: process.env['DEKAG_USER_ADAPTERS_DIR'],
   provider: process.env['DEKAG_PROVIDER'],
+  // the network radios the user adds, kept in the user's DeKA-g config folder as in browser mode
+  networkRadiosFile: join(configDir(), 'network-radios.json'),
 });
 engine.subscribe((event) => port.postMessage({ event }));
 

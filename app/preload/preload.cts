@@ -26,6 +26,7 @@ const api: DekagApi = {
   state: () => call('state'),
   listDevices: () => call('listDevices'),
   connectDevice: (p) => call('connectDevice', p),
+  addNetworkRadio: (p) => call('addNetworkRadio', p),
   disconnectDevice: () => call('disconnectDevice'),
   configureDevice: (p) => call('configureDevice', p),
   setLoopbackChannel: (p) => call('setLoopbackChannel', p),

@@ -210,6 +210,7 @@ export class LiveCharts {
       constellation: this.constellation.data.datasets[0]!.data.length,
       bytes: this.bytes.data.datasets[0]!.data.length,
       spectrum: this.spectrum.data.datasets[0]!.data.length,
+      waterfallRows: this.rowTimes.length,
     };
   }
 

@@ -20,6 +20,7 @@ import type {
   ImageRecordView,
   SessionHistoryRow,
   LoopbackChannelSettings,
+  RadioRole,
   SessionRequest,
   SessionStateView,
   SnrPlan,
@@ -69,6 +70,11 @@ function message(id: string, text: string, kind: 'error' | 'ok' = 'error'): void
   el.textContent = text;
   el.classList.toggle('error', kind === 'error');
   el.classList.toggle('ok', kind === 'ok');
+}
+
+/** "3 gaps, 12,288 samples lost (1.1 %)": what a recording lost, in the list and live. */
+function lossText(dropped: number, gaps: number, kept: number): string {
+  return `${gaps} gap${gaps === 1 ? '' : 's'}, ${dropped.toLocaleString('en')} samples lost (${((100 * dropped) / Math.max(1, dropped + kept)).toFixed(1)} %)`;
 }
 
 /** Marks the fields with errors (red border, aria-invalid, the error as their title) and clears the others. */
@@ -196,8 +202,13 @@ async function main(): Promise<void> {
   // ---------------------------------------------------------------------------------------------
   // devices
 
+  /** One row per radio: connect it as both ends (TX + RX), as the transmitter only or as the receiver only. */
   const renderDevices = (devices: DeviceSummary[]): void => {
     const body = $('device-table').querySelector('tbody')!;
+    const connectAs = (d: DeviceSummary, role: RadioRole): void => {
+      message('device-error', '');
+      api.connectDevice({ id: d.id, role }).catch((e) => message('device-error', errorText(e)));
+    };
     body.replaceChildren(
       ...devices.map((d) => {
         const tr = document.createElement('tr');
@@ -207,31 +218,83 @@ async function main(): Promise<void> {
         name.title = d.id;
         const driver = document.createElement('td');
         driver.textContent = d.driver;
+        const roles = document.createElement('td');
+        roles.textContent = d.roles.length === 2 ? 'TX + RX' : d.roles.length === 1 ? d.roles[0]!.toUpperCase() : '';
         const act = document.createElement('td');
-        const b = document.createElement('button');
-        b.textContent = d.connected ? 'connected' : 'connect';
-        b.disabled = d.connected;
-        b.dataset['device'] = d.id;
-        b.addEventListener('click', () => {
-          message('device-error', '');
-          api.connectDevice({ id: d.id }).catch((e) => message('device-error', errorText(e)));
-        });
-        act.append(b);
-        tr.append(name, driver, act);
+        const both = document.createElement('button');
+        const isBoth = d.roles.length === 2;
+        both.textContent = isBoth ? 'connected' : 'connect';
+        both.title = 'as both ends (TX and RX) where the radio can; a receive-only radio becomes the RX end, a transmit-only one the TX end';
+        both.disabled = isBoth;
+        both.dataset['device'] = d.id;
+        both.addEventListener('click', () => connectAs(d, 'both'));
+        const asTx = document.createElement('button');
+        asTx.textContent = 'as TX';
+        asTx.className = 'small';
+        asTx.disabled = d.roles.includes('tx') && !isBoth;
+        asTx.dataset['deviceTx'] = d.id;
+        asTx.addEventListener('click', () => connectAs(d, 'tx'));
+        const asRx = document.createElement('button');
+        asRx.textContent = 'as RX';
+        asRx.className = 'small';
+        asRx.disabled = d.roles.includes('rx') && !isBoth;
+        asRx.dataset['deviceRx'] = d.id;
+        asRx.addEventListener('click', () => connectAs(d, 'rx'));
+        act.append(both, ' ', asTx, ' ', asRx);
+        tr.append(name, driver, roles, act);
         return tr;
       }),
     );
   };
+  $('net-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    message('net-msg', '');
+    const driver = $<HTMLSelectElement>('net-driver').value === 'pluto' ? 'pluto' : 'rtl_tcp';
+    const host = $<HTMLInputElement>('net-host').value.trim();
+    const portText = $<HTMLInputElement>('net-port').value.trim();
+    const hostOk = /^(?=.*[A-Za-z0-9])[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host) && host.length <= 253;
+    const port = portText === '' ? undefined : Number(portText);
+    const bad: HTMLInputElement[] = [];
+    const why = new Map<HTMLElement, string>();
+    if (!hostOk) {
+      bad.push($<HTMLInputElement>('net-host'));
+      why.set($('net-host'), 'Host: a host name or IPv4 address, e.g. 127.0.0.1');
+    }
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+      bad.push($<HTMLInputElement>('net-port'));
+      why.set($('net-port'), 'Port: a whole number from 1 to 65535 (empty: 1234 for rtl_tcp, the default for a Pluto)');
+    }
+    markFields([$('net-host'), $('net-port')], why);
+    if (bad.length) {
+      message('net-msg', [...why.values()].join('; '));
+      return;
+    }
+    api.addNetworkRadio(port === undefined ? { driver, host } : { driver, host, port }).then(
+      (devices) => {
+        renderDevices(devices);
+        message('net-msg', `Added ${driver === 'rtl_tcp' ? `rtl_tcp server ${host}:${port ?? 1234}` : `Pluto at ${host}${port ? `:${port}` : ''}`}; connect it as TX or RX above`, 'ok');
+      },
+      (e) => message('net-msg', errorText(e)),
+    );
+  });
   const refreshDevices = (): Promise<void> => api.listDevices().then(renderDevices, (e) => message('device-error', errorText(e)));
 
   const gainInputs = (): HTMLInputElement[] => [...$('gains').querySelectorAll<HTMLInputElement>('input')];
-  const renderConnected = (d: ConnectedDevice | null): void => {
+  const renderConnected = (d: ConnectedDevice | null, txDev: ConnectedDevice | null = null, radios?: EngineState['radios']): void => {
     connected = d;
     $('device-settings').hidden = !d;
-    $('channel-settings').hidden = !d?.channel;
-    badge('radio-status', d ? d.label.split(' (')[0]! : 'no radio', d ? 'on' : '');
+    // the loopback's channel applies when the loopback carries both ends
+    $('channel-settings').hidden = !d?.channel || !!txDev || (radios !== undefined && radios.tx !== radios.rx);
+    const short = (x: ConnectedDevice): string => x.label.split(' (')[0]!;
+    const radioText = !d ? 'no radio' : txDev ? `TX ${short(txDev)} → RX ${short(d)}` : radios && radios.tx !== radios.rx ? `${radios.rx ? 'RX' : 'TX'} only: ${short(d)}` : short(d);
+    badge('radio-status', radioText, d ? 'on' : '');
+    $('radio-ends').textContent = !d
+      ? ''
+      : `Transmits: ${radios?.tx ?? (d.tx ? d.id : 'none')}; receives: ${radios?.rx ?? (d.rx ? d.id : 'none')}.` +
+        (txDev ? ` Frequency and sample rate apply to both radios; each gain to the radio that has it.` : '') +
+        (radios && (!radios.tx || !radios.rx) ? ` A session needs both: connect a radio ${radios.tx ? 'as RX' : 'as TX'}.` : '');
     if (!d) return;
-    $('device-label').textContent = d.label;
+    $('device-label').textContent = txDev ? `${d.label} (RX) and ${txDev.label} (TX)` : d.label;
     $<HTMLInputElement>('freq').value = fmt(d.settings.freqHz / 1e6);
     $<HTMLInputElement>('rate-sps').value = fmt(d.settings.sampleRateHz / 1e6);
     $<HTMLInputElement>('freq').min = fmt(d.freqRangeHz[0] / 1e6);
@@ -253,7 +316,10 @@ async function main(): Promise<void> {
     if (d.channel) fillChannel(d.channel);
   };
   const fillChannel = (c: LoopbackChannelSettings): void => {
-    $<HTMLInputElement>('ch-snr').value = String(c.snrDb);
+    $('ch-snr-now').textContent = `${c.snrDb} dB`;
+    // the Session screen's Channel SNR is the one SNR control: it shows where the channel is (a sweep moves
+    // it), unless the user is typing in it
+    if (document.activeElement !== $('snr-target')) $<HTMLInputElement>('snr-target').value = String(c.snrDb);
     $<HTMLInputElement>('ch-fading').checked = c.fading;
     $<HTMLInputElement>('ch-doppler').value = String(c.dopplerHz);
     $<HTMLInputElement>('ch-cfo').value = String(c.cfoHz);
@@ -301,8 +367,7 @@ async function main(): Promise<void> {
       },
     );
   });
-  const channelFields = (): Record<'snr' | 'doppler' | 'cfo' | 'sro' | 'pn', NumberField> => ({
-    snr: { el: $<HTMLInputElement>('ch-snr'), spec: { label: 'Channel SNR (dB)', min: -10, max: 60 } },
+  const channelFields = (): Record<'doppler' | 'cfo' | 'sro' | 'pn', NumberField> => ({
     doppler: { el: $<HTMLInputElement>('ch-doppler'), spec: { label: 'Doppler (Hz)', min: 0, max: 1000 } },
     cfo: { el: $<HTMLInputElement>('ch-cfo'), spec: { label: 'CFO (Hz)', min: -100000, max: 100000 } },
     sro: { el: $<HTMLInputElement>('ch-sro'), spec: { label: 'Clock offset (ppm)', min: -200, max: 200 } },
@@ -315,7 +380,6 @@ async function main(): Promise<void> {
     if (!v) return;
     api
       .setLoopbackChannel({
-        snrDb: v.snr,
         fading: $<HTMLInputElement>('ch-fading').checked,
         dopplerHz: v.doppler,
         cfoHz: v.cfo,
@@ -326,10 +390,31 @@ async function main(): Promise<void> {
       .then(
         (c) => {
           fillChannel(c);
-          message('channel-msg', `Applied: SNR ${c.snrDb} dB, fading ${c.fading ? `on (Doppler ${c.dopplerHz} Hz)` : 'off'}, CFO ${c.cfoHz} Hz, clock ${c.sroPpm} ppm, phase noise ${c.phaseNoiseLinewidthHz} Hz, ADC ${c.quantization}`, 'ok');
+          message('channel-msg', `Applied: fading ${c.fading ? `on (Doppler ${c.dopplerHz} Hz)` : 'off'}, CFO ${c.cfoHz} Hz, clock ${c.sroPpm} ppm, phase noise ${c.phaseNoiseLinewidthHz} Hz, ADC ${c.quantization}; SNR ${c.snrDb} dB (Session screen)`, 'ok');
         },
         (e) => message('channel-msg', errorText(e)),
       );
+  });
+
+  // The one SNR control: Channel SNR on the Session screen. A session sets it on the channel image by image
+  // (a sweep walks it); between sessions a change applies at once, so the idle spectrum shows it too.
+  $('snr-target').addEventListener('change', () => {
+    message('snr-msg', '');
+    const d = state?.device;
+    if (state?.session) {
+      message('snr-msg', 'A session is running: the new Channel SNR applies to the next session');
+      return;
+    }
+    if (!d?.channel || state?.txDevice) {
+      if (d) message('snr-msg', `The testbed sets no SNR on ${d.label.split(' (')[0]} (no attenuator): a session reports the SNR it measures`);
+      return;
+    }
+    const v = readFields({ target: { el: $<HTMLInputElement>('snr-target'), spec: { label: 'Channel SNR (dB)', min: -10, max: 60 } } }, 'snr-msg');
+    if (!v) return;
+    api.setLoopbackChannel({ snrDb: v.target }).then(
+      (c) => message('snr-msg', `Channel SNR set to ${c.snrDb} dB on the loopback`, 'ok'),
+      (e) => message('snr-msg', errorText(e)),
+    );
   });
 
   // ---------------------------------------------------------------------------------------------
@@ -462,7 +547,7 @@ async function main(): Promise<void> {
             step: { el: $<HTMLInputElement>('sweep-step'), spec: { label: 'Sweep step (dB)', min: 0.5, max: 30 } },
             per: { el: $<HTMLInputElement>('sweep-per'), spec: { label: 'Images per step', min: 1, max: 20, integer: true } },
           }
-        : { target: { el: $<HTMLInputElement>('snr-target'), spec: { label: 'Target SNR (dB)', min: -10, max: 60 } } };
+        : { target: { el: $<HTMLInputElement>('snr-target'), spec: { label: 'Channel SNR (dB)', min: -10, max: 60 } } };
     if (mode !== 'sweep') f['images'] = { el: $<HTMLInputElement>('images'), spec: { label: 'Images', min: 1, max: 100, integer: true } };
     f['seed'] = { el: $<HTMLInputElement>('seed'), spec: { label: 'Seed', min: 0, max: 2 ** 32 - 1, integer: true } };
     return f;
@@ -470,7 +555,7 @@ async function main(): Promise<void> {
   /** Engine errors about session fields, in the page's words, and the field to mark. */
   const SESSION_LABELS: Record<string, { key: string; label: string }> = {
     'startSession.prompt': { key: 'prompt', label: 'Prompt' },
-    'startSession.snr.snrDb': { key: 'target', label: 'Target SNR (dB)' },
+    'startSession.snr.snrDb': { key: 'target', label: 'Channel SNR (dB)' },
     'startSession.snr.fromDb': { key: 'from', label: 'Sweep from (dB)' },
     'startSession.snr.toDb': { key: 'to', label: 'Sweep to (dB)' },
     'startSession.snr.stepDb': { key: 'step', label: 'Sweep step (dB)' },
@@ -591,7 +676,9 @@ async function main(): Promise<void> {
       offerRecordingName();
       const sel = $<HTMLSelectElement>('rec-list');
       const keep = sel.value;
-      sel.replaceChildren(...recs.map((r) => new Option(`${r.name} (${(r.samples / r.sampleRateHz).toFixed(1)} s, ${r.datatype})`, r.path)));
+      sel.replaceChildren(
+        ...recs.map((r) => new Option(`${r.name} (${(r.samples / r.sampleRateHz).toFixed(1)} s, ${r.datatype}${r.gaps > 0 ? `, ${lossText(r.droppedSamples, r.gaps, r.samples)}` : ', nothing lost'})`, r.path)),
+      );
       if (recs.some((r) => r.path === keep)) sel.value = keep;
     });
   $('rec-name').addEventListener('input', () => {
@@ -617,6 +704,7 @@ async function main(): Promise<void> {
   let recPath: string | undefined;
   /** Samples recorded so far (the engine reports them once a second); cf32: 8 bytes each on disk. */
   let recSamples = 0;
+  let recLoss = { droppedSamples: 0, gaps: 0 };
   const showRecording = (r: EngineState['recording']): void => {
     clearInterval(recTimer);
     const el = $('rec-badge');
@@ -629,19 +717,25 @@ async function main(): Promise<void> {
     }
     if (!r) {
       recPath = undefined;
+      recLoss = { droppedSamples: 0, gaps: 0 };
       return;
     }
     recSamples = Math.max(recSamples, r.samples);
+    if (r.gaps > recLoss.gaps || r.droppedSamples > recLoss.droppedSamples) recLoss = { droppedSamples: r.droppedSamples, gaps: r.gaps };
     const tick = (): void => {
       const secs = Math.max(0, Math.floor((Date.now() - r.startedAtMs) / 1000));
-      el.textContent = `● REC ${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')} · ${formatBytes(recSamples * 8)}`;
-      el.title = `recording the received stream to ${r.path}.sigmf-data: ${recSamples} samples`;
+      const lost = recLoss.gaps > 0 ? ` · ${lossText(recLoss.droppedSamples, recLoss.gaps, recSamples)}` : '';
+      el.textContent = `● REC ${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')} · ${formatBytes(recSamples * 8)}${lost}`;
+      el.title = `recording the received stream to ${r.path}.sigmf-data: ${recSamples} samples, ${recLoss.droppedSamples} lost in ${recLoss.gaps} gaps`;
+      el.dataset['lost'] = String(recLoss.droppedSamples);
+      $('rec-loss').textContent = recLoss.gaps > 0 ? `Lost while recording: ${lossText(recLoss.droppedSamples, recLoss.gaps, recSamples)} (marked as discontinuities in the file)` : 'Nothing lost so far';
     };
     tick();
     recTimer = window.setInterval(tick, 1000);
   };
-  const recordingProgress = (samples: number): void => {
+  const recordingProgress = (samples: number, droppedSamples: number, gaps: number): void => {
     recSamples = samples;
+    recLoss = { droppedSamples, gaps };
     if (state?.recording) showRecording(state.recording);
   };
 
@@ -843,11 +937,12 @@ async function main(): Promise<void> {
     state = s;
     ui.state = s;
     // the radio: re-render its settings only when they changed (not on every image)
-    const key = JSON.stringify(s.device);
+    const key = JSON.stringify([s.device, s.txDevice, s.radios]);
     if (key !== deviceKey) {
       deviceKey = key;
-      renderConnected(s.device);
+      renderConnected(s.device, s.txDevice, s.radios);
     }
+    $('device-problems').textContent = s.deviceProblems.length ? `Not searched: ${s.deviceProblems.join('; ')}` : '';
     // the session
     followSession(s.session?.sessionId);
     if (s.session && s.session.sessionId === shownSession) charts.setSessionStart(s.session.startedAtMs);
@@ -909,9 +1004,10 @@ async function main(): Promise<void> {
         if (e.state === 'done') void refreshAdapters(e.adapter);
         break;
       case 'recording':
-        if (e.state === 'recording') recordingProgress(e.samples);
+        if (e.state === 'recording') recordingProgress(e.samples, e.droppedSamples, e.gaps);
         if (e.state === 'stopped') {
-          message('rec-status', `saved ${e.samples} samples to ${e.path}`, 'ok');
+          message('rec-status', `saved ${e.samples} samples to ${e.path}; ${e.gaps > 0 ? lossText(e.droppedSamples, e.gaps, e.samples) : 'nothing lost'}`, e.gaps > 0 ? 'error' : 'ok');
+          $('rec-loss').textContent = '';
           void refreshRecordings();
         }
         break;

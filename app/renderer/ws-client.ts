@@ -102,6 +102,7 @@ export function connectWebSocket(pageUrl: string, onState: (state: LinkState) =>
     state: () => call('state'),
     listDevices: () => call('listDevices'),
     connectDevice: (p) => call('connectDevice', p),
+    addNetworkRadio: (p) => call('addNetworkRadio', p),
     disconnectDevice: () => call('disconnectDevice'),
     configureDevice: (p) => call('configureDevice', p),
     setLoopbackChannel: (p) => call('setLoopbackChannel', p),

@@ -89,6 +89,9 @@ export async function runDemo(argv: string[]): Promise<number> {
     rate: { type: 'string' },
     prompts: { type: 'string' },
     radio: { type: 'string' },
+    tx: { type: 'string' },
+    rx: { type: 'string' },
+    freq: { type: 'string' },
     fading: { type: 'boolean' },
     link: { type: 'string' },
     'ideal-radio': { type: 'boolean' },
@@ -101,6 +104,14 @@ export async function runDemo(argv: string[]): Promise<number> {
   if (radio !== 'loopback') {
     throw new UsageError(`dekag demo runs on the loopback radio ('--radio loopback'), got '${radio}'; for other radios run the roles: dekag cloud | edge --radio NAME | user --radio NAME`);
   }
+  const txName = values['tx'] as string | undefined;
+  const rxName = values['rx'] as string | undefined;
+  if ((txName === undefined) !== (rxName === undefined)) {
+    throw new UsageError(`name both radios: --tx NAME --rx NAME (e.g. --tx hackrf --rx rtlsdr:0), or neither for the loopback; got only --${txName === undefined ? 'rx' : 'tx'}`);
+  }
+  if (txName !== undefined && values['radio'] !== undefined) throw new UsageError('--radio and --tx/--rx do not go together: --tx NAME --rx NAME names both ends');
+  const freqHz = values['freq'] !== undefined ? optionalNumber(values, 'freq', 915, 1, 6000) * 1e6 : undefined;
+  if (freqHz !== undefined && txName === undefined) throw new UsageError('--freq MHZ is for two radios (--tx NAME --rx NAME); the loopback needs none');
   const quick = !!values['quick'];
   const seed = optionalInt(values, 'seed', 0, 0, 2 ** 31 - 1);
   const rate = values['rate'] !== undefined ? parseRate(values['rate'] as string) : undefined;
@@ -127,6 +138,8 @@ export async function runDemo(argv: string[]): Promise<number> {
     fading: !!values['fading'],
     impairments: !values['ideal-radio'],
     linkMode,
+    ...(txName !== undefined && rxName !== undefined ? { txRadio: txName, rxRadio: rxName } : {}),
+    ...(freqHz !== undefined ? { freqHz } : {}),
     ...(rate !== undefined ? { rate } : {}),
     ...(values['record'] ? { recordBase: resolve(values['record'] as string) } : {}),
     onProgress: (done, total, rec) =>
@@ -141,6 +154,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     fading: !!values['fading'],
     impairments: values['ideal-radio'] ? 'none' : CABLED_SDR_PAIR_TEXT,
     link_mode: linkMode,
+    radios: { tx: txName ?? 'loopback', rx: rxName ?? 'loopback' },
     seed,
     adapters_available: result.catalog.entries.map((e) => e.name),
     adapters_skipped: result.catalog.skipped,

@@ -6,10 +6,14 @@
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS } from '../gsc/sampler.js';
 
 /** `dekag demo` */
-export const DEMO_HELP = `dekag demo [--quick] [--snr DB] [--rate R] [--prompts FILE] [--radio loopback] [--out DIR]
+export const DEMO_HELP = `dekag demo [--quick] [--snr DB] [--rate R] [--prompts FILE] [--radio loopback | --tx NAME --rx NAME] [--out DIR]
   a whole session on the shipped models over the loopback radio: cloud, edge (with and without the MAKD
   adapter), JSCC with CALA over the air, the user's image, the closed SNR loop; writes DIR/report.html,
   DIR/summary.json and DIR/session.jsonl (default DIR out/demo)
+  --tx NAME --rx NAME  two radios instead of the loopback: the edge transmits on NAME (hackrf, pluto:HOST,
+                    loopback) and the user receives on NAME (rtlsdr:0, rtl_tcp:HOST:PORT, pluto:HOST); the
+                    same name twice is one full-duplex radio. A HackRF is half-duplex: --tx hackrf --rx rtlsdr:0
+  --freq MHZ        centre frequency for --tx/--rx (default 915; the testbed sets no SNR on real radios)
   --quick           6 prompts (about a minute on a 2-core laptop) instead of 20
   --snr DB          fixed channel SNR; default: a sweep 20 -> 2 -> 20 dB that shows the loop adapting
   --rate R          fixed JSCC rate (1/16, 1/8, 1/4, 1/2, 1); default: the edge adapts it to the fed-back SNR

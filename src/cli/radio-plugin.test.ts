@@ -20,7 +20,7 @@ test('a radio registered from one file shows in discovery, the engine API, `deka
 
   const engine = createEngine({ devices: registryDevices({}, usb), sessions: null });
   const listed = await engine.listDevices();
-  assert.deepEqual(listed.find((d) => d.id === 'fakesdr:F1'), { id: 'fakesdr:F1', driver: 'fakesdr', label: 'Fake SDR (serial F1)', connected: false });
+  assert.deepEqual(listed.find((d) => d.id === 'fakesdr:F1'), { id: 'fakesdr:F1', driver: 'fakesdr', label: 'Fake SDR (serial F1)', connected: false, roles: [] });
   const connected = await engine.connectDevice({ id: 'fakesdr:F1' });
   assert.equal(connected.id, 'fakesdr:F1');
   await engine.disconnectDevice();

@@ -19,8 +19,23 @@ export interface DeviceSummary {
   id: string;
   driver: DeviceDriverName;
   label: string;
-  /** Whether this radio is the one connected now. */
+  /** Whether this radio is connected now (as TX, RX or both). */
   connected: boolean;
+  /** The roles it holds now: [] when not connected. */
+  roles: ('tx' | 'rx')[];
+}
+
+/**
+ * Which end a radio is connected as: 'both' (one full-duplex radio such as the loopback or a Pluto; the
+ * default), 'tx' (the transmitter, e.g. a HackRF: half-duplex) or 'rx' (the receiver, e.g. an RTL-SDR).
+ */
+export type RadioRole = 'both' | 'tx' | 'rx';
+
+/** A network radio the user adds from the Devices screen: an rtl_tcp server (host:port) or a Pluto by host. */
+export interface NetworkRadioRequest {
+  driver: 'rtl_tcp' | 'pluto';
+  host: string;
+  port?: number;
 }
 
 export interface GainStageSummary {
@@ -122,6 +137,10 @@ export interface RecordingSummary {
   sampleRateHz: number;
   freqHz: number;
   datatype: string;
+  /** Samples lost while recording (the radio's gaps and blocks dropped when the disk fell behind), as the file's discontinuities say. */
+  droppedSamples: number;
+  /** Discontinuities in the recording (runs of lost samples). */
+  gaps: number;
 }
 
 /** Most characters a prompt (all its lines) may have: the engine's validator and the page use this one number. */
@@ -167,6 +186,9 @@ export interface RecordingStateView {
   path: string;
   /** Samples handed to the writer so far. */
   samples: number;
+  /** Samples lost so far (the radio's gaps and blocks dropped because the disk fell behind), in `gaps` runs. */
+  droppedSamples: number;
+  gaps: number;
   startedAtMs: number;
 }
 
@@ -184,7 +206,14 @@ export interface DistillStateView {
  * every tab loads it on (re)connect and gets it again (event 'state') whenever it changes.
  */
 export interface EngineState {
+  /** The receiving radio (or, with no receiver, the transmitting one): the one the Devices screen sets up. */
   device: ConnectedDevice | null;
+  /** The transmitting radio when it is another radio than `device`; null when it is the same or none. */
+  txDevice: ConnectedDevice | null;
+  /** The ids of the TX and RX radios (the same id for one full-duplex radio). */
+  radios: { tx: string | null; rx: string | null };
+  /** What limited the search for radios, e.g. "no USB bus (…); USB radios cannot be listed here". */
+  deviceProblems: string[];
   session: SessionStateView | null;
   lastSession: SessionEndView | null;
   recording: RecordingStateView | null;
@@ -291,7 +320,7 @@ export type EngineEvent =
   | { type: 'image'; record: ImageRecordView }
   | { type: 'spectrum'; row: SpectrumRow }
   | { type: 'distill'; subject: string; state: 'running' | 'done' | 'failed'; step: number; total: number; message?: string; adapter?: string }
-  | { type: 'recording'; state: 'recording' | 'stopped'; path: string; samples: number }
+  | { type: 'recording'; state: 'recording' | 'stopped'; path: string; samples: number; droppedSamples: number; gaps: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
 export type EngineEventType = EngineEvent['type'];
@@ -304,7 +333,10 @@ export interface DekagApi {
   /** The engine's whole state (radio, session, recording, distillation) and the session's recent images. */
   state(): Promise<EngineSnapshot>;
   listDevices(): Promise<DeviceSummary[]>;
-  connectDevice(p: { id: string }): Promise<ConnectedDevice>;
+  /** Connects a radio as TX, RX or both (default both); the other role keeps its radio. */
+  connectDevice(p: { id: string; role?: RadioRole }): Promise<ConnectedDevice>;
+  /** Adds a network radio (rtl_tcp server, Pluto) to the Devices list for this engine's life. */
+  addNetworkRadio(p: NetworkRadioRequest): Promise<DeviceSummary[]>;
   disconnectDevice(): Promise<null>;
   configureDevice(p: Partial<DeviceSettings>): Promise<DeviceSettings>;
   setLoopbackChannel(p: Partial<LoopbackChannelSettings>): Promise<LoopbackChannelSettings>;
@@ -480,7 +512,18 @@ export const API_SCHEMA: { [M in ApiMethod]: Check<ApiParams<M>> } = {
   info: v.none(),
   state: v.none(),
   listDevices: v.none(),
-  connectDevice: v.object({ id: v.string({ min: 1, max: 512, pattern: /^[a-z_]+(:[^\0]*)?$/, what: "a device id like 'loopback' or 'rtl_tcp:127.0.0.1:1234'" }) }),
+  connectDevice: v.object<{ id: string; role?: RadioRole }>(
+    { id: v.string({ min: 1, max: 512, pattern: /^[a-z_]+(:[^\0]*)?$/, what: "a device id like 'loopback' or 'rtl_tcp:127.0.0.1:1234'" }), role: v.literal(['both', 'tx', 'rx'] as const) },
+    ['role'],
+  ),
+  addNetworkRadio: v.object<NetworkRadioRequest>(
+    {
+      driver: v.literal(['rtl_tcp', 'pluto'] as const),
+      host: v.string({ min: 1, max: 253, pattern: /^(?=.*[A-Za-z0-9])[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, what: 'a host name or IPv4 address like 127.0.0.1 or pluto.local' }),
+      port: v.number(1, 65535, true),
+    },
+    ['port'],
+  ),
   disconnectDevice: v.none(),
   configureDevice: v.object<Partial<DeviceSettings>>(
     { freqHz: v.number(0, 100e9), sampleRateHz: v.number(1e3, 100e6), gainsDb: v.record(gainName, v.number(-100, 100), 8) },

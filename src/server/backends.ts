@@ -22,6 +22,8 @@ export interface CreateEngineOptions {
   sessions?: SessionBackend | null;
   /** Execution provider for the models (cpu, cuda, webgpu, dml, coreml); falls back to cpu. */
   provider?: string | undefined;
+  /** Where the network radios added in the UI are kept (browser mode: in the config folder beside the token). */
+  networkRadiosFile?: string | undefined;
 }
 
 /** Loopback defaults for the app: paced like a radio so the waterfall moves in real time. */
@@ -36,6 +38,7 @@ export function registryDevices(config: DiscoveryConfig = {}, usb?: UsbLike): De
   let drivers: Promise<string[]> | undefined;
   return {
     list: async () => (await discoverDevices(config, usb)).devices,
+    discover: () => discoverDevices(config, usb),
     open: async (id: string): Promise<SdrDevice> => {
       await (drivers ??= loadDriverModules());
       return openDevice(id, {
@@ -82,5 +85,6 @@ export function createEngine(o: CreateEngineOptions = {}): Engine {
     adaptersDir: join(modelsDir, 'adapters'),
     userAdaptersDir: resolve(o.userAdaptersDir ?? join('out', 'adapters')),
     recordingsDir,
+    ...(o.networkRadiosFile ? { networkRadiosFile: o.networkRadiosFile } : {}),
   });
 }

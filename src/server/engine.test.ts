@@ -219,7 +219,7 @@ test("the engine's state: radio, session progress, recording; a change is broadc
   engine.subscribe((e) => e.type === 'state' && states.push(e.state));
   try {
     const empty = await engine.state();
-    assert.deepEqual(empty, { device: null, session: null, lastSession: null, recording: null, distill: null, images: [] });
+    assert.deepEqual(empty, { device: null, txDevice: null, radios: { tx: null, rx: null }, deviceProblems: [], session: null, lastSession: null, recording: null, distill: null, images: [] });
     await engine.connectDevice({ id: 'loopback' });
     assert.equal(states.at(-1)?.device?.id, 'loopback');
     await engine.startRecording({ name: 'r1' });
@@ -299,6 +299,219 @@ test('kept sessions: listed, their every image read back from session.jsonl, exp
     await assert.rejects(engine.sessionHistory({ sessionId: 'session-nope-2' }), /no session 'session-nope-2'/);
   } finally {
     await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a connected receiver streams with no session: spectrum rows, an idle recording fills; a session shares the stream and its end leaves it running', async () => {
+  const dir = tmp();
+  const devices: DeviceDirectory = {
+    list: async () => [{ id: 'loopback', driver: 'loopback', label: 'Loopback' }],
+    open: async () => {
+      const d = new LoopbackDevice({ pace: 'realtime', channel: { snrDb: 20 }, config: { sampleRateHz: 250e3 } });
+      await d.open();
+      return d;
+    },
+    watch: () => () => undefined,
+  };
+  let sessionBlocks = 0;
+  const sessions = {
+    outDir: join(dir, 'sessions'),
+    // the user role's part: a subscription to the radio's stream, stopped when the session ends
+    run: async (r: Parameters<import('./ports.js').SessionBackend['run']>[0]) => {
+      const rx = r.device.startRx({ blockSamples: 4096, queueBlocks: 64 });
+      for await (const b of rx) {
+        sessionBlocks += b.samples > 0 ? 1 : 0;
+        if (sessionBlocks >= 5) break;
+      }
+      await rx.stop();
+    },
+    replay: async () => {},
+  };
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices, sessions });
+  let rows = 0;
+  engine.subscribe((e) => {
+    if (e.type === 'spectrum') rows++;
+  });
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  try {
+    await engine.connectDevice({ id: 'loopback' });
+    await sleep(500);
+    assert.ok(rows >= 2, `spectrum rows with no session: ${rows}`);
+    const { path } = await engine.startRecording({ name: 'idle' });
+    await sleep(1000);
+    const summary = await engine.stopRecording();
+    assert.ok(summary && summary.samples > 100e3, `an idle 1 s recording holds ${summary?.samples} samples`);
+    assert.equal((await SigmfRecording.open(path)).sampleCount, summary.samples);
+    const tapped = (engine as unknown as { device: TappedDevice }).device;
+    const { sessionId } = await engine.startSession({ prompt: 'a red star on grass', images: 1, seed: 1, rate: 'auto', adapter: null, snr: { kind: 'target', snrDb: 20 } } as SessionRequest);
+    await (engine as unknown as { session?: { done: Promise<void> } }).session?.done;
+    assert.ok(sessionId && sessionBlocks >= 5, `the session received ${sessionBlocks} blocks`);
+    assert.equal(tapped.streaming, true, 'the idle stream outlives the session');
+    const before = rows;
+    await sleep(400);
+    assert.ok(rows > before, 'spectrum rows go on after the session');
+    assert.equal(tapped.rxStats().gaps, 0);
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('TX and RX on two radios: chosen apart, the session gets both ends; a half-duplex radio cannot be both; network radios added', async () => {
+  const dir = tmp();
+  const open = async (id: string): Promise<SdrDevice> => {
+    const d = new LoopbackDevice({ pace: 'full-speed', channel: { snrDb: 30 }, config: { sampleRateHz: id === 'rxer' ? 2e6 : 1e6 } });
+    await d.open();
+    // 'half' stands for a HackRF: it transmits and receives, one at a time
+    if (id === 'half') Object.defineProperty(d, 'capabilities', { value: { ...d.capabilities, fullDuplex: false } });
+    Object.defineProperty(d, 'info', { value: { ...d.info, id } });
+    return d;
+  };
+  const devices: DeviceDirectory = {
+    list: async () => ['loopback', 'half', 'rxer'].map((id) => ({ id, driver: 'loopback', label: id })),
+    discover: async () => ({ devices: ['loopback', 'half', 'rxer'].map((id) => ({ id, driver: 'loopback', label: id })), problems: ['no USB bus (test)'] }),
+    open,
+    watch: () => () => undefined,
+  };
+  const ends: { rx: string; tx: string | undefined }[] = [];
+  const sessions = {
+    outDir: join(dir, 'sessions'),
+    run: async (r: Parameters<import('./ports.js').SessionBackend['run']>[0]) => {
+      ends.push({ rx: r.device.info.id, tx: r.txDevice?.info.id });
+    },
+    replay: async () => {},
+  };
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices, sessions });
+  const req: SessionRequest = { prompt: 'a red star on grass', images: 1, seed: 1, rate: 'auto', adapter: null, snr: { kind: 'target', snrDb: 20 } };
+  const done = async (): Promise<void> => void (await (engine as unknown as { session?: { done: Promise<void> } }).session?.done);
+  try {
+    await engine.connectDevice({ id: 'half' });
+    await assert.rejects(engine.startSession(req), /half-duplex/);
+    // the HackRF transmits; the other radio receives, on the HackRF's frequency and rate
+    await engine.connectDevice({ id: 'rxer', role: 'rx' });
+    let st = await engine.state();
+    assert.deepEqual(st.radios, { tx: 'half', rx: 'rxer' });
+    assert.equal(st.device?.id, 'rxer');
+    assert.equal(st.txDevice?.id, 'half');
+    assert.equal(st.device?.settings.sampleRateHz, 1e6, 'the receiver took the transmitter sample rate');
+    assert.deepEqual(st.deviceProblems, ['no USB bus (test)']);
+    const listed = await engine.listDevices();
+    assert.deepEqual(listed.map((d) => [d.id, d.roles]), [['loopback', []], ['half', ['tx']], ['rxer', ['rx']]]);
+    const tapped = (engine as unknown as { tx: TappedDevice; rx: TappedDevice });
+    assert.equal(tapped.tx.streaming, false, 'the half-duplex transmitter does not receive');
+    assert.equal(tapped.rx.streaming, true, 'the receiver streams');
+    await engine.startSession(req);
+    await done();
+    assert.deepEqual(ends, [{ rx: 'rxer', tx: 'half' }]);
+    // Apply sets frequency and rate on both radios
+    await engine.configureDevice({ freqHz: 915e6, sampleRateHz: 500e3 });
+    st = await engine.state();
+    assert.equal(st.txDevice?.settings.freqHz, 915e6);
+    assert.equal(st.device?.settings.sampleRateHz, 500e3);
+    // one radio as both again: the other radio is closed
+    await engine.connectDevice({ id: 'loopback' });
+    st = await engine.state();
+    assert.deepEqual(st.radios, { tx: 'loopback', rx: 'loopback' });
+    assert.equal(st.txDevice, null);
+    await engine.startSession(req);
+    await done();
+    assert.deepEqual(ends.at(-1), { rx: 'loopback', tx: undefined });
+    // 'as TX' on the radio that was both ends leaves it the transmitter only
+    await engine.connectDevice({ id: 'loopback', role: 'tx' });
+    assert.deepEqual((await engine.state()).radios, { tx: 'loopback', rx: null });
+    await assert.rejects(engine.startSession(req), /no receiving radio/);
+    // a receiver alone cannot run a session
+    await engine.connectDevice({ id: 'rxer', role: 'rx' });
+    await engine.disconnectDevice();
+    await engine.connectDevice({ id: 'rxer', role: 'rx' });
+    await assert.rejects(engine.startSession(req), /no transmitting radio/);
+    // 'connect' (both) on a receive-only radio makes it the RX end and keeps the TX radio
+    await engine.connectDevice({ id: 'half', role: 'tx' });
+    Object.defineProperty(tapped.rx.inner, 'capabilities', { value: { ...tapped.rx.inner.capabilities, tx: false } });
+    await engine.connectDevice({ id: 'rxer' });
+    assert.deepEqual((await engine.state()).radios, { tx: 'half', rx: 'rxer' });
+    // network radios added by the user are listed, and only well-formed hosts are taken
+    const withNet = await engine.addNetworkRadio({ driver: 'rtl_tcp', host: '127.0.0.1', port: 1235 });
+    assert.ok(withNet.some((d) => d.id === 'rtl_tcp:127.0.0.1:1235' && d.driver === 'rtl_tcp'));
+    await engine.addNetworkRadio({ driver: 'pluto', host: 'pluto.local' });
+    assert.ok((await engine.listDevices()).some((d) => d.id === 'pluto:pluto.local'));
+    const { validateRequest } = await import('./api.js');
+    assert.throws(() => validateRequest('addNetworkRadio', { driver: 'rtl_tcp', host: 'a b' }), /host name/);
+    assert.throws(() => validateRequest('addNetworkRadio', { driver: 'rtl_tcp', host: 'x', port: 70000 }), /1 to 65535/);
+    assert.throws(() => validateRequest('connectDevice', { id: 'loopback', role: 'sideways' }), /'both', 'tx', 'rx'/);
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a recording counts what it lost: the radio stream gaps and blocks dropped while the disk is behind, live and in the list', async () => {
+  const dir = tmp();
+  const { RxRecorder } = await import('./recorder.js');
+  const { recordingLosses } = await import('./engine.js');
+  try {
+    const config = { freqHz: 2.4e9, sampleRateHz: 1e6, gainsDb: {} };
+    const rec = await RxRecorder.start({ dir, name: 'lossy', config, hardware: 'test', onError: (e) => assert.fail(e.message) });
+    const block = (sampleIndex: number, samples = 1000) => ({ iq: new Float32Array(2 * samples).fill(0.1), samples, sampleIndex, receivedAtMs: Date.now() });
+    rec.tap(block(0), config);
+    rec.tap(block(1000), config);
+    rec.tap(block(5000), config); // the radio lost 3000 samples before this block
+    assert.deepEqual([rec.droppedSamples, rec.gaps], [3000, 1]);
+    rec.tap(block(6000), config);
+    const summary = await rec.stop();
+    assert.deepEqual([summary.samples, summary.droppedSamples, summary.gaps], [4000, 3000, 1]);
+    const meta = await SigmfRecording.open(join(dir, 'lossy'));
+    assert.deepEqual(recordingLosses(meta.captures), { droppedSamples: 3000, gaps: 1 });
+
+    // a writer that cannot keep up (no room at all for pending bytes): blocks are dropped, counted and marked
+    const slow = await RxRecorder.start({ dir, name: 'slow', config, hardware: 'test', maxPendingBytes: -1, onError: (e) => assert.fail(e.message) });
+    for (let i = 0; i < 5; i++) slow.tap(block(i * 1000), config);
+    assert.equal(slow.droppedByWriter, 5000);
+    const s2 = await slow.stop();
+    assert.deepEqual([s2.samples, s2.droppedSamples, s2.gaps], [0, 5000, 1]);
+
+    // the engine lists both with their losses
+    const engine = createEngine({ recordingsDir: dir, devices: loopbackOnly().dir, sessions: null });
+    try {
+      const listed = await engine.listRecordings();
+      assert.deepEqual(
+        listed.map((r) => [r.name, r.samples, r.droppedSamples, r.gaps]),
+        [['lossy', 4000, 3000, 1], ['slow', 0, 5000, 1]],
+      );
+    } finally {
+      await engine.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('network radios the user adds are kept (private file) and listed again by the next engine; bad entries are skipped', async () => {
+  const dir = tmp();
+  const file = join(dir, 'config', 'network-radios.json');
+  try {
+    const one = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions: null, networkRadiosFile: file });
+    await one.addNetworkRadio({ driver: 'rtl_tcp', host: '192.168.1.20', port: 1234 });
+    await one.addNetworkRadio({ driver: 'pluto', host: '192.168.2.1' });
+    await one.addNetworkRadio({ driver: 'pluto', host: '192.168.2.1' }); // twice: listed once
+    await one.dispose();
+    const { statSync: st, readFileSync: rd } = await import('node:fs');
+    if (process.platform !== 'win32') assert.equal(st(file).mode & 0o077, 0, 'only the user may read it');
+    const kept = JSON.parse(rd(file, 'utf8')) as unknown[];
+    assert.equal(kept.length, 2);
+    writeFileSync(file, JSON.stringify([...kept, { driver: 'rtl_tcp', host: 'bad host' }, { driver: 'ftp', host: 'x' }]));
+    const two = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions: null, networkRadiosFile: file });
+    const logs: string[] = [];
+    two.subscribe((e) => e.type === 'log' && logs.push(e.message));
+    try {
+      const ids = (await two.listDevices()).map((d) => d.id);
+      assert.deepEqual(ids, ['loopback', 'rtl_tcp:192.168.1.20:1234', 'pluto:192.168.2.1']);
+      assert.equal(logs.filter((l) => l.startsWith('skipping a network radio')).length, 2);
+    } finally {
+      await two.dispose();
+    }
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

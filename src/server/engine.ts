@@ -7,7 +7,7 @@
  * Heavy data leaves it UI-ready and bounded: images as PNG data URLs, at most 512 constellation points
  * per image, spectrum rows of 256 bins at most 10 per second. The UI never receives raw IQ.
  */
-import { readdirSync, readFileSync, realpathSync, statSync, mkdirSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync, mkdirSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, isAbsolute, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DekagError, PromptError } from '../util/errors.js';
@@ -17,9 +17,11 @@ import type { Vocab } from '../gsc/vocab.js';
 import { LoopbackDevice, type LoopbackChannel } from '../radio/devices/loopback.js';
 import type { DeviceConfig } from '../radio/devices/types.js';
 import { SigmfRecording } from '../radio/sigmf/reader.js';
+import { DEKAG_FIELDS } from '../radio/sigmf/meta.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
 import {
   ApiError,
+  API_SCHEMA,
   type AdapterSummary,
   type ConnectedDevice,
   type DekagApi,
@@ -46,7 +48,10 @@ import {
   type SessionRequest,
   type VocabularyInfo,
   type DeviceDriverName,
+  type NetworkRadioRequest,
+  type RadioRole,
 } from './api.js';
+import { networkRadios, type NetworkRadioConfig } from '../radio/devices/discovery.js';
 import { MAX_REQUEST_BYTES } from './dispatch.js';
 import type { DeviceDirectory, DistillRunner, SessionBackend, SessionImage } from './ports.js';
 import { RxRecorder } from './recorder.js';
@@ -67,6 +72,8 @@ export interface EngineOptions {
   recordingsDir: string;
   /** Most constellation points per image sent to the UI. */
   maxConstellationPoints?: number;
+  /** Where the network radios the user adds are kept (JSON, private to the user); absent: for the engine's life only. */
+  networkRadiosFile?: string;
 }
 
 const MAX_POINTS = 512;
@@ -76,7 +83,13 @@ const EXAMPLES = ['a large red striped star on the left on grass', 'a medium blu
 
 export class Engine implements DekagApi {
   private readonly listeners = new Set<(e: EngineEvent) => void>();
-  private device: TappedDevice | undefined;
+  /** The transmitting and the receiving radio; the same object for one full-duplex radio. */
+  private tx: TappedDevice | undefined;
+  private rx: TappedDevice | undefined;
+  private untapSpectrum: (() => void) | undefined;
+  /** Network radios the user added (rtl_tcp servers, Plutos), listed with the discovered ones. */
+  private readonly network: NetworkRadioConfig[] = [];
+  private deviceProblems: string[] = [];
   private session: { id: string; abort: AbortController; done: Promise<void>; view: SessionStateView } | undefined;
   private lastSession: SessionEndView | null = null;
   /** The current (or last) session's most recent image records. */
@@ -93,6 +106,7 @@ export class Engine implements DekagApi {
 
   constructor(private readonly o: EngineOptions) {
     mkdirSync(o.recordingsDir, { recursive: true });
+    this.network.push(...this.loadNetworkRadios());
     this.stopWatching = o.devices.watch(() => {
       void this.listDevices().then(
         (devices) => this.emit({ type: 'devices', devices }),
@@ -127,9 +141,14 @@ export class Engine implements DekagApi {
   private currentState(): EngineState {
     return {
       device: this.device ? this.describeDevice() : null,
+      txDevice: this.tx && this.tx !== this.device ? this.describeDevice(this.tx) : null,
+      radios: { tx: this.tx?.info.id ?? null, rx: this.rx?.info.id ?? null },
+      deviceProblems: [...this.deviceProblems],
       session: this.session ? { ...this.session.view } : null,
       lastSession: this.lastSession ? { ...this.lastSession } : null,
-      recording: this.recorder ? { path: this.recorder.rec.path, samples: this.recorder.rec.samples, startedAtMs: this.recorder.startedAtMs } : null,
+      recording: this.recorder
+        ? { path: this.recorder.rec.path, samples: this.recorder.rec.samples, droppedSamples: this.recorder.rec.droppedSamples, gaps: this.recorder.rec.gaps, startedAtMs: this.recorder.startedAtMs }
+        : null,
       distill: this.distillView ? { ...this.distillView } : null,
     };
   }
@@ -191,71 +210,193 @@ export class Engine implements DekagApi {
   // devices
 
   async listDevices(): Promise<DeviceSummary[]> {
-    const infos = await this.o.devices.list();
-    return infos.map((d) => ({ id: d.id, driver: d.driver as DeviceDriverName, label: d.label, connected: this.device?.info.id === d.id }));
+    const found = this.o.devices.discover ? await this.o.devices.discover() : { devices: await this.o.devices.list(), problems: [] };
+    const infos = [...found.devices, ...networkRadios({ network: this.network }).filter((n) => !found.devices.some((d) => d.id === n.id))];
+    if (found.problems.join('\n') !== this.deviceProblems.join('\n')) {
+      this.deviceProblems = [...found.problems];
+      this.changed();
+    }
+    return infos.map((d) => {
+      const roles: ('tx' | 'rx')[] = [];
+      if (this.tx?.info.id === d.id) roles.push('tx');
+      if (this.rx?.info.id === d.id) roles.push('rx');
+      return { id: d.id, driver: d.driver as DeviceDriverName, label: d.label, connected: roles.length > 0, roles };
+    });
   }
 
-  async connectDevice(p: { id: string }): Promise<ConnectedDevice> {
+  async addNetworkRadio(p: NetworkRadioRequest): Promise<DeviceSummary[]> {
+    const n: NetworkRadioConfig = p.port !== undefined ? { driver: p.driver, host: p.host, port: p.port } : { driver: p.driver, host: p.host };
+    const id = networkRadios({ network: [n] })[0]!.id;
+    if (!networkRadios({ network: this.network }).some((d) => d.id === id)) {
+      if (this.network.length >= 32) throw new ApiError('at most 32 network radios may be added; restart the engine to clear the list', 'E_TOO_MANY');
+      this.network.push(n);
+      this.saveNetworkRadios();
+    }
+    this.log('info', `network radio ${id} added; connect it as TX or RX`);
+    const devices = await this.listDevices();
+    this.emit({ type: 'devices', devices });
+    return devices;
+  }
+
+  /** The network radios kept from earlier runs; entries that do not pass the API's check are skipped and said. */
+  private loadNetworkRadios(): NetworkRadioConfig[] {
+    const file = this.o.networkRadiosFile;
+    if (!file || !existsSync(file)) return [];
+    try {
+      const list = JSON.parse(readBounded(file, 1 << 20)) as unknown;
+      if (!Array.isArray(list)) throw new Error('not a JSON list');
+      const out: NetworkRadioConfig[] = [];
+      for (const [i, entry] of list.slice(0, 32).entries()) {
+        try {
+          const n = API_SCHEMA.addNetworkRadio(entry, `${basename(file)}[${i}]`);
+          out.push(n.port !== undefined ? { driver: n.driver, host: n.host, port: n.port } : { driver: n.driver, host: n.host });
+        } catch (e) {
+          queueMicrotask(() => this.log('warn', `skipping a network radio in ${file}: ${(e as Error).message}`));
+        }
+      }
+      return out;
+    } catch (e) {
+      queueMicrotask(() => this.log('warn', `network radios in ${file} not read: ${(e as Error).message}`));
+      return [];
+    }
+  }
+
+  private saveNetworkRadios(): void {
+    const file = this.o.networkRadiosFile;
+    if (!file) return;
+    try {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(this.network, null, 2) + '\n', { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch (e) {
+      this.log('warn', `network radios not kept in ${file}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The receiving radio, or with none the transmitting one: what the Devices screen sets up, what records. */
+  private get device(): TappedDevice | undefined {
+    return this.rx ?? this.tx;
+  }
+
+  async connectDevice(p: { id: string; role?: RadioRole }): Promise<ConnectedDevice> {
     if (this.session) throw new ApiError('a session is running; stop it before changing the radio', 'E_BUSY');
+    let role: RadioRole = p.role ?? 'both';
     const id = await this.allowedDeviceId(p.id);
-    if (this.device?.info.id === id) return this.describeDevice();
-    await this.disconnectDevice();
-    const dev = await this.o.devices.open(id);
-    const tapped = new TappedDevice(dev, (e) => this.log('warn', `RX tap failed: ${e.message}`));
+    const open = [this.tx, this.rx].find((d) => d?.info.id === id);
+    const dev = open ?? (await this.openTapped(id));
+    // 'both' on a radio that has one direction only (an RTL-SDR, a recording) makes it that end; the other keeps its radio.
+    if (p.role === undefined || p.role === 'both') role = !dev.capabilities.tx && dev.capabilities.rx ? 'rx' : dev.capabilities.tx && !dev.capabilities.rx ? 'tx' : 'both';
+    if (role !== 'tx' && !dev.capabilities.rx) {
+      if (!open) await dev.close();
+      throw new ApiError(`${id} cannot receive; connect it as TX and choose another radio as RX`, 'E_DEVICE_CONFIG');
+    }
+    if (role !== 'rx' && !dev.capabilities.tx) {
+      if (!open) await dev.close();
+      throw new ApiError(`${id} cannot transmit (a receiver only); connect it as RX and choose another radio as TX`, 'E_DEVICE_CONFIG');
+    }
+    // A second radio starts on the other one's frequency and rate, so TX and RX can hear each other.
+    const other = role === 'tx' ? this.rx : role === 'rx' ? this.tx : undefined;
+    if (!open && other && other !== dev) {
+      await dev.configure({ freqHz: other.config.freqHz, sampleRateHz: other.config.sampleRateHz }).catch((e: Error) => this.log('warn', `${id} keeps its own settings: ${e.message}`));
+    }
+    // 'as TX' / 'as RX' give this radio exactly that role: a radio that was both ends keeps only this one.
+    const keep = (d: TappedDevice | undefined): TappedDevice | undefined => (d === dev ? undefined : d);
+    await this.setRadios(role === 'rx' ? keep(this.tx) : dev, role === 'tx' ? keep(this.rx) : dev);
+    return this.describeDevice(dev);
+  }
+
+  private async openTapped(id: string): Promise<TappedDevice> {
+    const inner = await this.o.devices.open(id);
+    const tapped = new TappedDevice(inner, (e) => this.log('warn', `RX tap failed: ${e.message}`));
     tapped.on('gone', (e: Error) => {
-      if (this.device !== tapped) return;
-      this.device = undefined;
+      if (this.tx !== tapped && this.rx !== tapped) return;
+      if (this.tx === tapped) this.tx = undefined;
+      if (this.rx === tapped) {
+        this.rx = undefined;
+        this.untapSpectrum?.();
+        this.untapSpectrum = undefined;
+        if (this.recorder) void this.stopRecording();
+      }
       this.session?.abort.abort();
-      this.emit({ type: 'device', device: null, reason: e.message });
+      this.emit({ type: 'device', device: this.device ? this.describeDevice() : null, reason: e.message });
       this.changed();
       void this.listDevices().then((devices) => this.emit({ type: 'devices', devices }), () => undefined);
     });
-    tapped.on('error', (e: Error) => this.log('warn', `${dev.info.id}: ${e.message}`));
-    this.device = tapped;
-    const described = this.describeDevice();
-    this.emit({ type: 'device', device: described });
+    tapped.on('error', (e: Error) => this.log('warn', `${inner.info.id}: ${e.message}`));
+    return tapped;
+  }
+
+  /**
+   * Makes `tx` and `rx` the connected radios: a radio no longer used is closed, a receiver that stops being
+   * one stops streaming (a half-duplex HackRF moved to TX only must be free to transmit), and the new
+   * receiver streams at once, feeding the spectrum, the waterfall and any recording.
+   */
+  private async setRadios(tx: TappedDevice | undefined, rx: TappedDevice | undefined): Promise<void> {
+    const oldTx = this.tx;
+    const oldRx = this.rx;
+    if (oldRx && oldRx !== rx) {
+      if (this.recorder) await this.stopRecording();
+      this.untapSpectrum?.();
+      this.untapSpectrum = undefined;
+      await oldRx.stopStreaming();
+    }
+    this.tx = tx;
+    this.rx = rx;
+    for (const d of new Set([oldTx, oldRx])) if (d && d !== tx && d !== rx) await d.close().catch((e: Error) => this.log('warn', `closing ${d.info.id}: ${e.message}`));
+    if (rx && rx !== oldRx) {
+      // A connected receiver streams with or without a session: the spectrum and waterfall are live, and a
+      // recording captures whatever is received. Sessions subscribe to this one stream.
+      this.untapSpectrum = this.addSpectrumTap(rx, () => this.session?.view.kind === 'replay'); // a replay shows its own spectrum
+      rx.startStreaming();
+    }
+    this.emit({ type: 'device', device: this.device ? this.describeDevice() : null, ...(this.device ? {} : { reason: 'disconnected' }) });
     this.changed();
     void this.listDevices().then((devices) => this.emit({ type: 'devices', devices }), () => undefined);
-    return described;
   }
 
   /**
    * The id the engine may open for `requested`: a radio the directory lists (loopback, USB radios, network
-   * radios the user configured), or `sigmf:` naming a recording in the recordings folder. Anything else is
+   * radios the user added), or `sigmf:` naming a recording in the recordings folder. Anything else is
    * refused before any file is opened or any connection made: an arbitrary `sigmf:PATH` would read files
    * anywhere, and an arbitrary `rtl_tcp:HOST:PORT` would make the engine a port scanner for the page.
    */
   private async allowedDeviceId(requested: string): Promise<string> {
     if (requested.startsWith('sigmf:')) return `sigmf:${this.confineRecording(requested.slice('sigmf:'.length)).metaPath}`;
-    const listed = await this.o.devices.list();
+    const listed = [...(await this.o.devices.list()), ...networkRadios({ network: this.network })];
     if (!listed.some((d) => d.id === requested)) {
-      throw new ApiError(`no radio '${requested.slice(0, 80)}' is available; connect one from the Devices list (network radios are configured, not typed in)`, 'E_NO_DEVICE');
+      throw new ApiError(`no radio '${requested.slice(0, 80)}' is available; connect one from the Devices list (add a network radio there first: Add a network radio)`, 'E_NO_DEVICE');
     }
     return requested;
   }
 
   async disconnectDevice(): Promise<null> {
     if (this.session) throw new ApiError('a session is running; stop it before disconnecting the radio', 'E_BUSY');
-    const dev = this.device;
-    if (!dev) return null;
-    if (this.recorder) await this.stopRecording();
-    this.device = undefined;
-    await dev.close();
-    this.emit({ type: 'device', device: null, reason: 'disconnected' });
-    this.changed();
-    void this.listDevices().then((devices) => this.emit({ type: 'devices', devices }), () => undefined);
+    if (!this.tx && !this.rx) return null;
+    await this.setRadios(undefined, undefined);
     return null;
   }
 
+  /**
+   * Frequency and sample rate go to both radios (TX and RX must agree to hear each other); each gain goes to
+   * the radio that has a stage of that name. Answers the receiving radio's applied settings.
+   */
   async configureDevice(p: Partial<DeviceSettings>): Promise<DeviceSettings> {
-    const dev = this.requireDevice();
-    const changes: Partial<DeviceConfig> = {};
-    if (p.freqHz !== undefined) changes.freqHz = p.freqHz;
-    if (p.sampleRateHz !== undefined) changes.sampleRateHz = p.sampleRateHz;
-    if (p.gainsDb !== undefined) changes.gainsDb = p.gainsDb;
-    const cfg = await dev.configure(changes); // the driver checks ranges against its capabilities
+    const main = this.requireDevice();
+    const radios = [...new Set([this.rx, this.tx])].filter((d): d is TappedDevice => d !== undefined);
+    for (const dev of [main, ...radios.filter((d) => d !== main)]) {
+      const changes: Partial<DeviceConfig> = {};
+      if (p.freqHz !== undefined) changes.freqHz = p.freqHz;
+      if (p.sampleRateHz !== undefined) changes.sampleRateHz = p.sampleRateHz;
+      if (p.gainsDb !== undefined) {
+        const own = Object.entries(p.gainsDb).filter(([k]) => dev === main || dev.capabilities.gains.some((g) => g.name === k));
+        if (own.length) changes.gainsDb = Object.fromEntries(own);
+      }
+      await dev.configure(changes); // the driver checks ranges against its capabilities
+    }
     this.emit({ type: 'device', device: this.describeDevice() });
     this.changed();
+    const cfg = main.config;
     return { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, gainsDb: { ...cfg.gainsDb } };
   }
 
@@ -281,8 +422,7 @@ export class Engine implements DekagApi {
     return dev.inner;
   }
 
-  private describeDevice(): ConnectedDevice {
-    const dev = this.requireDevice();
+  private describeDevice(dev: TappedDevice = this.requireDevice()): ConnectedDevice {
     const caps = dev.capabilities;
     const cfg = dev.config;
     const d: ConnectedDevice = {
@@ -377,17 +517,16 @@ export class Engine implements DekagApi {
 
   async startSession(p: SessionRequest): Promise<{ sessionId: string }> {
     const backend = this.requireSessions();
-    const dev = this.requireDevice();
-    if (!dev.capabilities.tx || !dev.capabilities.rx) {
-      throw new ApiError(`${dev.info.id} cannot both transmit and receive; a one-radio session needs a full-duplex radio such as the loopback`, 'E_DEVICE_CONFIG');
-    }
+    const { tx, rx } = this.requireEnds();
+    const dev = rx;
     const prompts = promptLines(p.prompt);
     const vocab = this.o.vocab();
     for (const line of prompts) tokenize(line, vocab); // a PromptError says which word and what was meant
     if (prompts.length === 0) throw new PromptError("empty prompt; describe an image, e.g. 'a red star on grass'");
     const adapter = p.adapter === null || p.adapter === 'auto' ? p.adapter : { path: this.adapterPath(p.adapter) };
     const schedule = snrSchedule(p);
-    const loop = dev.inner instanceof LoopbackDevice ? dev.inner : undefined;
+    // The loopback's channel sets the SNR only when it carries both ends (TX and RX on the same loopback).
+    const loop = tx === rx && dev.inner instanceof LoopbackDevice ? dev.inner : undefined;
     if (p.snr.kind === 'sweep' && !loop) {
       throw new ApiError('an SNR sweep needs the loopback radio (its channel) or a step attenuator; no attenuator is connected', 'E_DEVICE_CONFIG');
     }
@@ -403,7 +542,8 @@ export class Engine implements DekagApi {
         rate: p.rate,
         images,
         seed: p.seed,
-        device: dev,
+        device: rx,
+        ...(tx !== rx ? { txDevice: tx } : {}),
         signal,
         beforeImage: async (index) => {
           const snrDb = schedule.length > 0 ? schedule[Math.min(index, schedule.length - 1)]! : p.snr.kind === 'target' ? p.snr.snrDb : null;
@@ -421,11 +561,34 @@ export class Engine implements DekagApi {
     );
   }
 
+  /** The session's two ends: a TX radio and an RX radio that can work together, or an error saying what to change. */
+  private requireEnds(): { tx: TappedDevice; rx: TappedDevice } {
+    const { tx, rx } = this;
+    if (!tx && !rx) this.requireDevice();
+    if (!tx) throw new ApiError(`no transmitting radio: ${rx!.info.id} receives only here; connect a radio as TX (or the loopback as both)`, 'E_NO_DEVICE');
+    if (!rx) throw new ApiError(`no receiving radio: ${tx.info.id} transmits only here; connect a radio as RX (e.g. an RTL-SDR)`, 'E_NO_DEVICE');
+    if (tx === rx && !(tx.capabilities.tx && tx.capabilities.rx && tx.capabilities.fullDuplex)) {
+      throw new ApiError(
+        `${tx.info.id} cannot transmit and receive at the same time (half-duplex); connect it as TX and another radio (e.g. an RTL-SDR) as RX, or use a full-duplex radio such as the loopback`,
+        'E_DEVICE_CONFIG',
+      );
+    }
+    if (tx !== rx && tx.config.sampleRateHz !== rx.config.sampleRateHz) {
+      throw new ApiError(`TX ${tx.info.id} runs at ${tx.config.sampleRateHz} S/s and RX ${rx.info.id} at ${rx.config.sampleRateHz} S/s; set one sample rate (Apply sets both)`, 'E_DEVICE_CONFIG');
+    }
+    if (tx !== rx && tx.config.freqHz !== rx.config.freqHz) {
+      this.log('warn', `TX ${tx.info.id} is on ${tx.config.freqHz / 1e6} MHz and RX ${rx.info.id} on ${rx.config.freqHz / 1e6} MHz; Apply sets both to one frequency`);
+    }
+    return { tx, rx };
+  }
+
   async replayRecording(p: { path: string }): Promise<{ sessionId: string }> {
     const backend = this.requireSessions();
     const { metaPath } = this.confineRecording(p.path);
     const dev = await this.o.devices.open(`sigmf:${metaPath}`);
     const tapped = new TappedDevice(dev, (e) => this.log('warn', `RX tap failed: ${e.message}`));
+    // The replay's own stream (started by the user role) feeds the spectrum; the radio's taps are not fed meanwhile.
+    this.addSpectrumTap(tapped);
     return this.runSession(
       backend,
       tapped,
@@ -433,6 +596,16 @@ export class Engine implements DekagApi {
       (signal, sessionId) => backend.replay({ device: tapped, signal, onImage: (img) => this.onImage(sessionId, img), onLog: (level, message) => this.log(level, message) }),
       () => tapped.close(),
     );
+  }
+
+  /** The live view's spectrum and waterfall: rows of the radio's RX stream, at most 10 a second. */
+  private addSpectrumTap(dev: TappedDevice, muted: () => boolean = () => false): () => void {
+    const monitor = new SpectrumMonitor();
+    return dev.addTap((block, cfg) => {
+      if (muted()) return;
+      const row = monitor.push(block.iq, cfg.sampleRateHz);
+      if (row) this.emit({ type: 'spectrum', row: { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, binsDb: row, tMs: block.receivedAtMs } });
+    });
   }
 
   private runSession(
@@ -447,15 +620,12 @@ export class Engine implements DekagApi {
     const sessionId = `session-${Date.now().toString(36)}-${++this.sessionCount}`;
     const folder = what.kind === 'session' && _backend.outDir ? join(_backend.outDir, sessionId) : null;
     const abort = new AbortController();
-    const monitor = new SpectrumMonitor();
     // A second, independent receiver on the same stream gives the live view the received points of each
     // JSCC frame (the session's own receiver keeps them to itself); it is a pure block, cheap at radio rates.
     let receiver: StreamReceiver | undefined;
     let receiverRate = 0;
     this.lastPoints = undefined;
     const untap = dev.addTap((block, cfg) => {
-      const row = monitor.push(block.iq, cfg.sampleRateHz);
-      if (row) this.emit({ type: 'spectrum', row: { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, binsDb: row, tMs: block.receivedAtMs } });
       if (!receiver || receiverRate !== cfg.sampleRateHz) {
         receiver = new StreamReceiver({ params: { sampleRateHz: cfg.sampleRateHz } });
         receiverRate = cfg.sampleRateHz;
@@ -647,10 +817,11 @@ export class Engine implements DekagApi {
     });
     const untap = dev.addTap(rec.tap);
     // Every page shows how much has been recorded: samples (so duration and size) once a second.
-    const progress = setInterval(() => this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: rec.samples }), 1000);
+    // Every page shows how much has been recorded and lost: samples (so duration and size), dropped samples and gaps.
+    const progress = setInterval(() => this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: rec.samples, droppedSamples: rec.droppedSamples, gaps: rec.gaps }), 1000);
     progress.unref?.();
     this.recorder = { rec, untap, startedAtMs: Date.now(), progress };
-    this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0 });
+    this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0, droppedSamples: 0, gaps: 0 });
     this.changed();
     return { path: rec.path };
   }
@@ -662,7 +833,8 @@ export class Engine implements DekagApi {
     clearInterval(r.progress);
     r.untap();
     const summary = await r.rec.stop();
-    this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples });
+    this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples, droppedSamples: summary.droppedSamples, gaps: summary.gaps });
+    if (summary.gaps > 0) this.log('warn', `recording ${summary.name} lost ${summary.droppedSamples} samples in ${summary.gaps} gaps (marked as discontinuities in the file)`);
     this.changed();
     return summary;
   }
@@ -682,6 +854,7 @@ export class Engine implements DekagApi {
           sampleRateHz: rec.sampleRateHz ?? 0,
           freqHz: (rec.captures[0]?.['core:frequency'] as number | undefined) ?? 0,
           datatype: rec.datatype.name,
+          ...recordingLosses(rec.captures),
         });
       } catch (e) {
         this.log('warn', `skipping ${base}: ${(e as Error).message}`);
@@ -736,15 +909,29 @@ export class Engine implements DekagApi {
     this.session?.abort.abort();
     await this.session?.done;
     await this.stopRecording().catch(() => null);
-    const dev = this.device;
-    this.device = undefined;
-    await dev?.close().catch(() => undefined);
+    const radios = new Set([this.tx, this.rx]);
+    this.tx = this.rx = undefined;
+    for (const d of radios) await d?.close().catch(() => undefined);
     this.listeners.clear();
   }
 }
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
+
+/** What a recording lost, as its captures say: each discontinuity the recorder wrote (dekag:lost_samples). */
+export function recordingLosses(captures: readonly Record<string, unknown>[]): { droppedSamples: number; gaps: number } {
+  let droppedSamples = 0;
+  let gaps = 0;
+  for (const c of captures) {
+    const lost = c[DEKAG_FIELDS.lostSamples];
+    if (typeof lost === 'number' && Number.isFinite(lost) && lost > 0) {
+      droppedSamples += lost;
+      gaps++;
+    }
+  }
+  return { droppedSamples, gaps };
+}
 
 /** Largest session.jsonl the engine reads back (a 1 280-image sweep writes about 2 MB). */
 const MAX_RECORD_BYTES = 32 * 2 ** 20;

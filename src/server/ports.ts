@@ -8,6 +8,8 @@ import type { DeviceInfo, SdrDevice } from '../radio/devices/types.js';
 /** Finding and opening radios (src/radio/devices registry + discovery). */
 export interface DeviceDirectory {
   list(): Promise<DeviceInfo[]>;
+  /** The same list, with what limited the search (e.g. no USB bus here); optional. */
+  discover?(): Promise<{ devices: DeviceInfo[]; problems: string[] }>;
   /** Opens the radio; the result is open and ready to configure. */
   open(id: string): Promise<SdrDevice>;
   /** Hotplug: calls `onChange` when radios come or go; returns the function that stops watching. */
@@ -47,8 +49,10 @@ export interface SessionRunOptions {
   rate: number | 'auto';
   images: number;
   seed: number;
-  /** The radio (already open and configured); the runner transmits and receives on it. */
+  /** The receiving radio (already open and configured); the runner transmits on it too unless `txDevice` is given. */
   device: SdrDevice;
+  /** The transmitting radio when it is another radio than `device` (a HackRF sending to an RTL-SDR). */
+  txDevice?: SdrDevice;
   /** Called before image `index` is sent; returns the SNR configured for it (sweeps change it here). */
   beforeImage: (index: number) => Promise<number | null>;
   onImage: (image: SessionImage) => void;

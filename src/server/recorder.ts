@@ -24,7 +24,15 @@ export interface RecorderOptions {
 }
 
 export class RxRecorder {
+  /** Samples lost since the last block written (written as one discontinuity before the next block). */
   private lost = 0;
+  /** Every sample lost so far: the radio's own gaps (its stream's sample index jumped) and blocks dropped because the disk fell behind. */
+  droppedSamples = 0;
+  /** Discontinuities written to the recording (one per run of lost samples). */
+  gaps = 0;
+  /** Of `droppedSamples`, those the recorder dropped itself (the writer fell behind). */
+  droppedByWriter = 0;
+  private nextIndex: number | undefined;
   private stopped = false;
   private failure: Error | undefined;
   private freqHz: number;
@@ -60,13 +68,24 @@ export class RxRecorder {
       this.freqHz = config.freqHz;
       this.writer.setFrequency(config.freqHz).catch((e: Error) => this.fail(e));
     }
+    // The radio's stream counts every sample it made, delivered or not: a jump in the index is samples the
+    // radio or its driver lost before they reached us (a restarted stream starts again from 0: no gap).
+    if (this.nextIndex !== undefined && block.sampleIndex > this.nextIndex) {
+      const gap = block.sampleIndex - this.nextIndex;
+      this.lost += gap;
+      this.droppedSamples += gap;
+    }
+    this.nextIndex = block.sampleIndex + block.samples;
     if (this.writer.pendingBytes > (this.opts.maxPendingBytes ?? 64 * 2 ** 20)) {
       this.lost += block.samples;
+      this.droppedSamples += block.samples;
+      this.droppedByWriter += block.samples;
       return;
     }
     if (this.lost > 0) {
       const lost = this.lost;
       this.lost = 0;
+      this.gaps++;
       this.writer.markDiscontinuity(lost).catch((e: Error) => this.fail(e));
     }
     this.writer.append(block.iq).catch((e: Error) => this.fail(e));
@@ -83,6 +102,12 @@ export class RxRecorder {
   /** Stops and finalizes (checksum, finalized flag). After a write failure, the closed recording is kept as is. */
   async stop(): Promise<RecordingSummary> {
     this.stopped = true;
+    if (this.lost > 0 && !this.failure) {
+      // lost at the very end: written as a last discontinuity, so the file says so too
+      this.gaps++;
+      await this.writer.markDiscontinuity(this.lost).catch(() => undefined);
+      this.lost = 0;
+    }
     let samples = this.writer.sampleCount;
     if (!this.failure) {
       const r = await this.writer.finalize();
@@ -97,6 +122,8 @@ export class RxRecorder {
       sampleRateHz: this.opts.config.sampleRateHz,
       freqHz: this.opts.config.freqHz,
       datatype: 'cf32_le',
+      droppedSamples: this.droppedSamples,
+      gaps: this.gaps,
     };
   }
 }

@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFile } from 'node:fs/promises';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { extname } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { UsageError } from '../util/errors.js';
 import type { EngineEvent, EventMessage } from './api.js';
@@ -223,6 +223,8 @@ export async function runServe(o: RunServeOptions): Promise<void> {
     recordingsDir: o.recordingsDir,
     userAdaptersDir: o.userAdaptersDir,
     provider: o.provider,
+    // the network radios the user adds are kept beside the token, so a restarted server lists them again
+    networkRadiosFile: join(dirname(stored.path), 'network-radios.json'),
   });
   let running: RunningServer;
   try {

@@ -46,6 +46,7 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
         store,
         models: m,
         radio: r.device,
+        ...(r.txDevice ? { txRadio: r.txDevice } : {}),
         catalog,
         outDir,
         sessionId,

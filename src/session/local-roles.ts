@@ -47,8 +47,10 @@ export async function loadRoleModels(store: ModelStore, provider: ProviderName):
 export interface LocalRolesOptions {
   store: ModelStore;
   models: RoleModels;
-  /** Full duplex: the edge transmits on it, the user receives from it. */
+  /** The user receives from it; the edge transmits on it too (full duplex) unless `txRadio` is given. */
   radio: SdrDevice;
+  /** The edge's transmitter when it is another radio (a HackRF sending to an RTL-SDR). */
+  txRadio?: SdrDevice;
   catalog: AdapterCatalog;
   outDir: string;
   sessionId: number;
@@ -81,7 +83,8 @@ export interface LocalRoles {
 export function startLocalRoles(o: LocalRolesOptions): LocalRoles {
   const [cloudToEdge, edgeFromCloud] = linkPair('cloud', 'edge');
   const [userToEdge, edgeFromUser] = linkPair('user', 'edge');
-  const tx = o.radio.startTx();
+  const txRadio = o.txRadio ?? o.radio;
+  const tx = txRadio.startTx();
   const edge = new EdgeRole({
     store: o.store,
     generator: o.models.edge,
@@ -91,7 +94,7 @@ export function startLocalRoles(o: LocalRolesOptions): LocalRoles {
       flatCurves: loadRateCurves(o.store.dir, 'cala', 'flat'),
       ...(o.fixedRate !== undefined ? { fixedRate: o.fixedRate } : {}),
     }),
-    sampleRateHz: o.radio.config.sampleRateHz,
+    sampleRateHz: txRadio.config.sampleRateHz,
     configuredSnrDb: o.configuredSnrDb,
     ...(o.models.klt ? { klt: o.models.klt } : {}),
     linkCurves: o.models.linkCurves,

@@ -79,3 +79,27 @@ test('adapter_gain_kept: the share of the adapter\'s consistency gain the receiv
   assert.equal(adapterGainKept([rec(1.0, 1.0, 1.0)]), null);
   assert.equal(adapterGainKept([]), null);
 });
+
+test('two radios (dekag demo --tx NAME --rx NAME): the edge transmits on one, the user receives on the other; naming one alone is refused', { timeout: 120_000 }, async () => {
+  const { LoopbackDevice } = await import('../radio/devices/loopback.js');
+  const { RtlTcpServer } = await import('../radio/devices/rtl-tcp-server.js');
+  const store = ModelStore.open();
+  await assert.rejects(runLocalSession({ store, prompts: ['a red star on grass'], outDir: tmp, snrScheduleDb: [20], txRadio: 'loopback' }), /name both radios/);
+  // the receiver: an rtl_tcp server on its own loopback (a dongle somewhere); the transmitter: this process's loopback
+  const served = new LoopbackDevice({ seed: 5, pace: 'realtime', config: { sampleRateHz: 1e6 } });
+  await served.open();
+  const server = await RtlTcpServer.listen({ device: served, port: 0, blockSamples: 4096, queueBlocks: 256 });
+  try {
+    const out = join(tmp, 'two');
+    const res = await runLocalSession({ store, prompts: ['a red star on grass'], outDir: out, snrScheduleDb: [20], seed: 1, txRadio: 'loopback', rxRadio: `rtl_tcp:127.0.0.1:${server.port}` });
+    assert.equal(res.records.length + 0, 1);
+    const rec = JSON.parse(readFileSync(res.jsonlPath, 'utf8').trim()) as { status: string; snr: { configured_db: number | null } };
+    // two separate simulated radios have no air between them: the frame is sent and lost, and nobody set an SNR
+    assert.ok(['lost', 'received'].includes(rec.status));
+    assert.equal(rec.snr.configured_db, null);
+    assert.ok(res.edgeStats && res.userStats);
+  } finally {
+    await server.close();
+    await served.close();
+  }
+});

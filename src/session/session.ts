@@ -7,7 +7,9 @@
 import type { ModelStore } from '../gsc/models.js';
 import { rateLabel } from '../gsc/jscc.js';
 import type { ProviderName } from '../gsc/onnx.js';
-import type { LoopbackDevice } from '../radio/devices/loopback.js';
+import { LoopbackDevice } from '../radio/devices/loopback.js';
+import type { SdrDevice } from '../radio/devices/types.js';
+import { UsageError } from '../util/errors.js';
 import { SigmfWriter } from '../radio/sigmf/writer.js';
 import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord, type PromptFailureRecord } from './cloud.js';
 import type { EdgeRole } from './edge.js';
@@ -36,6 +38,16 @@ export interface SessionOptions {
   linkMode?: LinkMode;
   /** SigMF base path for a recording of what the user received. */
   recordBase?: string;
+  /**
+   * Two radios instead of the one loopback: the edge transmits on `txRadio` and the user receives on
+   * `rxRadio` (names as for `--radio`: hackrf, rtlsdr:0, rtl_tcp:HOST:PORT, pluto:HOST, loopback). Both or
+   * neither; the same name twice opens one (full-duplex) radio. The SNR schedule is then not set by the
+   * testbed unless both ends are the one loopback.
+   */
+  txRadio?: string;
+  rxRadio?: string;
+  /** Centre frequency for two radios (default 915 MHz: a HackRF, an RTL-SDR and a Pluto all tune it). */
+  freqHz?: number;
   onProgress?: (done: number, total: number, last: ImageRecord) => void;
 }
 
@@ -57,15 +69,38 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
   const catalog = loadAdapterCatalog(o.store);
   const sessionId = o.sessionId ?? 1;
   const schedule = o.snrScheduleDb.length ? o.snrScheduleDb : [20];
-  const radio = (await openRadio('loopback', {
-    pace: 'full-speed',
+  const loopbackOptions = {
+    pace: 'full-speed' as const,
     seed: o.seed ?? 1,
     channel: {
       snrDb: schedule[0]!,
       ...(o.impairments === false ? {} : CABLED_SDR_PAIR),
-      ...(o.fading ? { fading: { profile: 'epa', maxDopplerHz: 0 } } : {}),
+      ...(o.fading ? { fading: { profile: 'epa' as const, maxDopplerHz: 0 } } : {}),
     },
-  })) as LoopbackDevice;
+  };
+  if ((o.txRadio === undefined) !== (o.rxRadio === undefined)) throw new UsageError('name both radios (--tx NAME --rx NAME), or neither for the one loopback');
+  const twoNames = o.txRadio !== undefined && o.rxRadio !== undefined && o.txRadio !== o.rxRadio;
+  // Default: the one loopback, full speed (as it always was). Two names: a TX radio and an RX radio.
+  const radio = o.rxRadio === undefined || o.rxRadio === 'loopback' && !twoNames
+    ? await openRadio(o.rxRadio ?? 'loopback', loopbackOptions)
+    : await openRadio(o.rxRadio, { freqHz: o.freqHz ?? 915e6, ...(o.rxRadio === 'loopback' ? loopbackOptions : {}) });
+  let txRadio: SdrDevice | undefined;
+  try {
+    if (twoNames) {
+      txRadio = await openRadio(o.txRadio!, { freqHz: radio.config.freqHz, sampleRateHz: radio.config.sampleRateHz, ...(o.txRadio === 'loopback' ? loopbackOptions : {}) });
+      if (txRadio.config.sampleRateHz !== radio.config.sampleRateHz) await txRadio.configure({ sampleRateHz: radio.config.sampleRateHz });
+      if (!txRadio.capabilities.tx) throw new UsageError(`--tx ${o.txRadio}: ${txRadio.info.id} cannot transmit`);
+    } else if (!radio.capabilities.tx || !radio.capabilities.fullDuplex) {
+      throw new UsageError(`${radio.info.id} cannot transmit and receive at once (half-duplex or receive-only): name a TX radio and another RX radio (--tx hackrf --rx rtlsdr:0)`);
+    }
+    if (!radio.capabilities.rx) throw new UsageError(`--rx ${o.rxRadio}: ${radio.info.id} cannot receive`);
+  } catch (e) {
+    await txRadio?.close().catch(() => undefined);
+    await radio.close().catch(() => undefined);
+    throw e;
+  }
+  // The loopback's channel sets the SNR only when it carries both ends.
+  const loop = !txRadio && radio instanceof LoopbackDevice ? radio : undefined;
   const recording = o.recordBase
     ? await SigmfWriter.open(o.recordBase, {
         datatype: 'cf32_le',
@@ -81,6 +116,7 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
     store: o.store,
     models,
     radio,
+    ...(txRadio ? { txRadio } : {}),
     catalog,
     outDir: o.outDir,
     sessionId,
@@ -90,8 +126,9 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
     ...(recording ? { recording } : {}),
     // The testbed's control of the channel: each frame sees the next SNR of the schedule.
     configuredSnrDb: () => {
+      if (!loop) return null;
       const snr = schedule[frameIndex++ % schedule.length]!;
-      radio.setChannel({ snrDb: snr });
+      loop.setChannel({ snrDb: snr });
       return snr;
     },
   });
@@ -111,6 +148,7 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
   } finally {
     await roles.close();
     await radio.close();
+    await txRadio?.close();
     if (recording) await recording.finalize();
   }
   return {

@@ -345,6 +345,8 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('saved')`);
     const saved = (await page.textContent('#rec-status'))!;
     const samples = Number(/saved (\d+) samples/.exec(saved)?.[1]);
+    assert.match(saved, /; (nothing lost|\d+ gaps?, [\d,]+ samples lost \([\d.]+ %\))$/, 'the saved message says what was lost');
+    process.stdout.write(`# e2e: recording during the session: ${saved}\n`);
     await waitFor(page, `/^rec-\\d{8}-\\d{6}/.test(document.getElementById('rec-name').value)`); // 'e2e' is taken now: a fresh name is offered
     assert.ok(samples > 100_000, `recorded ${samples} samples`);
     await waitFor(page, `document.getElementById('rec-list').options.length > 0`);
@@ -364,6 +366,136 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     await browser.close();
     await stopServe(child);
     rmSync(recordings, { recursive: true, force: true });
+  }
+});
+
+test('browser mode: a connected receiver streams with no session: live spectrum and waterfall, an idle recording holds samples', { skip, timeout: 120_000 }, async () => {
+  if (why) assert.fail(why);
+  const work = mkdtempSync(join(tmpdir(), 'dekag-e2e-idle-'));
+  const { child, url } = await serve(work);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  try {
+    const errors: string[] = [];
+    const page = await openApp(browser, url, errors);
+    await page.click('button[data-device="loopback"]');
+    await page.waitForSelector('#device-settings:not([hidden])');
+    await page.click('#tab-live');
+    // no session: the spectrum and the waterfall fill from the radio's own stream
+    await waitFor(page, `window.dekagUi.charts.counts().spectrum === 256 && window.dekagUi.charts.counts().waterfallRows >= 5`, 15_000);
+    assert.equal(await page.textContent('#session-status'), 'idle');
+    const rows0 = ((await page.evaluate('window.dekagUi.charts.counts()')) as Record<string, number>)['waterfallRows']!;
+    await page.waitForTimeout(1000);
+    const rows1 = ((await page.evaluate('window.dekagUi.charts.counts()')) as Record<string, number>)['waterfallRows']!;
+    assert.ok(rows1 >= rows0 + 5, `waterfall rows keep coming: ${rows0} then ${rows1} a second later`);
+    // an idle recording of about a second captures what is received
+    await page.fill('#rec-name', 'idle');
+    await page.click('#rec-start');
+    await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('recording to')`);
+    await page.waitForTimeout(1000);
+    await page.click('#rec-stop');
+    await waitFor(page, `document.getElementById('rec-status').textContent.startsWith('saved')`);
+    await shot(page, '12-idle-spectrum');
+    const meta = JSON.parse(readFileSync(join(work, 'recordings', 'idle.sigmf-meta'), 'utf8')) as { global: Record<string, unknown> };
+    const dataBytes = statSync(join(work, 'recordings', 'idle.sigmf-data')).size;
+    assert.equal(meta.global['core:datatype'], 'cf32_le');
+    const samples = dataBytes / 8;
+    const rate = meta.global['core:sample_rate'] as number;
+    assert.ok(samples > 0.5 * rate, `an idle ~1 s recording holds ${samples} samples at ${rate} S/s`);
+    // what it lost is said in the status and the list, and agrees with the file's discontinuities
+    const captures = (meta as unknown as { captures: Record<string, unknown>[] }).captures;
+    const lost = captures.reduce((n, c) => n + ((c['dekag:lost_samples'] as number | undefined) ?? 0), 0);
+    const status = (await page.textContent('#rec-status')) ?? '';
+    await waitFor(page, `[...document.getElementById('rec-list').options].some((o) => o.text.startsWith('idle ('))`);
+    const option = (await page.evaluate(`[...document.getElementById('rec-list').options].find((o) => o.text.startsWith('idle (')).text`)) as string;
+    if (lost === 0) {
+      assert.match(status, /nothing lost$/);
+      assert.match(option, /nothing lost\)$/);
+    } else {
+      assert.match(status, new RegExp(`${lost.toLocaleString('en')} samples lost`));
+      assert.match(option, /gaps?, [\d,]+ samples lost/);
+    }
+    process.stdout.write(`# e2e: idle recording ${samples} samples, ${lost} lost; list: ${option}\n`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stopServe(child);
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+/** Starts `dekag rtl-tcp serve` on a free port (its own loopback radio); resolves with the port it printed. */
+function rtlTcpServe(): Promise<{ child: ChildProcess; port: number }> {
+  const dekag = `const { runCli } = await import(${JSON.stringify(pathToFileURL(join(build, 'src', 'cli', 'main.js')).href)}); process.exitCode = await runCli(process.argv.slice(1));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', dekag, '--', 'rtl-tcp', 'serve', '--device', 'loopback', '--port', '0', '--rate', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`dekag rtl-tcp printed no port in 20 s: ${out} ${err}`)), 20_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolvePromise({ child, port: Number(m[1]) });
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => reject(new Error(`dekag rtl-tcp exited with ${code}: ${err}`)));
+  });
+}
+
+test('browser mode: TX and RX on two radios (the loopback transmits, an rtl_tcp server added from the page receives) and a session runs', { skip, timeout: 180_000 }, async () => {
+  if (why) assert.fail(why);
+  const work = mkdtempSync(join(tmpdir(), 'dekag-e2e-ends-'));
+  const rtl = await rtlTcpServe();
+  const { child, url } = await serve(work);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  try {
+    const errors: string[] = [];
+    const page = await openApp(browser, url, errors);
+    // a malformed host is named in the page; a good one is added to the list
+    await page.fill('#net-host', 'not a host');
+    await page.click('#net-add');
+    await waitFor(page, `document.getElementById('net-msg').textContent.startsWith('Host:')`);
+    assert.equal(await page.getAttribute('#net-host', 'aria-invalid'), 'true');
+    await page.fill('#net-host', '127.0.0.1');
+    await page.fill('#net-port', String(rtl.port));
+    await page.click('#net-add');
+    const rtlId = `rtl_tcp:127.0.0.1:${rtl.port}`;
+    await page.waitForSelector(`button[data-device-rx="${rtlId}"]`);
+    // the loopback transmits, the rtl_tcp server receives
+    await page.click('button[data-device-tx="loopback"]');
+    await waitFor(page, `window.dekagUi.state?.radios.tx === 'loopback'`);
+    await page.click(`button[data-device-rx="${rtlId}"]`);
+    await waitFor(page, `window.dekagUi.state?.radios.rx === ${JSON.stringify(rtlId)}`);
+    const radioBadge = (await page.textContent('#radio-status')) ?? '';
+    assert.match(radioBadge, /^TX Loopback → RX rtl_tcp/);
+    const state = (await page.evaluate('window.dekagUi.state')) as { device: { id: string; settings: { sampleRateHz: number } }; txDevice: { id: string; settings: { sampleRateHz: number } } };
+    assert.equal(state.device.id, rtlId);
+    assert.equal(state.txDevice.id, 'loopback');
+    assert.equal(state.device.settings.sampleRateHz, state.txDevice.settings.sampleRateHz, 'the receiver took the transmitter rate');
+    assert.equal(await page.isHidden('#channel-settings'), true, 'the loopback channel form is hidden when the loopback is only the TX end');
+    await shot(page, '13-tx-rx-devices');
+    // the receiver streams before any session: its spectrum arrives
+    await page.click('#tab-live');
+    await waitFor(page, `window.dekagUi.charts.counts().spectrum === 256`, 15_000);
+    // a one-image session over the two ends
+    await startSession(page, 1);
+    await waitFor(page, `['done', 'failed', 'stopped'].includes(document.getElementById('session-status').textContent)`, 120_000);
+    assert.equal(await page.textContent('#session-status'), 'done');
+    const last = (await page.evaluate('window.dekagUi.state.lastSession')) as { folder: string };
+    const records = readFileSync(join(last.folder, 'session.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { status: string });
+    assert.equal(records.length, 1);
+    // The two ends are two separate simulated radios (no air between them), so the frame is lost; with a
+    // real HackRF and RTL-SDR on one frequency it would be received.
+    assert.ok(['received', 'lost'].includes(records[0]!.status), `status ${records[0]!.status}`);
+    await shot(page, '14-tx-rx-session');
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await stopServe(child);
+    await stopServe(rtl.child, 'SIGINT');
+    rmSync(work, { recursive: true, force: true });
   }
 });
 
@@ -506,13 +638,27 @@ test('browser mode: forms name the wrong field; a 100 kB prompt is refused in th
     assert.match((await page.textContent('#device-msg'))!, /^Applied: 915 MHz, 1 Msps/);
     await waitFor(page, 'window.dekagUi.state.device.settings.freqHz === 915e6');
     // out of range, in the channel form (the browser's own validation would have blocked it silently)
-    await page.fill('#ch-snr', '99');
+    await page.fill('#ch-doppler', '5000');
     await page.click('#channel-form button[type="submit"]');
     await waitFor(page, `document.getElementById('channel-msg').textContent !== ''`);
-    assert.equal(await page.textContent('#channel-msg'), 'Channel SNR (dB) must be from -10 to 60, not 99');
-    await page.fill('#ch-snr', '15');
+    assert.equal(await page.textContent('#channel-msg'), 'Doppler (Hz) must be from 0 to 1000, not 5000');
+    await page.fill('#ch-doppler', '10');
     await page.click('#channel-form button[type="submit"]');
-    await waitFor(page, `document.getElementById('channel-msg').textContent.startsWith('Applied: SNR 15 dB')`);
+    await waitFor(page, `document.getElementById('channel-msg').textContent.startsWith('Applied: fading')`);
+    // one SNR control: Channel SNR on the Session screen; out of range is named, a good value reaches the
+    // loopback at once and the Devices screen shows it
+    await page.click('#tab-session');
+    await page.fill('#snr-target', '99');
+    await page.press('#snr-target', 'Tab');
+    await waitFor(page, `document.getElementById('snr-msg').textContent !== ''`);
+    assert.equal(await page.textContent('#snr-msg'), 'Channel SNR (dB) must be from -10 to 60, not 99');
+    await page.fill('#snr-target', '15');
+    await page.press('#snr-target', 'Tab');
+    await waitFor(page, `document.getElementById('snr-msg').textContent.startsWith('Channel SNR set to 15 dB')`);
+    await waitFor(page, 'window.dekagUi.state.device.channel.snrDb === 15');
+    assert.equal(await page.textContent('#ch-snr-now'), '15 dB');
+    assert.equal(await page.locator('#ch-snr').count(), 0, 'no second SNR field on the Devices screen');
+    await page.click('#tab-devices');
 
     // --- the session form: an empty Images field names it
     await page.click('#tab-session');
