@@ -33,6 +33,7 @@ Progress goes to stdout as JSON lines (train/common.py Progress); the last line 
 """
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -174,6 +175,34 @@ class Adapter(torch.nn.Module):
         return list(self.a.values()) + list(self.b.values())
 
 
+UNFREEZE_GROUPS = ("all", "conv", "attn", "temb", "norm")
+
+
+def unfreeze_params(unet: UNet, spec: str) -> list[torch.nn.Parameter]:
+    """The edge's own weights a study variant trains in full: all of them, or those of the convolutions,
+    the attention blocks (the spatial transformers), the time embedding (time_mlp and each block's
+    projection) or the normalizations."""
+    groups = [g.strip() for g in spec.split(",") if g.strip()]
+    for g in groups:
+        if g not in UNFREEZE_GROUPS:
+            raise SystemExit(f"--unfreeze: '{g}' is not one of {', '.join(UNFREEZE_GROUPS)}")
+    chosen: dict[int, torch.nn.Parameter] = {}
+    for name, m in unet.named_modules():
+        kinds = {"all"}
+        if isinstance(m, torch.nn.Conv2d):
+            kinds.add("conv")
+        if "attn" in name:
+            kinds.add("attn")
+        if name.startswith("time_mlp") or name.endswith(".temb"):
+            kinds.add("temb")
+        if isinstance(m, (torch.nn.GroupNorm, torch.nn.LayerNorm)):
+            kinds.add("norm")
+        if kinds & set(groups):
+            for prm in m.parameters(recurse=False):
+                chosen[id(prm)] = prm
+    return list(chosen.values())
+
+
 class ConvLora(torch.nn.Module):
     """LoCon: a low-rank update on the edge's convolutions, W * x + B(A(x)), A a k x k convolution to `rank`
     channels with the layer's stride and padding, B a 1x1 back; B starts at zero. Applied with forward hooks,
@@ -235,6 +264,9 @@ def make_parser():
     p.add_argument("--out", type=Path, required=True, help="the adapter file to write (.dkga)")
     p.add_argument("--conv-rank", type=int, default=0,
                    help="study only (train/makd_study.py): also a rank-R LoCon update on every convolution")
+    p.add_argument("--lr-full", type=float, default=1e-4, help="study only: learning rate of the --unfreeze weights")
+    p.add_argument("--unfreeze", default="",
+                   help="study only: also train these edge weights in full (comma list of all, conv, attn, temb, norm)")
     p.set_defaults(threads=1)
     return p
 def distill(args) -> dict:
@@ -297,11 +329,17 @@ def distill(args) -> dict:
     for word, slot in slots.items():
         init_meta[slot] = word_emb[vocab.index(word)]
     adapter = Adapter(sites, args.rank, init_meta.cpu(), use_lora, use_meta, gen).to(device)
+    unfrozen = unfreeze_params(edge, args.unfreeze) if use_lora and args.unfreeze else []
+    base_edge = copy.deepcopy(edge) if unfrozen else edge  # preservation's target: the edge as shipped
+    for prm in unfrozen:
+        prm.requires_grad_(True)
     conv = ConvLora(edge, args.conv_rank, gen).to(device) if use_lora and args.conv_rank > 0 else None
     groups = []
     if use_lora:
         lora_params = adapter.lora_parameters() + (list(conv.parameters()) if conv is not None else [])
         groups.append({"params": lora_params, "lr": args.lr_lora, "peak": args.lr_lora})
+        if unfrozen:  # full weights move at a fine-tuning rate, not a low-rank update's
+            groups.append({"params": unfrozen, "lr": args.lr_full, "peak": args.lr_full})
     if use_meta:
         groups.append({"params": [adapter.metaword], "lr": args.lr_metaword, "peak": args.lr_metaword})
     opt = torch.optim.Adam(groups)
@@ -346,7 +384,7 @@ def distill(args) -> dict:
             with torch.no_grad():
                 if conv is not None:
                     conv.enabled = False
-                base_p = edge(x_p, t_p.float(), other_ctx[oi])
+                base_p = base_edge(x_p, t_p.float(), other_ctx[oi])
                 if conv is not None:
                     conv.enabled = True
             loss_preserve = F.mse_loss(p_p, base_p)
@@ -356,7 +394,7 @@ def distill(args) -> dict:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if not lora_on:
-            for prm in (groups[0]["params"] if use_lora else []):
+            for prm in (p for g in opt.param_groups if g["params"][0] is not adapter.metaword for p in g["params"]):
                 prm.grad = None
         opt.step()
         for k, v in (("loss", loss.item()), ("distill", loss_distill.item()), ("denoise", loss_denoise.item()),
@@ -368,11 +406,14 @@ def distill(args) -> dict:
             "slots": slots, "subject": subject, "use_lora": use_lora, "use_meta": use_meta, "steps": steps,
             "meta_steps": meta_steps, "n_prompts": n_prompts, "batch": b, "running": running, "device": device,
             "base_sha": base_sha, "text_sha": text_sha, "vocab": vocab, "edge": edge, "text": text, "cloud": cloud,
-            "null_ctx": null_ctx}
+            "null_ctx": null_ctx, "base_edge": base_edge, "unfrozen_numbers": sum(p.numel() for p in unfrozen)}
 
 
 def main() -> None:
     args = make_parser().parse_args()
+    if args.unfreeze:
+        raise SystemExit("--unfreeze is a study option (python3 -m train.makd_study): an adapter file carries low-rank "
+                         "updates, not the edge's weights")
     if args.conv_rank:
         raise SystemExit("--conv-rank is a study option (python3 -m train.makd_study): the edge's ONNX graph has no "
                          "inputs for convolution updates, so an adapter file cannot carry them")

@@ -11,9 +11,10 @@ image) from fixed noise. Reported per variant: consistency without / with the ad
 (mean over prompts) with a 95 % paired bootstrap interval over prompts, the spread over training seeds, the
 drop on the 'aligned' prompts (other prompts must not suffer), trainable numbers and CPU seconds.
 
-A variant is `attn:R` (LoRA of rank R on the attention projections: what ships) or `attn+conv:R:C` (also a
+A variant is `attn:R` (LoRA of rank R on the attention projections: what ships), `attn+conv:R:C` (also a
 rank-C LoCon update on every convolution of the edge; not yet shippable: the edge's ONNX graph has no inputs
-for it). The noise differs from the TypeScript bench's (torch generator here), so the absolute numbers are
+for it) or `attn+full:R:GROUPS` (also train some of the edge's own weights in full, GROUPS from all, conv,
+attn, temb, norm joined by '+': a diagnostic of where capacity matters, not an adapter). The noise differs from the TypeScript bench's (torch generator here), so the absolute numbers are
 close to, not equal to, `dekag bench makd`'s; the comparison between variants is what this measures.
 """
 from __future__ import annotations
@@ -97,10 +98,12 @@ def bootstrap_ci(none: np.ndarray, adapted: np.ndarray, ceiling: np.ndarray, n: 
 def parse_variant(v: str) -> dict:
     parts = v.split(":")
     if parts[0] == "attn" and len(parts) == 2:
-        return {"name": v, "rank": int(parts[1]), "conv_rank": 0}
+        return {"name": v, "rank": int(parts[1]), "conv_rank": 0, "unfreeze": ""}
+    if parts[0] == "attn+full" and len(parts) == 3:
+        return {"name": v, "rank": int(parts[1]), "conv_rank": 0, "unfreeze": parts[2].replace("+", ",")}
     if parts[0] == "attn+conv" and len(parts) == 3:
-        return {"name": v, "rank": int(parts[1]), "conv_rank": int(parts[2])}
-    raise SystemExit(f"--variants: '{v}' is not attn:R or attn+conv:R:C")
+        return {"name": v, "rank": int(parts[1]), "conv_rank": int(parts[2]), "unfreeze": ""}
+    raise SystemExit(f"--variants: '{v}' is not attn:R, attn+conv:R:C or attn+full:R:GROUPS (GROUPS: all, conv, attn, temb, norm joined by +)")
 
 
 def main() -> None:
@@ -113,6 +116,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lr-lora", type=float, default=3e-3, help="learning rate of the low-rank updates (LoRA and LoCon)")
     p.add_argument("--w-preserve", type=float, default=1.0, help="weight of the preservation loss (train.makd's)")
+    p.add_argument("--lr-full", type=float, default=1e-4, help="learning rate of the edge weights an attn+full variant trains")
     p.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     p.add_argument("--out", type=Path)
     args = p.parse_args()
@@ -127,7 +131,7 @@ def main() -> None:
         for seed in args.seeds:
             dargs = make_parser().parse_args(["--subject", args.subject, "--mode", args.mode, "--out", "/dev/null",
                                               "--steps", str(args.steps), "--rank", str(variant["rank"]),
-                                              "--conv-rank", str(variant["conv_rank"]), "--seed", str(seed), "--lr-lora", str(args.lr_lora), "--w-preserve", str(args.w_preserve),
+                                              "--conv-rank", str(variant["conv_rank"]), "--unfreeze", variant["unfreeze"], "--seed", str(seed), "--lr-lora", str(args.lr_lora), "--w-preserve", str(args.w_preserve), "--lr-full", str(args.lr_full),
                                               "--threads", str(args.threads), "--models-dir", str(args.models_dir)])
             cpu0 = time.process_time()
             r = distill(dargs)
@@ -140,13 +144,13 @@ def main() -> None:
             lora = {k: (a.detach(), b.detach()) for k, (a, b) in adapter.lora().items()} if r["use_lora"] else None
             if conv is not None:
                 conv.enabled = False
-            none = judge.edge(edge, None, None, {})
-            none_aligned = judge_aligned.edge(edge, None, None, {})
+            none = judge.edge(r["base_edge"], None, None, {})
+            none_aligned = judge_aligned.edge(r["base_edge"], None, None, {})
             if conv is not None:
                 conv.enabled = True
             adapted = judge.edge(edge, lora, meta, r["slots"])
             adapted_aligned = judge_aligned.edge(edge, lora, None, {})  # the aligned prompts never name the subject
-            numbers = sum(a.numel() + b.numel() for a, b in (lora or {}).values()) + (conv.numel() if conv is not None else 0)
+            numbers = sum(a.numel() + b.numel() for a, b in (lora or {}).values()) + (conv.numel() if conv is not None else 0) + r["unfrozen_numbers"]
             if conv is not None:
                 conv.remove()
             runs.append({"seed": seed, "none": round(float(none.mean()), 4), "adapted": round(float(adapted.mean()), 4),
@@ -161,7 +165,7 @@ def main() -> None:
         results.append({"variant": variant["name"], "mode": args.mode, "runs": runs,
                         "gap_closed_pct_mean": round(float(np.mean(gaps)), 1),
                         "gap_closed_pct_seed_spread": round(float(np.std(gaps, ddof=1)), 1) if len(gaps) > 1 else None})
-    doc = {"study": "makd levers", "subject": args.subject, "steps": args.steps, "seeds": args.seeds, "lr_lora": args.lr_lora, "w_preserve": args.w_preserve,
+    doc = {"study": "makd levers", "subject": args.subject, "steps": args.steps, "seeds": args.seeds, "lr_lora": args.lr_lora, "w_preserve": args.w_preserve, "lr_full": args.lr_full,
            "prompts": len(prompts_doc["subjects"][args.subject]), "results": results}
     print(json.dumps(doc), flush=True)
     if args.out:

@@ -30,8 +30,9 @@ def test_gap_closed_is_the_share_of_the_mean_gap_and_its_interval_covers_it():
 
 
 def test_variants_parse_and_bad_ones_are_refused():
-    assert parse_variant("attn:4") == {"name": "attn:4", "rank": 4, "conv_rank": 0}
+    assert parse_variant("attn:4") == {"name": "attn:4", "rank": 4, "conv_rank": 0, "unfreeze": ""}
     assert parse_variant("attn+conv:4:3")["conv_rank"] == 3
+    assert parse_variant("attn+full:4:temb+norm")["unfreeze"] == "temb,norm"
     for bad in ("conv:3", "attn", "attn+conv:4"):
         try:
             parse_variant(bad)
@@ -66,3 +67,21 @@ def test_the_shipping_trainer_refuses_conv_updates_it_cannot_write(tmp_path):
                         "--out", str(tmp_path / "x.dkga")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "no inputs for convolution updates" in r.stderr
     assert not (tmp_path / "x.dkga").exists()
+
+
+def test_unfreeze_groups_pick_the_named_weights_and_refuse_others():
+    from train.makd import unfreeze_params
+    edge = load_unet(ROOT / "models" / "torch" / "edge_gai.pt")
+    total = sum(p.numel() for p in edge.parameters())
+    assert sum(p.numel() for p in unfreeze_params(edge, "all")) == total
+    temb = unfreeze_params(edge, "temb")
+    norm = unfreeze_params(edge, "norm")
+    both = unfreeze_params(edge, "temb,norm")
+    assert 0 < sum(p.numel() for p in norm) < sum(p.numel() for p in temb) < total
+    assert {id(p) for p in both} == {id(p) for p in temb} | {id(p) for p in norm}
+    try:
+        unfreeze_params(edge, "convs")
+    except SystemExit as e:
+        assert "convs" in str(e)
+    else:
+        raise AssertionError("convs accepted")
