@@ -10,15 +10,12 @@
 import { UsageError } from '../util/errors.js';
 import { parse, requireString } from './options.js';
 import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
-import { DeviceGoneError, type IqBlock, type SdrDevice } from '../radio/devices/types.js';
+import { DeviceGoneError, type SdrDevice } from '../radio/devices/types.js';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
-import { SigmfWriter, type FinalizeResult } from '../radio/sigmf/writer.js';
+import type { FinalizeResult } from '../radio/sigmf/writer.js';
+import { RxRecorder } from '../radio/sigmf/rx-recorder.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
-import type { RxFrame } from '../radio/phy/demodulator.js';
-import { modulationName } from '../radio/phy/constellation.js';
-import { codeRateName } from '../radio/phy/convcode.js';
-import { PayloadKind } from '../radio/phy/header.js';
 
 export { RECORD_HELP } from './help.js';
 
@@ -85,15 +82,18 @@ export async function runRecordCli(argv: string[], opts: RecordCliOptions = {}):
   try {
     await device.configure({ freqHz, sampleRateHz, gainsDb });
     const datatype = format ?? device.capabilities.nativeFormat;
-    const writer = await SigmfWriter.open(base, {
+    const recorder = await RxRecorder.open(base, {
       datatype,
+      nativeFormat: device.capabilities.nativeFormat,
+      streamStart: 0,
+      maxSamples: totalSamples,
       sampleRateHz: device.config.sampleRateHz,
       freqHz: device.config.freqHz,
       hardware: device.info.label,
       description: `dekag record from ${device.info.id}`,
       overwrite: values.overwrite === true,
     });
-    const result = await record(device, writer, { totalSamples, frames, signal: opts.signal });
+    const result = await record(device, recorder, { totalSamples, frames, signal: opts.signal });
     const fin = result.final;
     const summary = {
       device: device.info.id,
@@ -142,7 +142,7 @@ interface RecordResult {
 
 async function record(
   device: SdrDevice,
-  writer: SigmfWriter,
+  recorder: RxRecorder,
   o: { totalSamples: number; frames: number; signal: AbortSignal | undefined },
 ): Promise<RecordResult> {
   const rate = device.config.sampleRateHz;
@@ -154,41 +154,18 @@ async function record(
   else process.once('SIGINT', onSigint);
   const rx = device.startRx({ blockSamples, queueBlocks: 64, signal: stop.signal });
   const transmitter = device instanceof LoopbackDevice && o.frames > 0 ? transmitFrames(device, o.frames, o.totalSamples, rate) : undefined;
-  let framesDecoded = 0;
-  let lostSamples = 0;
-  let expected = 0;
   let gone: DeviceGoneError | undefined;
-  const annotate = async (frames: RxFrame[]) => {
-    for (const f of frames) {
-      framesDecoded++;
-      await writer.annotateFrame({
-        sampleStart: f.startSample,
-        sampleCount: f.lengthSamples,
-        sequence: f.header.sequence,
-        snrDb: f.snrDb,
-        crcOk: f.crcOk,
-        rate: f.header.payloadKind === PayloadKind.Bytes ? `${modulationName(f.header.modulation)} ${codeRateName(f.header.codeRate)}` : modulationName(f.header.modulation),
-        payloadKind: f.header.payloadKind === PayloadKind.Bytes ? 'bytes' : 'symbols',
-      });
-    }
-  };
   try {
     for await (const block of rx) {
-      if (block.sampleIndex > expected) {
-        // The radio dropped samples (we were too slow): mark the gap so time stays honest.
-        lostSamples += block.sampleIndex - expected;
-        await writer.markDiscontinuity(block.sampleIndex - expected);
-      }
-      expected = block.sampleIndex + block.samples;
-      const want = Math.min(block.samples, o.totalSamples - writer.sampleCount);
-      await writer.append(samplesFor(block, want, writer.datatype.name, device));
-      // The receiver sees exactly the samples written, so its sample indices are the recording's.
-      await annotate(receiver.push(want === block.samples ? block.iq : block.iq.subarray(0, 2 * want)));
-      if (writer.sampleCount >= o.totalSamples) break;
+      // The recorder marks the radio's gaps as discontinuities; the receiver sees exactly the samples
+      // written, so its sample indices are the recording's.
+      const n = await recorder.write(block, device.config);
+      for (const f of receiver.push(n === block.samples ? block.iq : block.iq.subarray(0, 2 * n))) recorder.annotateFrame(f);
+      if (recorder.full) break;
     }
   } catch (e) {
     if (!(e instanceof DeviceGoneError)) {
-      await writer.close();
+      await recorder.close();
       throw e;
     }
     gone = e;
@@ -196,20 +173,11 @@ async function record(
     process.off('SIGINT', onSigint);
     await rx.stop();
   }
-  await annotate(receiver.flush());
-  const framesSent = transmitter ? await transmitter.stop(writer.sampleCount) : 0;
-  const final = await writer.finalize();
-  return { final, framesSent, framesDecoded, lostSamples, gone, interrupted: stop.signal.aborted && !gone };
-}
-
-/** The block as the writer should store it: the radio's own bytes when the format matches, else floats. */
-function samplesFor(block: IqBlock, n: number, datatype: string, device: SdrDevice): Float32Array | Int8Array | Uint8Array {
-  const native = device.capabilities.nativeFormat;
-  if (block.raw && datatype === native && (native === 'ci8' || native === 'cu8')) {
-    const raw = block.raw.subarray(0, 2 * n);
-    return native === 'ci8' ? new Int8Array(raw.buffer, raw.byteOffset, raw.length) : raw;
-  }
-  return n === block.samples ? block.iq : block.iq.subarray(0, 2 * n);
+  for (const f of receiver.flush()) recorder.annotateFrame(f);
+  const framesSent = transmitter ? await transmitter.stop(recorder.samples) : 0;
+  const summary = await recorder.finish();
+  if (!summary.final) throw summary.error ?? new Error(`the recording ${summary.path} was not finalized`);
+  return { final: summary.final, framesSent, framesDecoded: summary.frames, lostSamples: summary.droppedSamples, gone, interrupted: stop.signal.aborted && !gone };
 }
 
 /**

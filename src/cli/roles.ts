@@ -20,7 +20,7 @@ import { tokenize } from '../gsc/tokenizer.js';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
 import { RtlTcpServer } from '../radio/devices/rtl-tcp-server.js';
 import type { SdrDevice } from '../radio/devices/types.js';
-import { SigmfWriter } from '../radio/sigmf/writer.js';
+import { RxRecorder } from '../radio/sigmf/rx-recorder.js';
 import { CloudRole, loadAdapterCatalog, PromptFailedError } from '../session/cloud.js';
 import { EdgeRole } from '../session/edge.js';
 import { connectPeer, defaultKeyFile, loadSessionKey, PeerListener, type SessionKey } from '../session/handshake.js';
@@ -303,15 +303,16 @@ export async function runUser(argv: string[]): Promise<number> {
   const sid = values['session-id'] !== undefined ? optionalInt(values, 'session-id', 1, 0, 65535) : undefined;
   const { store, provider } = openModelStore(values);
   const radio = await openRadioRetrying(radioName, { sampleRateHz }, 30_000);
-  let recording: SigmfWriter | undefined;
+  let recording: RxRecorder | undefined;
   let link: Link | undefined;
   try {
     if (!radio.capabilities.rx) throw new UsageError(`radio '${radioName}' cannot receive; the user needs an RX radio`);
     const key = sessionKey(values, 'user');
     const [codec, decoder] = await Promise.all([JsccCodec.load(store, 'cala', { provider }), store.session('autoencoder_decoder.onnx', { provider })]);
     recording = values['record']
-      ? await SigmfWriter.open(resolve(values['record'] as string), {
+      ? await RxRecorder.open(resolve(values['record'] as string), {
           datatype: 'cf32_le',
+          streamStart: 0,
           sampleRateHz: radio.config.sampleRateHz,
           freqHz: radio.config.freqHz,
           description: 'DeKA-g session: what the user received',
@@ -351,6 +352,6 @@ export async function runUser(argv: string[]): Promise<number> {
   } finally {
     await link?.close();
     await radio.close();
-    if (recording) await recording.finalize();
+    if (recording) await recording.finish();
   }
 }

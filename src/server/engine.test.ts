@@ -448,27 +448,30 @@ test('TX and RX on two radios: chosen apart, the session gets both ends; a half-
 
 test('a recording counts what it lost: the radio stream gaps and blocks dropped while the disk is behind, live and in the list', async () => {
   const dir = tmp();
-  const { RxRecorder } = await import('./recorder.js');
-  const { recordingLosses } = await import('./engine.js');
+  const { RxRecorder } = await import('../radio/sigmf/rx-recorder.js');
+  const { recordingLosses, recordingSummary } = await import('./engine.js');
   try {
     const config = { freqHz: 2.4e9, sampleRateHz: 1e6, gainsDb: {} };
-    const rec = await RxRecorder.start({ dir, name: 'lossy', config, hardware: 'test', onError: (e) => assert.fail(e.message) });
+    // as the engine opens it: a tap that joins the stream where it is and drops blocks when the disk is behind
+    const open = (name: string, maxPendingBytes?: number) =>
+      RxRecorder.open(join(dir, name), { sampleRateHz: config.sampleRateHz, freqHz: config.freqHz, whenBehind: 'drop', hardware: 'test', ...(maxPendingBytes !== undefined ? { maxPendingBytes } : {}), onError: (e) => assert.fail(e.message) });
+    const rec = await open('lossy');
     const block = (sampleIndex: number, samples = 1000) => ({ iq: new Float32Array(2 * samples).fill(0.1), samples, sampleIndex, receivedAtMs: Date.now() });
     rec.tap(block(0), config);
     rec.tap(block(1000), config);
     rec.tap(block(5000), config); // the radio lost 3000 samples before this block
     assert.deepEqual([rec.droppedSamples, rec.gaps], [3000, 1]);
     rec.tap(block(6000), config);
-    const summary = await rec.stop();
+    const summary = await recordingSummary(rec, config);
     assert.deepEqual([summary.samples, summary.droppedSamples, summary.gaps], [4000, 3000, 1]);
     const meta = await SigmfRecording.open(join(dir, 'lossy'));
     assert.deepEqual(recordingLosses(meta.captures), { droppedSamples: 3000, gaps: 1 });
 
     // a writer that cannot keep up (no room at all for pending bytes): blocks are dropped, counted and marked
-    const slow = await RxRecorder.start({ dir, name: 'slow', config, hardware: 'test', maxPendingBytes: -1, onError: (e) => assert.fail(e.message) });
+    const slow = await open('slow', -1);
     for (let i = 0; i < 5; i++) slow.tap(block(i * 1000), config);
     assert.equal(slow.droppedByWriter, 5000);
-    const s2 = await slow.stop();
+    const s2 = await recordingSummary(slow, config);
     assert.deepEqual([s2.samples, s2.droppedSamples, s2.gaps], [0, 5000, 1]);
 
     // the engine lists both with their losses

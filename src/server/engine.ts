@@ -54,7 +54,7 @@ import {
 import { networkRadios, type NetworkRadioConfig } from '../radio/devices/discovery.js';
 import { MAX_REQUEST_BYTES } from './dispatch.js';
 import type { DeviceDirectory, DistillRunner, SessionBackend, SessionImage } from './ports.js';
-import { RxRecorder } from './recorder.js';
+import { RxRecorder } from '../radio/sigmf/rx-recorder.js';
 import { SpectrumMonitor } from './spectrum.js';
 import { TappedDevice } from './tap.js';
 
@@ -94,7 +94,7 @@ export class Engine implements DekagApi {
   private lastSession: SessionEndView | null = null;
   /** The current (or last) session's most recent image records. */
   private images: ImageRecordView[] = [];
-  private recorder: { rec: RxRecorder; untap: () => void; startedAtMs: number; progress: ReturnType<typeof setInterval> } | undefined;
+  private recorder: { rec: RxRecorder; untap: () => void; startedAtMs: number; progress: ReturnType<typeof setInterval>; config: DeviceConfig } | undefined;
   private distilling: string | undefined;
   private distillView: DistillStateView | null = null;
   private provider: string | null = null;
@@ -805,22 +805,25 @@ export class Engine implements DekagApi {
     if (existsSync(join(this.o.recordingsDir, `${p.name}.sigmf-meta`))) {
       throw new ApiError(`a recording named '${p.name}' exists in ${this.o.recordingsDir}; choose another name`);
     }
-    const rec = await RxRecorder.start({
-      dir: this.o.recordingsDir,
-      name: p.name,
-      config: dev.config,
+    // A tap on the live receive path: it joins the stream where it is and never waits for the disk
+    // (blocks are dropped and marked as a discontinuity when the disk falls behind).
+    const rec = await RxRecorder.open(join(this.o.recordingsDir, p.name), {
+      datatype: 'cf32_le',
+      whenBehind: 'drop',
+      sampleRateHz: dev.config.sampleRateHz,
+      freqHz: dev.config.freqHz,
       hardware: dev.info.label,
+      description: 'DeKA-g testbed session, received stream',
       onError: (e) => {
         this.log('error', `recording stopped: ${e.message}`);
         void this.stopRecording();
       },
     });
     const untap = dev.addTap(rec.tap);
-    // Every page shows how much has been recorded: samples (so duration and size) once a second.
     // Every page shows how much has been recorded and lost: samples (so duration and size), dropped samples and gaps.
     const progress = setInterval(() => this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: rec.samples, droppedSamples: rec.droppedSamples, gaps: rec.gaps }), 1000);
     progress.unref?.();
-    this.recorder = { rec, untap, startedAtMs: Date.now(), progress };
+    this.recorder = { rec, untap, startedAtMs: Date.now(), progress, config: { ...dev.config } };
     this.emit({ type: 'recording', state: 'recording', path: rec.path, samples: 0, droppedSamples: 0, gaps: 0 });
     this.changed();
     return { path: rec.path };
@@ -832,7 +835,7 @@ export class Engine implements DekagApi {
     this.recorder = undefined;
     clearInterval(r.progress);
     r.untap();
-    const summary = await r.rec.stop();
+    const summary = await recordingSummary(r.rec, r.config);
     this.emit({ type: 'recording', state: 'stopped', path: summary.path, samples: summary.samples, droppedSamples: summary.droppedSamples, gaps: summary.gaps });
     if (summary.gaps > 0) this.log('warn', `recording ${summary.name} lost ${summary.droppedSamples} samples in ${summary.gaps} gaps (marked as discontinuities in the file)`);
     this.changed();
@@ -918,6 +921,21 @@ export class Engine implements DekagApi {
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
+
+/** The UI's summary of a recording the engine made, once finished (finalized, or closed after a write error). */
+export async function recordingSummary(rec: RxRecorder, config: DeviceConfig): Promise<RecordingSummary> {
+  const s = await rec.finish();
+  return {
+    path: s.path,
+    name: s.name,
+    samples: s.samples,
+    sampleRateHz: config.sampleRateHz,
+    freqHz: config.freqHz,
+    datatype: s.datatype,
+    droppedSamples: s.droppedSamples,
+    gaps: s.gaps,
+  };
+}
 
 /** What a recording lost, as its captures say: each discontinuity the recorder wrote (dekag:lost_samples). */
 export function recordingLosses(captures: readonly Record<string, unknown>[]): { droppedSamples: number; gaps: number } {

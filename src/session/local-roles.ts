@@ -10,7 +10,7 @@ import { JsccCodec } from '../gsc/jscc.js';
 import type { ModelStore } from '../gsc/models.js';
 import type { OnnxModel, ProviderName } from '../gsc/onnx.js';
 import type { SdrDevice, TxStream } from '../radio/devices/types.js';
-import type { SigmfWriter } from '../radio/sigmf/writer.js';
+import type { RxRecorder } from '../radio/sigmf/rx-recorder.js';
 import { CloudRole, type AdapterCatalog } from './cloud.js';
 import { EdgeRole } from './edge.js';
 import { linkPair, type Link } from './link.js';
@@ -62,7 +62,7 @@ export interface LocalRolesOptions {
   /** The channel's configured SNR for the next frame (called once per frame), or null when unknown. */
   configuredSnrDb: () => number | null;
   /** What the user received, as SigMF. */
-  recording?: SigmfWriter;
+  recording?: RxRecorder;
 }
 
 export interface LocalRoles {

@@ -10,7 +10,7 @@ import type { ProviderName } from '../gsc/onnx.js';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
 import type { SdrDevice } from '../radio/devices/types.js';
 import { UsageError } from '../util/errors.js';
-import { SigmfWriter } from '../radio/sigmf/writer.js';
+import { RxRecorder } from '../radio/sigmf/rx-recorder.js';
 import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord, type PromptFailureRecord } from './cloud.js';
 import type { EdgeRole } from './edge.js';
 import { loadRoleModels, startLocalRoles } from './local-roles.js';
@@ -102,8 +102,9 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
   // The loopback's channel sets the SNR only when it carries both ends.
   const loop = !txRadio && radio instanceof LoopbackDevice ? radio : undefined;
   const recording = o.recordBase
-    ? await SigmfWriter.open(o.recordBase, {
+    ? await RxRecorder.open(o.recordBase, {
         datatype: 'cf32_le',
+        streamStart: 0,
         sampleRateHz: radio.config.sampleRateHz,
         freqHz: radio.config.freqHz,
         description: `DeKA-g session ${sessionId}: what the user received over the loopback radio`,
@@ -149,7 +150,7 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
     await roles.close();
     await radio.close();
     await txRadio?.close();
-    if (recording) await recording.finalize();
+    if (recording) await recording.finish();
   }
   return {
     records: cloud.records,

@@ -19,7 +19,7 @@ import { PayloadKind } from '../radio/phy/header.js';
 import type { RxFrame } from '../radio/phy/demodulator.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
 import type { SdrDevice } from '../radio/devices/types.js';
-import type { SigmfWriter } from '../radio/sigmf/writer.js';
+import type { RxRecorder } from '../radio/sigmf/rx-recorder.js';
 import type { Link } from './link.js';
 import { FRAME_TYPE_DIGITAL_LATENT, FRAME_TYPE_JSCC, type FeedbackMsg, type ReportMsg } from './protocol.js';
 
@@ -31,7 +31,8 @@ export interface UserOptions {
   /** Only frames of this session (default: any). */
   sessionId?: number;
   blockSamples?: number;
-  recording?: SigmfWriter;
+  /** Records everything received (open it with `streamStart: 0`: the role starts the stream); the caller finishes it. */
+  recording?: RxRecorder;
   /** The codec's SNR range; a measurement outside is clamped before conditioning (default -5..30 dB). */
   snrClampDb?: [number, number];
   /** The latent's KLT: lets the user decode digital-latent frames (the hybrid link's other branch). */
@@ -93,15 +94,10 @@ export class UserRole extends EventEmitter {
     const rx = radio.startRx({ blockSamples: this.o.blockSamples ?? 4096, queueBlocks: 256 });
     this.stopRx = () => rx.stop();
     if (this.stopRequested) await rx.stop();
-    let expected = 0;
+    const rec = this.o.recording;
     for await (const block of rx) {
-      const rec = this.o.recording;
-      if (rec) {
-        if (block.sampleIndex > expected) await rec.markDiscontinuity(block.sampleIndex - expected);
-        await rec.append(block.iq);
-        this.stats.recordedSamples += block.samples;
-      }
-      expected = block.sampleIndex + block.samples;
+      // The receiver sees every sample recorded, so its frames' sample indices are the recording's.
+      if (rec) this.stats.recordedSamples += await rec.write(block, radio.config);
       for (const f of receiver.push(block.iq)) await this.onFrame(f);
       if (this.stopRequested) break;
     }
@@ -134,7 +130,7 @@ export class UserRole extends EventEmitter {
   private async deliver(
     f: RxFrame,
     latent: Float32Array,
-    o: { rate: number; symbols: number; startedAt: number; demodulatedAtMs: number; timings: Record<string, number>; annotation: { rate: string; payloadKind: string; comment: string } },
+    o: { rate: number; symbols: number; startedAt: number; demodulatedAtMs: number; timings: Record<string, number> },
   ): Promise<void> {
     const h = f.header;
     const t = performance.now();
@@ -142,9 +138,6 @@ export class UserRole extends EventEmitter {
     const image = tensorToRgb(tensorData(out['image'], 'image'), 0, 32, 32);
     const aeMs = performance.now() - t;
     this.stats.decoded++;
-    await this.o.recording
-      ?.annotateFrame({ sampleStart: f.startSample, sampleCount: f.lengthSamples, sequence: h.sequence, snrDb: f.snrDb, crcOk: f.crcOk, ...o.annotation })
-      .catch((e) => this.emit('error', e));
     const report: ReportMsg = {
       type: 'report',
       sessionId: h.sessionId,
@@ -175,23 +168,34 @@ export class UserRole extends EventEmitter {
     await this.sendFeedback(f, selectivityFromGainsDb(f.subcarrierGainDb));
     const t = performance.now();
     const latent = decodeLatent(klt, f.crcOk && f.bytes ? f.bytes : null);
-    const mcs = `${modulationName(h.modulation)} ${codeRateName(h.codeRate)}`;
     await this.deliver(f, latent, {
       rate: 0,
       symbols: 0,
       startedAt,
       demodulatedAtMs,
       timings: { digital_decode: performance.now() - t },
-      annotation: {
-        rate: mcs,
-        payloadKind: 'digital-latent',
-        comment: `digital latent, ${h.payloadLength} bytes, ${mcs}, session ${h.sessionId}${f.crcOk ? '' : ' (CRC failed: nothing decoded)'}`,
-      },
     });
+  }
+
+  /** What a frame carries, for its annotation in the recording. */
+  private describe(f: RxFrame): string | undefined {
+    const h = f.header;
+    if (h.payloadKind === PayloadKind.Bytes && h.frameType === FRAME_TYPE_DIGITAL_LATENT) {
+      const mcs = `${modulationName(h.modulation)} ${codeRateName(h.codeRate)}`;
+      return `digital latent, ${h.payloadLength} bytes, ${mcs}, session ${h.sessionId}${f.crcOk ? '' : ' (CRC failed: nothing decoded)'}`;
+    }
+    if (h.payloadKind === PayloadKind.Symbols && h.frameType === FRAME_TYPE_JSCC) {
+      const rate = h.payloadLength / JSCC_LATENT_SIZE;
+      const known = JSCC_RATES.some((r) => Math.abs(r - rate) < 1e-9);
+      return `JSCC latent${known ? ` at rate ${rateLabel(rate)}` : ''}, ${h.payloadLength} 256-QAM points, session ${h.sessionId}`;
+    }
+    return undefined;
   }
 
   private async onFrame(f: RxFrame): Promise<void> {
     this.stats.frames++;
+    // Every frame the receiver puts out is annotated (repeats and other sessions' frames too: they are on the air).
+    this.o.recording?.annotateFrame(f, this.describe(f));
     const h = f.header;
     if (h.payloadKind === PayloadKind.Bytes && h.frameType === FRAME_TYPE_DIGITAL_LATENT && this.o.klt) {
       await this.onDigitalFrame(f, this.o.klt);
@@ -222,7 +226,6 @@ export class UserRole extends EventEmitter {
       startedAt,
       demodulatedAtMs,
       timings: { jscc_decode: performance.now() - t },
-      annotation: { rate: rateLabel(rate), payloadKind: 'jscc-symbols', comment: `JSCC latent, ${h.payloadLength} 256-QAM points, session ${h.sessionId}` },
     });
   }
 }

@@ -10,3 +10,4 @@ export * from './reader.js';
 export * from './repair.js';
 export * from './replay.js';
 export * from './info.js';
+export * from './rx-recorder.js';
