@@ -3,11 +3,11 @@
  * Every file is checked against the manifest before it is loaded, so a corrupt or foreign file fails
  * with a clear message instead of producing wrong images.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../util/errors.js';
+import { sha256File } from '../util/hash.js';
 import { OnnxModel, type SessionOptions } from './onnx.js';
 import { Vocab } from './vocab.js';
 
@@ -105,7 +105,7 @@ export class ModelStore {
     }
     const mtimeMs = statSync(path).mtimeMs;
     if (this.verified.get(path) === mtimeMs) return path;
-    const actual = createHash('sha256').update(readFileSync(path)).digest('hex');
+    const actual = sha256File(path);
     if (actual !== info.sha256) {
       throw new ModelFileError(
         `model file ${path} has sha256 ${actual.slice(0, 16)}..., but manifest.json expects ${info.sha256.slice(0, 16)}...; the file is corrupt or from another training run`,
