@@ -6,7 +6,7 @@ import { ModelFileError, UsageError } from '../util/errors.js';
 import { rgbToTensor, type RgbImage } from './image.js';
 import type { ModelStore } from './models.js';
 import { floatTensor, int64Tensor, tensorData, type OnnxModel, type SessionOptions } from './onnx.js';
-import { namedAttributes, tokenize } from './tokenizer.js';
+import { namedAttributes } from './tokenizer.js';
 
 export interface ImageJudgement {
   embedding: Float32Array;
@@ -85,8 +85,8 @@ export class Evaluator {
   }
 
   async embedPrompt(prompt: string): Promise<Float32Array> {
-    const vocab = this.store.vocab;
-    const out = await this.text.run({ token_ids: int64Tensor(tokenize(prompt, vocab), [1, vocab.maxTokens]) });
+    const tok = this.store.tokenizer;
+    const out = await this.text.run({ token_ids: int64Tensor(tok.encode(prompt), [1, tok.maxTokens]) });
     return tensorData(out['embedding'], 'embedding').slice();
   }
 

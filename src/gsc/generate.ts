@@ -9,7 +9,6 @@ import type { ModelStore } from './models.js';
 import { floatTensor, int64Tensor, tensorData, type OnnxModel, type ProviderName, type SessionOptions } from './onnx.js';
 import { SeededRng } from '../util/rng.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, sampleDdim } from './sampler.js';
-import { nullTokens, tokenize } from './tokenizer.js';
 
 export type Role = 'cloud' | 'edge';
 export const ROLES: readonly Role[] = ['cloud', 'edge'];
@@ -118,11 +117,11 @@ export class Generator {
 
   /** Context for [prompt, unconditional]: [2, L, D]. */
   async encodeText(prompt: string): Promise<ort.Tensor> {
-    const vocab = this.store.vocab;
-    const ids = new Int32Array(2 * vocab.maxTokens);
-    ids.set(tokenize(this.rewritePrompt ? this.rewritePrompt(prompt) : prompt, vocab), 0);
-    ids.set(nullTokens(vocab), vocab.maxTokens);
-    const out = await this.text.run({ token_ids: int64Tensor(ids, [2, vocab.maxTokens]), metaword: this.metaword });
+    const tok = this.store.tokenizer;
+    const ids = new Int32Array(2 * tok.maxTokens);
+    ids.set(tok.encode(this.rewritePrompt ? this.rewritePrompt(prompt) : prompt), 0);
+    ids.set(tok.unconditional(), tok.maxTokens);
+    const out = await this.text.run({ token_ids: int64Tensor(ids, [2, tok.maxTokens]), metaword: this.metaword });
     return out['context']!;
   }
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../util/errors.js';
 import { sha256File } from '../util/hash.js';
 import { OnnxModel, type SessionOptions } from './onnx.js';
+import { type Tokenizer, WordTokenizer } from './tokenizer.js';
 import { Vocab } from './vocab.js';
 
 export interface TensorShape {
@@ -54,6 +55,7 @@ export function defaultModelsDir(): string {
 export class ModelStore {
   private readonly verified = new Map<string, number>();
   private vocabCache: Vocab | undefined;
+  private tokenizerCache: Tokenizer | undefined;
 
   private constructor(readonly dir: string, readonly manifest: Manifest) {}
 
@@ -78,6 +80,12 @@ export class ModelStore {
     this.vocabCache ??= Vocab.load(join(this.dir, 'vocab.json'));
     return this.vocabCache;
   }
+  /** The text encoders' tokenizer (the world's word tokenizer over vocab.json). */
+  get tokenizer(): Tokenizer {
+    this.tokenizerCache ??= new WordTokenizer(this.vocab);
+    return this.tokenizerCache;
+  }
+
 
   entry(model: string): ManifestEntry {
     const e = this.manifest.models[model];

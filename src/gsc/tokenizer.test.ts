@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PromptError } from '../util/errors.js';
 import { modelsDir } from './testing.js';
-import { editDistance, namedAttributes, nearestWords, nullTokens, splitWords, tokenize } from './tokenizer.js';
+import { editDistance, namedAttributes, nearestWords, nullTokens, splitWords, tokenize, type Tokenizer } from './tokenizer.js';
 import { Vocab } from './vocab.js';
 
 const vocab = Vocab.load(join(modelsDir(), 'vocab.json'));
@@ -60,4 +60,22 @@ test('edit distance and nearest words', () => {
   assert.equal(editDistance('', 'abc'), 3);
   assert.deepEqual(nearestWords('sqare', vocab).slice(0, 1), ['square']);
   assert.deepEqual(splitWords('  Two  "Red" stars! '), ['two', 'red', 'stars']);
+});
+
+test('the generator reads prompts only through the store\'s Tokenizer: another tokenizer changes what it encodes', async () => {
+  const { ModelStore } = await import('./models.js');
+  const { Generator } = await import('./generate.js');
+  const store = ModelStore.open(modelsDir());
+  const word = store.tokenizer;
+  assert.deepEqual([...word.encode('a red star on grass')], [...tokenize('a red star on grass', store.vocab)]);
+  assert.deepEqual([...word.unconditional()], [...nullTokens(store.vocab)]);
+  const gen = await Generator.load(store, 'edge');
+  const plain = await gen.encodeText('a red star on grass');
+  // A tokenizer that reads 'zzz' (not a word of the world) as that prompt: the generator must follow it.
+  const other: Tokenizer = { maxTokens: word.maxTokens, encode: (p) => word.encode(p === 'zzz' ? 'a red star on grass' : p), unconditional: () => word.unconditional() };
+  Object.defineProperty(store, 'tokenizer', { get: () => other, configurable: true });
+  const viaOther = await gen.encodeText('zzz');
+  assert.deepEqual([...(viaOther.data as Float32Array)], [...(plain.data as Float32Array)]);
+  Object.defineProperty(store, 'tokenizer', { get: () => word, configurable: true });
+  await assert.rejects(gen.encodeText('zzz'), /unknown word 'zzz'/);
 });

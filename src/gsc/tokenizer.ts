@@ -75,6 +75,34 @@ export function nullTokens(vocab: Vocab): Int32Array {
 }
 
 /**
+ * What the pipeline needs of a tokenizer: fixed-length token ids for a prompt and for the unconditional
+ * prompt. The world's word-level tokenizer implements it; a CLIP BPE tokenizer for a real text-to-image model
+ * would too, and the generator and the evaluator would not change.
+ */
+export interface Tokenizer {
+  /** Length of every id sequence (the text encoders' input length). */
+  readonly maxTokens: number;
+  /** Ids of a prompt; a PromptError naming the problem when the prompt cannot be encoded. */
+  encode(prompt: string): Int32Array;
+  /** Ids of the empty prompt, for classifier-free guidance. */
+  unconditional(): Int32Array;
+}
+
+/** The world's tokenizer: one token per word of models/vocab.json. */
+export class WordTokenizer implements Tokenizer {
+  constructor(private readonly vocab: Vocab) {}
+  get maxTokens(): number {
+    return this.vocab.maxTokens;
+  }
+  encode(prompt: string): Int32Array {
+    return tokenize(prompt, this.vocab);
+  }
+  unconditional(): Int32Array {
+    return nullTokens(this.vocab);
+  }
+}
+
+/**
  * The attribute values a prompt names, e.g. 'two red stars' -> {count: 'two', colour: 'red', shape: 'star'}.
  * A singular shape word names count 'one'.
  */
