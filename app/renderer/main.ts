@@ -624,7 +624,7 @@ async function main(): Promise<void> {
   }
 
   const sessionText = (s: SessionStateView): string => {
-    if (s.loading) return `loading models… (${s.loading.join(', ')})`;
+    if (s.loading) return `${s.kind === 'replay' ? 'replaying' : 'running'}: loading models… (${s.loading.join(', ')})`;
     if (s.kind === 'replay') {
       const r = s.replay;
       const played = r && r.totalSamples > 0 && r.sampleRateHz > 0
@@ -632,7 +632,7 @@ async function main(): Promise<void> {
         : '';
       return `replaying ${s.label}: ${s.imagesDone} image${s.imagesDone === 1 ? '' : 's'}${played}`;
     }
-    const k = s.imagesTotal !== null ? `image ${s.imagesDone} of ${s.imagesTotal}` : `${s.imagesDone} images`;
+    const k = s.imagesTotal !== null ? `${s.imagesDone} of ${s.imagesTotal} images` : `${s.imagesDone} images`;
     const att = s.attenuationDb !== null ? `, ${s.sweepBy === 'attenuator' ? 'attenuator' : 'loopback attenuation'} ${s.attenuationDb} dB` : '';
     return `running: ${k}${s.configuredSnrDb !== null ? ` at ${s.configuredSnrDb} dB` : ''}${att}`;
   };
