@@ -793,7 +793,9 @@ export class Engine implements DekagApi {
   /** The models the session still waits for (the first session loads them), as every page shows it. */
   private setLoading(sessionId: string, pending: string[] | null): void {
     if (this.session?.id !== sessionId) return;
-    this.session.view.loading = pending && pending.length > 0 ? pending : null;
+    const next = pending && pending.length > 0 ? pending : null;
+    if (JSON.stringify(next) === JSON.stringify(this.session.view.loading) && next === null) return; // said once
+    this.session.view.loading = next;
     this.log('info', pending && pending.length > 0 ? `loading models: ${pending.join(', ')}` : 'models loaded');
     this.changed();
   }
