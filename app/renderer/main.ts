@@ -277,6 +277,27 @@ async function main(): Promise<void> {
       (e) => message('net-msg', errorText(e)),
     );
   });
+  $('att-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const port = $<HTMLInputElement>('att-port').value.trim();
+    const ok = /^(\/dev\/(?!.*\.\.)[A-Za-z0-9._/-]+|COM[0-9]{1,3})$/.test(port);
+    markFields([$('att-port')], ok ? new Map() : new Map([[$('att-port'), 'Serial port: a device path like /dev/ttyUSB0 (COM3 on Windows)']]));
+    if (!ok) {
+      message('att-msg', 'Serial port: a device path like /dev/ttyUSB0 (COM3 on Windows)');
+      return;
+    }
+    message('att-msg', '');
+    api.connectAttenuator({ port }).then(
+      (a) => message('att-msg', `Attenuator on ${a.port} answers (${a.attenuationDb ?? '?'} dB); SNR sweeps now set it`, 'ok'),
+      (e) => message('att-msg', errorText(e)),
+    );
+  });
+  $('att-disconnect').addEventListener('click', () => {
+    api.disconnectAttenuator().then(
+      () => message('att-msg', 'Attenuator disconnected; sweeps use the loopback again', 'ok'),
+      (e) => message('att-msg', errorText(e)),
+    );
+  });
   const refreshDevices = (): Promise<void> => api.listDevices().then(renderDevices, (e) => message('device-error', errorText(e)));
 
   const gainInputs = (): HTMLInputElement[] => [...$('gains').querySelectorAll<HTMLInputElement>('input')];
@@ -603,9 +624,47 @@ async function main(): Promise<void> {
   }
 
   const sessionText = (s: SessionStateView): string => {
-    if (s.kind === 'replay') return `replaying ${s.label}: ${s.imagesDone} image${s.imagesDone === 1 ? '' : 's'}`;
+    if (s.loading) return `${s.kind === 'replay' ? 'replaying' : 'running'}: loading models… (${s.loading.join(', ')})`;
+    if (s.kind === 'replay') {
+      const r = s.replay;
+      const played = r && r.totalSamples > 0 && r.sampleRateHz > 0
+        ? `, ${(r.samples / r.sampleRateHz).toFixed(1)} s of ${(r.totalSamples / r.sampleRateHz).toFixed(1)} s (${Math.floor((100 * r.samples) / r.totalSamples)} %)`
+        : '';
+      return `replaying ${s.label}: ${s.imagesDone} image${s.imagesDone === 1 ? '' : 's'}${played}`;
+    }
     const k = s.imagesTotal !== null ? `${s.imagesDone} of ${s.imagesTotal} images` : `${s.imagesDone} images`;
-    return `running: ${k}${s.configuredSnrDb !== null ? ` at ${s.configuredSnrDb} dB` : ''}`;
+    const att = s.attenuationDb !== null ? `, ${s.sweepBy === 'attenuator' ? 'attenuator' : 'loopback attenuation'} ${s.attenuationDb} dB` : '';
+    return `running: ${k}${s.configuredSnrDb !== null ? ` at ${s.configuredSnrDb} dB` : ''}${att}`;
+  };
+  /** The header's bar: indeterminate while models load, images done of the total, or a replay's samples played. */
+  const sessionProgress = (s: SessionStateView | null): void => {
+    const bar = $<HTMLProgressElement>('session-progress');
+    bar.hidden = !s;
+    if (!s) return;
+    if (s.loading) bar.removeAttribute('value');
+    else if (s.kind === 'replay' && s.replay && s.replay.totalSamples > 0) {
+      bar.max = s.replay.totalSamples;
+      bar.value = s.replay.samples;
+    } else if (s.imagesTotal !== null) {
+      bar.max = Math.max(1, s.imagesTotal);
+      bar.value = s.imagesDone;
+    } else bar.removeAttribute('value');
+    bar.title = sessionText(s);
+  };
+  /** Which attenuates in a sweep: the serial attenuator when connected, else the loopback's channel. */
+  const showAttenuator = (s: EngineState): void => {
+    const a = s.attenuator;
+    $('att-now').textContent = a
+      ? `Connected: ${a.port}, ${a.attenuationDb === null ? 'attenuation not read' : `${a.attenuationDb} dB`}. SNR sweeps set its attenuation (over the air).`
+      : 'None connected: SNR sweeps attenuate the loopback\'s signal (its noise floor stays).';
+    $<HTMLButtonElement>('att-disconnect').disabled = !a || !!s.session;
+    $<HTMLButtonElement>('att-connect').disabled = !!s.session;
+    const loopBoth = !!s.device?.channel && !s.txDevice && s.radios.tx === s.radios.rx;
+    $('sweep-by').textContent = a
+      ? `A sweep sets the attenuator on ${a.port}: step s is attenuated by (highest − s) dB; the SNR over the air is measured, not set.`
+      : loopBoth
+        ? 'A sweep attenuates the loopback\'s signal by (highest − s) dB; the noise floor is fixed for the highest step.'
+        : 'A sweep needs the loopback (as TX and RX) or a step attenuator (Devices screen).';
   };
   const setControls = (s: EngineState | undefined): void => {
     const online = link.state === 'open' || window.dekag !== undefined;
@@ -953,15 +1012,20 @@ async function main(): Promise<void> {
     const folder = s.session?.folder ?? s.lastSession?.folder ?? null;
     $('session-folder').textContent = folder ? `Session record (session.jsonl, images): ${folder}` : '';
     showRecording(s.recording);
+    sessionProgress(s.session);
+    showAttenuator(s);
     // distillation
     const d = s.distill;
     const bar = $<HTMLProgressElement>('distill-progress');
     bar.hidden = d?.state !== 'running';
     if (d) {
-      bar.max = Math.max(1, d.total);
-      bar.value = d.step;
+      // total 0: the trainer has not said its total yet (an indeterminate bar, no 'of N' that would change)
+      if (d.total > 0) {
+        bar.max = d.total;
+        bar.value = d.step;
+      } else bar.removeAttribute('value');
       const text =
-        d.state === 'running' ? `distilling ${d.subject}: step ${d.step} of ${d.total}` : d.state === 'done' ? `adapter ${d.adapter} ready (${d.message ?? ''})` : `distillation failed: ${d.message ?? ''}`;
+        d.state === 'running' ? (d.total > 0 ? `distilling ${d.subject}: step ${d.step} of ${d.total}` : `distilling ${d.subject}: ${d.message ?? 'starting'}…`) : d.state === 'done' ? `adapter ${d.adapter} ready (${d.message ?? ''})` : `distillation failed: ${d.message ?? ''}`;
       message('distill-status', text, d.state === 'failed' ? 'error' : 'ok');
     }
     setControls(s);

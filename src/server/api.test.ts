@@ -40,6 +40,15 @@ test('a sweep is bounded in steps', () => {
   assert.throws(() => validateRequest('startSession', { ...session, snr: { kind: 'sweep', fromDb: -10, toDb: 60, stepDb: 0.5, imagesPerStep: 1 } }), /141 steps; at most 64/);
 });
 
+test('an attenuator is named by its serial port, nothing else', () => {
+  assert.doesNotThrow(() => validateRequest('connectAttenuator', { port: '/dev/ttyUSB0' }));
+  assert.doesNotThrow(() => validateRequest('connectAttenuator', { port: 'COM3', baudRate: 115200 }));
+  assert.throws(() => validateRequest('connectAttenuator', { port: '/etc/passwd\0' }), /a serial port like \/dev\/ttyUSB0/);
+  assert.throws(() => validateRequest('connectAttenuator', { port: '../../home/me/file' }), /a serial port like/);
+  assert.throws(() => validateRequest('connectAttenuator', { port: '/dev/../home/me/file' }), /a serial port like/);
+  assert.throws(() => validateRequest('connectAttenuator', { port: '/dev/ttyUSB0', baudRate: 12.5 }), ApiError);
+});
+
 test('every method refuses garbage parameters', () => {
   assert.ok(API_METHODS.length >= 15);
   for (const m of API_METHODS) {

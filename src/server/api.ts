@@ -167,8 +167,19 @@ export interface SessionStateView {
   /** Images received so far, and how many the session sends (null for a replay: as many as the recording holds). */
   imagesDone: number;
   imagesTotal: number | null;
-  /** The SNR set on the channel now (sweeps change it), or null when nobody sets it. */
+  /** The SNR set on the channel now (sweeps change it), or null when nobody sets it (over the air). */
   configuredSnrDb: number | null;
+  /**
+   * What an SNR sweep moves: the serial step attenuator (over the air: its attenuation, the SNR is only
+   * measured), or the loopback's attenuation (the signal drops, the noise floor stays); null without a sweep.
+   */
+  sweepBy: 'attenuator' | 'loopback' | null;
+  /** The attenuation the sweep set for the image now being sent (dB), or null. */
+  attenuationDb: number | null;
+  /** Models the engine is still loading (the first session or replay loads them); null once ready. */
+  loading: string[] | null;
+  /** A replay's progress through its recording (samples played of the total); null for a session. */
+  replay: { samples: number; totalSamples: number; sampleRateHz: number } | null;
   startedAtMs: number;
   /** The folder holding the session's record (session.jsonl, images/), named after sessionId; null for a replay. */
   folder: string | null;
@@ -192,10 +203,18 @@ export interface RecordingStateView {
   startedAtMs: number;
 }
 
+/** The serial step attenuator the engine drives (SNR sweeps over the air). */
+export interface AttenuatorView {
+  port: string;
+  /** Its attenuation as last set or read back (dB). */
+  attenuationDb: number | null;
+}
+
 export interface DistillStateView {
   subject: string;
   state: 'running' | 'done' | 'failed';
   step: number;
+  /** Steps in all, as the trainer's first progress line says; 0 until then (never changes afterwards). */
   total: number;
   message?: string;
   adapter?: string;
@@ -219,6 +238,8 @@ export interface EngineState {
   recording: RecordingStateView | null;
   /** The distillation running now, or the last one's result; null before any. */
   distill: DistillStateView | null;
+  /** The step attenuator connected to the engine, or null. */
+  attenuator: AttenuatorView | null;
 }
 
 /** What `state()` answers: the state, and the current (or last) session's most recent image records. */
@@ -316,7 +337,7 @@ export type EngineEvent =
   | { type: 'state'; state: EngineState }
   | { type: 'devices'; devices: DeviceSummary[] }
   | { type: 'device'; device: ConnectedDevice | null; reason?: string }
-  | { type: 'session'; sessionId: string; state: 'running' | 'done' | 'stopped' | 'failed'; message?: string; configuredSnrDb?: number }
+  | { type: 'session'; sessionId: string; state: 'running' | 'done' | 'stopped' | 'failed'; message?: string; configuredSnrDb?: number; attenuationDb?: number }
   | { type: 'image'; record: ImageRecordView }
   | { type: 'spectrum'; row: SpectrumRow }
   | { type: 'distill'; subject: string; state: 'running' | 'done' | 'failed'; step: number; total: number; message?: string; adapter?: string }
@@ -338,6 +359,9 @@ export interface DekagApi {
   /** Adds a network radio (rtl_tcp server, Pluto) to the Devices list for this engine's life. */
   addNetworkRadio(p: NetworkRadioRequest): Promise<DeviceSummary[]>;
   disconnectDevice(): Promise<null>;
+  /** Opens a serial step attenuator (generic 'ATT {db}' protocol); SNR sweeps then set its attenuation. */
+  connectAttenuator(p: { port: string; baudRate?: number }): Promise<AttenuatorView>;
+  disconnectAttenuator(): Promise<null>;
   configureDevice(p: Partial<DeviceSettings>): Promise<DeviceSettings>;
   setLoopbackChannel(p: Partial<LoopbackChannelSettings>): Promise<LoopbackChannelSettings>;
   vocabulary(): Promise<VocabularyInfo>;
@@ -525,6 +549,14 @@ export const API_SCHEMA: { [M in ApiMethod]: Check<ApiParams<M>> } = {
     ['port'],
   ),
   disconnectDevice: v.none(),
+  connectAttenuator: v.object<{ port: string; baudRate?: number }>(
+    {
+      port: v.string({ min: 1, max: 256, pattern: /^(\/dev\/(?!.*\.\.)[A-Za-z0-9._/-]+|COM[0-9]{1,3})$/, what: 'a serial port like /dev/ttyUSB0 or COM3' }),
+      baudRate: v.number(300, 4_000_000, true),
+    },
+    ['baudRate'],
+  ),
+  disconnectAttenuator: v.none(),
   configureDevice: v.object<Partial<DeviceSettings>>(
     { freqHz: v.number(0, 100e9), sampleRateHz: v.number(1e3, 100e6), gainsDb: v.record(gainName, v.number(-100, 100), 8) },
     ['freqHz', 'sampleRateHz', 'gainsDb'],

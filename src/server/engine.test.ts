@@ -219,7 +219,7 @@ test("the engine's state: radio, session progress, recording; a change is broadc
   engine.subscribe((e) => e.type === 'state' && states.push(e.state));
   try {
     const empty = await engine.state();
-    assert.deepEqual(empty, { device: null, txDevice: null, radios: { tx: null, rx: null }, deviceProblems: [], session: null, lastSession: null, recording: null, distill: null, images: [] });
+    assert.deepEqual(empty, { device: null, txDevice: null, radios: { tx: null, rx: null }, deviceProblems: [], session: null, lastSession: null, recording: null, distill: null, attenuator: null, images: [] });
     await engine.connectDevice({ id: 'loopback' });
     assert.equal(states.at(-1)?.device?.id, 'loopback');
     await engine.startRecording({ name: 'r1' });

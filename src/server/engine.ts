@@ -50,11 +50,13 @@ import {
   type DeviceDriverName,
   type NetworkRadioRequest,
   type RadioRole,
+  type AttenuatorView,
 } from './api.js';
 import { networkRadios, type NetworkRadioConfig } from '../radio/devices/discovery.js';
 import { MAX_REQUEST_BYTES } from './dispatch.js';
 import type { DeviceDirectory, DistillRunner, SessionBackend, SessionImage } from './ports.js';
 import { RxRecorder } from '../radio/sigmf/rx-recorder.js';
+import { Attenuator, GENERIC_ATTENUATOR } from '../radio/accessories/attenuator.js';
 import { SpectrumMonitor } from './spectrum.js';
 import { TappedDevice } from './tap.js';
 
@@ -96,6 +98,10 @@ export class Engine implements DekagApi {
   private images: ImageRecordView[] = [];
   private recorder: { rec: RxRecorder; untap: () => void; startedAtMs: number; progress: ReturnType<typeof setInterval>; config: DeviceConfig } | undefined;
   private distilling: string | undefined;
+  /** The serial step attenuator (SNR sweeps over the air), when one is connected. */
+  private attenuator: Attenuator | undefined;
+  /** Its attenuation as read back when connected, then as last set (dB). */
+  private attenuatorDb: number | null = null;
   private distillView: DistillStateView | null = null;
   private provider: string | null = null;
   /** Equalized points of the last JSCC frame the live-view receiver decoded. */
@@ -144,12 +150,15 @@ export class Engine implements DekagApi {
       txDevice: this.tx && this.tx !== this.device ? this.describeDevice(this.tx) : null,
       radios: { tx: this.tx?.info.id ?? null, rx: this.rx?.info.id ?? null },
       deviceProblems: [...this.deviceProblems],
-      session: this.session ? { ...this.session.view } : null,
+      session: this.session
+        ? { ...this.session.view, loading: this.session.view.loading ? [...this.session.view.loading] : null, replay: this.session.view.replay ? { ...this.session.view.replay } : null }
+        : null,
       lastSession: this.lastSession ? { ...this.lastSession } : null,
       recording: this.recorder
         ? { path: this.recorder.rec.path, samples: this.recorder.rec.samples, droppedSamples: this.recorder.rec.droppedSamples, gaps: this.recorder.rec.gaps, startedAtMs: this.recorder.startedAtMs }
         : null,
       distill: this.distillView ? { ...this.distillView } : null,
+      attenuator: this.attenuator ? { port: this.attenuator.path, attenuationDb: this.attenuatorDb } : null,
     };
   }
 
@@ -370,6 +379,41 @@ export class Engine implements DekagApi {
     return requested;
   }
 
+  async connectAttenuator(p: { port: string; baudRate?: number }): Promise<AttenuatorView> {
+    if (this.session) throw new ApiError('a session is running; stop it before changing the attenuator', 'E_BUSY');
+    await this.disconnectAttenuator();
+    const protocol = p.baudRate !== undefined ? { ...GENERIC_ATTENUATOR, baudRate: p.baudRate } : GENERIC_ATTENUATOR;
+    let att: Attenuator;
+    try {
+      att = await Attenuator.open(p.port, protocol);
+    } catch (e) {
+      throw new ApiError(`could not open the attenuator on ${p.port}: ${(e as Error).message}`, 'E_DEVICE_CONFIG');
+    }
+    let db: number;
+    try {
+      db = await att.get(); // a device that answers, on this port and baud rate
+    } catch (e) {
+      await att.close().catch(() => undefined);
+      throw new ApiError(`no attenuator answered on ${p.port}: ${(e as Error).message}`, 'E_DEVICE_CONFIG');
+    }
+    this.attenuator = att;
+    this.attenuatorDb = db;
+    this.log('info', `attenuator on ${p.port} at ${db} dB; SNR sweeps now set its attenuation`);
+    this.changed();
+    return { port: att.path, attenuationDb: db };
+  }
+
+  async disconnectAttenuator(): Promise<null> {
+    const att = this.attenuator;
+    if (!att) return null;
+    if (this.session?.view.sweepBy === 'attenuator') throw new ApiError('a sweep is driving the attenuator; stop the session first', 'E_BUSY');
+    this.attenuator = undefined;
+    this.attenuatorDb = null;
+    await att.close().catch(() => undefined);
+    this.changed();
+    return null;
+  }
+
   async disconnectDevice(): Promise<null> {
     if (this.session) throw new ApiError('a session is running; stop it before disconnecting the radio', 'E_BUSY');
     if (!this.tx && !this.rx) return null;
@@ -484,15 +528,19 @@ export class Engine implements DekagApi {
       this.emit({ type: 'distill', ...e });
       this.changed();
     };
-    report({ subject: p.subject, state: 'running', step: 0, total: p.steps });
+    // The total is not known until the trainer says it (its first progress line: the training steps plus the
+    // cloud's sampling); 0 until then, and fixed from that line on, so the bar never jumps back.
+    report({ subject: p.subject, state: 'running', step: 0, total: 0, message: 'starting the trainer' });
     let last = 0;
-    let progress = { step: 0, total: p.steps };
+    let progress = { step: 0, total: 0 };
     run({
       subject: p.subject,
       steps: p.steps,
       quick: p.quick,
       out,
-      onProgress: ({ step, total }) => {
+      onProgress: (p0) => {
+        const total = progress.total > 0 ? progress.total : Math.max(1, p0.total);
+        const step = Math.min(Math.max(p0.step, progress.step), total);
         progress = { step, total };
         const now = Date.now();
         if (now - last < 200 && step < total) return; // the UI needs a few updates a second, not every step
@@ -502,7 +550,7 @@ export class Engine implements DekagApi {
     }).then(
       (r) => {
         this.distilling = undefined;
-        report({ subject: p.subject, state: 'done', step: progress.total, total: progress.total, adapter: `user/${basename(r.out, '.dkga')}`, message: `${r.bytes} bytes` });
+        report({ subject: p.subject, state: 'done', step: Math.max(progress.total, 1), total: Math.max(progress.total, 1), adapter: `user/${basename(r.out, '.dkga')}`, message: `${r.bytes} bytes` });
       },
       (e: Error) => {
         this.distilling = undefined;
@@ -527,12 +575,44 @@ export class Engine implements DekagApi {
     const schedule = snrSchedule(p);
     // The loopback's channel sets the SNR only when it carries both ends (TX and RX on the same loopback).
     const loop = tx === rx && dev.inner instanceof LoopbackDevice ? dev.inner : undefined;
-    if (p.snr.kind === 'sweep' && !loop) {
+    const att = this.attenuator;
+    if (p.snr.kind === 'sweep' && !loop && !att) {
       throw new ApiError('an SNR sweep needs the loopback radio (its channel) or a step attenuator; no attenuator is connected', 'E_DEVICE_CONFIG');
     }
+    // A sweep attenuates the signal: by the attenuator when one is connected (over the air), else the loopback's
+    // (its noise floor set once, for the sweep's highest SNR). Step s is attenuated by (highest - s) dB.
+    const sweepBy = schedule.length === 0 ? null : att ? ('attenuator' as const) : ('loopback' as const);
+    const topDb = schedule.length > 0 ? Math.max(...schedule) : 0;
+    // Over the air the testbed sets an attenuation, not an SNR: the record's configured SNR stays null there.
+    const setsSnr = loop !== undefined && sweepBy !== 'attenuator';
     const images = schedule.length > 0 ? schedule.length : p.images;
     const firstSnrDb = schedule.length > 0 ? schedule[0]! : p.snr.kind === 'target' ? p.snr.snrDb : null;
-    const view = { kind: 'session' as const, label: prompts.join(' | '), imagesTotal: images, configuredSnrDb: loop ? firstSnrDb : null };
+    const view = {
+      kind: 'session' as const,
+      label: prompts.join(' | '),
+      imagesTotal: images,
+      configuredSnrDb: setsSnr ? firstSnrDb : null,
+      sweepBy,
+      attenuationDb: sweepBy ? topDb - schedule[0]! : null,
+    };
+    const before = loop ? { snrDb: loop.channel.snrDb, attenuationDb: loop.attenuationDb } : undefined;
+    if (sweepBy === 'loopback' && loop) {
+      loop.setChannel({ snrDb: topDb });
+      this.log('info', `loopback sweep: noise floor fixed for ${topDb} dB SNR; each step attenuates the signal`);
+    }
+    const restore = async (): Promise<void> => {
+      // the loopback's channel as the user set it (the Channel SNR), without attenuation
+      if (sweepBy === 'loopback' && loop && before) {
+        loop.setAttenuation(before.attenuationDb);
+        if (before.snrDb !== undefined) loop.setChannel({ snrDb: before.snrDb });
+        this.changed();
+      }
+    };
+    const setStep = (sessionId: string, configuredSnrDb: number | null, attenuationDb: number | null): void => {
+      this.emit({ type: 'session', sessionId, state: 'running', ...(configuredSnrDb !== null ? { configuredSnrDb } : {}), ...(attenuationDb !== null ? { attenuationDb } : {}) });
+      if (this.session?.id === sessionId) Object.assign(this.session.view, { configuredSnrDb, attenuationDb });
+      this.changed();
+    };
     return this.runSession(backend, dev, view, (signal, sessionId) =>
       backend.run({
         sessionId,
@@ -547,17 +627,35 @@ export class Engine implements DekagApi {
         signal,
         beforeImage: async (index) => {
           const snrDb = schedule.length > 0 ? schedule[Math.min(index, schedule.length - 1)]! : p.snr.kind === 'target' ? p.snr.snrDb : null;
+          if (sweepBy === 'attenuator' && att && snrDb !== null) {
+            const want = Math.round((topDb - snrDb) * 100) / 100;
+            if (this.attenuatorDb !== want) {
+              const applied = await att.set(want); // rounded to the attenuator's step
+              this.attenuatorDb = applied;
+              this.log('info', `attenuator set to ${applied} dB for the sweep step ${snrDb} dB (relative to ${topDb} dB)`);
+              setStep(sessionId, null, applied);
+            }
+            return null;
+          }
+          if (sweepBy === 'loopback' && loop && snrDb !== null) {
+            const a = Math.round((topDb - snrDb) * 100) / 100;
+            if (loop.attenuationDb !== a || index === 0) {
+              loop.setAttenuation(a);
+              setStep(sessionId, (loop.channel.snrDb ?? topDb) - a, a);
+            }
+            return (loop.channel.snrDb ?? topDb) - loop.attenuationDb;
+          }
           if (loop && snrDb !== null && loop.channel.snrDb !== snrDb) {
             loop.setChannel({ snrDb });
-            this.emit({ type: 'session', sessionId, state: 'running', configuredSnrDb: snrDb });
-            if (this.session?.id === sessionId) this.session.view.configuredSnrDb = snrDb;
-            this.changed();
+            setStep(sessionId, snrDb, null);
           }
-          return loop ? (loop.channel.snrDb ?? null) : null;
+          return loop && loop.channel.snrDb !== undefined ? loop.channel.snrDb - loop.attenuationDb : null;
         },
+        onLoading: (pending) => this.setLoading(sessionId, pending),
         onImage: (img) => this.onImage(sessionId, img),
         onLog: (level, message) => this.log(level, message),
       }),
+      restore,
     );
   }
 
@@ -589,13 +687,44 @@ export class Engine implements DekagApi {
     const tapped = new TappedDevice(dev, (e) => this.log('warn', `RX tap failed: ${e.message}`));
     // The replay's own stream (started by the user role) feeds the spectrum; the radio's taps are not fed meanwhile.
     this.addSpectrumTap(tapped);
-    return this.runSession(
+    // Progress: samples played of the recording's total, from the stream's sample index (a few updates a second).
+    let totalSamples = 0;
+    let sampleRateHz = dev.config.sampleRateHz;
+    try {
+      const rec = await SigmfRecording.open(metaPath);
+      totalSamples = rec.sampleCount;
+      sampleRateHz = rec.sampleRateHz ?? sampleRateHz;
+      await rec.close();
+    } catch {
+      // the replay itself says what is wrong with the recording
+    }
+    let lastMs = 0;
+    let id = '';
+    tapped.addTap((block) => {
+      const v = this.session?.id === id ? this.session.view.replay : null;
+      if (!v) return;
+      v.samples = Math.min(v.totalSamples || Infinity, block.sampleIndex + block.samples);
+      const now = Date.now();
+      if (now - lastMs < 250) return;
+      lastMs = now;
+      this.changed();
+    });
+    const r = this.runSession(
       backend,
       tapped,
-      { kind: 'replay', label: basename(metaPath, '.sigmf-meta'), imagesTotal: null, configuredSnrDb: null },
-      (signal, sessionId) => backend.replay({ device: tapped, signal, onImage: (img) => this.onImage(sessionId, img), onLog: (level, message) => this.log(level, message) }),
+      { kind: 'replay', label: basename(metaPath, '.sigmf-meta'), imagesTotal: null, configuredSnrDb: null, replay: { samples: 0, totalSamples, sampleRateHz } },
+      (signal, sessionId) =>
+        backend.replay({
+          device: tapped,
+          signal,
+          onLoading: (pending) => this.setLoading(sessionId, pending),
+          onImage: (img) => this.onImage(sessionId, img),
+          onLog: (level, message) => this.log(level, message),
+        }),
       () => tapped.close(),
     );
+    id = r.sessionId;
+    return r;
   }
 
   /** The live view's spectrum and waterfall: rows of the radio's RX stream, at most 10 a second. */
@@ -611,7 +740,7 @@ export class Engine implements DekagApi {
   private runSession(
     _backend: SessionBackend,
     dev: TappedDevice,
-    what: Pick<SessionStateView, 'kind' | 'label' | 'imagesTotal' | 'configuredSnrDb'>,
+    what: Pick<SessionStateView, 'kind' | 'label' | 'imagesTotal' | 'configuredSnrDb'> & Partial<Pick<SessionStateView, 'sweepBy' | 'attenuationDb' | 'replay'>>,
     body: (signal: AbortSignal, id: string) => Promise<void>,
     cleanup?: () => Promise<void>,
   ): { sessionId: string } {
@@ -635,7 +764,9 @@ export class Engine implements DekagApi {
     this.emit({ type: 'session', sessionId, state: 'running' });
     // The final state is announced after the session is cleared, so a UI that starts the next session on
     // 'done' is not told that one is still running.
-    const done = body(abort.signal, sessionId)
+    // The body starts once the session is known (its first reports, e.g. models loading, find it).
+    const done = Promise.resolve()
+      .then(() => body(abort.signal, sessionId))
       .then(
         (): EngineEvent => ({ type: 'session', sessionId, state: abort.signal.aborted ? 'stopped' : 'done' }),
         (e: Error): EngineEvent =>
@@ -653,10 +784,20 @@ export class Engine implements DekagApi {
         this.emit(final);
         this.changed();
       });
-    this.session = { id: sessionId, abort, done, view: { sessionId, ...what, imagesDone: 0, startedAtMs: Date.now(), folder } };
+    this.session = { id: sessionId, abort, done, view: { sessionId, sweepBy: null, attenuationDb: null, loading: null, replay: null, ...what, imagesDone: 0, startedAtMs: Date.now(), folder } };
     this.images = [];
     this.changed();
     return { sessionId };
+  }
+
+  /** The models the session still waits for (the first session loads them), as every page shows it. */
+  private setLoading(sessionId: string, pending: string[] | null): void {
+    if (this.session?.id !== sessionId) return;
+    const next = pending && pending.length > 0 ? pending : null;
+    if (JSON.stringify(next) === JSON.stringify(this.session.view.loading) && next === null) return; // said once
+    this.session.view.loading = next;
+    this.log('info', pending && pending.length > 0 ? `loading models: ${pending.join(', ')}` : 'models loaded');
+    this.changed();
   }
 
   async stopSession(): Promise<null> {
@@ -912,6 +1053,8 @@ export class Engine implements DekagApi {
     this.session?.abort.abort();
     await this.session?.done;
     await this.stopRecording().catch(() => null);
+    await this.attenuator?.close().catch(() => undefined);
+    this.attenuator = undefined;
     const radios = new Set([this.tx, this.rx]);
     this.tx = this.rx = undefined;
     for (const d of radios) await d?.close().catch(() => undefined);

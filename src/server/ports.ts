@@ -53,6 +53,8 @@ export interface SessionRunOptions {
   device: SdrDevice;
   /** The transmitting radio when it is another radio than `device` (a HackRF sending to an RTL-SDR). */
   txDevice?: SdrDevice;
+  /** Models still loading (the first session loads them): called with what is left, then null when ready. */
+  onLoading?: (pending: string[] | null) => void;
   /** Called before image `index` is sent; returns the SNR configured for it (sweeps change it here). */
   beforeImage: (index: number) => Promise<number | null>;
   onImage: (image: SessionImage) => void;
@@ -63,6 +65,8 @@ export interface SessionRunOptions {
 export interface ReplayOptions {
   /** An RX-only device playing the recording. */
   device: SdrDevice;
+  /** Models still loading: called with what is left, then null when ready. */
+  onLoading?: (pending: string[] | null) => void;
   onImage: (image: SessionImage) => void;
   onLog: (level: 'info' | 'warn' | 'error', message: string) => void;
   signal: AbortSignal;

@@ -9,7 +9,7 @@ import { encodePng } from '../gsc/image.js';
 import type { ModelStore } from '../gsc/models.js';
 import type { ProviderName } from '../gsc/onnx.js';
 import { loadAdapterCatalog, type AdapterCatalog, type ImageRecord } from '../session/cloud.js';
-import { loadRoleModels, startLocalRoles, type RoleModels } from '../session/local-roles.js';
+import { ROLE_MODEL_NAMES, loadRoleModels, startLocalRoles, type RoleModels } from '../session/local-roles.js';
 import { UserRole, type UserFrame } from '../session/user.js';
 import { summarize } from '../session/session.js';
 import { renderReport } from '../session/report.js';
@@ -25,10 +25,38 @@ export interface RolesBackendOptions {
 export function rolesBackend(o: RolesBackendOptions): SessionBackend {
   let models: Promise<RoleModels> | undefined;
   let sessionCount = 0;
-  const load = (): Promise<RoleModels> => {
-    models ??= loadRoleModels(o.store(), o.provider);
-    models.catch(() => (models = undefined)); // a failed load (missing model) is retried next time
-    return models;
+  /** The models not loaded yet while a load runs, and who wants to hear about it. */
+  let pending: string[] | null = null;
+  const watchers = new Set<(pending: string[] | null) => void>();
+  const tell = (): void => {
+    for (const w of watchers) w(pending ? [...pending] : null);
+  };
+  const load = async (onLoading?: (pending: string[] | null) => void): Promise<RoleModels> => {
+    if (!models) {
+      pending = [...ROLE_MODEL_NAMES];
+      models = loadRoleModels(o.store(), o.provider, (name) => {
+        pending = pending?.filter((n) => n !== name) ?? null;
+        tell();
+      });
+      const settle = (): void => {
+        pending = null;
+        tell();
+        watchers.clear();
+      };
+      models.then(settle, () => {
+        models = undefined; // a failed load (missing model) is retried next time
+        settle();
+      });
+    }
+    if (pending && onLoading) {
+      watchers.add(onLoading);
+      onLoading([...pending]);
+    }
+    try {
+      return await models;
+    } finally {
+      if (onLoading) watchers.delete(onLoading);
+    }
   };
 
   const sessionsDir = resolve(o.outDir);
@@ -37,7 +65,7 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
     async run(r: SessionRunOptions): Promise<void> {
       if (!/^[A-Za-z0-9_-]{1,80}$/.test(r.sessionId)) throw new Error(`session id '${r.sessionId.slice(0, 80)}' is not a folder name`);
       const store = o.store();
-      const m = await load();
+      const m = await load(r.onLoading);
       const sessionId = ++sessionCount; // the roles' numeric session id (protocol); the folder is the engine's id
       const outDir = join(sessionsDir, r.sessionId);
       const catalog = chooseAdapters(mergeCatalogs(r.adapterDirs.map((d) => loadAdapterCatalog(store, d))), r.adapter);
@@ -96,7 +124,7 @@ export function rolesBackend(o: RolesBackendOptions): SessionBackend {
     },
 
     async replay(r: ReplayOptions): Promise<void> {
-      const m = await load();
+      const m = await load(r.onLoading);
       const user = new UserRole({ codec: m.codec, decoder: m.decoder, radio: r.device });
       let index = 0;
       user.on('frame', (f: UserFrame) => {

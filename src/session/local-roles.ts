@@ -31,14 +31,18 @@ export interface RoleModels {
   linkCurves: LinkCurves | null;
 }
 
-export async function loadRoleModels(store: ModelStore, provider: ProviderName): Promise<RoleModels> {
+/** The models a session loads, as the UI names them while they load. */
+export const ROLE_MODEL_NAMES = ['cloud generator', 'edge generator', 'evaluator', 'JSCC codec', 'image decoder'] as const;
+
+export async function loadRoleModels(store: ModelStore, provider: ProviderName, onLoaded?: (name: (typeof ROLE_MODEL_NAMES)[number]) => void): Promise<RoleModels> {
   const opts = { provider };
+  const said = <T>(name: (typeof ROLE_MODEL_NAMES)[number], p: Promise<T>): Promise<T> => p.then((v) => (onLoaded?.(name), v));
   const [cloud, edge, evaluator, codec, decoder] = await Promise.all([
-    Generator.load(store, 'cloud', opts),
-    Generator.load(store, 'edge', opts),
-    Evaluator.load(store, opts),
-    JsccCodec.load(store, 'cala', opts),
-    store.session('autoencoder_decoder.onnx', opts),
+    said('cloud generator', Generator.load(store, 'cloud', opts)),
+    said('edge generator', Generator.load(store, 'edge', opts)),
+    said('evaluator', Evaluator.load(store, opts)),
+    said('JSCC codec', JsccCodec.load(store, 'cala', opts)),
+    said('image decoder', store.session('autoencoder_decoder.onnx', opts)),
   ]);
   const klt = store.manifest.models['jscc']?.files[KLT_FILE] ? loadLatentKlt(store) : undefined;
   return { cloud, edge, evaluator, codec, decoder, klt, linkCurves: loadLinkCurves(store.dir) };

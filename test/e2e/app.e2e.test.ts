@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,11 +46,11 @@ function missing(): string | undefined {
  * Starts `dekag serve` (files under `work`, the token kept in `work/config`) and resolves with the URL it
  * prints. `port` 0 picks a free one; a restart passes the port it had.
  */
-function serve(work: string, port = 0): Promise<{ child: ChildProcess; url: string }> {
+function serve(work: string, port = 0, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
   const dekag = `const { runCli } = await import(${JSON.stringify(pathToFileURL(join(build, 'src', 'cli', 'main.js')).href)}); process.exitCode = await runCli(process.argv.slice(1));`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', dekag, '--', 'serve', '--port', String(port), '--recordings', join(work, 'recordings'), '--adapters', join(work, 'adapters')], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DEKAG_CONFIG_DIR: join(work, 'config') },
+    env: { ...process.env, DEKAG_CONFIG_DIR: join(work, 'config'), ...env },
   });
   return new Promise((resolvePromise, reject) => {
     let out = '';
@@ -175,7 +175,13 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
       window.__longTasks = [];
       new PerformanceObserver((list) => {
         for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
-      }).observe({ type: 'longtask', buffered: true });`);
+      }).observe({ type: 'longtask', buffered: true });
+      // every text the session badge shows (models loading, image k of N, a replay's progress)
+      window.__statusTexts = [];
+      document.addEventListener('DOMContentLoaded', () => {
+        const el = document.getElementById('session-status');
+        if (el) new MutationObserver(() => window.__statusTexts.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+      });`);
     const bare = await page.goto(`${origin}/`);
     assert.equal(bare?.status(), 401);
     await page.goto(url);
@@ -209,6 +215,7 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     await page.fill('#sweep-step', '10');
     await page.fill('#sweep-per', '1');
     await page.selectOption('#rate', '0.25');
+    assert.match((await page.textContent('#sweep-by')) ?? '', /^A sweep attenuates the loopback's signal/, 'the page says what a sweep moves');
     await shot(page, '3-session');
 
     // --- record the received stream while the session runs
@@ -227,6 +234,10 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     await waitFor(page, '(window.dekagUi?.images ?? 0) >= 1', 120_000);
     await waitFor(page, `document.getElementById('session-status').textContent === 'done'`, 120_000);
     const t1 = (await page.evaluate('performance.now()')) as number;
+    // progress as the badge showed it: the first session loads the models, then each sweep step
+    const statusTexts = (await page.evaluate('window.__statusTexts')) as string[];
+    assert.ok(statusTexts.some((t) => /^running: loading models… \(.*cloud generator/.test(t)), `models loading shown: ${statusTexts.join(' | ')}`);
+    assert.ok(statusTexts.some((t) => /^running: [01] of 2 images at 10 dB, loopback attenuation 10 dB$/.test(t)), `the second step: ${statusTexts.join(' | ')}`);
     await page.waitForTimeout(300); // let the last animation frame draw the charts
     await shot(page, '4-live');
 
@@ -357,6 +368,8 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     assert.match(replayed.prompt, /replayed frame/);
     assert.ok(replayed.images.received && pngSpread(replayed.images.received).spread > 5, 'the replayed frame decodes to a real image');
     await shot(page, '5-replay');
+    const replayTexts = (await page.evaluate('window.__statusTexts')) as string[];
+    assert.ok(replayTexts.some((t) => /^replaying e2e: \d+ images?, [\d.]+ s of [\d.]+ s \(\d+ %\)$/.test(t)), `replay progress shown: ${replayTexts.slice(-5).join(' | ')}`);
     // A short replay may already be over (Stop disabled, status 'done'); stop it only if it still runs. The
     // check and the click happen in one step in the page, so the replay cannot end between them.
     await page.evaluate(`{ const b = document.getElementById('stop'); if (!b.disabled) b.click(); }`);
@@ -613,13 +626,43 @@ test('browser mode: a reloaded page and a second tab show the running session, a
 test('browser mode: forms name the wrong field; a 100 kB prompt is refused in the page and the link stays', { skip, timeout: 180_000 }, async () => {
   if (why) assert.fail(why);
   const work = mkdtempSync(join(tmpdir(), 'dekag-e2e-'));
-  const { child, url } = await serve(work);
+  // A stand-in for the trainer's Python (its JSON progress lines, slowly): Distill is disabled while it runs.
+  const fakePython = join(work, 'fake-python.sh');
+  writeFileSync(
+    fakePython,
+    `#!/bin/sh
+out=""; while [ $# -gt 0 ]; do [ "$1" = "--out" ] && out="$2"; shift; done
+sleep 1
+echo '{"event": "progress", "task": "makd", "step": 20, "total": 25}'
+sleep 1
+printf 'DKGA' > "$out"
+echo "{\\"event\\": \\"done\\", \\"out\\": \\"$out\\", \\"bytes\\": 4}"
+`,
+  );
+  chmodSync(fakePython, 0o755);
+  const { child, url } = await serve(work, 0, { DEKAG_PYTHON: fakePython });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   const errors: string[] = [];
   try {
     const page = await openApp(browser, url, errors);
     await page.click('button[data-device="loopback"]');
     await page.waitForSelector('#device-settings:not([hidden])');
+
+    // --- Distill is disabled while a distillation runs, in every tab; the bar never shows a total that changes
+    await page.click('#tab-session');
+    assert.equal(await page.isDisabled('#distill'), false);
+    await page.click('#distill');
+    await waitFor(page, `document.getElementById('distill-status').textContent.startsWith('distilling')`);
+    assert.equal(await page.isDisabled('#distill'), true, 'disabled while running');
+    const second = await openApp(browser, url, errors);
+    await second.click('#tab-session');
+    assert.equal(await second.isDisabled('#distill'), true, 'disabled in a second tab too');
+    await waitFor(page, `document.getElementById('distill-status').textContent.includes('step 20 of 25')`, 20_000);
+    assert.equal(await page.isDisabled('#distill'), true);
+    await waitFor(page, `document.getElementById('distill-status').textContent.startsWith('adapter user/')`, 20_000);
+    assert.equal(await page.isDisabled('#distill'), false, 'enabled again when it is done');
+    await second.close();
+    await page.click('#tab-devices');
 
     // --- an empty number field is an error naming it, not 0; the field is marked
     await page.fill('#freq', '');

@@ -141,3 +141,56 @@ test('loopback: configuration is validated against the capabilities', async () =
   assert.equal(c.gainsDb['rx'], 3.5);
   await dev.close();
 });
+
+test('loopback: attenuation lowers the received signal like a step attenuator; the noise floor stays', async () => {
+  const dev = new LoopbackDevice({ pace: 'full-speed', channel: { snrDb: 20 }, seed: 3 });
+  await dev.open();
+  const stream = dev.startRx({ blockSamples: 4096 });
+  const it = stream[Symbol.asyncIterator]();
+  const noise = noiseVarianceFor(20, { occupiedFraction: 52 / 64 });
+  /** Sends a unit-power tone and sorts the received blocks into signal (with noise) and noise only. */
+  const measure = async (): Promise<{ signal: number; floor: number }> => {
+    const n = 20 * 4096;
+    const tone = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      tone[2 * i] = Math.cos(0.01 * i);
+      tone[2 * i + 1] = Math.sin(0.01 * i);
+    }
+    const tx = dev.startTx();
+    const sending = (async () => {
+      await tx.write(tone);
+      await tx.end(); // drains as RX takes the samples
+    })();
+    const sig: number[] = [];
+    const idle: number[] = [];
+    for (let k = 0; k < 200 && (sig.length < 15 || idle.length < 15); k++) {
+      const r = await it.next();
+      let p = 0;
+      for (let i = 0; i < r.value!.iq.length; i++) p += r.value!.iq[i]! ** 2;
+      p /= r.value!.samples;
+      if (p > 3 * noise) sig.push(p);
+      else if (sig.length > 0) idle.push(p); // after the tone: the air is quiet again
+    }
+    // whole blocks of tone only (the first and last may be partly noise)
+    await sending;
+    const inner = sig.slice(1, -1);
+    const mean = (x: number[]): number => x.reduce((a, b) => a + b, 0) / x.length;
+    return { signal: mean(inner) - noise, floor: mean(idle) };
+  };
+  assert.equal(dev.attenuationDb, 0);
+  const a0 = await measure();
+  dev.setAttenuation(10);
+  assert.equal(dev.attenuationDb, 10);
+  assert.equal(dev.channel.snrDb, 20, 'the channel (its noise floor) is untouched');
+  const a10 = await measure();
+  assert.ok(Math.abs(a0.signal - 1) < 0.05, `signal at 0 dB: ${a0.signal}`);
+  assert.ok(Math.abs(a10.signal / a0.signal - 0.1) < 0.01, `signal dropped by ${(10 * Math.log10(a0.signal / a10.signal)).toFixed(2)} dB, not 10`);
+  for (const f of [a0.floor, a10.floor]) assert.ok(Math.abs(f / noise - 1) < 0.05, `noise floor ${f} vs ${noise}`);
+  // the receiver measures the SNR the attenuation leaves: 20 - 10 dB
+  const receiver = new StreamReceiver();
+  const frames = await roundTrip(dev, 0, 3, it, receiver);
+  for (const f of frames) assert.ok(Math.abs(f.snrDb - 10) < 1.5, `measured ${f.snrDb.toFixed(2)} dB with 10 dB attenuation at 20 dB`);
+  assert.throws(() => dev.setAttenuation(-1), DeviceConfigError);
+  await stream.stop();
+  await dev.close();
+});

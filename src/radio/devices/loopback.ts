@@ -84,6 +84,7 @@ export class LoopbackDevice extends DeviceBase {
   readonly capabilities = LOOPBACK_CAPABILITIES;
   readonly pace: 'realtime' | 'full-speed';
   private chan: LoopbackChannel;
+  private attDb = 0;
   private readonly seed: number;
   private readonly txQueueSamples: number;
 
@@ -114,6 +115,21 @@ export class LoopbackDevice extends DeviceBase {
     this.txQueueSamples = opts.txQueueSamples ?? 1 << 18;
     this.chan = { ...(opts.channel ?? DEFAULT_CHANNEL) };
     this.idleRng = new Rng(this.seed ^ 0x1d1e);
+  }
+
+  /**
+   * Attenuation of the transmitted signal before the channel, in dB (0: none). Like a step attenuator in the
+   * cable: the signal drops, the receiver's noise floor (set by the channel's snrDb against the nominal
+   * signal power) stays, so the SNR at the receiver is `snrDb - attenuationDb`. SNR sweeps move this.
+   */
+  get attenuationDb(): number {
+    return this.attDb;
+  }
+
+  setAttenuation(db: number): number {
+    if (!Number.isFinite(db) || db < 0 || db > 200) throw new DeviceConfigError(`attenuation must be 0..200 dB, got ${db}`);
+    this.attDb = db;
+    return db;
   }
 
   /** The channel as it is now. */
@@ -314,6 +330,10 @@ export class LoopbackDevice extends DeviceBase {
     const tail = 32 + Math.ceil(Math.abs(this.chan.timingOffsetSamples ?? 0));
     const padded = new Float32Array(tx.length + 2 * tail);
     padded.set(tx);
+    if (this.attDb > 0) {
+      const a = Math.pow(10, -this.attDb / 20);
+      for (let i = 0; i < tx.length; i++) padded[i] = padded[i]! * a;
+    }
     const { rx } = new ChannelSimulator(this.channelConfig(seed)).run(padded);
     this.applyGain(rx);
     return rx;
