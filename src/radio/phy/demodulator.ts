@@ -469,28 +469,52 @@ export class FrameDemodulator {
     // Measurements: SNR fit over known REs, EVM against known or sliced points.
     this.evmNum = 0;
     this.evmDen = 0;
-    const ref = this.refPts;
-    const flag = this.refFlag;
-    for (let m = 0; m < nsym; m++) {
-      for (let d = 0; d < nData; d++) {
-        const re = m * nData + d;
-        if (knownPts) {
-          ref[2 * d] = knownPts[2 * re]!;
-          ref[2 * d + 1] = knownPts[2 * re + 1]!;
-          flag[d] = 1;
-        } else if (!bytesKind && re >= count) {
-          // fillerPoint(re), without allocating its tuple per resource element
-          ref[2 * d] = PN127[re % 127]! * Math.SQRT1_2;
-          ref[2 * d + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
-          flag[d] = 2; // filler carriers are deterministic: always known, not part of the EVM
-        } else {
+    if (crcOk) {
+      // Every data RE is known: the proven payload points (bytes), or the decided points and then the
+      // filler (symbols; the filler stays out of the EVM). The fit reads them in place (accumulateKnown):
+      // no per-symbol reference copy, no per-carrier known/EVM flags.
+      let src: Float32Array;
+      if (knownPts) src = knownPts;
+      else {
+        if (this.knownBuf.length < 2 * nRe) this.knownBuf = new Float32Array(2 * nRe);
+        src = this.knownBuf;
+        const pts = c.points;
+        const lim = Math.min(count, nRe);
+        for (let re = 0; re < lim; re++) {
           const ix = decided[re]!;
-          ref[2 * d] = c.points[2 * ix]!;
-          ref[2 * d + 1] = c.points[2 * ix + 1]!;
-          flag[d] = crcOk ? 1 : 0;
+          src[2 * re] = pts[2 * ix]!;
+          src[2 * re + 1] = pts[2 * ix + 1]!;
+        }
+        for (let re = lim; re < nRe; re++) {
+          // fillerPoint(re), without allocating its tuple per resource element
+          src[2 * re] = PN127[re % 127]! * Math.SQRT1_2;
+          src[2 * re + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
         }
       }
-      this.accumulate(stored, 2 * u * m, L.headerSymbols + m, true);
+      for (let m = 0; m < nsym; m++) {
+        const evmData = bytesKind ? nData : Math.max(0, Math.min(nData, count - m * nData));
+        this.accumulateKnown(stored, 2 * u * m, L.headerSymbols + m, src, 2 * m * nData, evmData);
+      }
+    } else {
+      const ref = this.refPts;
+      const flag = this.refFlag;
+      for (let m = 0; m < nsym; m++) {
+        for (let d = 0; d < nData; d++) {
+          const re = m * nData + d;
+          if (!bytesKind && re >= count) {
+            // fillerPoint(re), without allocating its tuple per resource element
+            ref[2 * d] = PN127[re % 127]! * Math.SQRT1_2;
+            ref[2 * d + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
+            flag[d] = 2; // filler carriers are deterministic: always known, not part of the EVM
+          } else {
+            const ix = decided[re]!;
+            ref[2 * d] = c.points[2 * ix]!;
+            ref[2 * d + 1] = c.points[2 * ix + 1]!;
+            flag[d] = 0;
+          }
+        }
+        this.accumulate(stored, 2 * u * m, L.headerSymbols + m, true);
+      }
     }
     const est = this.snr.estimate();
     const channel = new Float32Array(2 * u);
@@ -889,6 +913,58 @@ export class FrameDemodulator {
     this.evmDen += ed;
     const mag = hypot2(sr, si);
     this.snr.addSymbol(y, yOff, mag > 0 ? sr / mag : 1, mag > 0 ? -si / mag : 0, xc, kc);
+  }
+
+  /**
+   * accumulate() for a symbol whose carriers are all known (flag 1 on every data carrier): data carrier
+   * d's reference point is src[srcOff + 2d..], and data carriers d < evmData enter the EVM. The same
+   * floating-point operations in the same order as accumulate() with refPts/refFlag filled accordingly,
+   * without the reference copy and the per-carrier flags.
+   */
+  private accumulateKnown(y: Float32Array, yOff: number, m: number, src: Float32Array, srcOff: number, evmData: number): void {
+    const L = this.layout;
+    const u = L.numUsed;
+    const h = this.h;
+    const xc = this.xCar;
+    const pilotIndex = this.pilotIndex;
+    const dataIndex = this.dataIndex;
+    let sr = 0;
+    let si = 0;
+    let en = 0;
+    let ed = 0;
+    for (let k = 0; k < u; k++) {
+      let xr: number;
+      let xi: number;
+      let inEvm = false;
+      const j = pilotIndex[k]!;
+      if (j >= 0) {
+        xr = pilotValue(L, m, j);
+        xi = 0;
+      } else {
+        const d = dataIndex[k]!;
+        xr = src[srcOff + 2 * d]!;
+        xi = src[srcOff + 2 * d + 1]!;
+        inEvm = d < evmData;
+      }
+      xc[2 * k] = xr;
+      xc[2 * k + 1] = xi;
+      const hr = h[2 * k]! * xr - h[2 * k + 1]! * xi;
+      const hi = h[2 * k]! * xi + h[2 * k + 1]! * xr;
+      const yr = y[yOff + 2 * k]!;
+      const yi = y[yOff + 2 * k + 1]!;
+      sr += yr * hr + yi * hi;
+      si += yi * hr - yr * hi;
+      if (inEvm) {
+        const er = yr - hr;
+        const ei = yi - hi;
+        en += er * er + ei * ei;
+        ed += hr * hr + hi * hi;
+      }
+    }
+    this.evmNum += en;
+    this.evmDen += ed;
+    const mag = hypot2(sr, si);
+    this.snr.addSymbolKnown(y, yOff, mag > 0 ? sr / mag : 1, mag > 0 ? -si / mag : 0, xc);
   }
 
 }
