@@ -16,7 +16,7 @@ import { bitsToBytes, interleaverPermutation, scramble } from './bits.js';
 import { crc32 } from './crc.js';
 import { FrameHeader, PayloadKind, unpackHeader } from './header.js';
 import { PN127, PayloadPlan, frameLength, pilotValue, planPayload, scramblerSeed, training } from './framing.js';
-import { EncodeScratch, headerCodedBits, payloadCodedBits } from './transmitter.js';
+import { EncodeScratch, headerCodedBits, payloadPointsFromScrambledBits } from './transmitter.js';
 import { SyncEvent } from './detector.js';
 import { SnrAccumulator } from './snr.js';
 import { hypot2 } from './fastmath.js';
@@ -104,6 +104,7 @@ export class FrameDemodulator {
   private symLlr = new Float32Array(0);
   private knownBuf = new Float32Array(0);
   private bitsBuf = new Uint8Array(0); // Viterbi output (scratch: bytes are packed from it)
+  private scrambledBits = new Uint8Array(0); // Viterbi output before descrambling (re-encoded when the CRC passes)
   private readonly encodeScratch = new EncodeScratch();
   private readonly hdrStore: Float32Array;
   private noiseLts = 1;
@@ -442,13 +443,17 @@ export class FrameDemodulator {
     if (bytesKind) {
       if (this.bitsBuf.length < plan.infoBits) this.bitsBuf = new Uint8Array(plan.infoBits);
       const bits = this.viterbi.decode(this.llr.subarray(0, nsym * ncbps), plan.infoBits, plan.codeRate, this.bitsBuf.subarray(0, plan.infoBits));
+      // keep the decoder's (scrambled) bits: if the CRC passes they are re-encoded as they are
+      if (this.scrambledBits.length < plan.infoBits) this.scrambledBits = new Uint8Array(plan.infoBits);
+      const scrambledBits = this.scrambledBits.subarray(0, plan.infoBits);
+      scrambledBits.set(bits);
       scramble(bits, scramblerSeed(header.sequence));
       bytes = bitsToBytes(bits, plan.length);
       crcOk = crc32(bytes) === header.payloadCrc32;
       if (crcOk) {
         if (this.knownBuf.length < 2 * nRe) this.knownBuf = new Float32Array(2 * nRe);
         knownPts = this.knownBuf;
-        c.mapBits(payloadCodedBits(plan, bytes, header.sequence, this.encodeScratch), 0, nRe, knownPts, 0);
+        payloadPointsFromScrambledBits(plan, scrambledBits, knownPts, this.encodeScratch);
       } else {
         // no proven reference: the sliced decisions serve the EVM (they stay out of the SNR fit)
         for (let m = 0; m < nsym; m++) {

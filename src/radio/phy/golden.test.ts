@@ -8,7 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { OfdmModulator } from './transmitter.js';
+import { EncodeScratch, OfdmModulator, payloadCodedBits, payloadPointsFromScrambledBits } from './transmitter.js';
+import { bytesToBits, scramble } from './bits.js';
+import { planPayload, scramblerSeed } from './framing.js';
+import { PayloadKind } from './header.js';
 import { StreamReceiver } from './receiver.js';
 import { Modulation } from './constellation.js';
 import { CodeRate } from './convcode.js';
@@ -118,4 +121,26 @@ test('golden decode: frames, symbols and SNR estimates are bit-identical to the 
   }
   if (process.env.GOLDEN_PRINT) console.log(JSON.stringify(got, null, 2));
   assert.deepEqual(got, GOLDEN);
+});
+
+test('payload points re-encoded from the scrambled decoder bits equal mapBits(payloadCodedBits(...))', () => {
+  const rng = new Rng(77);
+  const scratch = new EncodeScratch();
+  for (const m of [Modulation.BPSK, Modulation.QPSK, Modulation.QAM16, Modulation.QAM64, Modulation.QAM256]) {
+    for (const r of [CodeRate.R1_2, CodeRate.R2_3, CodeRate.R3_4, CodeRate.R5_6]) {
+      for (const len of [1, 17, 200, 1000]) {
+        const plan = planPayload(layout, PayloadKind.Bytes, m, r, len);
+        const payload = rng.bytes(len);
+        const seq = rng.nextU32() & 0xffff;
+        const nRe = plan.numSymbols * layout.numData;
+        const want = new Float32Array(2 * nRe);
+        plan.constellation.mapBits(payloadCodedBits(plan, payload, seq), 0, nRe, want, 0);
+        const bits = bytesToBits(payload);
+        scramble(bits, scramblerSeed(seq));
+        const got = new Float32Array(2 * nRe);
+        payloadPointsFromScrambledBits(plan, bits, got, scratch);
+        assert.deepEqual(got, want, `${m}/${r}/${len}`);
+      }
+    }
+  }
 });
