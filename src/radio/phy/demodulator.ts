@@ -12,7 +12,7 @@ import type { OfdmLayout } from './params.js';
 import { HEADER_BYTES } from './params.js';
 import { Constellation, Modulation, constellation } from './constellation.js';
 import { CodeRate, ViterbiDecoder } from './convcode.js';
-import { bitsToBytes, interleaverPermutation, scramble } from './bits.js';
+import { bitsToBytes, interleaverInverse, interleaverPermutation, scramble } from './bits.js';
 import { crc32 } from './crc.js';
 import { FrameHeader, PayloadKind, unpackHeader } from './header.js';
 import { PN127, PayloadPlan, frameLength, pilotValue, planPayload, scramblerSeed, training } from './framing.js';
@@ -409,9 +409,7 @@ export class FrameDemodulator {
     const bps = c.bitsPerSymbol;
     const ncbps = nData * bps;
     if (bytesKind && this.llr.length < nsym * ncbps) this.llr = new Float32Array(nsym * ncbps);
-    if (this.symLlr.length < ncbps) this.symLlr = new Float32Array(ncbps);
-    const symLlr = this.symLlr;
-    const perm = bytesKind ? interleaverPermutation(ncbps, bps) : null;
+    const inv = bytesKind ? interleaverInverse(ncbps, bps) : null;
     const count = bytesKind ? 0 : plan.length;
     const symbols = bytesKind ? undefined : new Float32Array(2 * count);
     const gains = bytesKind ? undefined : new Float32Array(count);
@@ -428,10 +426,8 @@ export class FrameDemodulator {
       this.demodSymbol(buf, bufStart, acq, L.headerSymbols + m, sym, c);
       stored.set(sym, 2 * u * m);
       if (bytesKind) {
-        this.symbolLlrs(c, nv, symLlr);
-        const base = m * ncbps;
-        const llr = this.llr;
-        for (let i = 0; i < ncbps; i++) llr[base + i] = symLlr[perm![i]!]!;
+        // LLRs straight to their deinterleaved positions: llr[m ncbps + i] = symbol LLR perm[i]
+        this.symbolLlrs(c, nv, this.llr, m * ncbps, inv!);
       } else {
         this.symbolPoints(c, m, count, mmse, nv, decided, symbols!, gains!, noiseVars!);
       }
@@ -562,7 +558,7 @@ export class FrameDemodulator {
   }
 
   /** Max-log LLRs of the data carriers of the phase-corrected symbol in `this.sym` (ZF, weighted by |H|^2). */
-  private symbolLlrs(c: Constellation, nv: number, out: Float32Array): void {
+  private symbolLlrs(c: Constellation, nv: number, out: Float32Array, base: number, inv: Uint32Array): void {
     const L = this.layout;
     const sym = this.sym;
     const invH = this.invH;
@@ -578,7 +574,7 @@ export class FrameDemodulator {
       const xi = yr * ii + yi * ir;
       const h2 = Math.max(h2a[k]!, 1e-30);
       // decisions are only needed when the CRC fails (EVM reference): sliced later, from `stored`
-      c.demapLlr(xr, xi, nv / h2, out, d * bps);
+      c.demapLlrTo(xr, xi, nv / h2, out, base, inv, d * bps);
     }
   }
 
