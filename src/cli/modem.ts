@@ -171,8 +171,15 @@ function rxCommand(argv: string[]): number {
   const scale = values.scale !== undefined ? num(values.scale, 'scale', 127.5) : 127.5;
   const rx = new StreamReceiver({ params, equalizer: eq, emitFailedFrames: keepBad });
   const fd = openSync(values.in, 'r');
-  const chunk = Buffer.alloc(1 << 20);
-  let carry = Buffer.alloc(0);
+  // One reusable read buffer: the bytes left over from the previous read (less than one sample value)
+  // are moved to its front and the next read lands right after them. A cf32 file is then handed to the
+  // receiver as a Float32Array view of this buffer (no copy: the receiver copies what it keeps), and
+  // ci8/cu8 are converted straight from it into one reusable float buffer.
+  const CHUNK = 1 << 20;
+  const ab = new ArrayBuffer(CHUNK + 8);
+  const bytes = new Uint8Array(ab);
+  const conv = fmt === 'cf32' ? null : new Float32Array(CHUNK + 8);
+  let carry = 0;
   let frames = 0;
   const emit = (list: RxFrame[]): void => {
     for (const f of list) {
@@ -183,18 +190,18 @@ function rxCommand(argv: string[]): number {
   };
   try {
     for (;;) {
-      const got = readSync(fd, chunk, 0, chunk.length, null);
+      const got = readSync(fd, bytes, carry, CHUNK, null);
       if (got === 0) break;
-      let data = Buffer.concat([carry, chunk.subarray(0, got)]);
+      const have = carry + got;
       const unit = fmt === 'cf32' ? 4 : 1;
-      const usable = data.length - (data.length % unit);
-      carry = Buffer.from(data.subarray(usable));
-      data = data.subarray(0, usable);
+      const usable = have - (have % unit);
       let iq: Float32Array;
-      if (fmt === 'cf32') iq = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
-      else if (fmt === 'ci8') iq = ci8ToCf32(new Int8Array(data.buffer, data.byteOffset, data.length), scale);
-      else iq = cu8ToCf32(new Uint8Array(data.buffer, data.byteOffset, data.length), scale);
+      if (fmt === 'cf32') iq = new Float32Array(ab, 0, usable >> 2);
+      else if (fmt === 'ci8') iq = ci8ToCf32(new Int8Array(ab, 0, usable), scale, conv!.subarray(0, usable));
+      else iq = cu8ToCf32(new Uint8Array(ab, 0, usable), scale, conv!.subarray(0, usable));
       emit(rx.push(iq));
+      bytes.copyWithin(0, usable, have);
+      carry = have - usable;
     }
     emit(rx.flush());
   } finally {

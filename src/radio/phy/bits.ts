@@ -54,3 +54,17 @@ export function interleaverPermutation(ncbps: number, bps: number): Uint32Array 
   interleaverCache.set(key, perm);
   return perm;
 }
+
+const inverseCache = new Map<string, Uint32Array>();
+
+/** Inverse of interleaverPermutation: inv[perm[i]] = i (the interleaved position p holds coded bit inv[p]). */
+export function interleaverInverse(ncbps: number, bps: number): Uint32Array {
+  const key = `${ncbps}/${bps}`;
+  let inv = inverseCache.get(key);
+  if (inv) return inv;
+  const perm = interleaverPermutation(ncbps, bps);
+  inv = new Uint32Array(ncbps);
+  for (let i = 0; i < ncbps; i++) inv[perm[i]!] = i;
+  inverseCache.set(key, inv);
+  return inv;
+}

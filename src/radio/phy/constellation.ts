@@ -56,6 +56,8 @@ export class Constellation {
   private readonly halfInvScale: number;
   private readonly halfSpan: number;
   private readonly maxLevel: number;
+  /** One point's LLRs before demapLlrTo scatters them. */
+  private readonly llrTmp = new Float32Array(8);
 
   constructor(modulation: Modulation) {
     this.modulation = modulation;
@@ -148,6 +150,30 @@ export class Constellation {
     }
     this.axisLlr(re, inv, llr, outOffset);
     this.axisLlr(im, inv, llr, outOffset + this.axisBits);
+  }
+
+  /**
+   * demapLlr, with the LLRs going to interleaved positions: the point's bit b (value b of what demapLlr
+   * would write at outOffset) is stored at llr[base + inv[outOffset + b]]. The same values; this fuses the
+   * receiver's per-symbol deinterleaver into the demapper.
+   */
+  demapLlrTo(re: number, im: number, noiseVar: number, llr: Float32Array, base: number, inv: Uint32Array, outOffset: number): void {
+    const iv = 1 / Math.max(noiseVar, 1e-12);
+    if (this.modulation === Modulation.BPSK) {
+      llr[base + inv[outOffset]!] = clampLlr(4 * re * iv);
+      return;
+    }
+    if (this.axisBits === 1) {
+      // QPSK: axisLlr's one-bit case for each axis
+      const l1 = this.levels[1]!;
+      llr[base + inv[outOffset]!] = clampLlr(-4 * l1 * re * iv);
+      llr[base + inv[outOffset + 1]!] = clampLlr(-4 * l1 * im * iv);
+      return;
+    }
+    const t = this.llrTmp;
+    this.axisLlr(re, iv, t, 0);
+    this.axisLlr(im, iv, t, this.axisBits);
+    for (let b = 0; b < this.bitsPerSymbol; b++) llr[base + inv[outOffset + b]!] = t[b]!;
   }
 
   private axisLlr(x: number, inv: number, llr: Float32Array, off: number): void {

@@ -70,11 +70,23 @@ export function codedLength(infoBits: number, rate: CodeRate): number {
  * when given (it must hold codedLength(bits.length, rate) values; all of them are written).
  */
 export function convEncode(bits: Uint8Array, rate: CodeRate, out: Uint8Array = new Uint8Array(codedLength(bits.length, rate))): Uint8Array {
+  const total = bits.length + TAIL_BITS;
+  if (rate === CodeRate.R1_2) {
+    // unpunctured: both outputs of every step (the general loop below with an all-ones mask)
+    let st = 0;
+    for (let i = 0; i < total; i++) {
+      const reg = (st << 1) | (i < bits.length ? bits[i]! & 1 : 0);
+      const pair = OUT[reg]!;
+      out[2 * i] = pair >> 1;
+      out[2 * i + 1] = pair & 1;
+      st = reg & 63;
+    }
+    return out;
+  }
   const mask = PUNCTURE[rate];
   let state = 0;
   let m = 0;
   let o = 0;
-  const total = bits.length + TAIL_BITS;
   for (let i = 0; i < total; i++) {
     const b = i < bits.length ? bits[i]! & 1 : 0;
     const reg = (state << 1) | b;

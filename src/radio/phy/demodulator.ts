@@ -12,11 +12,11 @@ import type { OfdmLayout } from './params.js';
 import { HEADER_BYTES } from './params.js';
 import { Constellation, Modulation, constellation } from './constellation.js';
 import { CodeRate, ViterbiDecoder } from './convcode.js';
-import { bitsToBytes, interleaverPermutation, scramble } from './bits.js';
+import { bitsToBytes, interleaverInverse, interleaverPermutation, scramble } from './bits.js';
 import { crc32 } from './crc.js';
 import { FrameHeader, PayloadKind, unpackHeader } from './header.js';
 import { PN127, PayloadPlan, frameLength, pilotValue, planPayload, scramblerSeed, training } from './framing.js';
-import { EncodeScratch, headerCodedBits, payloadCodedBits } from './transmitter.js';
+import { EncodeScratch, headerCodedBits, payloadPointsFromScrambledBits } from './transmitter.js';
 import { SyncEvent } from './detector.js';
 import { SnrAccumulator } from './snr.js';
 import { hypot2 } from './fastmath.js';
@@ -104,6 +104,7 @@ export class FrameDemodulator {
   private symLlr = new Float32Array(0);
   private knownBuf = new Float32Array(0);
   private bitsBuf = new Uint8Array(0); // Viterbi output (scratch: bytes are packed from it)
+  private scrambledBits = new Uint8Array(0); // Viterbi output before descrambling (re-encoded when the CRC passes)
   private readonly encodeScratch = new EncodeScratch();
   private readonly hdrStore: Float32Array;
   private noiseLts = 1;
@@ -408,9 +409,7 @@ export class FrameDemodulator {
     const bps = c.bitsPerSymbol;
     const ncbps = nData * bps;
     if (bytesKind && this.llr.length < nsym * ncbps) this.llr = new Float32Array(nsym * ncbps);
-    if (this.symLlr.length < ncbps) this.symLlr = new Float32Array(ncbps);
-    const symLlr = this.symLlr;
-    const perm = bytesKind ? interleaverPermutation(ncbps, bps) : null;
+    const inv = bytesKind ? interleaverInverse(ncbps, bps) : null;
     const count = bytesKind ? 0 : plan.length;
     const symbols = bytesKind ? undefined : new Float32Array(2 * count);
     const gains = bytesKind ? undefined : new Float32Array(count);
@@ -427,10 +426,8 @@ export class FrameDemodulator {
       this.demodSymbol(buf, bufStart, acq, L.headerSymbols + m, sym, c);
       stored.set(sym, 2 * u * m);
       if (bytesKind) {
-        this.symbolLlrs(c, nv, symLlr);
-        const base = m * ncbps;
-        const llr = this.llr;
-        for (let i = 0; i < ncbps; i++) llr[base + i] = symLlr[perm![i]!]!;
+        // LLRs straight to their deinterleaved positions: llr[m ncbps + i] = symbol LLR perm[i]
+        this.symbolLlrs(c, nv, this.llr, m * ncbps, inv!);
       } else {
         this.symbolPoints(c, m, count, mmse, nv, decided, symbols!, gains!, noiseVars!);
       }
@@ -442,13 +439,17 @@ export class FrameDemodulator {
     if (bytesKind) {
       if (this.bitsBuf.length < plan.infoBits) this.bitsBuf = new Uint8Array(plan.infoBits);
       const bits = this.viterbi.decode(this.llr.subarray(0, nsym * ncbps), plan.infoBits, plan.codeRate, this.bitsBuf.subarray(0, plan.infoBits));
+      // keep the decoder's (scrambled) bits: if the CRC passes they are re-encoded as they are
+      if (this.scrambledBits.length < plan.infoBits) this.scrambledBits = new Uint8Array(plan.infoBits);
+      const scrambledBits = this.scrambledBits.subarray(0, plan.infoBits);
+      scrambledBits.set(bits);
       scramble(bits, scramblerSeed(header.sequence));
       bytes = bitsToBytes(bits, plan.length);
       crcOk = crc32(bytes) === header.payloadCrc32;
       if (crcOk) {
         if (this.knownBuf.length < 2 * nRe) this.knownBuf = new Float32Array(2 * nRe);
         knownPts = this.knownBuf;
-        c.mapBits(payloadCodedBits(plan, bytes, header.sequence, this.encodeScratch), 0, nRe, knownPts, 0);
+        payloadPointsFromScrambledBits(plan, scrambledBits, knownPts, this.encodeScratch);
       } else {
         // no proven reference: the sliced decisions serve the EVM (they stay out of the SNR fit)
         for (let m = 0; m < nsym; m++) {
@@ -469,28 +470,52 @@ export class FrameDemodulator {
     // Measurements: SNR fit over known REs, EVM against known or sliced points.
     this.evmNum = 0;
     this.evmDen = 0;
-    const ref = this.refPts;
-    const flag = this.refFlag;
-    for (let m = 0; m < nsym; m++) {
-      for (let d = 0; d < nData; d++) {
-        const re = m * nData + d;
-        if (knownPts) {
-          ref[2 * d] = knownPts[2 * re]!;
-          ref[2 * d + 1] = knownPts[2 * re + 1]!;
-          flag[d] = 1;
-        } else if (!bytesKind && re >= count) {
-          // fillerPoint(re), without allocating its tuple per resource element
-          ref[2 * d] = PN127[re % 127]! * Math.SQRT1_2;
-          ref[2 * d + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
-          flag[d] = 2; // filler carriers are deterministic: always known, not part of the EVM
-        } else {
+    if (crcOk) {
+      // Every data RE is known: the proven payload points (bytes), or the decided points and then the
+      // filler (symbols; the filler stays out of the EVM). The fit reads them in place (accumulateKnown):
+      // no per-symbol reference copy, no per-carrier known/EVM flags.
+      let src: Float32Array;
+      if (knownPts) src = knownPts;
+      else {
+        if (this.knownBuf.length < 2 * nRe) this.knownBuf = new Float32Array(2 * nRe);
+        src = this.knownBuf;
+        const pts = c.points;
+        const lim = Math.min(count, nRe);
+        for (let re = 0; re < lim; re++) {
           const ix = decided[re]!;
-          ref[2 * d] = c.points[2 * ix]!;
-          ref[2 * d + 1] = c.points[2 * ix + 1]!;
-          flag[d] = crcOk ? 1 : 0;
+          src[2 * re] = pts[2 * ix]!;
+          src[2 * re + 1] = pts[2 * ix + 1]!;
+        }
+        for (let re = lim; re < nRe; re++) {
+          // fillerPoint(re), without allocating its tuple per resource element
+          src[2 * re] = PN127[re % 127]! * Math.SQRT1_2;
+          src[2 * re + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
         }
       }
-      this.accumulate(stored, 2 * u * m, L.headerSymbols + m, true);
+      for (let m = 0; m < nsym; m++) {
+        const evmData = bytesKind ? nData : Math.max(0, Math.min(nData, count - m * nData));
+        this.accumulateKnown(stored, 2 * u * m, L.headerSymbols + m, src, 2 * m * nData, evmData);
+      }
+    } else {
+      const ref = this.refPts;
+      const flag = this.refFlag;
+      for (let m = 0; m < nsym; m++) {
+        for (let d = 0; d < nData; d++) {
+          const re = m * nData + d;
+          if (!bytesKind && re >= count) {
+            // fillerPoint(re), without allocating its tuple per resource element
+            ref[2 * d] = PN127[re % 127]! * Math.SQRT1_2;
+            ref[2 * d + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
+            flag[d] = 2; // filler carriers are deterministic: always known, not part of the EVM
+          } else {
+            const ix = decided[re]!;
+            ref[2 * d] = c.points[2 * ix]!;
+            ref[2 * d + 1] = c.points[2 * ix + 1]!;
+            flag[d] = 0;
+          }
+        }
+        this.accumulate(stored, 2 * u * m, L.headerSymbols + m, true);
+      }
     }
     const est = this.snr.estimate();
     const channel = new Float32Array(2 * u);
@@ -533,7 +558,7 @@ export class FrameDemodulator {
   }
 
   /** Max-log LLRs of the data carriers of the phase-corrected symbol in `this.sym` (ZF, weighted by |H|^2). */
-  private symbolLlrs(c: Constellation, nv: number, out: Float32Array): void {
+  private symbolLlrs(c: Constellation, nv: number, out: Float32Array, base: number, inv: Uint32Array): void {
     const L = this.layout;
     const sym = this.sym;
     const invH = this.invH;
@@ -549,7 +574,7 @@ export class FrameDemodulator {
       const xi = yr * ii + yi * ir;
       const h2 = Math.max(h2a[k]!, 1e-30);
       // decisions are only needed when the CRC fails (EVM reference): sliced later, from `stored`
-      c.demapLlr(xr, xi, nv / h2, out, d * bps);
+      c.demapLlrTo(xr, xi, nv / h2, out, base, inv, d * bps);
     }
   }
 
@@ -889,6 +914,58 @@ export class FrameDemodulator {
     this.evmDen += ed;
     const mag = hypot2(sr, si);
     this.snr.addSymbol(y, yOff, mag > 0 ? sr / mag : 1, mag > 0 ? -si / mag : 0, xc, kc);
+  }
+
+  /**
+   * accumulate() for a symbol whose carriers are all known (flag 1 on every data carrier): data carrier
+   * d's reference point is src[srcOff + 2d..], and data carriers d < evmData enter the EVM. The same
+   * floating-point operations in the same order as accumulate() with refPts/refFlag filled accordingly,
+   * without the reference copy and the per-carrier flags.
+   */
+  private accumulateKnown(y: Float32Array, yOff: number, m: number, src: Float32Array, srcOff: number, evmData: number): void {
+    const L = this.layout;
+    const u = L.numUsed;
+    const h = this.h;
+    const xc = this.xCar;
+    const pilotIndex = this.pilotIndex;
+    const dataIndex = this.dataIndex;
+    let sr = 0;
+    let si = 0;
+    let en = 0;
+    let ed = 0;
+    for (let k = 0; k < u; k++) {
+      let xr: number;
+      let xi: number;
+      let inEvm = false;
+      const j = pilotIndex[k]!;
+      if (j >= 0) {
+        xr = pilotValue(L, m, j);
+        xi = 0;
+      } else {
+        const d = dataIndex[k]!;
+        xr = src[srcOff + 2 * d]!;
+        xi = src[srcOff + 2 * d + 1]!;
+        inEvm = d < evmData;
+      }
+      xc[2 * k] = xr;
+      xc[2 * k + 1] = xi;
+      const hr = h[2 * k]! * xr - h[2 * k + 1]! * xi;
+      const hi = h[2 * k]! * xi + h[2 * k + 1]! * xr;
+      const yr = y[yOff + 2 * k]!;
+      const yi = y[yOff + 2 * k + 1]!;
+      sr += yr * hr + yi * hi;
+      si += yi * hr - yr * hi;
+      if (inEvm) {
+        const er = yr - hr;
+        const ei = yi - hi;
+        en += er * er + ei * ei;
+        ed += hr * hr + hi * hi;
+      }
+    }
+    this.evmNum += en;
+    this.evmDen += ed;
+    const mag = hypot2(sr, si);
+    this.snr.addSymbolKnown(y, yOff, mag > 0 ? sr / mag : 1, mag > 0 ? -si / mag : 0, xc);
   }
 
 }

@@ -204,8 +204,10 @@ export class StreamReceiver {
     let o = 2 * (this.bufEnd - this.bufStart);
     let bad = 0;
     if (this.dcBlock) {
-      // dcCorrect fused with the NaN/Inf check and the raw copy: one pass over the input
+      // The input goes to `raw` as one block copy (memcpy); then one pass over `raw` fuses the NaN/Inf
+      // check (a bad value is zeroed in `raw` too) with dcCorrect. Same values as a per-sample copy.
       const raw = this.raw;
+      raw.set(src.subarray(srcOff, srcOff + 2 * n), o);
       let i = 0;
       while (i < n) {
         if (this.dcFill === 0) this.dcSnapshot(this.bufEnd + i);
@@ -216,20 +218,20 @@ export class StreamReceiver {
         let sr = 0;
         let si = 0;
         for (; i < end; i++, o += 2) {
-          let xr = src[srcOff + 2 * i]!;
-          let xi = src[srcOff + 2 * i + 1]!;
+          let xr = raw[o]!;
+          let xi = raw[o + 1]!;
           if (!(Math.abs(xr) < 1e30)) {
             xr = 0;
+            raw[o] = 0;
             bad++;
           }
           if (!(Math.abs(xi) < 1e30)) {
             xi = 0;
+            raw[o + 1] = 0;
             bad++;
           }
           sr += xr;
           si += xi;
-          raw[o] = xr;
-          raw[o + 1] = xi;
           buf[o] = xr - dr;
           buf[o + 1] = xi - di;
         }

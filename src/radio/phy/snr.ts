@@ -102,6 +102,38 @@ export class SnrAccumulator {
     this.trackedSymbols += 0.5;
   }
 
+  /** addSymbol with every carrier known: the same operations in the same order, without the flags. */
+  addSymbolKnown(y: Float32Array, yOff: number, rc: number, rs: number, x: Float32Array): void {
+    const ar = this.ar;
+    const ai = this.ai;
+    const bb = this.b;
+    const ss = this.s;
+    let pow = 0;
+    let kEnergy = 0;
+    const n = this.numCarriers;
+    for (let k = 0; k < n; k++) {
+      const y0r = y[yOff + 2 * k]!;
+      const y0i = y[yOff + 2 * k + 1]!;
+      const p = y0r * y0r + y0i * y0i;
+      pow += p;
+      const yr = y0r * rc - y0i * rs;
+      const yi = y0r * rs + y0i * rc;
+      const xr = x[2 * k]!;
+      const xi = x[2 * k + 1]!;
+      ar[k] = ar[k]! + yr * xr + yi * xi;
+      ai[k] = ai[k]! + yi * xr - yr * xi;
+      const e = xr * xr + xi * xi;
+      bb[k] = bb[k]! + e;
+      ss[k] = ss[k]! + p;
+      kEnergy += e;
+    }
+    this.totalPower += pow;
+    this.totalCount += n;
+    this.knownEnergy += kEnergy;
+    this.knownCount += n;
+    this.trackedSymbols += 0.5;
+  }
+
   /** One symbol whose common phase was fitted from its own known carriers (one real parameter). */
   trackedSymbol(): void {
     this.trackedSymbols += 0.5;

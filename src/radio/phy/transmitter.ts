@@ -6,7 +6,7 @@ import { Fft } from './fft.js';
 import { OfdmLayout, OfdmParams, makeLayout, HEADER_BYTES } from './params.js';
 import { Constellation, Modulation, constellation } from './constellation.js';
 import { CodeRate, codedLength, convEncode } from './convcode.js';
-import { bytesToBits, interleaverPermutation, scramble } from './bits.js';
+import { bytesToBits, interleaverInverse, interleaverPermutation, scramble } from './bits.js';
 import { crc32 } from './crc.js';
 import { FrameHeader, PayloadKind, packHeader } from './header.js';
 import { PayloadPlan, fillerPoint, frameLength, pilotValue, planPayload, scramblerSeed, training } from './framing.js';
@@ -70,6 +70,38 @@ export function payloadCodedBits(plan: PayloadPlan, payload: Uint8Array, sequenc
   // Pad bits pseudo-random too, so the last symbol keeps unit average energy.
   scramble(padded.subarray(n), 0x2b);
   return interleaveSymbols(padded, plan.ncbps, plan.constellation.bitsPerSymbol, scratch ? scratch.get(2, total) : new Uint8Array(total));
+}
+
+/**
+ * The payload's transmitted points from its *scrambled* information bits (what the receiver's Viterbi
+ * decoder returns before descrambling), into out[0 .. 2 numSymbols numData): the same values as
+ * plan.constellation.mapBits(payloadCodedBits(plan, payload, sequence), 0, numSymbols numData, out, 0)
+ * for the payload those bits descramble to, without unpacking the bytes and scrambling them again, and
+ * with the interleaver and the mapper in one pass (no interleaved copy of the coded bits).
+ */
+export function payloadPointsFromScrambledBits(plan: PayloadPlan, scrambledBits: Uint8Array, out: Float32Array, scratch: EncodeScratch): void {
+  const nb = scrambledBits.length;
+  const ncbps = plan.ncbps;
+  const total = plan.numSymbols * ncbps;
+  const padded = scratch.get(1, total);
+  const n = codedLength(nb, plan.codeRate);
+  convEncode(scrambledBits, plan.codeRate, padded.subarray(0, n));
+  padded.fill(0, n);
+  scramble(padded.subarray(n), 0x2b);
+  const c = plan.constellation;
+  const bps = c.bitsPerSymbol;
+  const inv = interleaverInverse(ncbps, bps);
+  const pts = c.points;
+  let o = 0;
+  for (let s = 0; s < total; s += ncbps) {
+    for (let p = 0; p < ncbps; p += bps) {
+      let idx = 0;
+      for (let b = 0; b < bps; b++) idx = (idx << 1) | (padded[s + inv[p + b]!]! & 1);
+      out[o] = pts[2 * idx]!;
+      out[o + 1] = pts[2 * idx + 1]!;
+      o += 2;
+    }
+  }
 }
 
 /** Constellation indices of points (the symbol frame's CRC is over these). */
