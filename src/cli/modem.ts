@@ -19,7 +19,7 @@ import { PhyConfigError, PhyPayloadError } from '../radio/phy/errors.js';
 import { PayloadKind } from '../radio/phy/header.js';
 import type { OfdmParams } from '../radio/phy/params.js';
 import type { RxFrame } from '../radio/phy/demodulator.js';
-import { cf32ToCi8, cf32ToCu8, ci8ToCf32, cu8ToCf32, IqFormat } from '../radio/channel/iqformat.js';
+import { cf32ToCi8, cf32ToCu8, ci8ToCf32, cu8ToCf32, IqFormat } from '../radio/iq/format.js';
 import { parse } from './options.js';
 
 /** What parse() returns for these commands' options: strings, and booleans for the flags. */

@@ -121,15 +121,15 @@ export const RULES: LayerRule[] = [
   },
   {
     id: 'phy-channel-no-io',
-    importers: ['src/radio/phy/', 'src/radio/channel/'],
+    importers: ['src/radio/phy/', 'src/radio/channel/', 'src/radio/iq/'],
     never: [NODE_IO],
-    why: 'the modem and the channel simulator are pure (typed arrays in, typed arrays out): testable, benchable and usable in a browser or worker; files, sockets and processes belong to devices, sigmf and cli',
+    why: 'the modem, the channel simulator and the IQ sample formats are pure (typed arrays in, typed arrays out): testable, benchable and usable in a browser or worker; files, sockets and processes belong to devices, sigmf and cli',
   },
   {
     id: 'phy-channel-pure-deps',
-    importers: ['src/radio/phy/', 'src/radio/channel/'],
-    onlyFiles: ['src/util/', 'src/radio/phy/', 'src/radio/channel/'],
-    why: 'what the pure modem and channel build on must be pure too: util and each other, no devices or recordings',
+    importers: ['src/radio/phy/', 'src/radio/channel/', 'src/radio/iq/'],
+    onlyFiles: ['src/util/', 'src/radio/phy/', 'src/radio/channel/', 'src/radio/iq/'],
+    why: 'what the pure modem and channel build on must be pure too: util, each other and the IQ sample formats (src/radio/iq/), no devices or recordings',
   },
   {
     id: 'radio-below-gsc-and-sessions',

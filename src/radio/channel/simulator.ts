@@ -8,7 +8,7 @@ import { Rng } from './rng.js';
 import { FadingChannel, FadingOptions } from './fading.js';
 import { addNoise, meanPower, noiseVarianceFor } from './awgn.js';
 import { applyCfo, applyDcOffset, applyDelay, applyIqImbalance, applyPhaseNoise, applySro, cfoHzFromPpm } from './impairments.js';
-import { quantize8 } from './iqformat.js';
+import { quantize8 } from '../iq/format.js';
 
 export interface ChannelConfig {
   seed: number;

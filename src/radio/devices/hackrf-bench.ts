@@ -2,7 +2,7 @@
  * Micro-benchmark of the USB radio drivers' host side (no hardware), measurement only; `dekag bench usb
  * [--json]` (src/cli/bench-usb.ts) runs and prints it.
  *
- * ci8_to_cf32_msps   conversion of HackRF bytes to cf32 (iqformat.ci8ToCf32), complex Msps on one core
+ * ci8_to_cf32_msps   conversion of HackRF bytes to cf32 (iq/format.ts ci8ToCf32), complex Msps on one core
  * cu8_to_cf32_msps   the same for RTL-SDR bytes
  * rx_<N>k_msps       HackRF driver RX through the FAKE HackRF, unpaced, one transfer in flight (usb 3.x),
  *                    N KiB transfers: everything the host does per transfer (driver, queue, conversion,
@@ -18,7 +18,7 @@
  *                    them) and with 1 (`usb` 3.x). Virtual time by default (fake-clock.ts: idle waits are
  *                    skipped, the host's own work costs its real duration), or real time.
  */
-import { ci8ToCf32, cu8ToCf32 } from '../channel/iqformat.js';
+import { ci8ToCf32, cu8ToCf32 } from '../iq/format.js';
 import { RealClock, VirtualClock, type FakeClock } from './fakes/fake-clock.js';
 import { CounterStreamChecker, FakeHackRf } from './fakes/hackrf-fake.js';
 import { HackRfDevice, HACKRF_TRANSFER_BYTES } from './hackrf.js';

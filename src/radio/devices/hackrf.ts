@@ -11,7 +11,7 @@
  * found"): the driver then falls back to one, says so once (`log` option, a 'notice' event, else stderr)
  * and reports it in `stats()` (usb-inflight.ts; docs/radios-usb.md for what one means at 20 Msps).
  */
-import { ci8ToCf32, cf32ToCi8 } from '../channel/iqformat.js';
+import { ci8ToCf32, cf32ToCi8 } from '../iq/format.js';
 import { BlockQueue, rxStreamFrom } from './stream.js';
 import { DeviceBase } from './device-base.js';
 import {

@@ -30,7 +30,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ChannelSimulator, type ChannelConfig } from '../channel/simulator.js';
 import { addNoise, noiseVarianceFor } from '../channel/awgn.js';
 import { applyDcOffset, applyIqImbalance } from '../channel/impairments.js';
-import { quantize8 } from '../channel/iqformat.js';
+import { quantize8 } from '../iq/format.js';
 import { Rng } from '../channel/rng.js';
 import { BlockQueue, DEFAULT_BLOCK_SAMPLES, mergeConfig, rxStreamFrom } from './stream.js';
 import { DeviceBase } from './device-base.js';

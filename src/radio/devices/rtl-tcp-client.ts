@@ -12,7 +12,7 @@
  */
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { cu8ToCf32 } from '../channel/iqformat.js';
+import { cu8ToCf32 } from '../iq/format.js';
 import {
   RTL_TCP_DEFAULT_PORT,
   RTL_TCP_HEADER_BYTES,

@@ -24,7 +24,7 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cf32ToCu8, ci8ToCu8 } from '../channel/iqformat.js';
+import { cf32ToCu8, ci8ToCu8 } from '../iq/format.js';
 import {
   CommandParser,
   RTL_TCP_COMMAND_NAMES,

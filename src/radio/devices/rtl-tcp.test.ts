@@ -8,7 +8,7 @@ import { RtlTcpServer, type RtlTcpCommandEvent } from './rtl-tcp-server.js';
 import { RtlTcpClient, parseHostPort } from './rtl-tcp-client.js';
 import { RtlTcpCommand, decodeHeader, CommandParser, encodeCommand } from './rtl-tcp-protocol.js';
 import { DeviceGoneError, DeviceIoError } from './types.js';
-import { cf32ToCu8, cu8ToCf32 } from '../channel/iqformat.js';
+import { cf32ToCu8, cu8ToCf32 } from '../iq/format.js';
 
 async function servedLoopback(seed: number, opts: Partial<Parameters<typeof RtlTcpServer.listen>[0]> = {}) {
   const dev = new LoopbackDevice({ seed, pace: 'realtime', config: { sampleRateHz: 1e6 } });

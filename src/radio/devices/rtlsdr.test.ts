@@ -57,7 +57,7 @@ test('tuner gain is manual (LNA code from webrtlsdr) and AGC hands it to the tun
   await dev.close();
 });
 
-test('RX yields the fake tone as cf32 ((u - 127.5) / 127.5) with the raw cu8 kept', async () => {
+test('RX yields the fake tone as cf32 ((u - 128) / 128) with the raw cu8 kept', async () => {
   const { dev } = await opened();
   const rx = dev.startRx({ blockSamples: 4096 });
   const blocks: IqBlock[] = [];
@@ -71,7 +71,7 @@ test('RX yields the fake tone as cf32 ((u - 127.5) / 127.5) with the raw cu8 kep
     next += b.samples;
     const want = fakeRtlToneCu8(b.sampleIndex, b.samples);
     assert.deepEqual(b.raw, want);
-    for (let i = 0; i < b.iq.length; i += 97) assert.equal(b.iq[i], Math.fround((want[i]! - 127.5) / 127.5));
+    for (let i = 0; i < b.iq.length; i += 97) assert.equal(b.iq[i], Math.fround((want[i]! - 128) / 128));
   }
   const iq = blocks[2]!.iq;
   let re = 0, im = 0;

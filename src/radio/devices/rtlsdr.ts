@@ -9,7 +9,7 @@
  * fake fits.
  */
 import { RTL2832U, type RtlDevice } from '@jtarrio/webrtlsdr/rtlsdr.js';
-import { cu8ToCf32 } from '../channel/iqformat.js';
+import { CU8_SCALE, cu8ToCf32 } from '../iq/format.js';
 import { BlockQueue, rxStreamFrom } from './stream.js';
 import { DeviceBase } from './device-base.js';
 import {
@@ -31,8 +31,8 @@ export const RTLSDR_USB_IDS: ReadonlyArray<{ vendorId: number; productId: number
   { vendorId: 0x0bda, productId: 0x2832, model: 'RTL-SDR (RTL2832U)' },
 ];
 
-/** cu8 -> float: (u - 127.5) / 127.5, the rtl-sdr convention (shared/design/radio-protocols.md). */
-export const RTLSDR_RX_SCALE = 127.5;
+/** cu8 -> float: (u - 128) / 128, the engine's one cu8 convention (src/radio/iq/format.ts, SigMF's). */
+export const RTLSDR_RX_SCALE = CU8_SCALE;
 
 export const RTLSDR_CAPABILITIES: DeviceCapabilities = Object.freeze({
   rx: true,

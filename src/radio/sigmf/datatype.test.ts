@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_DATATYPES, decodeComponents, encodeFloats, fullScale, parseDatatype, toFileBytes } from './datatype.js';
 import { SigmfFormatError } from './errors.js';
+import { cf32ToCu8, cu8ToCf32 } from '../iq/format.js';
 
 test('parseDatatype: sizes, endianness, errors that say what would be right', () => {
   const ci16 = parseDatatype('ci16_le');
@@ -49,4 +50,16 @@ test('raw codes in the native array type are copied bit-exactly (byte-swapped fo
   const i8 = new Int8Array([-128, 127, 0, 5]);
   assert.deepEqual([...new Int8Array(toFileBytes(i8, parseDatatype('ci8')).buffer)], [...i8]);
   assert.throws(() => toFileBytes(new Int16Array(2), parseDatatype('ci8')), /Int8Array/);
+});
+
+test('cu8: the SigMF reader/writer and the live path (src/radio/iq/format.ts) convert every code the same way', () => {
+  const dt = parseDatatype('cu8');
+  const codes = Uint8Array.from({ length: 256 }, (_, u) => u);
+  const viaSigmf = new Float32Array(256);
+  decodeComponents(new DataView(codes.buffer), 0, 1, dt, 256, viaSigmf, 0, 1);
+  assert.deepEqual([...viaSigmf], [...cu8ToCf32(codes)]);
+  assert.equal(viaSigmf[128], 0);
+  assert.equal(viaSigmf[0], -1);
+  const x = Float32Array.of(0, 0.5, -0.5, 0.999, -1, 1, 1.5, -1.5, 1e-4, -0.3333, 0.25, NaN, 0.5 / 128, -0.5 / 128);
+  assert.deepEqual([...toFileBytes(x, dt)], [...cf32ToCu8(x)]);
 });

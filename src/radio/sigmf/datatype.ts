@@ -4,11 +4,12 @@
  * Scaling follows sigmf-python's autoscale (and numpy users' habit): a signed b-bit integer code v means
  * v / 2^(b-1); an unsigned code u means (u - 2^(b-1)) / 2^(b-1). Floats are stored as they are. Writing a
  * float into an integer format rounds to the nearest code and clips to the code range, so +1.0 in ci8 is
- * stored as 127 (0.9921875). RTL-SDR tools often centre cu8 at 127.5 instead of 128; the difference is a
- * DC offset of 1/256 of full scale.
+ * stored as 127 (0.9921875). cu8 is converted by `cu8ToFloat` / `floatToCu8` of src/radio/iq/format.ts, the
+ * same functions the live RTL-SDR and rtl_tcp paths use, so recorded and live bytes give the same floats.
  *
  * The loops below run once per sample component: no allocation, one DataView access per value.
  */
+import { cu8ToFloat, floatToCu8 } from '../iq/format.js';
 import { SigmfFormatError } from './errors.js';
 
 export type ComponentKind = 'f' | 'i' | 'u';
@@ -108,7 +109,7 @@ export function decodeComponents(
       for (let k = 0; k < count; k++, p += byteStride, o += outStride) out[o] = src.getInt8(p) * inv;
       return;
     case 'u8':
-      for (let k = 0; k < count; k++, p += byteStride, o += outStride) out[o] = (src.getUint8(p) - 128) * inv;
+      for (let k = 0; k < count; k++, p += byteStride, o += outStride) out[o] = cu8ToFloat(src.getUint8(p), inv);
       return;
     case 'i16':
       for (let k = 0; k < count; k++, p += byteStride, o += outStride) out[o] = src.getInt16(p, le) * inv;
@@ -152,7 +153,7 @@ export function encodeFloats(src: Float32Array | Float64Array, dt: SigmfDatatype
       for (let k = 0; k < n; k++) dst.setInt8(k, clipRound(src[k]! * s, -128, 127));
       return;
     case 'u8':
-      for (let k = 0; k < n; k++) dst.setUint8(k, clipRound(src[k]! * s + 128, 0, 255));
+      for (let k = 0; k < n; k++) dst.setUint8(k, floatToCu8(src[k]!, s));
       return;
     case 'i16':
       for (let k = 0; k < n; k++) dst.setInt16(k * b, clipRound(src[k]! * s, -32768, 32767), le);
