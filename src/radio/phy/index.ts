@@ -12,4 +12,4 @@ export * from './detector.js';
 export * from './demodulator.js';
 export * from './receiver.js';
 export * from './snr.js';
-export * from './jscc.js';
+export * from './symbol-frame.js';

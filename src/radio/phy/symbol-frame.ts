@@ -1,5 +1,5 @@
 /**
- * The two calls the JSCC runtime needs: send already-quantized constellation points, and get back
+ * The modem's symbol-frame side (src/gsc/jscc.ts is the codec that uses it). The two calls the JSCC runtime needs: send already-quantized constellation points, and get back
  * equalized points with what a soft decoder needs (per-point channel gain and noise variance).
  */
 import type { OfdmParams } from './params.js';
