@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FakeIiodServer } from './fakes/iiod-server.js';
 import { FakePluto, fakePlutoRxSample, type FakePlutoOptions } from './fakes/iiod-pluto.js';
-import { IiodCommandError, IiodConnection } from './pluto-iiod.js';
+import { IiodCommandError, IiodConnection } from './iio/iiod-client.js';
 import { PLUTO_RX_GAIN, PLUTO_TX_GAIN, PlutoDevice, convertS16Words, parsePlutoAddress } from './pluto.js';
 import { createDevice, loadDriverModules, registeredDrivers } from './registry.js';
 import { DeviceConfigError, DeviceGoneError, DeviceIoError, type IqBlock } from './types.js';

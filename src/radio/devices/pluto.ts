@@ -28,7 +28,7 @@ import {
   type IioContextModel,
   type IioDeviceModel,
 } from './pluto-context.js';
-import { IiodCommandError, IiodConnection, describeAttr, type AttrTarget } from './pluto-iiod.js';
+import { IiodCommandError, IiodConnection, describeAttr, type AttrTarget } from './iio/iiod-client.js';
 import { registerRadio } from './registry.js';
 import { BlockQueue, DEFAULT_BLOCK_SAMPLES, DEFAULT_QUEUE_BLOCKS, rxStreamFrom } from './stream.js';
 import { DeviceBase } from './device-base.js';

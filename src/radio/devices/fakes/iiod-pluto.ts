@@ -20,7 +20,7 @@
  * words (`le:S12/16>>0`), as the AD9361's ADC delivers them. TX data pushed with WRITEBUF is recorded.
  */
 import type { IioChannelModel, IioContextModel, IioDeviceModel, IioDataFormat } from '../pluto-context.js';
-import type { AttrTarget } from '../pluto-iiod.js';
+import type { AttrTarget } from '../iio/iiod-client.js';
 import { ERRNO, FakeErrno, type FakeIioBackend } from './iiod-server.js';
 
 export interface FakePlutoOptions {

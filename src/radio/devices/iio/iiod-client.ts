@@ -18,7 +18,7 @@
  */
 import { Socket, connect } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import { DeviceGoneError, DeviceIoError } from './types.js';
+import { DeviceGoneError, DeviceIoError } from '../types.js';
 
 /** The radio answered a command with -errno. */
 export class IiodCommandError extends DeviceIoError {
