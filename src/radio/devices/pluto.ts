@@ -27,7 +27,7 @@ import {
   type IioChannelModel,
   type IioContextModel,
   type IioDeviceModel,
-} from './pluto-context.js';
+} from './iio/context.js';
 import { IiodCommandError, IiodConnection, describeAttr, type AttrTarget } from './iio/iiod-client.js';
 import { registerRadio } from './registry.js';
 import { BlockQueue, DEFAULT_BLOCK_SAMPLES, DEFAULT_QUEUE_BLOCKS, rxStreamFrom } from './stream.js';

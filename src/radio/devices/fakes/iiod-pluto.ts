@@ -19,7 +19,7 @@
  * RX samples are a deterministic test signal (`fakePlutoRxSample`): 12-bit values sign-extended in 16-bit
  * words (`le:S12/16>>0`), as the AD9361's ADC delivers them. TX data pushed with WRITEBUF is recorded.
  */
-import type { IioChannelModel, IioContextModel, IioDeviceModel, IioDataFormat } from '../pluto-context.js';
+import type { IioChannelModel, IioContextModel, IioDeviceModel, IioDataFormat } from '../iio/context.js';
 import type { AttrTarget } from '../iio/iiod-client.js';
 import { ERRNO, FakeErrno, type FakeIioBackend } from './iiod-server.js';
 

@@ -25,7 +25,7 @@ import {
   type IioChannelModel,
   type IioContextModel,
   type IioDeviceModel,
-} from '../pluto-context.js';
+} from '../iio/context.js';
 import { SocketReader, type AttrTarget } from '../iio/iiod-client.js';
 
 export const ERRNO = { EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, EBADF: 9, EACCES: 13, EBUSY: 16, ENODEV: 19, EINVAL: 22, ERANGE: 34 } as const;

@@ -11,9 +11,9 @@ import {
   parseDataFormat,
   sampleSize,
   type IioDeviceModel,
-} from './pluto-context.js';
-import { fakePlutoContext } from './fakes/iiod-pluto.js';
-import { DeviceIoError } from './types.js';
+} from './context.js';
+import { fakePlutoContext } from '../fakes/iiod-pluto.js';
+import { DeviceIoError } from '../types.js';
 
 test('scan-element formats parse and print back', () => {
   const f = parseDataFormat('le:S12/16>>0');

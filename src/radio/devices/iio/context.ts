@@ -15,7 +15,7 @@
  *
  * This module is pure (strings in, objects out); the fake iiod server uses `contextToXml` to answer PRINT.
  */
-import { DeviceIoError } from './types.js';
+import { DeviceIoError } from '../types.js';
 
 export interface IioDataFormat {
   bigEndian: boolean;
