@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { FakeIiodServer } from './fakes/iiod-server.js';
+import { FakeIiodServer } from './iio/fakes/iiod-server.js';
 import { FakePluto, fakePlutoRxSample, type FakePlutoOptions } from './fakes/iiod-pluto.js';
 import { IiodCommandError, IiodConnection } from './iio/iiod-client.js';
 import { PLUTO_RX_GAIN, PLUTO_TX_GAIN, PlutoDevice, convertS16Words, parsePlutoAddress } from './pluto.js';
@@ -272,7 +272,7 @@ test('iiod dying mid-stream ends RX with DeviceGoneError, rejects TX writes, emi
 });
 
 test('a killed iiod process (SIGKILL) ends RX with DeviceGoneError', async () => {
-  const script = fileURLToPath(new URL('./fakes/iiod-server.js', import.meta.url));
+  const script = fileURLToPath(new URL('./iio/fakes/iiod-server.js', import.meta.url));
   const child = spawn(process.execPath, [script, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {

@@ -21,7 +21,7 @@
  */
 import type { IioChannelModel, IioContextModel, IioDeviceModel, IioDataFormat } from '../iio/context.js';
 import type { AttrTarget } from '../iio/iiod-client.js';
-import { ERRNO, FakeErrno, type FakeIioBackend } from './iiod-server.js';
+import { ERRNO, FakeErrno, type FakeIioBackend } from '../iio/fakes/iiod-server.js';
 
 export interface FakePlutoOptions {
   chip?: 'ad9363' | 'ad9364';

@@ -1,6 +1,6 @@
 /**
  * FAKE iiod server: speaks iiod's text protocol (libiio 0.x) on 127.0.0.1 for a backend that stands in for
- * the hardware (`fakes/iiod-pluto.ts` is a fake ADALM-Pluto). It exists so the Pluto driver can be tested
+ * the hardware (`src/radio/devices/fakes/iiod-pluto.ts` is a fake ADALM-Pluto). It exists so the Pluto driver can be tested
  * without a radio, and so independent libiio clients (`iio_info`, `iio_attr`, `iio_readdev` from Debian's
  * libiio-utils) can check that what we speak is iiod's protocol and not just our own idea of it.
  *
@@ -10,7 +10,7 @@
  * does not do: ZPRINT (answers -EINVAL, as an iiod built without zstd does, so clients fall back to PRINT),
  * reading all attributes at once (READ without an attribute name answers -EINVAL), triggers.
  *
- * Run standalone: `node dist/src/radio/devices/fakes/iiod-server.js [--port P] [--chip ad9363|ad9364]`
+ * Run standalone: `node dist/src/radio/devices/iio/fakes/iiod-server.js [--port P] [--chip ad9363|ad9364]`
  * prints `listening 127.0.0.1:P` and serves until killed (the tests kill it to play "iiod died").
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -25,8 +25,8 @@ import {
   type IioChannelModel,
   type IioContextModel,
   type IioDeviceModel,
-} from '../iio/context.js';
-import { SocketReader, type AttrTarget } from '../iio/iiod-client.js';
+} from '../context.js';
+import { SocketReader, type AttrTarget } from '../iiod-client.js';
 
 export const ERRNO = { EPERM: 1, ENOENT: 2, EIO: 5, ENXIO: 6, EBADF: 9, EACCES: 13, EBUSY: 16, ENODEV: 19, EINVAL: 22, ERANGE: 34 } as const;
 
@@ -346,7 +346,7 @@ export class FakeIiodServer {
 // --- standalone ------------------------------------------------------------------------------------------
 
 async function main(argv: string[]): Promise<void> {
-  const { FakePluto } = await import('./iiod-pluto.js');
+  const { FakePluto } = await import('../../fakes/iiod-pluto.js');
   let port = 0;
   let chip: 'ad9363' | 'ad9364' = 'ad9363';
   for (let i = 0; i < argv.length; i++) {

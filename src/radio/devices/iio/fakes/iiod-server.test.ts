@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeIiodServer } from './iiod-server.js';
-import { FakePluto, fakePlutoRxSample } from './iiod-pluto.js';
+import { FakePluto, fakePlutoRxSample } from '../../fakes/iiod-pluto.js';
 
 const TOOLS = ['iio_info', 'iio_attr', 'iio_readdev', 'iio_writedev'];
 const missing = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
