@@ -70,7 +70,8 @@ export function buildLiquidPeer(dir: string, liquidPrefix?: string): string {
   if (liquidPrefix !== undefined) {
     const p = resolve(liquidPrefix);
     if (!existsSync(join(p, 'include', 'liquid', 'liquid.h'))) throw new UsageError(`no ${join(p, 'include', 'liquid', 'liquid.h')}: ${INSTALL_HINT}`);
-    flags.push(`-I${join(p, 'include')}`, `-L${join(p, 'lib')}`, `-Wl,-rpath,${join(p, 'lib')}`);
+    // DT_RPATH (not RUNPATH) so that libliquid's own dependency (libfec.so in the same prefix) is found too
+    flags.push(`-I${join(p, 'include')}`, `-L${join(p, 'lib')}`, `-Wl,-rpath,${join(p, 'lib')}`, '-Wl,--disable-new-dtags');
   }
   const out = join(dir, 'liquid-peer');
   const r = spawnSync('gcc', ['-O2', '-o', out, peerSource(), ...flags, '-lliquid', '-lm'], { encoding: 'utf8' });
