@@ -14,8 +14,8 @@
  *
  * liquid's FEC: `v27` (K=7 r1/2 soft Viterbi, what the issue-18 figure used) needs liquid built with
  * libfec; Debian's liquid (libliquid-dev 1.5) is built without it, so by default the peer falls back to
- * Hamming(8,4) (r1/2, hard decision: same code rate, so the same frame length, but much cheaper to decode
- * than a Viterbi): the report's `peer.fec` says which one ran and `like_for_like` whether it was v27.
+ * Hamming(8,4) (r1/2, hard decision: same code rate, so nearly the same frame length, but much cheaper to
+ * decode than a Viterbi): the report's `peer.fec` says which one ran and `like_for_like` whether it was v27.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
