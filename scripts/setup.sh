@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 debian_packages=(python3 python3-torch libopenblas0-pthread python3-onnx python3-numpy python3-pytest python3-pil chromium socat)
 # independent radio peers for the interop tests: GNU Radio's osmosdr source (rtl_tcp client), librtlsdr's
 # tools, libiio's clients (iio_info/iio_attr/iio_readdev against the iiod server), inspectrum; no GUI extras
-radio_packages=(gnuradio gr-osmosdr rtl-sdr libiio-utils inspectrum binutils)
+radio_packages=(gnuradio gr-osmosdr rtl-sdr libiio-utils inspectrum binutils libliquid-dev)
 
 install_missing() {  # install_missing [apt options...] -- packages...
   local opts=() missing=() p

@@ -123,7 +123,15 @@ export const ATTENUATOR_HELP = `dekag attenuator --port PATH (--set DB | --get |
 export const BENCH_GENERATE_HELP = `dekag bench generate [--quick] [--json] [--out FILE.json] [--picture FILE.png]`;
 
 /** `dekag bench phy` */
-export const BENCH_PHY_HELP = `dekag bench phy [--quick] [--json] [--plot FILE.svg]`;
+export const BENCH_PHY_HELP = `dekag bench phy [--quick] [--json] [--plot FILE.svg]
+dekag bench phy --peer liquid [--peer-samples N] [--peer-fec v27|h84|none] [--liquid-prefix DIR] [--quick] [--json]
+  --peer liquid     only the peer comparison: our receiver and liquid-dsp's ofdmflexframesync (compiled from
+                    scripts/bench/liquid-peer.c with gcc; needs libliquid-dev), each on a cf32 file of the same
+                    recipe in its own waveform; Msps per CPU-second of the receive loop and the ratio
+  --peer-samples N  samples per file (default 20 000 000; --quick 2 000 000)
+  --peer-fec F      liquid's code: v27 (K=7 soft Viterbi, needs liquid built with libfec; the default when
+                    present), h84 (Hamming(8,4) r1/2, the fallback), none
+  --liquid-prefix DIR  liquid installed under DIR (DIR/include/liquid/liquid.h, DIR/lib)`;
 
 /** `dekag bench cala` */
 export const BENCH_CALA_HELP = `dekag bench cala [--quick] [--json] [--out FILE.json] [--picture FILE.svg] [--images N]
