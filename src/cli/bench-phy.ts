@@ -4,7 +4,7 @@
  * picture to --plot (default docs/img/phy-ber.svg).
  *
  * `dekag bench phy --peer liquid [--peer-samples N] [--peer-fec v27|h84|none] [--liquid-prefix DIR] [--json]`:
- * only the peer comparison (src/radio/phy/peer.ts): our receiver and liquid-dsp's ofdmflexframesync, each
+ * only the peer comparison (src/cli/bench-phy-peer.ts): our receiver and liquid-dsp's ofdmflexframesync, each
  * on a file of the same recipe in its own waveform, Msps per CPU-second and their ratio.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -54,7 +54,7 @@ async function runPeer(parsed: Record<string, unknown>, values: { quick?: boolea
   const fec = values['peer-fec'];
   if (fec !== undefined && fec !== 'v27' && fec !== 'h84' && fec !== 'none') throw new UsageError(`--peer-fec must be v27, h84 or none, got '${fec}'`);
   const samples = optionalInt(parsed, 'peer-samples', values.quick ? 2_000_000 : 20_000_000, 100_000, 200_000_000);
-  const { peerLiquid } = await import('../radio/phy/peer.js');
+  const { peerLiquid } = await import('./bench-phy-peer.js');
   const r = peerLiquid({ samples, fec, liquidPrefix: values['liquid-prefix'], log: (s) => process.stderr.write(`bench phy: ${s}\n`) });
   if (values.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {

@@ -22,15 +22,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OfdmModulator } from './transmitter.js';
-import { StreamReceiver } from './receiver.js';
-import { Modulation } from './constellation.js';
-import { CodeRate } from './convcode.js';
-import { makeLayout } from './params.js';
-import { burst } from './testkit.js';
-import { Rng } from '../channel/rng.js';
-import { addNoise } from '../channel/awgn.js';
-import { UsageError } from '../../util/errors.js';
+import { OfdmModulator } from '../radio/phy/transmitter.js';
+import { StreamReceiver } from '../radio/phy/receiver.js';
+import { Modulation } from '../radio/phy/constellation.js';
+import { CodeRate } from '../radio/phy/convcode.js';
+import { makeLayout } from '../radio/phy/params.js';
+import { burst } from '../radio/phy/testkit.js';
+import { Rng } from '../radio/channel/rng.js';
+import { addNoise } from '../radio/channel/awgn.js';
+import { UsageError } from '../util/errors.js';
 
 export type PeerFec = 'v27' | 'h84' | 'none';
 
@@ -54,7 +54,7 @@ const INSTALL_HINT =
   'or build it with libfec (docs/benchmarks.md, "Radio PHY", peer) and pass --liquid-prefix DIR';
 
 function peerSource(): string {
-  // dist/src/radio/phy/peer.js or src/radio/phy/peer.ts -> <repo>/scripts/bench/liquid-peer.c
+  // dist/src/cli/bench-phy-peer.js or src/cli/bench-phy-peer.ts -> <repo>/scripts/bench/liquid-peer.c (walking up)
   let d = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const c = join(d, 'scripts', 'bench', 'liquid-peer.c');

@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { peerLiquid } from './peer.js';
-import { UsageError } from '../../util/errors.js';
-import { runPhyBench } from '../../cli/bench-phy.js';
+import { peerLiquid } from './bench-phy-peer.js';
+import { UsageError } from '../util/errors.js';
+import { runPhyBench } from './bench-phy.js';
 
 function liquidMissing(): string | false {
   if (spawnSync('gcc', ['--version']).error) return 'gcc is not installed';
