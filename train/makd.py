@@ -119,6 +119,19 @@ def subject_prompts(subject: dict[str, str], n: int, seed: int, vocab: Vocab, ex
     raise SystemExit(f"could only draw {len(out)} of {n} prompts for {subject}")
 
 
+def full_subject_prompts(subject: dict[str, str], n: int, seed: int, vocab: Vocab, exclude: set[str]) -> list[str]:
+    """n distinct single-object prompts naming every attribute, the subject's fixed (the style of a prompt
+    that says what it wants: 'a small green dotted star at the bottom on grass')."""
+    from .eval_prompts import fully_specified
+    rng = np.random.default_rng(seed)
+    out: dict[str, None] = {}
+    for _ in range(50 * n):
+        out[fully_specified(rng, vocab, subject, {}, exclude)] = None
+        if len(out) == n:
+            return list(out)
+    raise SystemExit(f"could only draw {len(out)} of {n} fully specified prompts for {subject}")
+
+
 def eval_prompts(models_dir: Path) -> set[str]:
     path = models_dir / "eval" / "prompts.json"
     if not path.exists():
@@ -253,6 +266,9 @@ def make_parser():
     p.add_argument("--sites", default="all", help="where the LoRA goes: all, cross, self, or a comma list of site prefixes")
     p.add_argument("--prompts", type=int, default=0, help="distillation prompts (default 128; --quick 8)")
     p.add_argument("--batch", type=int, default=0, help="default 48; --quick 16")
+    p.add_argument("--prompt-style", choices=("mixed", "full"), default="mixed",
+                   help="distillation prompts: mixed (the grammar's, 2-10 words, some with two objects) or full "
+                        "(one object, every attribute named)")
     p.add_argument("--lr-lora", type=float, default=3e-3)
     p.add_argument("--lr-metaword", type=float, default=1e-2)
     p.add_argument("--metaword-frac", type=float, default=0.0,
@@ -300,7 +316,10 @@ def distill(args) -> dict:
 
     # 1. distillation set from the cloud
     exclude = eval_prompts(args.models_dir)
-    prompts = subject_prompts(subject, n_prompts, DISTILL_SEED + args.seed, vocab, exclude, named=True)
+    if args.prompt_style == "full":
+        prompts = full_subject_prompts(subject, n_prompts, DISTILL_SEED + args.seed, vocab, exclude)
+    else:
+        prompts = subject_prompts(subject, n_prompts, DISTILL_SEED + args.seed, vocab, exclude, named=True)
     others = subject_prompts(subject, max(8, n_prompts // 2), DISTILL_SEED + 50 + args.seed, vocab, exclude, named=False)
     gen = torch.Generator().manual_seed(args.seed)
     ids = torch.tensor([vocab.encode(pr) for pr in prompts])
@@ -441,7 +460,7 @@ def main() -> None:
                   "tokens": {w: vocab.metaword_token(s) for w, s in slots.items()}} if use_meta else None,
         training={"command": module_command("train.makd"), "seed": args.seed, "wall_time_s": round(wall_s, 1),
                   "cpu_time_s": round(cpu_s, 1), "distillation_set_s": round(set_s, 1), "steps": steps, "metaword_only_steps": meta_steps,
-                  "prompts": n_prompts, "sampler": f"DDIM {SAMPLER_STEPS} steps, guidance {GUIDANCE}",
+                  "prompts": n_prompts, "prompt_style": args.prompt_style, "sampler": f"DDIM {SAMPLER_STEPS} steps, guidance {GUIDANCE}",
                   "threads": torch.get_num_threads(), "device": str(device), "torch": torch.__version__,
                   "losses": {"distill": args.w_distill, "denoise": args.w_denoise, "preserve": args.w_preserve},
                   "lr": {"lora": args.lr_lora, "metaword": args.lr_metaword}, "batch": b,

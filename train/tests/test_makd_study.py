@@ -85,3 +85,17 @@ def test_unfreeze_groups_pick_the_named_weights_and_refuse_others():
         assert "convs" in str(e)
     else:
         raise AssertionError("convs accepted")
+
+
+def test_fully_specified_distillation_prompts_name_every_attribute_and_avoid_the_evaluation():
+    from train.makd import eval_prompts, full_subject_prompts, parse_subject
+    from train.vocab import load_vocab
+    vocab = load_vocab()
+    exclude = eval_prompts(ROOT / "models")
+    prompts = full_subject_prompts(parse_subject("shape:star", vocab), 64, 7101, vocab, exclude)
+    assert len(prompts) == len(set(prompts)) == 64
+    assert not set(prompts) & exclude
+    for p in prompts:
+        words = p.split()
+        assert words[0] == "a" and "star" in words, p
+        assert len(words) >= 9, p  # size, colour, texture, shape, position and background all named
