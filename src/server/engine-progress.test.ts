@@ -5,43 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LoopbackDevice } from '../radio/devices/loopback.js';
-import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
 import { FakeAttenuator } from '../radio/accessories/fakes/fake-attenuator.js';
 import { openPtyPair } from '../radio/accessories/fakes/pty-pair.js';
 import type { EngineEvent, EngineState, SessionRequest } from './api.js';
 import { createEngine } from './backends.js';
-import type { DeviceDirectory, SessionBackend, SessionRunOptions } from './ports.js';
+import { loopbackDirectory, tmp } from './testing.js';
+import type { SessionBackend, SessionRunOptions } from './ports.js';
 import type { TappedDevice } from './tap.js';
-
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'dekag-engine-'));
-}
-
-function directory(): { dir: DeviceDirectory; opened: LoopbackDevice[] } {
-  const opened: LoopbackDevice[] = [];
-  return {
-    opened,
-    dir: {
-      list: async () => [{ id: 'loopback', driver: 'loopback', label: 'Loopback' }],
-      open: async (id) => {
-        if (id.startsWith('sigmf:')) {
-          await loadDriverModules();
-          return openDevice(id, { sigmf: { pace: 'full-speed' } });
-        }
-        if (id !== 'loopback') throw new Error(`no ${id}`);
-        const d = new LoopbackDevice({ pace: 'full-speed', channel: { snrDb: 30 }, config: { sampleRateHz: 1e6 } });
-        await d.open();
-        opened.push(d);
-        return d;
-      },
-      watch: () => () => {},
-    },
-  };
-}
 
 const sweep = (fromDb: number, toDb: number, stepDb: number): SessionRequest => ({
   prompt: 'a red star on grass',
@@ -83,7 +55,7 @@ async function waitState(engine: ReturnType<typeof createEngine>, ok: (s: Engine
 
 test("a loopback sweep attenuates the signal: the noise floor fixed for the highest step, the record's SNR is each step, the channel comes back after", async () => {
   const dir = tmp();
-  const { dir: devices, opened } = directory();
+  const { dir: devices, opened } = loopbackDirectory({ replays: true });
   const seen: Seen = { configured: [], snapshots: [] };
   const probe = (): unknown => ({ snrDb: opened[0]!.channel.snrDb, attenuationDb: opened[0]!.attenuationDb });
   const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices, sessions: stepper(seen, probe) });
@@ -117,7 +89,7 @@ test('a step attenuator on a serial port drives the sweep instead of the loopbac
   const dir = tmp();
   const pty = await openPtyPair();
   const fake = await FakeAttenuator.open(pty.b, { maxDb: 31.75 });
-  const { dir: devices, opened } = directory();
+  const { dir: devices, opened } = loopbackDirectory({ replays: true });
   const seen: Seen = { configured: [], snapshots: [] };
   const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices, sessions: stepper(seen, () => fake.db) });
   const states: EngineState[] = [];
@@ -155,7 +127,7 @@ test('a step attenuator on a serial port drives the sweep instead of the loopbac
 
 test('a sweep with neither the loopback as both ends nor an attenuator is refused', async () => {
   const dir = tmp();
-  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices: directory().dir, sessions: stepper({ configured: [], snapshots: [] }, () => 0) });
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackDirectory({ replays: true }).dir, sessions: stepper({ configured: [], snapshots: [] }, () => 0) });
   try {
     await engine.connectDevice({ id: 'loopback', role: 'rx' });
     await assert.rejects(engine.startSession(sweep(20, 10, 5)), /no transmitting radio/);
@@ -167,7 +139,7 @@ test('a sweep with neither the loopback as both ends nor an attenuator is refuse
 
 test('models loading and a replay\'s progress (samples played of the recording) are in the state every page reads', async () => {
   const dir = tmp();
-  const { dir: devices } = directory();
+  const { dir: devices } = loopbackDirectory({ replays: true });
   let releaseLoad: () => void = () => undefined;
   const sessions: SessionBackend = {
     run: async () => {},
@@ -229,7 +201,7 @@ echo "{\\"event\\": \\"done\\", \\"out\\": \\"$out\\", \\"bytes\\": 4}"
   chmodSync(fake, 0o755);
   const saved = process.env['DEKAG_PYTHON'];
   process.env['DEKAG_PYTHON'] = fake;
-  const engine = createEngine({ recordingsDir: join(dir, 'rec'), userAdaptersDir: join(dir, 'adapters'), devices: directory().dir, sessions: null });
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), userAdaptersDir: join(dir, 'adapters'), devices: loopbackDirectory({ replays: true }).dir, sessions: null });
   const events: Extract<EngineEvent, { type: 'distill' }>[] = [];
   const finished = new Promise<void>((resolve) =>
     engine.subscribe((e) => {

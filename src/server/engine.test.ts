@@ -4,8 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
 import { SigmfRecording } from '../radio/sigmf/reader.js';
@@ -13,31 +12,9 @@ import type { SdrDevice } from '../radio/devices/types.js';
 import type { EngineEvent, SessionRequest } from './api.js';
 import { createEngine } from './backends.js';
 import { decimatePoints, fromLoopbackChannel, snrSchedule, toLoopbackChannel } from './engine.js';
+import { loopbackDirectory, tmp } from './testing.js';
 import type { DeviceDirectory } from './ports.js';
 import { TappedDevice } from './tap.js';
-
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'dekag-engine-'));
-}
-
-/** The directory the engine sees: one full-speed loopback (deterministic, as fast as the test pulls). */
-function loopbackOnly(): { dir: DeviceDirectory; opened: LoopbackDevice[] } {
-  const opened: LoopbackDevice[] = [];
-  return {
-    opened,
-    dir: {
-      list: async () => [{ id: 'loopback', driver: 'loopback', label: 'Loopback' }],
-      open: async (id) => {
-        if (id !== 'loopback') throw new Error(`no ${id}`);
-        const d = new LoopbackDevice({ pace: 'full-speed', channel: { snrDb: 30 }, config: { sampleRateHz: 1e6 } });
-        await d.open();
-        opened.push(d);
-        return d;
-      },
-      watch: () => () => {},
-    },
-  };
-}
 
 async function pull(dev: SdrDevice, blocks: number): Promise<number> {
   const rx = dev.startRx({ blockSamples: 4096 });
@@ -52,7 +29,7 @@ async function pull(dev: SdrDevice, blocks: number): Promise<number> {
 
 test('recording to SigMF through the RX tap keeps exactly the samples the receiver saw', async () => {
   const dir = tmp();
-  const { dir: devices, opened } = loopbackOnly();
+  const { dir: devices, opened } = loopbackDirectory();
   const engine = createEngine({ recordingsDir: dir, devices, sessions: null });
   const events: EngineEvent[] = [];
   engine.subscribe((e) => events.push(e));
@@ -84,7 +61,7 @@ test('recording to SigMF through the RX tap keeps exactly the samples the receiv
 test('replay only reads recordings in the recordings folder', async () => {
   const dir = tmp();
   writeFileSync(join(dir, 'outside.sigmf-meta'), '{}');
-  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions: { run: async () => {}, replay: async () => {} } });
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackDirectory().dir, sessions: { run: async () => {}, replay: async () => {} } });
   try {
     await assert.rejects(engine.replayRecording({ path: '../outside' }), /is not a recording in/);
     await assert.rejects(engine.replayRecording({ path: join(dir, 'outside') }), /is not a recording in/);
@@ -97,7 +74,7 @@ test('replay only reads recordings in the recordings folder', async () => {
 
 test('loopback channel settings reach the radio and come back', async () => {
   const dir = tmp();
-  const { dir: devices, opened } = loopbackOnly();
+  const { dir: devices, opened } = loopbackDirectory();
   const engine = createEngine({ recordingsDir: dir, devices, sessions: null });
   try {
     await assert.rejects(engine.setLoopbackChannel({ snrDb: 5 }), /no radio is connected/);
@@ -166,7 +143,7 @@ test('distill from the UI: progress events, then the new adapter is listed as us
     return;
   }
   const dir = tmp();
-  const engine = createEngine({ recordingsDir: join(dir, 'rec'), userAdaptersDir: join(dir, 'adapters'), devices: loopbackOnly().dir, sessions: null });
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), userAdaptersDir: join(dir, 'adapters'), devices: loopbackDirectory().dir, sessions: null });
   const events: Extract<EngineEvent, { type: 'distill' }>[] = [];
   const finished = new Promise<void>((resolve) =>
     engine.subscribe((e) => {
@@ -214,7 +191,7 @@ test("the engine's state: radio, session progress, recording; a change is broadc
     },
     replay: async () => {},
   };
-  const engine = createEngine({ recordingsDir: dir, devices: loopbackOnly().dir, sessions });
+  const engine = createEngine({ recordingsDir: dir, devices: loopbackDirectory().dir, sessions });
   const states: import('./api.js').EngineState[] = [];
   engine.subscribe((e) => e.type === 'state' && states.push(e.state));
   try {
@@ -261,7 +238,7 @@ test("the engine's state: radio, session progress, recording; a change is broadc
 test('kept sessions: listed, their every image read back from session.jsonl, exported as JSON, CSV and report.html; ids confined to the folder', async () => {
   const dir = tmp();
   const sessions = { outDir: join(dir, 'sessions'), run: async () => {}, replay: async () => {} };
-  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions });
+  const engine = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackDirectory().dir, sessions });
   try {
     const id = 'session-abc123-1';
     const folder = join(dir, 'sessions', id);
@@ -475,7 +452,7 @@ test('a recording counts what it lost: the radio stream gaps and blocks dropped 
     assert.deepEqual([s2.samples, s2.droppedSamples, s2.gaps], [0, 5000, 1]);
 
     // the engine lists both with their losses
-    const engine = createEngine({ recordingsDir: dir, devices: loopbackOnly().dir, sessions: null });
+    const engine = createEngine({ recordingsDir: dir, devices: loopbackDirectory().dir, sessions: null });
     try {
       const listed = await engine.listRecordings();
       assert.deepEqual(
@@ -494,7 +471,7 @@ test('network radios the user adds are kept (private file) and listed again by t
   const dir = tmp();
   const file = join(dir, 'config', 'network-radios.json');
   try {
-    const one = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions: null, networkRadiosFile: file });
+    const one = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackDirectory().dir, sessions: null, networkRadiosFile: file });
     await one.addNetworkRadio({ driver: 'rtl_tcp', host: '192.168.1.20', port: 1234 });
     await one.addNetworkRadio({ driver: 'pluto', host: '192.168.2.1' });
     await one.addNetworkRadio({ driver: 'pluto', host: '192.168.2.1' }); // twice: listed once
@@ -504,7 +481,7 @@ test('network radios the user adds are kept (private file) and listed again by t
     const kept = JSON.parse(rd(file, 'utf8')) as unknown[];
     assert.equal(kept.length, 2);
     writeFileSync(file, JSON.stringify([...kept, { driver: 'rtl_tcp', host: 'bad host' }, { driver: 'ftp', host: 'x' }]));
-    const two = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackOnly().dir, sessions: null, networkRadiosFile: file });
+    const two = createEngine({ recordingsDir: join(dir, 'rec'), devices: loopbackDirectory().dir, sessions: null, networkRadiosFile: file });
     const logs: string[] = [];
     two.subscribe((e) => e.type === 'log' && logs.push(e.message));
     try {
