@@ -228,19 +228,17 @@ async function main(): Promise<void> {
         both.disabled = isBoth;
         both.dataset['device'] = d.id;
         both.addEventListener('click', () => connectAs(d, 'both'));
-        const asTx = document.createElement('button');
-        asTx.textContent = 'as TX';
-        asTx.className = 'small';
-        asTx.disabled = d.roles.includes('tx') && !isBoth;
-        asTx.dataset['deviceTx'] = d.id;
-        asTx.addEventListener('click', () => connectAs(d, 'tx'));
-        const asRx = document.createElement('button');
-        asRx.textContent = 'as RX';
-        asRx.className = 'small';
-        asRx.disabled = d.roles.includes('rx') && !isBoth;
-        asRx.dataset['deviceRx'] = d.id;
-        asRx.addEventListener('click', () => connectAs(d, 'rx'));
-        act.append(both, ' ', asTx, ' ', asRx);
+        // 'as TX' / 'as RX': disabled while the radio holds exactly that one role (data-device-tx / -rx)
+        const asOneEnd = (role: 'tx' | 'rx'): HTMLButtonElement => {
+          const b = document.createElement('button');
+          b.textContent = `as ${role.toUpperCase()}`;
+          b.className = 'small';
+          b.disabled = d.roles.includes(role) && !isBoth;
+          b.dataset[role === 'tx' ? 'deviceTx' : 'deviceRx'] = d.id;
+          b.addEventListener('click', () => connectAs(d, role));
+          return b;
+        };
+        act.append(both, ' ', asOneEnd('tx'), ' ', asOneEnd('rx'));
         tr.append(name, driver, roles, act);
         return tr;
       }),
