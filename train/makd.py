@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from .common import MODELS_DIR, Progress, base_parser, module_command, setup
 from .diffusion import TRAIN_TIMESTEPS, add_noise, alphas_cumprod, sample_batch
+from .eval_prompts import fully_specified
 from .gai import load_unet
 from .makd_format import AdapterHeader, select_sites, write_adapter
 from .nets import UNet
@@ -122,7 +123,6 @@ def subject_prompts(subject: dict[str, str], n: int, seed: int, vocab: Vocab, ex
 def full_subject_prompts(subject: dict[str, str], n: int, seed: int, vocab: Vocab, exclude: set[str]) -> list[str]:
     """n distinct single-object prompts naming every attribute, the subject's fixed (the style of a prompt
     that says what it wants: 'a small green dotted star at the bottom on grass')."""
-    from .eval_prompts import fully_specified
     rng = np.random.default_rng(seed)
     out: dict[str, None] = {}
     for _ in range(50 * n):

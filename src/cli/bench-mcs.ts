@@ -16,14 +16,13 @@ import { StreamReceiver } from '../radio/phy/receiver.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { SeededRng } from '../util/rng.js';
 import { optionalInt, parse } from './args.js';
+import { mean } from './bench-common.js';
 import { CHANNELS, SAMPLE_RATE_HZ, throughRadio, type RadioChannelKind } from './bench-radio.js';
 import { ProgressBar } from './progress.js';
 
 // the help text lives in help.ts, so that `dekag bench mcs --help` loads nothing else
 export { BENCH_MCS_HELP } from './help.js';
 
-/** Channel symbols of the digital latent's frame at rate 1/2 (the JSCC frame's 128 points). */
-const CALIBRATION_SYMBOLS = MCS_CALIBRATION_SYMBOLS;
 
 export interface DeliveryPoint {
   /** Mean SNR the receiver measured on the frames it saw (null when it saw none). */
@@ -90,7 +89,7 @@ export async function runBenchMcs(argv: string[]): Promise<number> {
   for (const channel of CHANNELS) {
     table[channel] = [];
     for (const mcs of DIGITAL_MCS_TABLE) {
-      const bytes = bytesWithin(mcs, CALIBRATION_SYMBOLS);
+      const bytes = bytesWithin(mcs, MCS_CALIBRATION_SYMBOLS);
       const mine: PointRecord[] = [];
       for (const snr of snrs) {
         const payloads = Array.from({ length: frames }, () => Uint8Array.from({ length: bytes }, () => rng.nextU32() & 0xff));
@@ -103,7 +102,7 @@ export async function runBenchMcs(argv: string[]): Promise<number> {
           if (Number.isFinite(f.snrDb)) measured.push(f.snrDb);
           if (f.crcOk && f.bytes && Buffer.compare(Buffer.from(f.bytes), Buffer.from(payloads[i]!)) === 0) delivered++;
         });
-        const m = measured.length ? Math.round((measured.reduce((a, b) => a + b, 0) / measured.length) * 1000) / 1000 : null;
+        const m = measured.length ? Math.round(mean(measured) * 1000) / 1000 : null;
         mine.push({ channel, mcs: mcs.label, bytes, configured_snr_db: snr, measured_snr_db: m, frames_seen: measured.length, delivered, sent: frames });
         bar.update(++done, total, `${channel} ${mcs.label} ${snr} dB`);
       }
@@ -116,7 +115,7 @@ export async function runBenchMcs(argv: string[]): Promise<number> {
     bench: 'mcs',
     quick,
     frames_per_point: frames,
-    channel_symbols: CALIBRATION_SYMBOLS,
+    channel_symbols: MCS_CALIBRATION_SYMBOLS,
     channels: { awgn: 'flat: AWGN with the cabled SDR pair impairments (the table\'s delivery)', epa: 'selective: the same plus EPA multipath, a draw per frame (the table\'s `selective` delivery)' },
     x: 'mean SNR measured by the receiver over the frames it saw at the point',
     table,
