@@ -29,11 +29,10 @@ import torch
 import torch.nn.functional as F
 
 from .common import MODELS_DIR
-from .data import from_model_images, to_model_images
 from .diffusion import sample_batch
 from .gai import load_autoencoder
 from .makd import GUIDANCE, SAMPLER_STEPS, distill, make_parser, place_metaword
-from .prompt_accuracy import load_evaluator
+from .prompt_accuracy import evaluate_latents, load_evaluator
 
 EVAL_NOISE_SEED = 20000
 CEILING_NOISE_SEED = 20500
@@ -64,8 +63,7 @@ class Judge:
     @torch.no_grad()
     def embed(self, model, ctx: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         latent = sample_batch(model, ctx, self.null_ctx, noise, SAMPLER_STEPS, GUIDANCE)
-        pixels = from_model_images(self.ae.decode(latent).clamp(-1, 1).numpy())  # 8-bit, as the PNG path
-        return self.image_enc(torch.from_numpy(to_model_images(pixels)))[0]
+        return evaluate_latents(self.ae, self.image_enc, latent)[0]
 
     def score(self, emb: torch.Tensor) -> np.ndarray:
         """Per-prompt consistency of images with embeddings `emb`."""

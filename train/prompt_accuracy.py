@@ -38,6 +38,14 @@ def load_evaluator(models_dir: Path, part: str = "image"):
 
 
 @torch.no_grad()
+def evaluate_latents(ae, evaluator: EvaluatorImageEncoder, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The evaluator's (embedding, attribute logits) of the images these latents decode to, rounded to 8-bit
+    pixels first as the shipped pipeline's PNG does."""
+    pixels = from_model_images(ae.decode(latent).clamp(-1, 1).cpu().numpy())
+    return evaluator(torch.from_numpy(to_model_images(pixels)).to(latent.device))
+
+
+@torch.no_grad()
 def judge(unet, models_dir: Path, scenes, steps: int, guidance: float, seed: int, batch: int = 96,
           device: torch.device = torch.device("cpu")) -> dict:
     vocab = load_vocab()
@@ -53,9 +61,7 @@ def judge(unet, models_dir: Path, scenes, steps: int, guidance: float, seed: int
         chunk = scenes[i:i + batch]
         ctx = text(torch.tensor([vocab.encode(s.prompt(vocab)) for s in chunk], device=device))
         latent = sample_batch(unet, ctx, null_ctx, noise_all[i:i + len(chunk)], steps, guidance)
-        # round to 8-bit pixels as the shipped pipeline's PNG does
-        pixels = from_model_images(ae.decode(latent).clamp(-1, 1).cpu().numpy())
-        logits = evaluator(torch.from_numpy(to_model_images(pixels)).to(device))[1].cpu()
+        logits = evaluate_latents(ae, evaluator, latent)[1].cpu()
         predicted += [[int(lg.argmax()) for lg in row.split(list(evaluator_config().head_sizes))] for row in logits]
     return summarize(scenes, predicted)
 
