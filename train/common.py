@@ -165,7 +165,9 @@ def write_fixture(out_dir: Path, name: str, model_file: str, inputs: dict[str, A
 
 def update_manifest(out_dir: Path, name: str, files: list[Path], *, command: str, seed: int, wall_s: float,
                     data: str, parameters: int, extra: dict[str, Any] | None = None) -> None:
-    """Record one trained artifact: files with sha256 (and ONNX I/O shapes), command, seed, time, data."""
+    """Record one trained artifact: files with sha256 (and ONNX I/O shapes), command, seed, time, data.
+    Only this model's entry changes; the rest of manifest.json (other models, the `pipeline` section that
+    train/pipeline.py writes) is kept as it is."""
     manifest_path = out_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"version": 1, "models": {}}
     entry: dict[str, Any] = {
