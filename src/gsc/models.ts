@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../util/errors.js';
 import { sha256File } from '../util/hash.js';
 import { OnnxModel, type SessionOptions } from './onnx.js';
+import { parsePipeline, pipelineFiles, type Pipeline } from './pipeline.js';
 import { type Tokenizer, WordTokenizer } from './tokenizer.js';
 import { Vocab } from './vocab.js';
 
@@ -38,6 +39,8 @@ export interface ManifestEntry {
 export interface Manifest {
   version: number;
   models: Record<string, ManifestEntry>;
+  /** Which file plays which part and the shapes, schedule and sampler (see pipeline.ts). */
+  pipeline?: unknown;
 }
 
 /** models/ next to the package, or $DEKAG_MODELS_DIR. */
@@ -56,6 +59,7 @@ export class ModelStore {
   private readonly verified = new Map<string, number>();
   private vocabCache: Vocab | undefined;
   private tokenizerCache: Tokenizer | undefined;
+  private pipelineCache: Pipeline | undefined;
 
   private constructor(readonly dir: string, readonly manifest: Manifest) {}
 
@@ -76,16 +80,31 @@ export class ModelStore {
     return new ModelStore(dir, manifest);
   }
 
+  /**
+   * The model pipeline the manifest describes (checked): which files generate and decode, the latent shape,
+   * the image size, the schedule. Every file it names must be listed under the manifest's models.
+   */
+  get pipeline(): Pipeline {
+    if (!this.pipelineCache) {
+      const where = join(this.dir, 'manifest.json');
+      const p = parsePipeline(this.manifest.pipeline, where);
+      for (const f of pipelineFiles(p)) this.fileInfo(f);
+      this.pipelineCache = p;
+    }
+    return this.pipelineCache;
+  }
+
+  /** The word vocabulary: the pipeline's tokenizer vocabulary (vocab.json for the shipped models). */
   get vocab(): Vocab {
-    this.vocabCache ??= Vocab.load(join(this.dir, 'vocab.json'));
+    const file = this.manifest.pipeline === undefined ? 'vocab.json' : this.pipeline.tokenizer.vocab;
+    this.vocabCache ??= Vocab.load(join(this.dir, file));
     return this.vocabCache;
   }
-  /** The text encoders' tokenizer (the world's word tokenizer over vocab.json). */
+  /** The text encoders' tokenizer (the world's word tokenizer over the vocabulary). */
   get tokenizer(): Tokenizer {
     this.tokenizerCache ??= new WordTokenizer(this.vocab);
     return this.tokenizerCache;
   }
-
 
   entry(model: string): ManifestEntry {
     const e = this.manifest.models[model];

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRng } from '../util/rng.js';
-import { alphasCumprod, ddimStep, ddimTimesteps, guide, sampleDdim } from './sampler.js';
-import { readFixture, relativeError } from './testing.js';
+import { alphasCumprod, DdimScheduler, ddimStep, ddimTimesteps, guide, sampleDdim } from './sampler.js';
+import { ModelStore } from './models.js';
+import { modelsDir, readFixture, relativeError } from './testing.js';
 
 interface MathFixture {
   rng: Record<string, number[]>;
@@ -69,4 +70,24 @@ test('with an exact noise predictor DDIM recovers the clean latent', async () =>
   }, start, { steps: 10, guidance: 5 });
   assert.equal(calls, 10);
   assert.ok(relativeError(out, x0) < 1e-4, `error ${relativeError(out, x0)}`);
+});
+
+test('the scheduler built from the manifest\'s schedule reproduces the constants and Python exactly', () => {
+  const scheduler = new DdimScheduler(ModelStore.open(modelsDir()).pipeline.schedule);
+  assert.deepEqual(scheduler.alphasCumprod, alphasCumprod());
+  for (const [t, v] of Object.entries(ref.alphas_cumprod)) assert.ok(Math.abs(scheduler.alphasCumprod[Number(t)]! - v) <= 1e-12 * Math.max(1, v));
+  for (const [n, ts] of Object.entries(ref.ddim_timesteps)) assert.deepEqual(scheduler.timesteps(Number(n)), ts, `steps=${n}`);
+  // step(x, eps, t, tPrev) is ddimStep between the schedule's alpha-bars; tPrev undefined ends at alpha-bar 1
+  const x = Float64Array.from(ref.ddim_step.x);
+  const y = Float64Array.from(ref.ddim_step.x);
+  scheduler.step(x, ref.ddim_step.eps, 999, 946);
+  ddimStep(y, ref.ddim_step.eps, alphasCumprod()[999]!, alphasCumprod()[946]!);
+  assert.deepEqual(x, y);
+  scheduler.step(x, ref.ddim_step.eps, 0, undefined);
+  ddimStep(y, ref.ddim_step.eps, alphasCumprod()[0]!, 1);
+  assert.deepEqual(x, y);
+  // another schedule is another table
+  const other = new DdimScheduler({ kind: 'scaled-linear', betaStart: 0.0001, betaEnd: 0.02, trainTimesteps: 100, prediction: 'eps' });
+  assert.equal(other.alphasCumprod.length, 100);
+  assert.deepEqual(other.timesteps(3), [99, 50, 0]);
 });

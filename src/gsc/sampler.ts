@@ -1,19 +1,25 @@
 /**
  * DDIM sampling with classifier-free guidance: pure math over typed arrays, seeded, no model inside.
- * The reference is train/diffusion.py; the tests compare against values it computed.
+ * The reference is train/diffusion.py; the tests compare against values it computed. A DdimScheduler is
+ * built from a noise schedule described as data (the manifest's pipeline.schedule); the constants below
+ * are the shipped models' schedule and sampler defaults (the tests hold the manifest to them).
  */
+import type { NoiseSchedule } from './pipeline.js';
+
 export const TRAIN_TIMESTEPS = 1000;
-/** The generators' defaults: DDIM steps and the classifier-free guidance scale. */
+/** The shipped generators' defaults: DDIM steps and the classifier-free guidance scale. */
 export const DEFAULT_STEPS = 20;
 export const DEFAULT_GUIDANCE = 4;
 const BETA_START = 0.00085;
 const BETA_END = 0.012;
+/** train/diffusion.py's schedule, the one the shipped noise predictors were trained on. */
+export const SHIPPED_SCHEDULE: NoiseSchedule = { kind: 'scaled-linear', betaStart: BETA_START, betaEnd: BETA_END, trainTimesteps: TRAIN_TIMESTEPS, prediction: 'eps' };
 
 /** alpha-bar_t of Stable Diffusion's scaled-linear schedule, in double precision. */
-export function alphasCumprod(T = TRAIN_TIMESTEPS): Float64Array {
+export function alphasCumprod(T = TRAIN_TIMESTEPS, betaStart = BETA_START, betaEnd = BETA_END): Float64Array {
   const out = new Float64Array(T);
-  const a = Math.sqrt(BETA_START);
-  const b = Math.sqrt(BETA_END);
+  const a = Math.sqrt(betaStart);
+  const b = Math.sqrt(betaEnd);
   let prod = 1;
   for (let i = 0; i < T; i++) {
     const s = T === 1 ? a : a + ((b - a) * i) / (T - 1);
@@ -62,6 +68,26 @@ export function ddimStep(x: Float64Array, eps: ArrayLike<number>, aT: number, aP
   }
 }
 
+/** Deterministic DDIM over a noise schedule: which timesteps to visit, and one step between two of them. */
+export class DdimScheduler {
+  /** alpha-bar_t for t = 0 .. trainTimesteps - 1 (float64). */
+  readonly alphasCumprod: Float64Array;
+
+  constructor(readonly schedule: NoiseSchedule = SHIPPED_SCHEDULE) {
+    this.alphasCumprod = alphasCumprod(schedule.trainTimesteps, schedule.betaStart, schedule.betaEnd);
+  }
+
+  /** The timesteps of a `steps`-step run, from trainTimesteps - 1 down to 0. */
+  timesteps(steps: number): number[] {
+    return ddimTimesteps(steps, this.schedule.trainTimesteps);
+  }
+
+  /** x_t -> x_tPrev in place, given the (guided) predicted noise; tPrev undefined is the clean end (alpha-bar 1). */
+  step(x: Float64Array, eps: ArrayLike<number>, t: number, tPrev: number | undefined): void {
+    ddimStep(x, eps, this.alphasCumprod[t]!, tPrev === undefined ? 1 : this.alphasCumprod[tPrev]!);
+  }
+}
+
 /** The noise predictor as the sampler sees it: (x_t, t) -> [eps_cond, eps_uncond]. */
 export type GuidedEps = (x: Float32Array, t: number) => Promise<[Float32Array, Float32Array]>;
 
@@ -69,22 +95,23 @@ export interface SampleOptions {
   steps: number;
   guidance: number;
   onStep?: (step: number, total: number) => void;
+  /** The schedule to sample (default: the shipped one). */
+  scheduler?: DdimScheduler;
 }
 
 /** Runs DDIM from `noise` and returns the final latent (float32). */
 export async function sampleDdim(epsFn: GuidedEps, noise: Float32Array, opts: SampleOptions): Promise<Float32Array> {
-  const ac = alphasCumprod();
-  const ts = ddimTimesteps(opts.steps);
+  const scheduler = opts.scheduler ?? new DdimScheduler();
+  const ts = scheduler.timesteps(opts.steps);
   const x = Float64Array.from(noise);
   const x32 = new Float32Array(x.length);
   const eps = new Float64Array(x.length);
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i]!;
-    const aPrev = i + 1 < ts.length ? ac[ts[i + 1]!]! : 1;
     x32.set(x);
     const [ec, eu] = await epsFn(x32, t);
     guide(ec, eu, opts.guidance, eps);
-    ddimStep(x, eps, ac[t]!, aPrev);
+    scheduler.step(x, eps, t, ts[i + 1]);
     opts.onStep?.(i + 1, ts.length);
   }
   return Float32Array.from(x);
