@@ -24,7 +24,6 @@ import { CABLED_SDR_PAIR_TEXT } from '../radio/channel/presets.js';
 import { bytesWithin, decodeLatent, DIGITAL_MCS_TABLE, encodeLatent, loadLatentKlt } from '../session/digital-latent.js';
 import { chooseLink, loadLinkCurves, snrSpreadDb } from '../session/policy.js';
 import { ModelStore } from '../gsc/models.js';
-import { floatTensor, tensorData, type OnnxModel } from '../gsc/onnx.js';
 import { Modulation, parseModulation } from '../radio/phy/constellation.js';
 import { CodeRate } from '../radio/phy/convcode.js';
 import { PayloadKind } from '../radio/phy/header.js';
@@ -84,12 +83,6 @@ function psnrDb(a: Float32Array, b: Float32Array, peakToPeak: number): number {
 
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
-
-async function decodeImages(decoder: OnnxModel, latents: Float32Array): Promise<Float32Array> {
-  const n = latents.length / 256;
-  const out = await decoder.run({ latent: floatTensor(latents, [n, 4, 8, 8]) });
-  return tensorData(out['image'], 'image');
-}
 
 /** Send one JSCC frame per latent through the channel; return what the receiver got, by sequence number. */
 function overTheRadio(points: Float32Array[], snrDb: number, seed: number, kind: RadioChannelKind): Map<number, { rx: JsccReceived; snrDb: number }> {
@@ -153,19 +146,21 @@ export async function runBenchCala(argv: string[]): Promise<number> {
   const bar = new ProgressBar('bench cala');
 
   const edge = await Generator.load(store, 'edge');
-  const decoder = await store.session('autoencoder_decoder.onnx');
+  const decoder = edge.decoder;
+  const decodeImages = (latents: Float32Array): Promise<Float32Array> => decoder.decodeTensor(latents);
+  const dim = decoder.latentSize;
   const codecs = new Map<JsccVariant, JsccCodec>();
   for (const m of METHODS) codecs.set(m, await JsccCodec.load(store, m));
   const prompts = readEvalPromptSets(store).heldout
     .slice(0, nImages).map((p) => p.prompt);
-  const latents = new Float32Array(256 * prompts.length);
+  const latents = new Float32Array(dim * prompts.length);
   const total = prompts.length + channels.length * snrs.length * rates.length;
   for (const [i, prompt] of prompts.entries()) {
     const g = await edge.generate({ prompt, seed: 500 + i, steps: quick ? 8 : DEFAULT_STEPS, guidance: DEFAULT_GUIDANCE });
-    latents.set(g.latent, 256 * i);
+    latents.set(g.latent, dim * i);
     bar.update(i + 1, total, 'generating latents');
   }
-  const clean = await decodeImages(decoder, latents);
+  const clean = await decodeImages(latents);
   const n = prompts.length;
   const nothing = decodeLatent(klt, null); // what a receiver with no latent has: the mean
 
@@ -194,7 +189,7 @@ export async function runBenchCala(argv: string[]): Promise<number> {
           const truth: JsccCondition[] = points.map(() => ({ snrDb, rate, selectivity: channel === 'epa' ? fbSel : 0 }));
           const zM = await codec.decodeBatch(items, measured);
           const zT = await codec.decodeBatch(items, truth);
-          const [xM, xT] = [await decodeImages(decoder, zM), await decodeImages(decoder, zT)];
+          const [xM, xT] = [await decodeImages(zM), await decodeImages(zT)];
           const snrM = [...got.values()].map((g) => g.snrDb);
           if (!fedBack.length) fedBack = points.map((_, i) => ({ snrDb: got.get(i)?.snrDb ?? Math.min(...snrs), selectivity: got.get(i)?.rx.selectivity ?? 0 }));
           if (method === 'cala') calaLatents = zM;
@@ -213,12 +208,12 @@ export async function runBenchCala(argv: string[]): Promise<number> {
         for (const mcs of DIGITAL_MCS_TABLE) {
           const bytes = bytesWithin(mcs, k);
           if (bytes < 1) continue;
-          const payloads = Array.from({ length: n }, (_, i) => encodeLatent(klt, latents.subarray(256 * i, 256 * (i + 1)), bytes));
+          const payloads = Array.from({ length: n }, (_, i) => encodeLatent(klt, latents.subarray(dim * i, dim * (i + 1)), bytes));
           const { ok } = digitalLink(payloads, mcs, snrDb, seed + 31, channel);
           const z = new Float32Array(latents.length);
-          ok.forEach((good, i) => z.set(good ? decodeLatent(klt, payloads[i]!) : nothing, 256 * i));
+          ok.forEach((good, i) => z.set(good ? decodeLatent(klt, payloads[i]!) : nothing, dim * i));
           digitalLatents.set(mcs.label, z);
-          const x = await decodeImages(decoder, z);
+          const x = await decodeImages(z);
           const dp: DigitalPoint = {
             channel, snr_db: snrDb, rate, mcs: mcs.label, payload_bytes: bytes, frames_ok: ok.filter(Boolean).length, frames_sent: n,
             latent_psnr_db: r3(psnrDb(z, latents, peak)), image_psnr_db: r3(psnrDb(x, clean, 2)),
@@ -235,14 +230,14 @@ export async function runBenchCala(argv: string[]): Promise<number> {
           const choice = chooseLink({ mode: 'hybrid', snrDb: fedBack[i]!.snrDb, selectivity: fedBack[i]!.selectivity, snrSpreadDb: spread, rate, klt, curves });
           const z = choice.kind === 'digital' ? digitalLatents.get(choice.digital.mcs.label) : undefined;
           if (z) digitalImages++;
-          hybrid.set((z ?? calaLatents).subarray(256 * i, 256 * (i + 1)), 256 * i);
+          hybrid.set((z ?? calaLatents).subarray(dim * i, dim * (i + 1)), dim * i);
         }
         grid.push({
           channel, snr_db: snrDb, rate,
           image_psnr_db: {
             noadapt: row.noadapt!, grouped: row.grouped!, cala: row.cala!,
             digital_best: best ? best.image_psnr_db : null,
-            hybrid: r3(psnrDb(await decodeImages(decoder, hybrid), clean, 2)),
+            hybrid: r3(psnrDb(await decodeImages(hybrid), clean, 2)),
             png: {},
           },
           digital_best_mcs: best?.mcs ?? null,
@@ -255,20 +250,22 @@ export async function runBenchCala(argv: string[]): Promise<number> {
   }
 
   // PNG: the clean image as PNG; lossless when every byte arrives, else the receiver has nothing (the mean latent's image).
-  const pngs = Array.from({ length: n }, (_, i) => encodePng(tensorToRgb(clean, i, 32, 32)));
+  const [height, width] = decoder.imageSize;
+  const plane = height * width;
+  const pngs = Array.from({ length: n }, (_, i) => encodePng(tensorToRgb(clean, i, height, width)));
   const received = new Float32Array(clean.length);
   for (let i = 0; i < n; i++) {
     const img = decodePng(pngs[i]!);
-    for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) received[i * 3072 + c * 1024 + p] = img.data[p * 3 + c]! / 127.5 - 1;
+    for (let c = 0; c < 3; c++) for (let p = 0; p < plane; p++) received[i * 3 * plane + c * plane + p] = img.data[p * 3 + c]! / 127.5 - 1;
   }
-  const nothingImage = await decodeImages(decoder, nothing);
+  const nothingImage = await decodeImages(nothing);
   const png = channels.flatMap((channel) => PNG_MCS.map((mcs) => ({
     channel,
     mcs: mcs.label,
     curve: snrs.map((snrDb) => {
       const { ok, samples } = digitalLink(pngs, mcs, snrDb, 77 + snrDb, channel);
       const rxImages = new Float32Array(clean.length);
-      ok.forEach((good, i) => rxImages.set(good ? received.subarray(i * 3072, (i + 1) * 3072) : nothingImage, i * 3072));
+      ok.forEach((good, i) => rxImages.set(good ? received.subarray(i * 3 * plane, (i + 1) * 3 * plane) : nothingImage, i * 3 * plane));
       return { snr_db: snrDb, images_ok: ok.filter(Boolean).length, images: n, image_psnr_db: r3(psnrDb(rxImages, clean, 2)), complex_samples_per_image: Math.round(samples) };
     }),
   })));

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { Evaluator } from '../gsc/evaluate.js';
 import { DekagError, UsageError } from '../util/errors.js';
 import { Generator } from '../gsc/generate.js';
+import { LatentDecoder } from '../gsc/decoder.js';
 import { JsccCodec, parseRate } from '../gsc/jscc.js';
 import { tokenize } from '../gsc/tokenizer.js';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
@@ -308,7 +309,7 @@ export async function runUser(argv: string[]): Promise<number> {
   try {
     if (!radio.capabilities.rx) throw new UsageError(`radio '${radioName}' cannot receive; the user needs an RX radio`);
     const key = sessionKey(values, 'user');
-    const [codec, decoder] = await Promise.all([JsccCodec.load(store, 'cala', { provider }), store.session('autoencoder_decoder.onnx', { provider })]);
+    const [codec, decoder] = await Promise.all([JsccCodec.load(store, 'cala', { provider }), LatentDecoder.load(store, { provider })]);
     recording = values['record']
       ? await RxRecorder.open(resolve(values['record'] as string), {
           datatype: 'cf32_le',

@@ -4,11 +4,12 @@
  * front ends use it: `runLocalSession` (the demo, with its own loopback) and the engine's session backend
  * (the radio the UI connected).
  */
+import { LatentDecoder } from '../gsc/decoder.js';
 import { Evaluator } from '../gsc/evaluate.js';
 import { Generator } from '../gsc/generate.js';
 import { JsccCodec } from '../gsc/jscc.js';
 import type { ModelStore } from '../gsc/models.js';
-import type { OnnxModel, ProviderName } from '../gsc/onnx.js';
+import type { ProviderName } from '../gsc/onnx.js';
 import type { SdrDevice, TxStream } from '../radio/devices/types.js';
 import type { RxRecorder } from '../radio/sigmf/rx-recorder.js';
 import { CloudRole, type AdapterCatalog } from './cloud.js';
@@ -24,8 +25,8 @@ export interface RoleModels {
   edge: Generator;
   evaluator: Evaluator;
   codec: JsccCodec;
-  /** autoencoder_decoder.onnx, for the user */
-  decoder: OnnxModel;
+  /** The pipeline's latent decoder, for the user */
+  decoder: LatentDecoder;
   /** The latent's KLT (the digital latent), or undefined when the models folder has none. */
   klt: LatentKlt | undefined;
   linkCurves: LinkCurves | null;
@@ -42,7 +43,7 @@ export async function loadRoleModels(store: ModelStore, provider: ProviderName, 
     said('edge generator', Generator.load(store, 'edge', opts)),
     said('evaluator', Evaluator.load(store, opts)),
     said('JSCC codec', JsccCodec.load(store, 'cala', opts)),
-    said('image decoder', store.session('autoencoder_decoder.onnx', opts)),
+    said('image decoder', LatentDecoder.load(store, opts)),
   ]);
   const klt = store.manifest.models['jscc']?.files[KLT_FILE] ? loadLatentKlt(store) : undefined;
   return { cloud, edge, evaluator, codec, decoder, klt, linkCurves: loadLinkCurves(store.dir) };

@@ -8,13 +8,12 @@
  * is not reported twice, and counters.
  */
 import { EventEmitter } from 'node:events';
-import { encodePng, tensorToRgb, type RgbImage } from '../gsc/image.js';
+import type { LatentDecoder } from '../gsc/decoder.js';
+import { encodePng, type RgbImage } from '../gsc/image.js';
 import { fromModem, JSCC_LATENT_SIZE, JSCC_RATES, rateLabel, selectivityFromGainsDb, type JsccCodec } from '../gsc/jscc.js';
 import { modulationName } from '../radio/phy/constellation.js';
 import { codeRateName } from '../radio/phy/convcode.js';
 import { decodeLatent, type LatentKlt } from './digital-latent.js';
-import { LATENT_SHAPE } from '../gsc/generate.js';
-import { floatTensor, tensorData, type OnnxModel } from '../gsc/onnx.js';
 import { PayloadKind } from '../radio/phy/header.js';
 import type { RxFrame } from '../radio/phy/demodulator.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
@@ -25,8 +24,8 @@ import { FRAME_TYPE_DIGITAL_LATENT, FRAME_TYPE_JSCC, type FeedbackMsg, type Repo
 
 export interface UserOptions {
   codec: JsccCodec;
-  /** autoencoder_decoder.onnx */
-  decoder: OnnxModel;
+  /** The pipeline's latent decoder (the generators' own). */
+  decoder: LatentDecoder;
   radio: SdrDevice;
   /** Only frames of this session (default: any). */
   sessionId?: number;
@@ -89,7 +88,7 @@ export class UserRole extends EventEmitter {
     // the blocks that arrive meanwhile.
     const k = Math.round(JSCC_RATES[0] * JSCC_LATENT_SIZE);
     const warm = await this.o.codec.decode({ symbols: new Float32Array(2 * k), reliability: new Float32Array(k) }, { snrDb: 10, rate: JSCC_RATES[0] });
-    await this.o.decoder.run({ latent: floatTensor(warm, [1, ...LATENT_SHAPE]) });
+    await this.o.decoder.decode(warm);
     // A deep queue (about 4 s at 250 ksps): decoding a frame must not cost the frames behind it.
     const rx = radio.startRx({ blockSamples: this.o.blockSamples ?? 4096, queueBlocks: 256 });
     this.stopRx = () => rx.stop();
@@ -134,8 +133,7 @@ export class UserRole extends EventEmitter {
   ): Promise<void> {
     const h = f.header;
     const t = performance.now();
-    const out = await this.o.decoder.run({ latent: floatTensor(latent, [1, ...LATENT_SHAPE]) });
-    const image = tensorToRgb(tensorData(out['image'], 'image'), 0, 32, 32);
+    const image = await this.o.decoder.decode(latent);
     const aeMs = performance.now() - t;
     this.stats.decoded++;
     const report: ReportMsg = {
