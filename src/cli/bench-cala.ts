@@ -19,7 +19,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator } from '../gsc/generate.js';
 import { encodePng, decodePng, tensorToRgb } from '../gsc/image.js';
-import { fromModem, JSCC_CONSTELLATION, JSCC_RATES, JsccCodec, JsccCondition, JsccReceived, rateLabel, symbolsForRate, type JsccVariant } from '../gsc/jscc.js';
+import { fromModem, JSCC_CONSTELLATION, JSCC_RATES, JsccCodec, JsccCondition, JsccReceived, rateLabel, type JsccVariant } from '../gsc/jscc.js';
 import { CABLED_SDR_PAIR_TEXT } from '../radio/channel/presets.js';
 import { bytesWithin, decodeLatent, DIGITAL_MCS_TABLE, encodeLatent, loadLatentKlt } from '../session/digital-latent.js';
 import { chooseLink, loadLinkCurves, snrSpreadDb } from '../session/policy.js';
@@ -170,7 +170,7 @@ export async function runBenchCala(argv: string[]): Promise<number> {
   let done = n;
   for (const channel of channels) {
     for (const rate of rates) {
-      const k = symbolsForRate(rate);
+      const k = codecs.get('cala')!.symbolsForRate(rate);
       for (const snrDb of snrs) {
         const seed = Math.round(1000 * rate) * 100 + snrDb + 50 + (channel === 'epa' ? 7 : 0);
         const row: Partial<GridRow['image_psnr_db']> = {};
@@ -227,7 +227,7 @@ export async function runBenchCala(argv: string[]): Promise<number> {
         let digitalImages = 0;
         for (let i = 0; i < n; i++) {
           const spread = snrSpreadDb(fedBack.slice(Math.max(0, i - 8), i).map((f) => f.snrDb));
-          const choice = chooseLink({ mode: 'hybrid', snrDb: fedBack[i]!.snrDb, selectivity: fedBack[i]!.selectivity, snrSpreadDb: spread, rate, klt, curves });
+          const choice = chooseLink({ mode: 'hybrid', snrDb: fedBack[i]!.snrDb, selectivity: fedBack[i]!.selectivity, snrSpreadDb: spread, rate, channelSymbols: k, klt, curves });
           const z = choice.kind === 'digital' ? digitalLatents.get(choice.digital.mcs.label) : undefined;
           if (z) digitalImages++;
           hybrid.set((z ?? calaLatents).subarray(dim * i, dim * (i + 1)), dim * i);
@@ -274,7 +274,7 @@ export async function runBenchCala(argv: string[]): Promise<number> {
   }
   const jsccSamples = Object.fromEntries(rates.map((rate) => {
     const tx = new OfdmModulator({ sampleRateHz: SAMPLE_RATE_HZ });
-    return [rateLabel(rate), tx.modulateSymbols(new Float32Array(2 * symbolsForRate(rate)), { modulation: JSCC_MODULATION }).length / 2];
+    return [rateLabel(rate), tx.modulateSymbols(new Float32Array(2 * codecs.get('cala')!.symbolsForRate(rate)), { modulation: JSCC_MODULATION }).length / 2];
   }));
 
   const radioMean = (channel: RadioChannelKind, method: string, key: 'latent_psnr_db' | 'image_psnr_db', cond: 'measured' | 'true'): number =>

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRng } from '../util/rng.js';
-import { fromModem, JSCC_LATENT_SIZE, JsccCodec, measureSelectivity, parseRate, qamLevels, quantizePoints, symbolsForRate } from './jscc.js';
+import { fromModem, JsccCodec, measureSelectivity, parseRate, qamLevels, quantizePoints, symbolsForRate } from './jscc.js';
 import { Generator } from './generate.js';
 import { ModelStore } from './models.js';
 import { modelsDir } from './testing.js';
 
 test('rates map to symbol counts, and a rate the codec does not serve is refused with the choices', () => {
-  assert.equal(symbolsForRate(1 / 16), 16);
-  assert.equal(symbolsForRate(1 / 2), 128);
-  assert.equal(symbolsForRate(1), 256);
+  assert.equal(symbolsForRate(1 / 16, 256), 16);
+  assert.equal(symbolsForRate(1 / 2, 256), 128);
+  assert.equal(symbolsForRate(1, 256), 256);
+  assert.equal(symbolsForRate(1 / 4, 1024), 256);
   assert.equal(parseRate('1/4'), 0.25);
   assert.equal(parseRate('0.125'), 0.125);
   assert.equal(parseRate('1'), 1);
@@ -73,9 +74,10 @@ test('CALA codec: a cleaner channel decodes closer to the latent, and K constell
   const rng = new SeededRng(11);
   const edge = await Generator.load(store, 'edge');
   const { latent } = await edge.generate({ prompt: 'a large red circle on grass', seed: 4, steps: 10 });
-  assert.equal(latent.length, JSCC_LATENT_SIZE);
+  assert.equal(latent.length, codec.latentDim);
+  assert.deepEqual([codec.latentDim, codec.kMax, [...codec.latentShape]], [256, 256, [4, 8, 8]]);
   const rate = 1 / 4;
-  const k = symbolsForRate(rate);
+  const k = codec.symbolsForRate(rate);
   const points = await codec.encode(latent, { snrDb: 20, rate });
   assert.equal(points.length, 2 * k);
   const levels = qamLevels(8);

@@ -14,12 +14,10 @@
  * `fromModem` converts the receiver's output (ZF or MMSE) and measures the channel's frequency selectivity.
  * The condition (SNR, rate, selectivity) feeds CALA's gate inside both graphs.
  */
-import { UsageError } from '../util/errors.js';
+import { ModelFileError, UsageError } from '../util/errors.js';
 import { ModelStore } from './models.js';
 import { floatTensor, OnnxModel, tensorData, type SessionOptions } from './onnx.js';
 
-export const JSCC_LATENT_SIZE = 256;
-export const JSCC_K_MAX = 256;
 export const JSCC_RATES = [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1] as const;
 /** Bits per symbol of the square QAM the codec was trained to quantize to (train/jscc.py bits_per_symbol 8). */
 export const JSCC_BITS_PER_SYMBOL = 8;
@@ -56,20 +54,29 @@ export function rateLabel(rate: number): string {
   return rate >= 1 ? String(rate) : `1/${Math.round(1 / rate)}`;
 }
 
-/** Number of complex symbols sent at a rate. */
-export function symbolsForRate(rate: number): number {
+/** Throws unless `rate` is one of JSCC_RATES. */
+export function checkRate(rate: number): number {
   if (!JSCC_RATES.some((r) => Math.abs(r - rate) < 1e-9)) {
     throw new UsageError(`JSCC rate ${rate} is not one the codec serves; use one of ${JSCC_RATES.map(rateLabel).join(', ')}`);
   }
-  return Math.round(rate * JSCC_LATENT_SIZE);
+  return rate;
+}
+
+/** Number of complex symbols sent at a rate for a latent of `latentDim` numbers (the codec's latentDim). */
+export function symbolsForRate(rate: number, latentDim: number): number {
+  return Math.round(checkRate(rate) * latentDim);
+}
+
+/** The rate of a JSCC frame of `symbols` points, or undefined when it is none the codec serves. */
+export function rateOfSymbols(symbols: number, latentDim: number): number | undefined {
+  const rate = symbols / latentDim;
+  return JSCC_RATES.some((r) => Math.abs(r - rate) < 1e-9) ? rate : undefined;
 }
 
 /** Parse '1/4' or '0.25'. */
 export function parseRate(text: string): number {
   const m = /^\s*1\s*\/\s*(\d+)\s*$/.exec(text);
-  const rate = m ? 1 / Number(m[1]) : Number(text);
-  symbolsForRate(rate);
-  return rate;
+  return checkRate(m ? 1 / Number(m[1]) : Number(text));
 }
 
 /** Per-axis levels of the unit-energy square QAM with `bitsPerSymbol` bits, ascending, as float32. */
@@ -120,8 +127,8 @@ function checkFinite(what: string, x: Float32Array): void {
   }
 }
 
-function checkCondition(c: JsccCondition): number {
-  const k = symbolsForRate(c.rate);
+function checkCondition(c: JsccCondition, latentDim: number): number {
+  const k = symbolsForRate(c.rate, latentDim);
   if (!Number.isFinite(c.snrDb)) throw new UsageError(`JSCC condition needs a finite SNR, got ${c.snrDb}`);
   const sel = c.selectivity ?? 0;
   if (!Number.isFinite(sel) || sel < 0) throw new UsageError(`JSCC selectivity must be a finite number >= 0, got ${sel}`);
@@ -149,30 +156,59 @@ export function fromModem(points: Float32Array, equalizedNoiseVar: Float32Array,
 }
 
 export class JsccCodec {
-  private constructor(readonly variant: JsccVariant, private readonly encoder: OnnxModel, private readonly decoder: OnnxModel) {}
+  private constructor(
+    readonly variant: JsccVariant,
+    private readonly encoder: OnnxModel,
+    private readonly decoder: OnnxModel,
+    /** The latent it codes, [C, H, W] (the pipeline's latent shape). */
+    readonly latentShape: readonly number[],
+    /** Numbers per latent (C * H * W, the manifest's jscc.latent_dim). */
+    readonly latentDim: number,
+    /** Complex symbols the graphs carry per latent (the manifest's jscc.k_max); a rate sends the first rate * latentDim. */
+    readonly kMax: number,
+  ) {}
 
   static async load(store: ModelStore, variant: JsccVariant = 'cala', opts: SessionOptions = {}): Promise<JsccCodec> {
+    const entry = store.entry('jscc');
+    const positive = (key: string): number => {
+      const v = entry[key];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ModelFileError(`manifest.json: the jscc entry needs a positive integer '${key}', got ${JSON.stringify(v)}`);
+      return v;
+    };
+    const latentDim = positive('latent_dim');
+    const kMax = positive('k_max');
+    const { latentShape, latentSize } = store.pipeline;
+    if (latentDim !== latentSize) {
+      throw new ModelFileError(`manifest.json: the JSCC codec takes latents of ${latentDim} numbers, but the pipeline's latent_shape [${latentShape.join(', ')}] has ${latentSize}; retrain it (python3 -m train.cala)`);
+    }
+    if (Math.round(Math.max(...JSCC_RATES) * latentDim) > kMax) throw new ModelFileError(`manifest.json: jscc.k_max ${kMax} is below the symbols of rate 1 (${latentDim})`);
     const [enc, dec] = await Promise.all([
       store.session(`cala/${variant}_encoder.onnx`, opts),
       store.session(`cala/${variant}_decoder.onnx`, opts),
     ]);
-    return new JsccCodec(variant, enc, dec);
+    return new JsccCodec(variant, enc, dec, latentShape, latentDim, kMax);
+  }
+
+  /** Complex symbols this codec sends at a rate. */
+  symbolsForRate(rate: number): number {
+    return symbolsForRate(rate, this.latentDim);
   }
 
   get provider(): string {
     return this.decoder.provider;
   }
 
-  /** Latents [n * 256] -> per latent, K quantized points (interleaved complex, 2K floats). */
+  /** Latents [n * latentDim] -> per latent, K quantized points (interleaved complex, 2K floats). */
   async encodeBatch(latents: Float32Array, cond: JsccCondition): Promise<Float32Array[]> {
-    const k = checkCondition(cond);
-    const n = latents.length / JSCC_LATENT_SIZE;
+    const k = checkCondition(cond, this.latentDim);
+    const n = latents.length / this.latentDim;
     if (!Number.isInteger(n) || n < 1) {
-      throw new UsageError(`latent length ${latents.length} is not a multiple of ${JSCC_LATENT_SIZE} (the codec takes [n, 4, 8, 8] latents)`);
+      throw new UsageError(`latent length ${latents.length} is not a multiple of ${this.latentDim} (the codec takes [n, ${this.latentShape.join(', ')}] latents)`);
     }
     checkFinite('latent', latents);
+    const kMax = this.kMax;
     const out = await this.encoder.run({
-      latent: floatTensor(latents, [n, 4, 8, 8]),
+      latent: floatTensor(latents, [n, ...this.latentShape]),
       snr_db: floatTensor(new Float32Array(n).fill(cond.snrDb), [n]),
       rate: floatTensor(new Float32Array(n).fill(cond.rate), [n]),
       selectivity: floatTensor(new Float32Array(n).fill(Math.min(JSCC_SELECTIVITY_MAX, cond.selectivity ?? 0)), [n]),
@@ -180,7 +216,7 @@ export class JsccCodec {
     const symbols = tensorData(out['symbols'], 'symbols');
     const result: Float32Array[] = [];
     for (let i = 0; i < n; i++) {
-      result.push(quantizePoints(symbols.slice(i * 2 * JSCC_K_MAX, i * 2 * JSCC_K_MAX + 2 * k)));
+      result.push(quantizePoints(symbols.slice(i * 2 * kMax, i * 2 * kMax + 2 * k)));
     }
     return result;
   }
@@ -189,26 +225,27 @@ export class JsccCodec {
     return (await this.encodeBatch(latent, cond))[0]!;
   }
 
-  /** Received points (K each) -> latents [n * 256]. Each item may carry its own measured SNR. */
+  /** Received points (K each) -> latents [n * latentDim]. Each item may carry its own measured SNR. */
   async decodeBatch(items: readonly JsccReceived[], conds: readonly JsccCondition[]): Promise<Float32Array> {
     const n = items.length;
     if (n === 0 || conds.length !== n) throw new UsageError('decodeBatch needs one condition per received item');
-    const symbols = new Float32Array(n * 2 * JSCC_K_MAX);
-    const reliability = new Float32Array(n * JSCC_K_MAX);
+    const kMax = this.kMax;
+    const symbols = new Float32Array(n * 2 * kMax);
+    const reliability = new Float32Array(n * kMax);
     for (let i = 0; i < n; i++) {
-      const k = checkCondition(conds[i]!);
+      const k = checkCondition(conds[i]!, this.latentDim);
       const it = items[i]!;
       if (it.symbols.length < 2 * k || it.reliability.length < k) {
         throw new UsageError(`received ${it.symbols.length / 2} points, but rate ${conds[i]!.rate} needs ${k}`);
       }
       checkFinite(`received item ${i}: symbols`, it.symbols.subarray(0, 2 * k));
       checkFinite(`received item ${i}: reliability`, it.reliability.subarray(0, k));
-      symbols.set(it.symbols.subarray(0, 2 * k), i * 2 * JSCC_K_MAX);
-      reliability.set(it.reliability.subarray(0, k), i * JSCC_K_MAX);
+      symbols.set(it.symbols.subarray(0, 2 * k), i * 2 * kMax);
+      reliability.set(it.reliability.subarray(0, k), i * kMax);
     }
     const out = await this.decoder.run({
-      symbols: floatTensor(symbols, [n, JSCC_K_MAX, 2]),
-      reliability: floatTensor(reliability, [n, JSCC_K_MAX]),
+      symbols: floatTensor(symbols, [n, kMax, 2]),
+      reliability: floatTensor(reliability, [n, kMax]),
       snr_db: floatTensor(Float32Array.from(conds, (c) => c.snrDb), [n]),
       rate: floatTensor(Float32Array.from(conds, (c) => c.rate), [n]),
       selectivity: floatTensor(Float32Array.from(conds, (c) => Math.min(JSCC_SELECTIVITY_MAX, c.selectivity ?? 0)), [n]),

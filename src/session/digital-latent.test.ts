@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { JSCC_LATENT_SIZE, qamLevels, quantizePoints } from '../gsc/jscc.js';
+import { qamLevels, quantizePoints } from '../gsc/jscc.js';
 import { ModelStore } from '../gsc/models.js';
 import { modelsDir } from '../gsc/testing.js';
 import { constellation, Constellation, Modulation } from '../radio/phy/constellation.js';
@@ -148,7 +148,8 @@ test('the hybrid picks whichever link predicts the better latent, and JSCC when 
     flat: [0, 30].map((snrDb) => ({ snrDb, rate: 1, psnrDb: psnr })),
     latentPeakToPeak: 10,
   });
-  const o = { mode: 'hybrid' as const, snrDb: 25, selectivity: 0, rate: 1, klt };
+  // rate 1 of the shipped 256-number latent: 256 channel symbols
+  const o = { mode: 'hybrid' as const, snrDb: 25, selectivity: 0, rate: 1, channelSymbols: 256, klt };
   // At 25 dB the fastest MCS arrives nearly surely and codes the source far above 20 dB (peak 10).
   const digital = chooseLink({ ...o, curves: flatAt(20) });
   assert.equal(digital.kind, 'digital');
@@ -180,8 +181,9 @@ test("the codec's quantizer lands on exactly the modem's 256-QAM points (what th
 });
 
 test('the shipped KLT is orthonormal and its variances decrease', () => {
-  const klt = loadLatentKlt(ModelStore.open(modelsDir()));
-  assert.equal(klt.dim, JSCC_LATENT_SIZE);
+  const store = ModelStore.open(modelsDir());
+  const klt = loadLatentKlt(store);
+  assert.equal(klt.dim, store.pipeline.latentSize);
   for (let i = 1; i < klt.dim; i++) assert.ok(klt.variance[i]! <= klt.variance[i - 1]! + 1e-9);
   for (const [a, b] of [[0, 0], [0, 1], [5, 200], [255, 255]] as const) {
     let d = 0;

@@ -202,6 +202,7 @@ export class EdgeRole extends EventEmitter {
       selectivity,
       snrSpreadDb: snrSpreadDb(this.recentSnrDb),
       rate: decision.rate,
+      channelSymbols: this.o.codec.symbolsForRate(decision.rate),
       klt: this.o.klt ?? null,
       curves: this.o.linkCurves ?? null,
     });

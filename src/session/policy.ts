@@ -13,7 +13,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JSCC_LATENT_SIZE, JSCC_RATES } from '../gsc/jscc.js';
+import { JSCC_RATES } from '../gsc/jscc.js';
 import { UsageError } from '../util/errors.js';
 import { bestDigitalPlan, type LatentKlt, type Mcs } from './digital-latent.js';
 
@@ -215,10 +215,12 @@ export function chooseLink(o: {
   /** Spread of the recent fed-back SNRs (snrSpreadDb); 0 or absent: a steady channel. */
   snrSpreadDb?: number;
   rate: number;
+  /** The JSCC frame's complex symbols at that rate (the codec's symbolsForRate): the digital latent's airtime. */
+  channelSymbols: number;
   klt: LatentKlt | null;
   curves: LinkCurves | null;
 }): LinkChoice {
-  const channelSymbols = Math.round(o.rate * JSCC_LATENT_SIZE);
+  const channelSymbols = o.channelSymbols;
   const curve = o.curves ? (o.selectivity > SELECTIVE_CHANNEL ? o.curves.fading : o.curves.flat) : [];
   const jscc = predictPsnr(curve.length ? curve : o.curves?.fading ?? [], o.rate, o.snrDb);
   // On a selective channel, or one that fades from frame to frame, a frame's own fades decide it: the MCS

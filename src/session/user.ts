@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { LatentDecoder } from '../gsc/decoder.js';
 import { encodePng, type RgbImage } from '../gsc/image.js';
-import { fromModem, JSCC_LATENT_SIZE, JSCC_RATES, rateLabel, selectivityFromGainsDb, type JsccCodec } from '../gsc/jscc.js';
+import { fromModem, JSCC_RATES, rateLabel, rateOfSymbols, selectivityFromGainsDb, type JsccCodec } from '../gsc/jscc.js';
 import { modulationName } from '../radio/phy/constellation.js';
 import { codeRateName } from '../radio/phy/convcode.js';
 import { decodeLatent, type LatentKlt } from './digital-latent.js';
@@ -86,7 +86,7 @@ export class UserRole extends EventEmitter {
     this.receiver = receiver;
     // Warm the decoders up first: onnxruntime's first run is slow, and a radio that cannot wait would drop
     // the blocks that arrive meanwhile.
-    const k = Math.round(JSCC_RATES[0] * JSCC_LATENT_SIZE);
+    const k = this.o.codec.symbolsForRate(JSCC_RATES[0]);
     const warm = await this.o.codec.decode({ symbols: new Float32Array(2 * k), reliability: new Float32Array(k) }, { snrDb: 10, rate: JSCC_RATES[0] });
     await this.o.decoder.decode(warm);
     // A deep queue (about 4 s at 250 ksps): decoding a frame must not cost the frames behind it.
@@ -183,9 +183,8 @@ export class UserRole extends EventEmitter {
       return `digital latent, ${h.payloadLength} bytes, ${mcs}, session ${h.sessionId}${f.crcOk ? '' : ' (CRC failed: nothing decoded)'}`;
     }
     if (h.payloadKind === PayloadKind.Symbols && h.frameType === FRAME_TYPE_JSCC) {
-      const rate = h.payloadLength / JSCC_LATENT_SIZE;
-      const known = JSCC_RATES.some((r) => Math.abs(r - rate) < 1e-9);
-      return `JSCC latent${known ? ` at rate ${rateLabel(rate)}` : ''}, ${h.payloadLength} 256-QAM points, session ${h.sessionId}`;
+      const rate = rateOfSymbols(h.payloadLength, this.o.codec.latentDim);
+      return `JSCC latent${rate !== undefined ? ` at rate ${rateLabel(rate)}` : ''}, ${h.payloadLength} 256-QAM points, session ${h.sessionId}`;
     }
     return undefined;
   }
@@ -203,8 +202,8 @@ export class UserRole extends EventEmitter {
       this.stats.ignored++;
       return;
     }
-    const rate = h.payloadLength / JSCC_LATENT_SIZE;
-    if (!JSCC_RATES.some((r) => Math.abs(r - rate) < 1e-9)) {
+    const rate = rateOfSymbols(h.payloadLength, this.o.codec.latentDim);
+    if (rate === undefined) {
       this.stats.ignored++;
       return;
     }
