@@ -42,26 +42,34 @@ export class Evaluator {
     private readonly text: OnnxModel,
     /** attribute -> values, in the order of the logits */
     readonly heads: [string, string[]][],
+    /** [height, width] of the images it judges (its ONNX input's shape in the manifest) */
+    readonly imageSize: readonly [number, number],
   ) {}
 
   static async load(store: ModelStore, opts: SessionOptions = {}): Promise<Evaluator> {
     const heads = store.entry('evaluator')['heads'] as Record<string, string[]> | undefined;
     if (!heads) throw new ModelFileError("manifest.json: the evaluator entry has no 'heads' table");
+    const shape = store.inputShapes('evaluator_image.onnx').find((s) => s.name === 'image')?.shape ?? [];
+    const [h, w] = [shape[2], shape[3]];
+    if (typeof h !== 'number' || typeof w !== 'number') {
+      throw new ModelFileError(`manifest.json: evaluator_image.onnx needs an 'image' input of shape [batch, 3, height, width], got ${JSON.stringify(shape)}`);
+    }
     const [image, text] = await Promise.all([
       store.session('evaluator_image.onnx', opts),
       store.session('evaluator_text.onnx', opts),
     ]);
-    return new Evaluator(store, image, text, Object.entries(heads));
+    return new Evaluator(store, image, text, Object.entries(heads), [h, w]);
   }
 
   async judgeImages(images: readonly RgbImage[]): Promise<ImageJudgement[]> {
     if (images.length === 0) return [];
+    const [h, w] = this.imageSize;
     for (const img of images) {
-      if (img.width !== 32 || img.height !== 32) {
-        throw new UsageError(`the evaluator takes 32x32 images of the embedded world, got ${img.width}x${img.height}`);
+      if (img.width !== w || img.height !== h) {
+        throw new UsageError(`the evaluator takes ${w}x${h} images of the embedded world, got ${img.width}x${img.height}`);
       }
     }
-    const out = await this.image.run({ image: floatTensor(rgbToTensor(images), [images.length, 3, 32, 32]) });
+    const out = await this.image.run({ image: floatTensor(rgbToTensor(images), [images.length, 3, h, w]) });
     const emb = tensorData(out['embedding'], 'embedding');
     const logits = tensorData(out['attribute_logits'], 'attribute_logits');
     const dim = emb.length / images.length;
