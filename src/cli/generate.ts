@@ -1,7 +1,7 @@
 /** `dekag generate --role cloud|edge --prompt TEXT [--seed N] [--steps N] [--guidance G] [--adapter FILE.dkga] --out FILE.png` */
 import { adapterFeeds, loadAdapter } from '../gsc/adapter.js';
 import { UsageError } from '../util/errors.js';
-import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator, parseRole } from '../gsc/generate.js';
+import { Generator, parseRole } from '../gsc/generate.js';
 import { writePng } from '../gsc/image.js';
 import { ModelStore } from '../gsc/models.js';
 import { parseProvider } from '../gsc/onnx.js';
@@ -28,10 +28,12 @@ export async function runGenerate(argv: string[]): Promise<number> {
   const prompt = requireString(values, 'prompt');
   const out = requireString(values, 'out');
   const seed = optionalInt(values, 'seed', 0, 0, 2 ** 32 - 1);
-  const steps = optionalInt(values, 'steps', DEFAULT_STEPS, 1, 1000);
-  const guidance = optionalNumber(values, 'guidance', DEFAULT_GUIDANCE, 0, 50);
   const provider = parseProvider((values['provider'] as string | undefined) ?? 'cpu');
   const store = ModelStore.open(values['models'] as string | undefined);
+  // the defaults are the models' own (the manifest's pipeline.sampler: 20 steps, guidance 4 for the shipped ones)
+  const { sampler, schedule } = store.pipeline;
+  const steps = optionalInt(values, 'steps', sampler.steps, 1, schedule.trainTimesteps);
+  const guidance = optionalNumber(values, 'guidance', sampler.guidance, 0, 50);
   tokenize(prompt, store.vocab); // fail on a bad prompt before loading models
   const adapterPath = values['adapter'] as string | undefined;
   if (adapterPath !== undefined && role !== 'edge') throw new UsageError('--adapter plugs into the edge-GAI only; use --role edge');

@@ -41,8 +41,8 @@ export const SERVE_HELP = `dekag serve [--port P] [--host 127.0.0.1] [--models D
 /** `dekag generate` */
 export const GENERATE_HELP = `dekag generate --role cloud|edge --prompt TEXT --out FILE.png [options]
   --seed N          initial-noise seed (default 0)
-  --steps N         DDIM steps (default ${DEFAULT_STEPS})
-  --guidance G      classifier-free guidance scale (default ${DEFAULT_GUIDANCE})
+  --steps N         DDIM steps (default: the manifest's pipeline.sampler, ${DEFAULT_STEPS} for the shipped models)
+  --guidance G      classifier-free guidance scale (default: likewise, ${DEFAULT_GUIDANCE} for the shipped models)
   --adapter FILE    a MAKD adapter (.dkga, from dekag distill) for the edge-GAI (--role edge only)
   --provider P      cpu | cuda | webgpu | dml | coreml (falls back to cpu; --json says which ran)
   --models DIR      models folder (default: the shipped models/)
