@@ -52,8 +52,23 @@ export interface GainStage {
 export interface DeviceCapabilities {
   rx: boolean;
   tx: boolean;
+  /** Receive and transmit channels (antenna ports that stream at once); `rx` is `rxChannels > 0`, `tx` likewise. */
+  rxChannels: number;
+  txChannels: number;
   /** RX and TX at the same time (loopback, Pluto); HackRF is half duplex. */
   fullDuplex: boolean;
+  /**
+   * Which TX settings may differ from RX (`DeviceConfig.txFreqHz`, `txSampleRateHz`): a radio with one
+   * synthesizer or one sample clock for both directions has false there and refuses a different value.
+   */
+  separateTx: { freqHz: boolean; sampleRateHz: boolean };
+  /** The radio stamps RX blocks with its own clock (`IqBlock.hardwareTimeNs`). */
+  hardwareTimestamps: boolean;
+  /**
+   * The RX stream never drops: it waits for a slow consumer (a replay; the loopback at full speed). A radio
+   * cannot wait, and drops the oldest blocks beyond `queueBlocks`.
+   */
+  rxWaitsForConsumer: boolean;
   freqRangeHz: [number, number];
   sampleRateRangeHz: [number, number];
   /** Analog filter bandwidths, when the radio has a settable filter. */
@@ -63,8 +78,18 @@ export interface DeviceCapabilities {
 }
 
 export interface DeviceConfig {
+  /** Centre frequency of RX, and of TX unless `txFreqHz` says otherwise. */
   freqHz: number;
+  /** Sample rate of RX, and of TX unless `txSampleRateHz` says otherwise. */
   sampleRateHz: number;
+  /**
+   * TX centre frequency where it differs from `freqHz` (only where `capabilities.separateTx.freqHz`);
+   * undefined: TX is on `freqHz` and moves with it. `configure({ txFreqHz: undefined })`, or a value equal
+   * to `freqHz`, puts TX back on `freqHz`. A radio that cannot tune TX apart refuses any other value.
+   */
+  txFreqHz?: number;
+  /** TX sample rate where it differs from `sampleRateHz`, the same way (`capabilities.separateTx.sampleRateHz`). */
+  txSampleRateHz?: number;
   /** Gain per stage name (see `capabilities.gains`); stages not named keep their value. */
   gainsDb: Record<string, number>;
   /** Analog bandwidth; undefined = the driver's choice for the sample rate. */
@@ -80,6 +105,11 @@ export interface IqBlock {
   sampleIndex: number;
   /** Host time when the block arrived, ms since the epoch. */
   receivedAtMs: number;
+  /**
+   * The radio's clock at the block's first sample, in ns of the radio's own time base (not the epoch);
+   * present only where `capabilities.hardwareTimestamps` (none of the built-in radios stamps samples).
+   */
+  hardwareTimeNs?: number;
   /** The same samples in the device's native format, when the device has them (for lossless recording). */
   raw?: Uint8Array;
 }
