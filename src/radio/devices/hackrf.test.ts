@@ -267,6 +267,7 @@ test('HackRF: one channel each way, one synthesizer and clock: TX settings apart
   const c = dev.capabilities;
   assert.deepEqual([c.rxChannels, c.txChannels, c.fullDuplex, c.hardwareTimestamps, c.rxWaitsForConsumer], [1, 1, false, false, false]);
   assert.deepEqual(c.separateTx, { freqHz: false, sampleRateHz: false });
+  assert.ok(!('channelSimulator' in dev), 'a real radio has no simulated channel');
   const before = fake.controlLog.length;
   await assert.rejects(dev.configure({ txFreqHz: 2.45e9 }), (e: unknown) => e instanceof DeviceConfigError && /one frequency for RX and TX; leave txFreqHz unset/.test((e as Error).message));
   await assert.rejects(dev.configure({ txSampleRateHz: 10e6 }), /one sample rate for RX and TX/);

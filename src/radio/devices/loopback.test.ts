@@ -149,6 +149,17 @@ test('loopback: configuration is validated against the capabilities', async () =
   await dev.close();
 });
 
+test('loopback: its channel is reached through the channelSimulator hook, the same object real radios lack', async () => {
+  const dev = new LoopbackDevice({ channel: { snrDb: 12 } });
+  const sim = dev.channelSimulator;
+  assert.ok(sim);
+  assert.equal(sim.channel.snrDb, 12);
+  sim.setChannel({ snrDb: 7 });
+  sim.setAttenuation(3);
+  assert.deepEqual([dev.channel.snrDb, dev.attenuationDb], [7, 3]);
+  assert.throws(() => sim.setAttenuation(-1), DeviceConfigError);
+});
+
 test('loopback: attenuation lowers the received signal like a step attenuator; the noise floor stays', async () => {
   const dev = new LoopbackDevice({ pace: 'full-speed', channel: { snrDb: 20 }, seed: 3 });
   await dev.open();

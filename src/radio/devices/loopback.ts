@@ -23,7 +23,7 @@
  *    (deterministic for a given seed: the mode tests and batch simulations use).
  *
  * The channel can be changed while streaming (`setChannel`), e.g. for an SNR sweep; the change applies from
- * the next segment. `unplug()` simulates the radio disappearing (a fake at the hardware boundary, for tests
+ * the next segment. Callers reach it through `channelSimulator` (types.ts), the hook real radios lack. `unplug()` simulates the radio disappearing (a fake at the hardware boundary, for tests
  * of what happens above a device when a USB radio is pulled).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,18 +37,19 @@ import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
   DeviceGoneError,
+  type ChannelSimulatorControl,
   type DeviceCapabilities,
   type DeviceConfig,
   type DeviceInfo,
   type IqBlock,
+  type LoopbackChannel,
   type RxOptions,
   type RxStream,
   type StreamStats,
   type TxStream,
 } from './types.js';
 
-/** The channel between the loopback's TX and RX: the simulator's settings less the ones the device owns. */
-export type LoopbackChannel = Omit<ChannelConfig, 'sampleRateHz' | 'seed' | 'carrierHz'>;
+export type { LoopbackChannel } from './types.js';
 
 export interface LoopbackOptions {
   /** Device id (default 'loopback'). */
@@ -124,6 +125,11 @@ export class LoopbackDevice extends DeviceBase {
     this.txQueueSamples = opts.txQueueSamples ?? 1 << 18;
     this.chan = { ...(opts.channel ?? DEFAULT_CHANNEL) };
     this.idleRng = new Rng(this.seed ^ 0x1d1e);
+  }
+
+  /** The loopback is its own channel simulator: TX comes back on RX through the channel set here. */
+  get channelSimulator(): ChannelSimulatorControl {
+    return this;
   }
 
   /**

@@ -61,6 +61,7 @@ test('open reads capabilities from the radio: AD9363 and AD9364 ranges differ', 
     assert.equal(pluto.config.txFreqHz, 2.45e9);
     assert.deepEqual([c.rxChannels, c.txChannels, c.hardwareTimestamps, c.rxWaitsForConsumer], [1, 1, false, false]);
     assert.deepEqual(c.separateTx, { freqHz: true, sampleRateHz: false });
+    assert.ok(!('channelSimulator' in pluto));
     assert.equal(pluto.config.gainsDb[PLUTO_RX_GAIN], 71);
     assert.match(pluto.info.label, /FAKE Analog Devices PlutoSDR/);
   });

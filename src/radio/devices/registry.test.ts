@@ -101,6 +101,7 @@ test('sigmf replay device: a recording plays back as an RX-only radio with its o
   assert.deepEqual(dev.config, { freqHz: 433.92e6, sampleRateHz: 250e3, gainsDb: {} });
   assert.equal(dev.capabilities.tx, false);
   assert.deepEqual([dev.capabilities.rxChannels, dev.capabilities.txChannels, dev.capabilities.rxWaitsForConsumer], [1, 0, true]);
+  assert.equal(dev.channelSimulator, undefined);
   await assert.rejects(dev.configure({ freqHz: 915e6 }), /cannot be retuned/);
   assert.throws(() => dev.startTx(), /cannot transmit/);
   const got: number[] = [];

@@ -18,6 +18,7 @@
  *    else is thrown from background work; other failures arrive as 'error' events.
  */
 import type { EventEmitter } from 'node:events';
+import type { ChannelConfig } from '../channel/simulator.js';
 import { DekagError } from '../../util/errors.js';
 
 /** SigMF core datatypes a radio may deliver natively (`ci8` HackRF, `cu8` RTL-SDR, `ci16_le` Pluto). */
@@ -144,10 +145,30 @@ export interface TxStream {
   end(): Promise<void>;
 }
 
+/** The loopback's channel: the simulator's settings less the ones the device owns (rate, seed, carrier). */
+export type LoopbackChannel = Omit<ChannelConfig, 'sampleRateHz' | 'seed' | 'carrierHz'>;
+
+/**
+ * What a simulated radio offers that a real one does not: its TX comes back on its own RX through a
+ * channel the caller sets (the loopback). Sessions set the SNR here, `record` transmits test frames when a
+ * radio has it, the engine shows and edits it.
+ */
+export interface ChannelSimulatorControl {
+  /** The channel as it is now. */
+  readonly channel: LoopbackChannel;
+  /** Changes the channel while running (SNR sweeps); applies from the next segment of samples. */
+  setChannel(changes: Partial<LoopbackChannel>): LoopbackChannel;
+  /** Attenuation of the signal before the channel (dB); the noise floor stays, so SNR = snrDb - attenuationDb. */
+  readonly attenuationDb: number;
+  setAttenuation(db: number): number;
+}
+
 /** Events: 'gone' (DeviceGoneError, once), 'error' (Error), 'config' (DeviceConfig after each change). */
 export interface SdrDevice extends EventEmitter {
   readonly info: DeviceInfo;
   readonly capabilities: DeviceCapabilities;
+  /** The simulated channel between this radio's TX and RX; undefined on every real radio. */
+  readonly channelSimulator?: ChannelSimulatorControl | undefined;
   /** The configuration actually applied (rates and frequencies as the hardware rounded them). */
   readonly config: DeviceConfig;
   readonly isOpen: boolean;
