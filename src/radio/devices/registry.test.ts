@@ -109,6 +109,8 @@ test('sigmf replay device: a recording plays back as an RX-only radio with its o
   assert.deepEqual([dev.capabilities.rxChannels, dev.capabilities.txChannels, dev.capabilities.rxWaitsForConsumer], [1, 0, true]);
   assert.equal(dev.channelSimulator, undefined);
   await assert.rejects(dev.configure({ freqHz: 915e6 }), /cannot be retuned/);
+  await assert.rejects(dev.configure({ txFreqHz: 915e6 }), /one frequency for RX and TX/);
+  assert.equal((await dev.configure({ txSampleRateHz: 250e3 })).txSampleRateHz, undefined);
   assert.throws(() => dev.startTx(), /cannot transmit/);
   const got: number[] = [];
   const starts: number[] = [];

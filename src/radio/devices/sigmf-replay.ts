@@ -85,6 +85,8 @@ export class SigmfReplayDevice extends DeviceBase {
     }
     const names = Object.keys(changes.gainsDb ?? {});
     if (names.length > 0) throw new DeviceConfigError(`${this.info.id} is a recording and has no gain stages (asked for ${names.join(', ')})`);
+    // TX settings: only the recording's own values pass (mergeConfig says why others do not).
+    if ('txFreqHz' in changes || 'txSampleRateHz' in changes) this.merged({ txFreqHz: changes.txFreqHz, txSampleRateHz: changes.txSampleRateHz });
   }
 
   startRx(options: RxOptions = {}): RxStream {

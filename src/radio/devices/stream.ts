@@ -209,11 +209,11 @@ function mergeTxSetting(
     const v = changes[field];
     if (v === undefined || v === next[rxField]) delete next[field];
     else {
-      const [lo, hi] = rxField === 'freqHz' ? caps.freqRangeHz : caps.sampleRateRangeHz;
-      if (!Number.isFinite(v) || v < lo || v > hi) throw new DeviceConfigError(`${id}: ${field} ${v} is out of range; use ${lo}..${hi} Hz`);
       if (!caps.separateTx[rxField]) {
         throw new DeviceConfigError(`${id} uses one ${rxField === 'freqHz' ? 'frequency' : 'sample rate'} for RX and TX; leave ${field} unset (or equal to ${rxField}, ${next[rxField]})`);
       }
+      const [lo, hi] = rxField === 'freqHz' ? caps.freqRangeHz : caps.sampleRateRangeHz;
+      if (!Number.isFinite(v) || v < lo || v > hi) throw new DeviceConfigError(`${id}: ${field} ${v} is out of range; use ${lo}..${hi} Hz`);
       next[field] = v;
     }
   }
