@@ -11,7 +11,6 @@ import { UsageError } from '../util/errors.js';
 import { parse, requireString } from './options.js';
 import { loadDriverModules, openDevice } from '../radio/devices/registry.js';
 import { DeviceGoneError, type SdrDevice } from '../radio/devices/types.js';
-import { LoopbackDevice } from '../radio/devices/loopback.js';
 import type { FinalizeResult } from '../radio/sigmf/writer.js';
 import { RxRecorder } from '../radio/sigmf/rx-recorder.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
@@ -153,7 +152,8 @@ async function record(
   if (o.signal) o.signal.addEventListener('abort', onSigint, { once: true });
   else process.once('SIGINT', onSigint);
   const rx = device.startRx({ blockSamples, queueBlocks: 64, signal: stop.signal });
-  const transmitter = device instanceof LoopbackDevice && o.frames > 0 ? transmitFrames(device, o.frames, o.totalSamples, rate) : undefined;
+  // Test frames only where TX comes back on this radio's RX (the loopback's simulated channel).
+  const transmitter = device.channelSimulator && o.frames > 0 ? transmitFrames(device, o.frames, o.totalSamples, rate) : undefined;
   let gone: DeviceGoneError | undefined;
   try {
     for await (const block of rx) {
@@ -186,7 +186,7 @@ async function record(
  * the radio in one write, so a busy CPU cannot let the transmitter run dry between frames and push the
  * later frames past the end of the recording (seen in CI: only frame 0 of 3 was recorded).
  */
-function transmitFrames(device: LoopbackDevice, count: number, totalSamples: number, rate: number): { stop: (samplesRecorded: number) => Promise<number> } {
+function transmitFrames(device: SdrDevice, count: number, totalSamples: number, rate: number): { stop: (samplesRecorded: number) => Promise<number> } {
   const mod = new OfdmModulator({ sampleRateHz: rate });
   const period = Math.floor(totalSamples / (count + 1));
   const frames: Float32Array[] = [];

@@ -18,7 +18,6 @@ import { Generator } from '../gsc/generate.js';
 import { LatentDecoder } from '../gsc/decoder.js';
 import { JsccCodec, parseRate } from '../gsc/jscc.js';
 import { tokenize } from '../gsc/tokenizer.js';
-import { LoopbackDevice } from '../radio/devices/loopback.js';
 import { RtlTcpServer } from '../radio/devices/rtl-tcp-server.js';
 import type { SdrDevice } from '../radio/devices/types.js';
 import { RxRecorder } from '../radio/sigmf/rx-recorder.js';
@@ -242,6 +241,7 @@ export async function runEdge(argv: string[]): Promise<number> {
       log('edge', `serving the loopback's receive side as rtl_tcp on ${serveRx!.host}:${rtl.port}`);
     }
     const klt = optionalKlt(store);
+    const sim = radio.channelSimulator;
     const edge = new EdgeRole({
       store,
       generator,
@@ -253,7 +253,7 @@ export async function runEdge(argv: string[]): Promise<number> {
       sampleRateHz: radio.config.sampleRateHz,
       reportTimeoutMs: optionalInt(values, 'report-timeout-ms', 5000, 100, 600_000),
       firstUserWaitMs: optionalNumber(values, 'wait-user-s', 30, 0, 3600) * 1000,
-      ...(radio instanceof LoopbackDevice ? { configuredSnrDb: () => radio.channel.snrDb ?? null } : {}),
+      ...(sim ? { configuredSnrDb: () => sim.channel.snrDb ?? null } : {}),
     });
     let ended = false;
     edge.on('user-gone', (e: Error) => {

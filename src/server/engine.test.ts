@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoopbackDevice } from '../radio/devices/loopback.js';
 import { SigmfRecording } from '../radio/sigmf/reader.js';
+import { SigmfWriter } from '../radio/sigmf/writer.js';
 import type { SdrDevice } from '../radio/devices/types.js';
 import type { EngineEvent, SessionRequest } from './api.js';
 import { createEngine } from './backends.js';
@@ -97,6 +98,23 @@ test('loopback channel settings reach the radio and come back', async () => {
   assert.deepEqual(fromLoopbackChannel(toLoopbackChannel({ snrDb: 3, fading: false, dopplerHz: 0, cfoHz: 0, sroPpm: 2, phaseNoiseLinewidthHz: 0, quantization: 'ci8' })), {
     snrDb: 3, fading: false, dopplerHz: 0, cfoHz: 0, sroPpm: 2, phaseNoiseLinewidthHz: 0, quantization: 'ci8',
   });
+});
+
+test('a radio without a simulated channel (here a replay) shows no channel and refuses channel settings', async () => {
+  const dir = tmp();
+  const base = join(dir, 'r');
+  const w = await SigmfWriter.open(base, { datatype: 'cf32_le', sampleRateHz: 1e6, freqHz: 915e6, durable: false });
+  await w.append(new Float32Array(2 * 4096));
+  await w.finalize();
+  const engine = createEngine({ recordingsDir: dir, devices: loopbackDirectory({ replays: true }).dir, sessions: null });
+  try {
+    const dev = await engine.connectDevice({ id: `sigmf:${base}` });
+    assert.equal(dev.channel, undefined);
+    await assert.rejects(engine.setLoopbackChannel({ snrDb: 5 }), (e: Error & { code?: string }) => e.code === 'E_NOT_LOOPBACK');
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a sweep schedules each step for imagesPerStep images, in either direction', () => {

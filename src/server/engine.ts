@@ -14,8 +14,7 @@ import { DekagError, PromptError } from '../util/errors.js';
 import { MAX_ADAPTER_BYTES, parseAdapter } from '../gsc/adapter.js';
 import { namedAttributes, splitWords, tokenize, nearestWords } from '../gsc/tokenizer.js';
 import type { Vocab } from '../gsc/vocab.js';
-import { LoopbackDevice, type LoopbackChannel } from '../radio/devices/loopback.js';
-import type { DeviceConfig } from '../radio/devices/types.js';
+import type { ChannelSimulatorControl, DeviceConfig, LoopbackChannel } from '../radio/devices/types.js';
 import { SigmfRecording } from '../radio/sigmf/reader.js';
 import { DEKAG_FIELDS } from '../radio/sigmf/meta.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
@@ -460,10 +459,11 @@ export class Engine implements DekagApi {
     return this.device;
   }
 
-  private requireLoopback(): LoopbackDevice {
+  private requireLoopback(): ChannelSimulatorControl {
     const dev = this.requireDevice();
-    if (!(dev.inner instanceof LoopbackDevice)) throw new ApiError(`${dev.info.id} is a real radio; channel settings apply to the loopback radio only`, 'E_NOT_LOOPBACK');
-    return dev.inner;
+    const sim = dev.channelSimulator;
+    if (!sim) throw new ApiError(`${dev.info.id} is a real radio; channel settings apply to the loopback radio only`, 'E_NOT_LOOPBACK');
+    return sim;
   }
 
   private describeDevice(dev: TappedDevice = this.requireDevice()): ConnectedDevice {
@@ -481,7 +481,8 @@ export class Engine implements DekagApi {
       gains: caps.gains.map((g) => ({ ...g })),
       settings: { freqHz: cfg.freqHz, sampleRateHz: cfg.sampleRateHz, gainsDb: { ...cfg.gainsDb } },
     };
-    if (dev.inner instanceof LoopbackDevice) d.channel = fromLoopbackChannel(dev.inner.channel);
+    const sim = dev.channelSimulator;
+    if (sim) d.channel = fromLoopbackChannel(sim.channel);
     return d;
   }
 
@@ -574,7 +575,7 @@ export class Engine implements DekagApi {
     const adapter = p.adapter === null || p.adapter === 'auto' ? p.adapter : { path: this.adapterPath(p.adapter) };
     const schedule = snrSchedule(p);
     // The loopback's channel sets the SNR only when it carries both ends (TX and RX on the same loopback).
-    const loop = tx === rx && dev.inner instanceof LoopbackDevice ? dev.inner : undefined;
+    const loop = tx === rx ? dev.channelSimulator : undefined;
     const att = this.attenuator;
     if (p.snr.kind === 'sweep' && !loop && !att) {
       throw new ApiError('an SNR sweep needs the loopback radio (its channel) or a step attenuator; no attenuator is connected', 'E_DEVICE_CONFIG');

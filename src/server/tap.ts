@@ -17,7 +17,6 @@ import { EventEmitter } from 'node:events';
 import { BlockQueue } from '../radio/devices/stream.js';
 import { rxStreamFrom } from '../radio/devices/stream.js';
 import type { DeviceConfig, IqBlock, RxOptions, RxStream, SdrDevice, StreamStats, TxStream } from '../radio/devices/types.js';
-import { LoopbackDevice } from '../radio/devices/loopback.js';
 
 export type RxTap = (block: IqBlock, config: DeviceConfig) => void;
 
@@ -48,7 +47,6 @@ export class TappedDevice extends EventEmitter implements SdrDevice {
   private readonly shared: SharedRxStats = { streaming: false, blocks: 0, samples: 0, gaps: 0, lostSamples: 0 };
   /** Blocks subscribers lost because they fell behind. */
   subscriberDrops = 0;
-  private readonly canWait: boolean;
   private pumpWaiter: (() => void) | undefined;
 
   constructor(
@@ -56,7 +54,6 @@ export class TappedDevice extends EventEmitter implements SdrDevice {
     private readonly onTapError: (e: Error) => void = () => {},
   ) {
     super();
-    this.canWait = inner instanceof LoopbackDevice ? inner.pace === 'full-speed' : inner.info.driver === 'sigmf';
     // Re-emit the device's events so listeners on the wrapper hear 'gone', 'error' and 'config'.
     for (const name of ['gone', 'error', 'config']) {
       const f = (...args: unknown[]): void => {
@@ -73,6 +70,9 @@ export class TappedDevice extends EventEmitter implements SdrDevice {
   }
   get capabilities() {
     return this.inner.capabilities;
+  }
+  get channelSimulator() {
+    return this.inner.channelSimulator;
   }
   get config() {
     return this.inner.config;
@@ -124,7 +124,7 @@ export class TappedDevice extends EventEmitter implements SdrDevice {
       for (;;) {
         // A source that can wait (a full-speed loopback, a file) makes a block when a subscriber asks for
         // one: it would otherwise make blocks as fast as the CPU allows, and nothing would be real time.
-        if (this.canWait) {
+        if (this.inner.capabilities.rxWaitsForConsumer) {
           while (this.stream === stream && (this.subscribers.size === 0 || [...this.subscribers].some((q) => q.length > 0))) {
             await new Promise<void>((r) => (this.pumpWaiter = r));
           }

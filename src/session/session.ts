@@ -7,7 +7,6 @@
 import type { ModelStore } from '../gsc/models.js';
 import { rateLabel } from '../gsc/jscc.js';
 import type { ProviderName } from '../gsc/onnx.js';
-import { LoopbackDevice } from '../radio/devices/loopback.js';
 import type { SdrDevice } from '../radio/devices/types.js';
 import { UsageError } from '../util/errors.js';
 import { RxRecorder } from '../radio/sigmf/rx-recorder.js';
@@ -100,7 +99,7 @@ export async function runLocalSession(o: SessionOptions): Promise<SessionResult>
     throw e;
   }
   // The loopback's channel sets the SNR only when it carries both ends.
-  const loop = !txRadio && radio instanceof LoopbackDevice ? radio : undefined;
+  const loop = txRadio ? undefined : radio.channelSimulator;
   const recording = o.recordBase
     ? await RxRecorder.open(o.recordBase, {
         datatype: 'cf32_le',

@@ -262,6 +262,23 @@ test('TX that runs dry between writes counts one underflow per dry spell', async
   await dev.close();
 });
 
+test('HackRF: one channel each way, one synthesizer and clock: TX settings apart are refused before reaching the radio', async () => {
+  const { fake, dev } = await opened();
+  const c = dev.capabilities;
+  assert.deepEqual([c.rxChannels, c.txChannels, c.fullDuplex, c.hardwareTimestamps, c.rxWaitsForConsumer], [1, 1, false, false, false]);
+  assert.deepEqual(c.separateTx, { freqHz: false, sampleRateHz: false });
+  assert.ok(!('channelSimulator' in dev), 'a real radio has no simulated channel');
+  const before = fake.controlLog.length;
+  await assert.rejects(dev.configure({ txFreqHz: 2.45e9 }), (e: unknown) => e instanceof DeviceConfigError && /one frequency for RX and TX; leave txFreqHz unset/.test((e as Error).message));
+  await assert.rejects(dev.configure({ txSampleRateHz: 10e6 }), /one sample rate for RX and TX/);
+  assert.equal(fake.controlLog.length, before, 'refused requests send nothing');
+  // The same value as RX is no request at all: accepted, and the config keeps TX on freqHz.
+  const cfg = await dev.configure({ freqHz: 2.4e9, txFreqHz: 2.4e9, txSampleRateHz: 2e6 });
+  assert.deepEqual([cfg.freqHz, cfg.txFreqHz, cfg.txSampleRateHz], [2.4e9, undefined, undefined]);
+  assert.equal(fake.freqHz, 2.4e9);
+  await dev.close();
+});
+
 test('HackRF is half duplex: TX during RX (and RX during TX) is refused with a clear error', async () => {
   const { dev } = await opened();
   const rx = dev.startRx({ blockSamples: 512 });

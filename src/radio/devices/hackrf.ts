@@ -121,7 +121,13 @@ export function boardName(boardId: number): string {
 export const HACKRF_CAPABILITIES: DeviceCapabilities = Object.freeze({
   rx: true,
   tx: true,
+  rxChannels: 1,
+  txChannels: 1,
   fullDuplex: false,
+  // One synthesizer and one sample clock serve both directions; this driver tunes them once for both.
+  separateTx: Object.freeze({ freqHz: false, sampleRateHz: false }),
+  hardwareTimestamps: false,
+  rxWaitsForConsumer: false,
   freqRangeHz: [1_000_000, 6_000_000_000] as [number, number],
   sampleRateRangeHz: [2_000_000, 20_000_000] as [number, number],
   bandwidthRangeHz: [MAX2837_BANDWIDTHS_HZ[0]!, MAX2837_BANDWIDTHS_HZ[MAX2837_BANDWIDTHS_HZ.length - 1]!] as [number, number],

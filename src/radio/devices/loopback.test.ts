@@ -139,7 +139,25 @@ test('loopback: configuration is validated against the capabilities', async () =
   const c = await dev.configure({ freqHz: 915e6, gainsDb: { rx: 3.3 } });
   assert.equal(c.freqHz, 915e6);
   assert.equal(c.gainsDb['rx'], 3.5);
+  // One simulated channel at one carrier and rate: TX cannot be tuned or clocked apart.
+  await assert.rejects(dev.configure({ txFreqHz: 916e6 }), /one frequency for RX and TX/);
+  await assert.rejects(dev.configure({ txSampleRateHz: 1e6 }), /one sample rate for RX and TX/);
+  assert.equal((await dev.configure({ txFreqHz: 915e6 })).txFreqHz, undefined);
+  const caps = dev.capabilities;
+  assert.deepEqual([caps.rxChannels, caps.txChannels, caps.fullDuplex, caps.hardwareTimestamps, caps.rxWaitsForConsumer], [1, 1, true, false, false]);
+  assert.equal(new LoopbackDevice({ pace: 'full-speed' }).capabilities.rxWaitsForConsumer, true, 'at full speed RX waits for its consumer');
   await dev.close();
+});
+
+test('loopback: its channel is reached through the channelSimulator hook, the same object real radios lack', async () => {
+  const dev = new LoopbackDevice({ channel: { snrDb: 12 } });
+  const sim = dev.channelSimulator;
+  assert.ok(sim);
+  assert.equal(sim.channel.snrDb, 12);
+  sim.setChannel({ snrDb: 7 });
+  sim.setAttenuation(3);
+  assert.deepEqual([dev.channel.snrDb, dev.attenuationDb], [7, 3]);
+  assert.throws(() => sim.setAttenuation(-1), DeviceConfigError);
 });
 
 test('loopback: attenuation lowers the received signal like a step attenuator; the noise floor stays', async () => {

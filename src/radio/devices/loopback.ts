@@ -23,7 +23,7 @@
  *    (deterministic for a given seed: the mode tests and batch simulations use).
  *
  * The channel can be changed while streaming (`setChannel`), e.g. for an SNR sweep; the change applies from
- * the next segment. `unplug()` simulates the radio disappearing (a fake at the hardware boundary, for tests
+ * the next segment. Callers reach it through `channelSimulator` (types.ts), the hook real radios lack. `unplug()` simulates the radio disappearing (a fake at the hardware boundary, for tests
  * of what happens above a device when a USB radio is pulled).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,18 +37,19 @@ import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
   DeviceGoneError,
+  type ChannelSimulatorControl,
   type DeviceCapabilities,
   type DeviceConfig,
   type DeviceInfo,
   type IqBlock,
+  type LoopbackChannel,
   type RxOptions,
   type RxStream,
   type StreamStats,
   type TxStream,
 } from './types.js';
 
-/** The channel between the loopback's TX and RX: the simulator's settings less the ones the device owns. */
-export type LoopbackChannel = Omit<ChannelConfig, 'sampleRateHz' | 'seed' | 'carrierHz'>;
+export type { LoopbackChannel } from './types.js';
 
 export interface LoopbackOptions {
   /** Device id (default 'loopback'). */
@@ -64,16 +65,24 @@ export interface LoopbackOptions {
   txQueueSamples?: number;
 }
 
+/** The loopback's capabilities at its default, real-time pace (`full-speed` waits for the RX consumer). */
 export const LOOPBACK_CAPABILITIES: DeviceCapabilities = Object.freeze({
   rx: true,
   tx: true,
+  rxChannels: 1,
+  txChannels: 1,
   fullDuplex: true,
+  // One simulated channel at one carrier and rate: TX and RX share them.
+  separateTx: Object.freeze({ freqHz: false, sampleRateHz: false }),
+  hardwareTimestamps: false,
+  rxWaitsForConsumer: false,
   freqRangeHz: [0, 100e9] as [number, number],
   sampleRateRangeHz: [1e3, 100e6] as [number, number],
   // A digital gain after the channel: moves the signal against the 8-bit quantizer's fixed range.
   gains: [{ name: 'rx', minDb: -40, maxDb: 40, stepDb: 0.5, direction: 'rx' as const }],
   nativeFormat: 'cf32_le' as const,
 });
+const LOOPBACK_FULL_SPEED_CAPABILITIES: DeviceCapabilities = Object.freeze({ ...LOOPBACK_CAPABILITIES, rxWaitsForConsumer: true });
 
 const DEFAULT_CHANNEL: LoopbackChannel = { snrDb: 30 };
 /** Longest TX segment run through the channel at once (bounds the simulator's working memory). */
@@ -81,7 +90,7 @@ const MAX_SEGMENT_SAMPLES = 1 << 20;
 
 export class LoopbackDevice extends DeviceBase {
   readonly info: DeviceInfo;
-  readonly capabilities = LOOPBACK_CAPABILITIES;
+  readonly capabilities: DeviceCapabilities;
   readonly pace: 'realtime' | 'full-speed';
   private chan: LoopbackChannel;
   private attDb = 0;
@@ -111,10 +120,16 @@ export class LoopbackDevice extends DeviceBase {
     this.info = { id, driver: 'loopback', label: 'Loopback (TX -> channel simulator -> RX)' };
     this.pace = opts.pace ?? 'realtime';
     if (this.pace !== 'realtime' && this.pace !== 'full-speed') throw new DeviceConfigError(`pace must be 'realtime' or 'full-speed', got '${String(this.pace)}'`);
+    this.capabilities = this.pace === 'full-speed' ? LOOPBACK_FULL_SPEED_CAPABILITIES : LOOPBACK_CAPABILITIES;
     this.seed = opts.seed ?? 1;
     this.txQueueSamples = opts.txQueueSamples ?? 1 << 18;
     this.chan = { ...(opts.channel ?? DEFAULT_CHANNEL) };
     this.idleRng = new Rng(this.seed ^ 0x1d1e);
+  }
+
+  /** The loopback is its own channel simulator: TX comes back on RX through the channel set here. */
+  get channelSimulator(): ChannelSimulatorControl {
+    return this;
   }
 
   /**

@@ -57,6 +57,11 @@ test('open reads capabilities from the radio: AD9363 and AD9364 ranges differ', 
       ],
     );
     assert.equal(pluto.config.freqHz, 2.4e9);
+    // The radio's own TX LO (the fake starts it apart, as a Pluto does after power-up) is reported as it is.
+    assert.equal(pluto.config.txFreqHz, 2.45e9);
+    assert.deepEqual([c.rxChannels, c.txChannels, c.hardwareTimestamps, c.rxWaitsForConsumer], [1, 1, false, false]);
+    assert.deepEqual(c.separateTx, { freqHz: true, sampleRateHz: false });
+    assert.ok(!('channelSimulator' in pluto));
     assert.equal(pluto.config.gainsDb[PLUTO_RX_GAIN], 71);
     assert.match(pluto.info.label, /FAKE Analog Devices PlutoSDR/);
   });
@@ -87,7 +92,8 @@ test('configure writes the ad9361-phy attributes and returns what the radio appl
       ]);
       // The synthesizer rounded the LO to 1 kHz: the applied config says so.
       assert.equal(applied.freqHz, 915_000_000);
-      assert.equal(await pluto.txFreqHz(), 915_000_000);
+      assert.equal(fake.txLoHz, 915_000_000);
+      assert.equal(applied.txFreqHz, undefined, 'TX is on freqHz');
       assert.equal(applied.sampleRateHz, 2_000_000);
       assert.equal(applied.bandwidthHz, 2_000_000);
       assert.deepEqual(applied.gainsDb, { [PLUTO_RX_GAIN]: 40, [PLUTO_TX_GAIN]: -20.25 });
@@ -101,6 +107,34 @@ test('configure writes the ad9361-phy attributes and returns what the radio appl
       assert.equal(await pluto.gainControlMode(), 'manual');
       await pluto.setGainControlMode('fast_attack');
       assert.equal(fake.gainMode, 'fast_attack');
+    },
+    { loStepHz: 1000 },
+  );
+});
+
+test('TX tuned apart: txFreqHz sets the TX LO alone, freqHz then leaves it, clearing it puts TX back on freqHz', async () => {
+  await withFake(
+    async (pluto, fake) => {
+      await pluto.configure({ freqHz: 915e6 });
+      const writes = (): string[] => fake.writes.splice(0).map((x) => `${x.channel} ${x.attr}=${x.value}`);
+      writes();
+      const apart = await pluto.configure({ txFreqHz: 868_000_400 });
+      assert.deepEqual(writes(), ['altvoltage1 frequency=868000400']);
+      assert.equal(apart.txFreqHz, 868_000_000, 'as the synthesizer rounded it');
+      assert.equal(apart.freqHz, 915e6);
+      const moved = await pluto.configure({ freqHz: 920e6 });
+      assert.deepEqual(writes(), ['altvoltage0 frequency=920000000']);
+      assert.deepEqual([moved.freqHz, moved.txFreqHz, fake.txLoHz], [920e6, 868e6, 868e6]);
+      const back = await pluto.configure({ txFreqHz: undefined });
+      assert.deepEqual(writes(), ['altvoltage1 frequency=920000000']);
+      assert.equal(back.txFreqHz, undefined);
+      await pluto.configure({ freqHz: 930e6 });
+      assert.deepEqual(writes(), ['altvoltage0 frequency=930000000', 'altvoltage1 frequency=930000000']);
+      // One sampling_frequency serves both directions: a different TX rate is refused before reaching the radio.
+      await assert.rejects(pluto.configure({ txSampleRateHz: 1e6 }), (e: Error) => e instanceof DeviceConfigError && /one sample rate for RX and TX/.test(e.message));
+      await assert.rejects(pluto.configure({ txFreqHz: 10e6 }), /txFreqHz 10000000 is out of range/);
+      assert.deepEqual(writes(), []);
+      assert.equal((await pluto.configure({ txSampleRateHz: pluto.config.sampleRateHz })).txSampleRateHz, undefined);
     },
     { loStepHz: 1000 },
   );

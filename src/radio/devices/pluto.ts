@@ -7,7 +7,8 @@
  *  - Names: the devices `ad9361-phy` (configuration), `cf-ad9361-lpc` (RX DMA) and
  *    `cf-ad9361-dds-core-lpc` (TX DMA) and their channels are looked up in the context XML from PRINT by
  *    name, so firmware that numbers them differently still works.
- *  - Configuration is ad9361-phy attributes: `altvoltage0` (RX_LO) and `altvoltage1` (TX_LO) `frequency`;
+ *  - Configuration is ad9361-phy attributes: `altvoltage0` (RX_LO) and `altvoltage1` (TX_LO) `frequency`
+ *    (`freqHz` sets both; `txFreqHz` tunes TX apart until it is cleared or meets RX again);
  *    `voltage0` `sampling_frequency` (one rate for RX and TX), `rf_bandwidth` (input and output),
  *    `hardwaregain` (input: RX gain, needs `gain_control_mode` = manual; output: TX attenuation as a
  *    negative gain). Ranges come from the radio's `*_available` attributes, not from a table here, so an
@@ -152,6 +153,8 @@ export class PlutoDevice extends DeviceBase {
   private layout: PlutoLayout | undefined;
   private ctx: IioContextModel | undefined;
   private bandwidthExplicit = false;
+  /** TX was tuned apart by configure({ txFreqHz }); until then, and once the LOs meet, `freqHz` moves both. */
+  private txApart = false;
   private rx: { stop: () => Promise<void>; queue: BlockQueue } | undefined;
   private tx: { abort: (e: Error) => void; end: () => Promise<void> } | undefined;
 
@@ -307,7 +310,14 @@ export class PlutoDevice extends DeviceBase {
     return {
       rx: true,
       tx: true,
+      // This driver streams the first RX and TX channel (a second pair needs the firmware's 2r2t mode).
+      rxChannels: 1,
+      txChannels: 1,
       fullDuplex: true,
+      // Separate RX and TX LOs; one sampling_frequency for both directions.
+      separateTx: { freqHz: true, sampleRateHz: false },
+      hardwareTimestamps: false,
+      rxWaitsForConsumer: false,
       freqRangeHz: [lo.min, lo.max],
       sampleRateRangeHz: [rate.min, rate.max],
       bandwidthRangeHz: [rxBw.min, rxBw.max],
@@ -322,8 +332,11 @@ export class PlutoDevice extends DeviceBase {
   /** Reads the applied configuration back from the radio (values as the hardware rounded them). */
   private async readBack(): Promise<DeviceConfig> {
     const l = this.layout!;
+    const rxLo = parseHz(await this.read(l.rxLo), this.describe(l.rxLo));
+    const txLo = parseHz(await this.read(l.txLo), this.describe(l.txLo));
     const cfg: DeviceConfig = {
-      freqHz: parseHz(await this.read(l.rxLo), this.describe(l.rxLo)),
+      freqHz: rxLo,
+      ...(txLo !== rxLo ? { txFreqHz: txLo } : {}),
       sampleRateHz: parseHz(await this.read(l.rate), this.describe(l.rate)),
       bandwidthHz: parseHz(await this.read(l.rxBw), this.describe(l.rxBw)),
       gainsDb: {
@@ -332,14 +345,8 @@ export class PlutoDevice extends DeviceBase {
       },
     };
     this.cfg = cfg;
+    if (txLo === rxLo) this.txApart = false;
     return cfg;
-  }
-
-  /** The TX LO as the radio has it (configure() sets RX and TX LO to the same `freqHz`). */
-  async txFreqHz(): Promise<number> {
-    const l = this.layout;
-    this.conn();
-    return parseHz(await this.read(l!.txLo), this.describe(l!.txLo));
   }
 
   protected async applyConfig(changes: Partial<DeviceConfig>): Promise<void> {
@@ -356,9 +363,10 @@ export class PlutoDevice extends DeviceBase {
       const txR = await this.readAvailable(l.txBw);
       await this.write(l.txBw, String(Math.round(Math.min(txR.max, Math.max(txR.min, want)))));
     }
-    if (changes.freqHz !== undefined) {
-      await this.write(l.rxLo, String(Math.round(next.freqHz)));
-      await this.write(l.txLo, String(Math.round(next.freqHz)));
+    if ('txFreqHz' in changes) this.txApart = next.txFreqHz !== undefined;
+    if (changes.freqHz !== undefined) await this.write(l.rxLo, String(Math.round(next.freqHz)));
+    if ('txFreqHz' in changes || (changes.freqHz !== undefined && !this.txApart)) {
+      await this.write(l.txLo, String(Math.round(this.txApart ? (next.txFreqHz ?? next.freqHz) : next.freqHz)));
     }
     const gains = changes.gainsDb ?? {};
     if (gains[PLUTO_RX_GAIN] !== undefined) {

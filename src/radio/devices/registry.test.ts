@@ -41,6 +41,12 @@ test('registry: ids open the built-in radios; unregistered and unknown drivers g
   assert.ok((await createDevice('sigmf:/x/y')) instanceof SigmfReplayDevice);
   await assert.rejects(createDevice('rtl_tcp'), /rtl_tcp:HOST:PORT/);
   await assert.rejects(createDevice('loopback:3'), /takes no argument/);
+  // A starting configuration: the loopback and rtl_tcp are made with it (their own options win).
+  const lb = await createDevice('loopback', { config: { freqHz: 915e6, sampleRateHz: 1e6 }, loopback: { config: { sampleRateHz: 2e6 } } });
+  assert.deepEqual([lb.config.freqHz, lb.config.sampleRateHz], [915e6, 2e6]);
+  const rt = await createDevice('rtl_tcp:10.0.0.5', { config: { freqHz: 433.92e6, sampleRateHz: 1e6 }, rtlTcp: { sampleRateHz: 2.4e6 } });
+  assert.deepEqual([rt.config.freqHz, rt.config.sampleRateHz], [433.92e6, 2.4e6]);
+  await assert.rejects(createDevice('rtl_tcp:10.0.0.5', { config: { gainsDb: { tuner: 10 } } }), /frequency and a sample rate only; set gainsDb with configure/);
   await assert.rejects(createDevice('pluto:192.168.2.1'), (e: unknown) => e instanceof DeviceConfigError && /'pluto' driver is not registered/.test((e as Error).message));
   await assert.rejects(createDevice('usrp:0'), /unknown radio 'usrp:0'; use one of loopback, rtl_tcp:HOST:PORT/);
   let asked: string | undefined;
@@ -100,7 +106,11 @@ test('sigmf replay device: a recording plays back as an RX-only radio with its o
   const dev = await openDevice(`sigmf:${base}`, { sigmf: { pace: 'full-speed' } });
   assert.deepEqual(dev.config, { freqHz: 433.92e6, sampleRateHz: 250e3, gainsDb: {} });
   assert.equal(dev.capabilities.tx, false);
+  assert.deepEqual([dev.capabilities.rxChannels, dev.capabilities.txChannels, dev.capabilities.rxWaitsForConsumer], [1, 0, true]);
+  assert.equal(dev.channelSimulator, undefined);
   await assert.rejects(dev.configure({ freqHz: 915e6 }), /cannot be retuned/);
+  await assert.rejects(dev.configure({ txFreqHz: 915e6 }), /one frequency for RX and TX/);
+  assert.equal((await dev.configure({ txSampleRateHz: 250e3 })).txSampleRateHz, undefined);
   assert.throws(() => dev.startTx(), /cannot transmit/);
   const got: number[] = [];
   const starts: number[] = [];

@@ -15,9 +15,9 @@
  * never has to change for them; asking for a driver nobody registered is a clear error, not a crash.
  */
 import { LOOPBACK_CAPABILITIES, LoopbackDevice, type LoopbackOptions } from './loopback.js';
-import { RtlTcpClient, parseHostPort } from './rtl-tcp-client.js';
+import { RtlTcpClient, parseHostPort, type RtlTcpClientOptions } from './rtl-tcp-client.js';
 import { SigmfReplayDevice, type SigmfReplayDeviceOptions } from './sigmf-replay.js';
-import { DeviceConfigError, type DeviceCapabilities, type DeviceInfo, type SdrDevice } from './types.js';
+import { DeviceConfigError, type DeviceCapabilities, type DeviceConfig, type DeviceInfo, type SdrDevice } from './types.js';
 
 export interface DeviceSpec {
   /** The id as given, e.g. `hackrf:0000000000001234`. */
@@ -29,7 +29,14 @@ export interface DeviceSpec {
 }
 
 export interface OpenDeviceOptions {
+  /**
+   * The configuration to start with, whatever the radio: drivers that start from one (`startsConfigured`:
+   * loopback, rtl_tcp) are made with it, `openDevice` configures the others right after opening. A
+   * driver's own options below win over it (`loopback.config`, `rtlTcp.freqHz`).
+   */
+  config?: Partial<DeviceConfig>;
   loopback?: LoopbackOptions;
+  rtlTcp?: RtlTcpClientOptions;
   sigmf?: SigmfReplayDeviceOptions;
   /** Passed to registered drivers as they are. */
   driverOptions?: Record<string, unknown>;
@@ -65,6 +72,8 @@ export interface RadioDescriptor {
   usbIdBy?: 'serial' | 'index' | 'bare';
   /** The capabilities of this kind of radio when they do not depend on the unit (shown before opening). */
   capabilities?: DeviceCapabilities;
+  /** The factory hands `options.config` to the device, which opens with it (no configure() after open()). */
+  startsConfigured?: boolean;
   /** Makes an unopened device for an id of this driver. */
   factory: DriverFactory;
 }
@@ -131,19 +140,25 @@ registerRadio({
   name: 'loopback',
   usage: 'loopback',
   capabilities: LOOPBACK_CAPABILITIES,
+  startsConfigured: true,
   factory: (spec, o) => {
     if (spec.arg !== undefined) throw new DeviceConfigError(`'${spec.id}': the loopback takes no argument; use 'loopback'`);
-    return new LoopbackDevice(o.loopback);
+    return new LoopbackDevice(o.config ? { ...o.loopback, config: { ...o.config, ...o.loopback?.config } } : o.loopback);
   },
 });
 
 registerRadio({
   name: 'rtl_tcp',
   usage: 'rtl_tcp:HOST:PORT',
-  factory: (spec) => {
+  startsConfigured: true,
+  factory: (spec, o) => {
     if (!spec.arg) throw new DeviceConfigError(`'${spec.id}' needs a server address: rtl_tcp:HOST:PORT, e.g. rtl_tcp:127.0.0.1:1234`);
     const { host, port } = parseHostPort(spec.arg);
-    return new RtlTcpClient(host, port);
+    const { freqHz, sampleRateHz, ...rest } = o.config ?? {};
+    if (Object.values(rest).some((v) => v !== undefined)) {
+      throw new DeviceConfigError(`'${spec.id}' starts with a frequency and a sample rate only; set ${Object.keys(rest).join(', ')} with configure() once it is open`);
+    }
+    return new RtlTcpClient(host, port, { freqHz, sampleRateHz, ...o.rtlTcp });
   },
 });
 
@@ -172,10 +187,18 @@ export async function createDevice(id: string, options: OpenDeviceOptions = {}):
   return descriptor.factory(spec, options);
 }
 
-/** Makes and opens the device for an id. */
+/** Makes and opens the device for an id, configured with `options.config`. */
 export async function openDevice(id: string, options: OpenDeviceOptions = {}): Promise<SdrDevice> {
   const dev = await createDevice(id, options);
   await dev.open();
+  if (options.config && !descriptors.get(parseDeviceId(id).driver)?.startsConfigured) {
+    try {
+      await dev.configure(options.config);
+    } catch (e) {
+      await dev.close().catch(() => undefined);
+      throw e;
+    }
+  }
   return dev;
 }
 

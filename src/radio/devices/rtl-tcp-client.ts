@@ -23,7 +23,7 @@ import {
   encodeCommand,
   type RtlTcpHeader,
 } from './rtl-tcp-protocol.js';
-import { BlockQueue, rxStreamFrom } from './stream.js';
+import { BlockQueue, RECEIVE_ONLY, rxStreamFrom } from './stream.js';
 import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
@@ -233,9 +233,8 @@ function capabilitiesFor(gainsTenthDb: readonly number[]): DeviceCapabilities {
   const lo = gainsTenthDb.length ? Math.min(...gainsTenthDb) / 10 : 0;
   const hi = gainsTenthDb.length ? Math.max(...gainsTenthDb) / 10 : 0;
   return {
-    rx: true,
-    tx: false,
-    fullDuplex: false,
+    ...RECEIVE_ONLY,
+    rxWaitsForConsumer: false,
     // What the protocol can carry (u32 Hz); the server's radio decides what it really accepts.
     freqRangeHz: [1, 0xffffffff],
     sampleRateRangeHz: [1, 0xffffffff],

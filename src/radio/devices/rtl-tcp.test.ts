@@ -42,6 +42,8 @@ test('rtl_tcp: our client against our server receives the served samples bit-exa
   await client.open();
   assert.deepEqual(client.header, { tunerType: 5, gainCount: 29 });
   assert.equal(client.capabilities.gains[0]!.maxDb, 49.6);
+  assert.deepEqual([client.capabilities.rxChannels, client.capabilities.txChannels, client.capabilities.hardwareTimestamps], [1, 0, false]);
+  assert.ok(!('channelSimulator' in client), 'a served loopback is a radio to the client: no channel hook');
   const rx = client.startRx({ blockSamples: 4096, queueBlocks: 64 });
   const got: Uint8Array[] = [];
   for await (const b of rx) {

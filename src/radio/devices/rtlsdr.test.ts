@@ -22,6 +22,8 @@ test('webrtlsdr opens the fake RTL2832U + R820T: every register access follows t
   assert.equal(fake.i2cRepeaterOpen, false, 'the repeater is closed again after tuner access');
   assert.equal(dev.info.id, 'rtlsdr:00000001');
   assert.equal(dev.capabilities.tx, false);
+  assert.deepEqual([dev.capabilities.rxChannels, dev.capabilities.txChannels, dev.capabilities.hardwareTimestamps], [1, 0, false]);
+  assert.ok(!('channelSimulator' in dev));
   await dev.close();
 });
 

@@ -10,7 +10,7 @@
  */
 import { RTL2832U, type RtlDevice } from '@jtarrio/webrtlsdr/rtlsdr.js';
 import { CU8_SCALE, cu8ToCf32 } from '../iq/format.js';
-import { BlockQueue, rxStreamFrom } from './stream.js';
+import { BlockQueue, RECEIVE_ONLY, rxStreamFrom } from './stream.js';
 import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
@@ -35,9 +35,8 @@ export const RTLSDR_USB_IDS: ReadonlyArray<{ vendorId: number; productId: number
 export const RTLSDR_RX_SCALE = CU8_SCALE;
 
 export const RTLSDR_CAPABILITIES: DeviceCapabilities = Object.freeze({
-  rx: true,
-  tx: false,
-  fullDuplex: false,
+  ...RECEIVE_ONLY,
+  rxWaitsForConsumer: false,
   // R820T tuning range.
   freqRangeHz: [24_000_000, 1_766_000_000] as [number, number],
   // The RTL2832U resampler; 300001..900000 Hz is not usable (checked in configure).

@@ -8,7 +8,7 @@
  */
 import { SigmfRecording } from '../sigmf/reader.js';
 import { SigmfReplaySource } from '../sigmf/replay.js';
-import { DEFAULT_BLOCK_SAMPLES, rxStreamFrom } from './stream.js';
+import { DEFAULT_BLOCK_SAMPLES, RECEIVE_ONLY, rxStreamFrom } from './stream.js';
 import { DeviceBase } from './device-base.js';
 import {
   DeviceConfigError,
@@ -66,9 +66,9 @@ export class SigmfReplayDevice extends DeviceBase {
     this.recording = rec;
     this.cfg = { freqHz, sampleRateHz: rate, gainsDb: {} };
     this.caps = {
-      rx: true,
-      tx: false,
-      fullDuplex: false,
+      ...RECEIVE_ONLY,
+      // A recording waits for its reader, paced or not (the replay delivers one channel of it).
+      rxWaitsForConsumer: true,
       freqRangeHz: [freqHz, freqHz],
       sampleRateRangeHz: [rate, rate],
       gains: [],
@@ -85,6 +85,8 @@ export class SigmfReplayDevice extends DeviceBase {
     }
     const names = Object.keys(changes.gainsDb ?? {});
     if (names.length > 0) throw new DeviceConfigError(`${this.info.id} is a recording and has no gain stages (asked for ${names.join(', ')})`);
+    // TX settings: only the recording's own values pass (mergeConfig says why others do not).
+    if ('txFreqHz' in changes || 'txSampleRateHz' in changes) this.merged({ txFreqHz: changes.txFreqHz, txSampleRateHz: changes.txSampleRateHz });
   }
 
   startRx(options: RxOptions = {}): RxStream {

@@ -6,6 +6,17 @@
 import { DeviceConfigError, type DeviceCapabilities, type DeviceConfig, type IqBlock, type RxStream } from './types.js';
 
 export const DEFAULT_QUEUE_BLOCKS = 16;
+
+/** What every single-channel, receive-only radio's capabilities say (RTL-SDR, rtl_tcp, a SigMF replay). */
+export const RECEIVE_ONLY = Object.freeze({
+  rx: true,
+  tx: false,
+  rxChannels: 1,
+  txChannels: 0,
+  fullDuplex: false,
+  separateTx: Object.freeze({ freqHz: false, sampleRateHz: false }),
+  hardwareTimestamps: false,
+});
 export const DEFAULT_BLOCK_SAMPLES = 16384;
 
 /**
@@ -176,5 +187,35 @@ export function mergeConfig(id: string, caps: DeviceCapabilities, current: Devic
     // Round to the stage's step, as the hardware would.
     next.gainsDb[name] = stage.stepDb > 0 ? stage.minDb + Math.round((db - stage.minDb) / stage.stepDb) * stage.stepDb : db;
   }
+  mergeTxSetting(id, caps, next, changes, 'txFreqHz', 'freqHz');
+  mergeTxSetting(id, caps, next, changes, 'txSampleRateHz', 'sampleRateHz');
   return next;
+}
+
+/**
+ * A TX setting apart from its RX one (`txFreqHz` beside `freqHz`): taken when `changes` names it (undefined
+ * clears it), checked against the RX range and `caps.separateTx`, and dropped when equal to the RX value,
+ * so `next` holds it only where TX really differs.
+ */
+function mergeTxSetting(
+  id: string,
+  caps: DeviceCapabilities,
+  next: DeviceConfig,
+  changes: Partial<DeviceConfig>,
+  field: 'txFreqHz' | 'txSampleRateHz',
+  rxField: 'freqHz' | 'sampleRateHz',
+): void {
+  if (field in changes) {
+    const v = changes[field];
+    if (v === undefined || v === next[rxField]) delete next[field];
+    else {
+      if (!caps.separateTx[rxField]) {
+        throw new DeviceConfigError(`${id} uses one ${rxField === 'freqHz' ? 'frequency' : 'sample rate'} for RX and TX; leave ${field} unset (or equal to ${rxField}, ${next[rxField]})`);
+      }
+      const [lo, hi] = rxField === 'freqHz' ? caps.freqRangeHz : caps.sampleRateRangeHz;
+      if (!Number.isFinite(v) || v < lo || v > hi) throw new DeviceConfigError(`${id}: ${field} ${v} is out of range; use ${lo}..${hi} Hz`);
+      next[field] = v;
+    }
+  }
+  if (next[field] === next[rxField]) delete next[field];
 }

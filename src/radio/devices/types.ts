@@ -18,6 +18,7 @@
  *    else is thrown from background work; other failures arrive as 'error' events.
  */
 import type { EventEmitter } from 'node:events';
+import type { ChannelConfig } from '../channel/simulator.js';
 import { DekagError } from '../../util/errors.js';
 
 /** SigMF core datatypes a radio may deliver natively (`ci8` HackRF, `cu8` RTL-SDR, `ci16_le` Pluto). */
@@ -52,8 +53,23 @@ export interface GainStage {
 export interface DeviceCapabilities {
   rx: boolean;
   tx: boolean;
+  /** Receive and transmit channels (antenna ports that stream at once); `rx` is `rxChannels > 0`, `tx` likewise. */
+  rxChannels: number;
+  txChannels: number;
   /** RX and TX at the same time (loopback, Pluto); HackRF is half duplex. */
   fullDuplex: boolean;
+  /**
+   * Which TX settings may differ from RX (`DeviceConfig.txFreqHz`, `txSampleRateHz`): a radio with one
+   * synthesizer or one sample clock for both directions has false there and refuses a different value.
+   */
+  separateTx: { freqHz: boolean; sampleRateHz: boolean };
+  /** The radio stamps RX blocks with its own clock (`IqBlock.hardwareTimeNs`). */
+  hardwareTimestamps: boolean;
+  /**
+   * The RX stream never drops: it waits for a slow consumer (a replay; the loopback at full speed). A radio
+   * cannot wait, and drops the oldest blocks beyond `queueBlocks`.
+   */
+  rxWaitsForConsumer: boolean;
   freqRangeHz: [number, number];
   sampleRateRangeHz: [number, number];
   /** Analog filter bandwidths, when the radio has a settable filter. */
@@ -63,8 +79,18 @@ export interface DeviceCapabilities {
 }
 
 export interface DeviceConfig {
+  /** Centre frequency of RX, and of TX unless `txFreqHz` says otherwise. */
   freqHz: number;
+  /** Sample rate of RX, and of TX unless `txSampleRateHz` says otherwise. */
   sampleRateHz: number;
+  /**
+   * TX centre frequency where it differs from `freqHz` (only where `capabilities.separateTx.freqHz`);
+   * undefined: TX is on `freqHz` and moves with it. `configure({ txFreqHz: undefined })`, or a value equal
+   * to `freqHz`, puts TX back on `freqHz`. A radio that cannot tune TX apart refuses any other value.
+   */
+  txFreqHz?: number;
+  /** TX sample rate where it differs from `sampleRateHz`, the same way (`capabilities.separateTx.sampleRateHz`). */
+  txSampleRateHz?: number;
   /** Gain per stage name (see `capabilities.gains`); stages not named keep their value. */
   gainsDb: Record<string, number>;
   /** Analog bandwidth; undefined = the driver's choice for the sample rate. */
@@ -80,6 +106,11 @@ export interface IqBlock {
   sampleIndex: number;
   /** Host time when the block arrived, ms since the epoch. */
   receivedAtMs: number;
+  /**
+   * The radio's clock at the block's first sample, in ns of the radio's own time base (not the epoch);
+   * present only where `capabilities.hardwareTimestamps` (none of the built-in radios stamps samples).
+   */
+  hardwareTimeNs?: number;
   /** The same samples in the device's native format, when the device has them (for lossless recording). */
   raw?: Uint8Array;
 }
@@ -114,10 +145,30 @@ export interface TxStream {
   end(): Promise<void>;
 }
 
+/** The loopback's channel: the simulator's settings less the ones the device owns (rate, seed, carrier). */
+export type LoopbackChannel = Omit<ChannelConfig, 'sampleRateHz' | 'seed' | 'carrierHz'>;
+
+/**
+ * What a simulated radio offers that a real one does not: its TX comes back on its own RX through a
+ * channel the caller sets (the loopback). Sessions set the SNR here, `record` transmits test frames when a
+ * radio has it, the engine shows and edits it.
+ */
+export interface ChannelSimulatorControl {
+  /** The channel as it is now. */
+  readonly channel: LoopbackChannel;
+  /** Changes the channel while running (SNR sweeps); applies from the next segment of samples. */
+  setChannel(changes: Partial<LoopbackChannel>): LoopbackChannel;
+  /** Attenuation of the signal before the channel (dB); the noise floor stays, so SNR = snrDb - attenuationDb. */
+  readonly attenuationDb: number;
+  setAttenuation(db: number): number;
+}
+
 /** Events: 'gone' (DeviceGoneError, once), 'error' (Error), 'config' (DeviceConfig after each change). */
 export interface SdrDevice extends EventEmitter {
   readonly info: DeviceInfo;
   readonly capabilities: DeviceCapabilities;
+  /** The simulated channel between this radio's TX and RX; undefined on every real radio. */
+  readonly channelSimulator?: ChannelSimulatorControl | undefined;
   /** The configuration actually applied (rates and frequencies as the hardware rounded them). */
   readonly config: DeviceConfig;
   readonly isOpen: boolean;
