@@ -34,6 +34,10 @@ test('--peer liquid: a small run measures both receivers', { skip: liquidMissing
   assert.ok(r.ours.payloads_valid > 0.9 * r.ours.frames && r.peer.payloads_valid > 0.9 * r.peer.frames, JSON.stringify(r));
   assert.ok(Math.abs(r.ours.duty - 0.5) < 0.05 && Math.abs(r.peer.duty - 0.5) < 0.05, JSON.stringify(r));
   assert.equal(r.ratio, Math.round((r.ours.msps_cpu / r.peer.msps_cpu) * 1000) / 1000);
+  // the whole command decodes what the in-process loop decodes, and costs more (start-up, output)
+  assert.equal(r.ours_command.frames_detected, r.ours.frames_detected, JSON.stringify(r));
+  assert.equal(r.ours_command.payloads_valid, r.ours.payloads_valid, JSON.stringify(r));
+  assert.ok(r.ours_command.best_cpu_s > r.ours.best_cpu_s, JSON.stringify(r));
   assert.ok(['v27', 'h84'].includes(r.peer.fec));
   assert.equal(r.like_for_like, r.peer.fec === 'v27');
   assert.match(r.caveat, /differ in waveform/);

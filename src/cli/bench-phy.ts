@@ -63,6 +63,7 @@ async function runPeer(parsed: Record<string, unknown>, values: { quick?: boolea
         `ours   ${r.ours.msps_cpu} Msps/CPU-s (${r.ours.fec}; ${r.ours.payloads_valid}/${r.ours.frames} frames decoded)`,
         `liquid ${r.peer.msps_cpu} Msps/CPU-s (${r.peer.fec_description}; ${r.peer.payloads_valid}/${r.peer.frames} frames decoded)`,
         `ratio  ${r.ratio} (ours / liquid)${r.like_for_like ? '' : ' -- NOT like for like'}`,
+        `whole \`dekag modem rx\` ${r.ours_command.msps_cpu} Msps/CPU-s, start-up included: ${r.ratio_command} of liquid's receive loop`,
         r.caveat,
       ].join('\n') + '\n',
     );

@@ -127,7 +127,8 @@ export const BENCH_PHY_HELP = `dekag bench phy [--quick] [--json] [--plot FILE.s
 dekag bench phy --peer liquid [--peer-samples N] [--peer-fec v27|h84|none] [--liquid-prefix DIR] [--quick] [--json]
   --peer liquid     only the peer comparison: our receiver and liquid-dsp's ofdmflexframesync (compiled from
                     scripts/bench/liquid-peer.c with gcc; needs libliquid-dev), each on a cf32 file of the same
-                    recipe in its own waveform; Msps per CPU-second of the receive loop and the ratio
+                    recipe in its own waveform; Msps per CPU-second of the receive loop and the ratio,
+                    and of our whole \`dekag modem rx\` command (a new process, start-up included)
   --peer-samples N  samples per file (default 20 000 000; --quick 2 000 000)
   --peer-fec F      liquid's code: v27 (K=7 soft Viterbi, needs liquid built with libfec; the default when
                     present), h84 (Hamming(8,4) r1/2, the fallback), none

@@ -207,7 +207,11 @@ function rxCommand(argv: string[]): number {
   } finally {
     closeSync(fd);
   }
-  process.stderr.write(`dekag modem rx: ${frames} frame(s); ${JSON.stringify(rx.stats)}\n`);
+  // the whole process's CPU so far (Node's start-up, module loading, reading and decoding): what the
+  // command cost, for `bench phy --peer`'s whole-command ratio and for anyone sizing a machine
+  const cpu = process.cpuUsage();
+  const cpuS = Math.round((cpu.user + cpu.system) / 1e3) / 1e3;
+  process.stderr.write(`dekag modem rx: ${frames} frame(s); ${JSON.stringify({ ...rx.stats, cpu_s: cpuS })}\n`);
   return 0;
 }
 
