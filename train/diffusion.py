@@ -53,6 +53,15 @@ def sample_batch(model, ctx: torch.Tensor, null_ctx: torch.Tensor, noise: torch.
     """`sample` for a batch in PyTorch (on the model's device): one forward pass of 2n per step, conditional
     and unconditional together. on_step(x_t, t, eps_cond, eps_uncond) sees every step. Returns the final
     latents (float32)."""
+    return sample_batch_differentiable(model, ctx, null_ctx, noise, steps, guidance, on_step)
+
+
+def sample_batch_differentiable(model, ctx: torch.Tensor, null_ctx: torch.Tensor, noise: torch.Tensor, steps: int,
+                                guidance: float,
+                                on_step: Optional[Callable[[torch.Tensor, int, torch.Tensor, torch.Tensor], None]] = None
+                                ) -> torch.Tensor:
+    """`sample_batch` with gradients kept: the final latents as a function of the model's trainable inputs
+    (MAKD's rollout loss backpropagates through the whole sampler)."""
     ac = alphas_cumprod()
     ts = ddim_timesteps(steps)
     n = noise.shape[0]

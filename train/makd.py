@@ -16,8 +16,12 @@ vocabulary such as "a purple star"):
    (`star` and `stars` get a slot each), which *replaces* that word in the edge's prompt. The metaword
    starts as the word's own embedding and the LoRA B matrices start at zero, so training starts from the
    base edge model exactly. Losses, summed:
-   - output distillation on the cloud's own sampling trajectories: the edge's eps for (x_t, t, prompt)
-     and for (x_t, t, unconditional) match the cloud's; this is what decides the image the edge draws;
+   - output distillation on the cloud's own sampling trajectories: the edge's guided eps for (x_t, t,
+     prompt) matches the cloud's guided eps, while its unconditional eps stays the shipped edge's (every
+     prompt's guidance is built on it, so moving it moved every prompt's image: issue 14's study); this is
+     what decides the image the edge draws. `--uncond cloud` distils both branches to the cloud's instead;
+   - optionally (`--w-rollout`, study): the edge's whole sampler from the cloud's noise ends at the cloud's
+     final latent, backpropagated through every step;
    - denoising on the cloud's final latents (random t, fresh noise), the classic diffusion loss;
    - preservation: on prompts that do not name the subject, the adapted edge's eps matches the base
      edge's (so the edge still follows other prompts).
@@ -43,7 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from .common import MODELS_DIR, Progress, base_parser, module_command, setup
-from .diffusion import TRAIN_TIMESTEPS, add_noise, alphas_cumprod, sample_batch
+from .diffusion import TRAIN_TIMESTEPS, add_noise, alphas_cumprod, sample_batch, sample_batch_differentiable
 from .eval_prompts import fully_specified
 from .gai import load_unet
 from .makd_format import AdapterHeader, select_sites, write_adapter
@@ -276,6 +280,18 @@ def make_parser():
     p.add_argument("--w-distill", type=float, default=1.0)
     p.add_argument("--w-denoise", type=float, default=0.5)
     p.add_argument("--w-preserve", type=float, default=1.0)
+    p.add_argument("--w-rollout", type=float, default=0.0,
+                   help="weight of the rollout loss: the edge's whole sampler (with the adapter) from the cloud's "
+                        "noise must end at the cloud's final latent; backpropagates through every sampler step")
+    p.add_argument("--w-rollout-preserve", type=float, default=0.0,
+                   help="weight of the rollout preservation: on prompts without the subject the adapted edge's "
+                        "sampler must end where the shipped edge's does")
+    p.add_argument("--uncond", choices=("keep", "cloud"), default="keep",
+                   help="keep (default): hold the unconditional prediction at the shipped edge's (every prompt's "
+                        "guidance uses it) and fit the guided prediction to the cloud's; cloud (before issue 14's "
+                        "study): distil the unconditional prediction towards the cloud's too")
+    p.add_argument("--rollout-batch", type=int, default=8, help="prompts per rollout (each term)")
+    p.add_argument("--rollout-every", type=int, default=1, help="a rollout every N training steps")
     p.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where models/torch/*.pt and manifest.json are")
     p.add_argument("--out", type=Path, required=True, help="the adapter file to write (.dkga)")
     p.add_argument("--conv-rank", type=int, default=0,
@@ -339,6 +355,11 @@ def distill(args) -> dict:
         for k, v in part.items():
             traj.setdefault(k, []).append(v)
     traj = {k: torch.cat(v) for k, v in traj.items()}
+    rolling = args.w_rollout > 0 or args.w_rollout_preserve > 0
+    if rolling and args.w_rollout_preserve > 0:
+        # where the shipped edge's sampler ends on the other prompts: what the rollout preservation keeps
+        other_noise = torch.randn(len(others), 4, 8, 8, generator=gen).to(device)
+        other_latents = sample_batch(edge, other_ctx, null_ctx, other_noise, SAMPLER_STEPS, GUIDANCE)
     progress.update(SAMPLER_STEPS, phase=0)
     set_s = time.time() - t_start
 
@@ -397,7 +418,14 @@ def distill(args) -> dict:
         ctx = torch.cat([ctx_meta, null_ctx.expand(b, -1, -1), ctx_d, other_ctx[oi]])
         pred = edge(xs, ts, ctx, lora)
         p_c, p_u, p_d, p_p = torch.split(pred, [b, b, b // 2, b // 2])
-        loss_distill = F.mse_loss(p_c, traj["eps_cond"][ti]) + F.mse_loss(p_u, traj["eps_uncond"][ti])
+        if args.uncond == "keep" and lora is not None:
+            with torch.no_grad():
+                base_u = base_edge(traj["x"][ti], traj["t"][ti].float(), null_ctx.expand(b, -1, -1))
+            guided_cloud = traj["eps_uncond"][ti] + GUIDANCE * (traj["eps_cond"][ti] - traj["eps_uncond"][ti])
+            # the guided prediction, scaled back to one branch's size (the error in it is GUIDANCE× the branch's)
+            loss_distill = F.mse_loss((p_u + GUIDANCE * (p_c - p_u)) / GUIDANCE, guided_cloud / GUIDANCE) + F.mse_loss(p_u, base_u)
+        else:
+            loss_distill = F.mse_loss(p_c, traj["eps_cond"][ti]) + F.mse_loss(p_u, traj["eps_uncond"][ti])
         loss_denoise = F.mse_loss(p_d, eps_d)
         if lora is not None:
             with torch.no_grad():
@@ -410,6 +438,30 @@ def distill(args) -> dict:
         else:
             loss_preserve = torch.zeros((), device=device)  # without LoRA other prompts cannot change
         loss = args.w_distill * loss_distill + args.w_denoise * loss_denoise + args.w_preserve * loss_preserve
+        loss_rollout = loss_rollout_preserve = torch.zeros((), device=device)
+        if rolling and lora is not None and step % args.rollout_every == 0:
+            rb = args.rollout_batch
+            parts_ctx, parts_noise, parts_target = [], [], []
+            if args.w_rollout > 0:
+                ri = torch.from_numpy(rng.integers(0, n_prompts, rb))
+                parts_ctx.append(text(meta_ids[ri].to(device), adapter.metaword) if use_meta else ctx_cloud[ri])
+                parts_noise.append(noise[ri])
+                parts_target.append(traj["latents"][ri])
+            if args.w_rollout_preserve > 0:
+                oj = torch.from_numpy(rng.integers(0, len(others), rb))
+                parts_ctx.append(other_ctx[oj])
+                parts_noise.append(other_noise[oj])
+                parts_target.append(other_latents[oj])
+            end = sample_batch_differentiable(lambda x, t, c: edge(x, t, c, lora), torch.cat(parts_ctx), null_ctx,
+                                              torch.cat(parts_noise), SAMPLER_STEPS, GUIDANCE)
+            ends = torch.split(end, rb)
+            k = 0
+            if args.w_rollout > 0:
+                loss_rollout = F.mse_loss(ends[k], parts_target[k])
+                k += 1
+            if args.w_rollout_preserve > 0:
+                loss_rollout_preserve = F.mse_loss(ends[k], parts_target[k])
+            loss = loss + args.w_rollout * loss_rollout + args.w_rollout_preserve * loss_rollout_preserve
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if not lora_on:
@@ -417,7 +469,8 @@ def distill(args) -> dict:
                 prm.grad = None
         opt.step()
         for k, v in (("loss", loss.item()), ("distill", loss_distill.item()), ("denoise", loss_denoise.item()),
-                     ("preserve", loss_preserve.item())):
+                     ("preserve", loss_preserve.item()), ("rollout", loss_rollout.item()),
+                     ("rollout_preserve", loss_rollout_preserve.item())):
             running[k] = v if k not in running else 0.95 * running[k] + 0.05 * v
         progress.update(SAMPLER_STEPS + step + 1, phase=1 if step < meta_steps else 2, **running)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -117,6 +118,7 @@ def main() -> None:
     p.add_argument("--lr-full", type=float, default=1e-4, help="learning rate of the edge weights an attn+full variant trains")
     p.add_argument("--prompts", type=int, default=128, help="distillation prompts per subject (train.makd's --prompts)")
     p.add_argument("--prompt-style", choices=("mixed", "full"), default="mixed", help="train.makd's --prompt-style")
+    p.add_argument("--makd-args", default="", help="more train.makd options for every variant, e.g. '--w-rollout 1'")
     p.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     p.add_argument("--out", type=Path)
     args = p.parse_args()
@@ -132,7 +134,8 @@ def main() -> None:
             dargs = make_parser().parse_args(["--subject", args.subject, "--mode", args.mode, "--out", "/dev/null",
                                               "--steps", str(args.steps), "--rank", str(variant["rank"]),
                                               "--conv-rank", str(variant["conv_rank"]), "--unfreeze", variant["unfreeze"], "--seed", str(seed), "--lr-lora", str(args.lr_lora), "--w-preserve", str(args.w_preserve), "--lr-full", str(args.lr_full), "--prompts", str(args.prompts), "--prompt-style", args.prompt_style,
-                                              "--threads", str(args.threads), "--models-dir", str(args.models_dir)])
+                                              "--threads", str(args.threads), "--models-dir", str(args.models_dir),
+                                              *shlex.split(args.makd_args)])
             cpu0 = time.process_time()
             r = distill(dargs)
             cpu_s = time.process_time() - cpu0
@@ -166,6 +169,7 @@ def main() -> None:
                         "gap_closed_pct_mean": round(float(np.mean(gaps)), 1),
                         "gap_closed_pct_seed_spread": round(float(np.std(gaps, ddof=1)), 1) if len(gaps) > 1 else None})
     doc = {"study": "makd levers", "subject": args.subject, "steps": args.steps, "seeds": args.seeds, "lr_lora": args.lr_lora, "w_preserve": args.w_preserve, "lr_full": args.lr_full, "distill_prompts": args.prompts, "prompt_style": args.prompt_style,
+           "makd_args": args.makd_args,
            "prompts": len(prompts_doc["subjects"][args.subject]), "results": results}
     print(json.dumps(doc), flush=True)
     if args.out:

@@ -99,3 +99,44 @@ def test_fully_specified_distillation_prompts_name_every_attribute_and_avoid_the
         words = p.split()
         assert words[0] == "a" and "star" in words, p
         assert len(words) >= 9, p  # size, colour, texture, shape, position and background all named
+
+
+def test_the_differentiable_sampler_is_the_sampler_and_carries_gradients():
+    from train.diffusion import sample_batch, sample_batch_differentiable
+    edge = load_unet(ROOT / "models" / "torch" / "edge_gai.pt")
+    for p in edge.parameters():
+        p.requires_grad_(False)
+    gen = torch.Generator().manual_seed(3)
+    noise, ctx, null = torch.randn(2, 4, 8, 8, generator=gen), torch.randn(2, 16, 64, generator=gen), torch.randn(1, 16, 64, generator=gen)
+    shift = torch.zeros(1, requires_grad=True)  # a trainable input the final latent depends on
+    model = lambda x, t, c: edge(x, t, c + shift)
+    end = sample_batch_differentiable(model, ctx, null, noise, 4, 4.0)
+    assert torch.equal(end.detach(), sample_batch(model, ctx, null, noise, 4, 4.0))
+    end.square().mean().backward()
+    assert shift.grad is not None and shift.grad.abs().item() > 0
+
+
+def _branch_changes(uncond: str) -> tuple[float, float]:
+    """How far a short distillation moves the edge's unconditional and conditional predictions (mean |Δε|)."""
+    from train.makd import distill, make_parser
+    args = make_parser().parse_args(["--subject", "shape:star", "--mode", "lora", "--out", "/dev/null", "--quick",
+                                     "--steps", "40", "--uncond", uncond, "--lr-lora", "1e-2", "--threads", "1"])
+    r = distill(args)
+    edge, lora = r["edge"], {k: (a.detach(), b.detach()) for k, (a, b) in r["adapter"].lora().items()}
+    gen = torch.Generator().manual_seed(5)
+    x, t = torch.randn(16, 4, 8, 8, generator=gen), torch.linspace(20, 980, 16)
+    with torch.no_grad():
+        null = r["null_ctx"].expand(16, -1, -1)
+        cond = r["text"](torch.tensor([r["vocab"].encode("a large red star on grass")] * 16))
+        du = float((edge(x, t, null, lora) - edge(x, t, null)).abs().mean())
+        dc = float((edge(x, t, cond, lora) - edge(x, t, cond)).abs().mean())
+    return du, dc
+
+
+def test_keep_moves_the_unconditional_prediction_less_than_cloud_does():
+    # the unconditional branch is shared by every prompt's guided step: 'keep' holds it towards the shipped
+    # edge's, 'cloud' pulls it towards the cloud's; both must still change the subject's conditional branch
+    (ku, kc), (cu, cc) = _branch_changes("keep"), _branch_changes("cloud")
+    assert kc > 0 and cc > 0
+    assert ku < cu, (ku, cu)
+    assert ku / kc < cu / cc, (ku / kc, cu / cc)
