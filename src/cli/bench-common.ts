@@ -18,6 +18,22 @@ export function readEvalPromptSets(store: ModelStore): EvalPromptSets {
 /** The mean, NaN for no values (a JSON report then shows null rather than a made-up 0). */
 export const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
+/** The sample standard deviation (n − 1), NaN for fewer than two values (one training seed has no spread). */
+export function sampleStd(xs: number[]): number {
+  if (xs.length < 2) return NaN;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** The q-quantile (0..1) of ascending values, linear between neighbours (numpy's default). */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
 export function machineDescription(): string {
   const c = cpus();
   return `${c.length} x ${c[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}-${process.arch}, node ${process.version}`;

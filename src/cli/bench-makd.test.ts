@@ -4,13 +4,13 @@
  * Also `dekag generate --adapter` as a user runs it (real files).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { decodePng } from '../gsc/image.js';
 import { modelsDir } from '../gsc/testing.js';
-import { adapterFileName, gapClosedPct, improvementPct, MODES, runBenchMakd } from './bench-makd.js';
+import { adapterFileName, availableSeeds, gapClosedPct, improvementPct, MODES, parseSeeds, runBenchMakd, seedDir } from './bench-makd.js';
 import { runGenerate } from './generate.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dekag-bench-makd-'));
@@ -28,6 +28,8 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
   assert.equal(await runBenchMakd(['--quick', '--subjects', 'shape:star;colour:purple', '--json', '--out', out]), 0);
   const r = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(r.quick, true);
+  assert.deepEqual(r.seeds, [1], 'only seed 1 ships');
+  assert.deepEqual(r.adapters.seed_dirs, { 1: adapters });
   assert.deepEqual(Object.keys(r.per_subject), ['shape:star', 'colour:purple']);
   assert.match(r.adapters.source, /shipped/);
   assert.deepEqual(r.tuned_on, ['shape:star']);
@@ -40,6 +42,16 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
     }
     assert.ok(Math.abs(s.improvement_pct - improvementPct(s.consistency.makd, s.consistency.none)) < 0.05);
     assert.ok(Math.abs(s.gap_closed_pct - gapClosedPct(s.consistency.makd, s.consistency.none, s.ceiling)) < 0.5);
+    assert.deepEqual(s.gap_closed_pct_per_seed, [s.gap_closed_pct]);
+    assert.equal(s.gap_closed_pct_seed_spread, null, 'one seed: no spread (null, not 0)');
+    assert.equal(s.gap_closed_ci95.length, 2);
+    assert.ok(s.gap_closed_ci95[0] <= s.gap_closed_ci95[1]);
+    // the aligned prompts: consistency without the adapter minus with it
+    for (const m of ['lora', 'metaword', 'makd']) {
+      assert.ok(Math.abs(s.aligned_consistency_drop[m] - (s.aligned_consistency.none - s.aligned_consistency[m])) < 2e-4);
+      assert.ok(s.distill_cpu_s[m] > 0);
+    }
+    assert.equal(s.aligned_consistency_drop.metaword, 0);
     // the metaword only enters prompts that name the subject: other prompts come out exactly as without an adapter
     assert.equal(s.other_prompts_attribute_accuracy.metaword, s.other_prompts_attribute_accuracy.none);
     for (const m of ['lora', 'metaword', 'makd']) {
@@ -54,11 +66,37 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
   assert.ok(Math.abs(r.mean.ceiling - subjects.reduce((a, s) => a + s.ceiling, 0) / 2) < 1e-3);
   assert.equal(r.mean.makd_beats_ablations, r.mean.consistency.makd > Math.max(r.mean.consistency.lora, r.mean.consistency.metaword));
   assert.ok(r.mean.max_distill_wall_s >= Math.max(...subjects.map((s) => s.distill_wall_s.makd)));
+  assert.ok(r.mean.max_distill_cpu_s >= Math.max(...subjects.map((s) => s.distill_cpu_s.makd)));
+  assert.equal(r.mean.max_adapter_bytes, Math.max(...subjects.flatMap((s) => Object.values(s.adapter_bytes) as number[])));
+  assert.ok(Math.abs(r.mean.gap_closed_pct - subjects.reduce((a, s) => a + s.gap_closed_pct, 0) / 2) < 0.1, 'the mean over subjects');
+  assert.ok(r.mean.gap_closed_ci95[0] <= r.mean.gap_closed_ci95[1]);
+  assert.ok(Math.abs(r.mean.aligned_consistency_drop.makd - subjects.reduce((a, s) => a + s.aligned_consistency_drop.makd, 0) / 2) < 2e-4);
 });
 
 test('bench makd names an unknown subject and a missing adapter', async () => {
   await assert.rejects(runBenchMakd(['--quick', '--subjects', 'shape:hexagon']), /no prompt group for subject 'shape:hexagon'/);
-  await assert.rejects(runBenchMakd(['--quick', '--subjects', 'shape:star', '--adapters', tmp]), /no lora adapter for shape:star at .*run with --train/);
+  await assert.rejects(runBenchMakd(['--quick', '--subjects', 'shape:star', '--adapters', tmp]), /no lora adapter for shape:star, seed 1, at .*run with --train/);
+  await assert.rejects(runBenchMakd(['--quick', '--subjects', 'shape:star', '--seeds', '1,2']), /no lora adapter for shape:star, seed 2, at .*seed2.*--seed 2/);
+  assert.throws(() => parseSeeds('1,1'), /distinct training seeds/);
+  assert.throws(() => parseSeeds('0'), /--seeds/);
+  assert.deepEqual(parseSeeds(' 3, 1 '), [3, 1]);
+});
+
+test('the default seeds: seed 1 and every seedN folder that holds all the requested adapters', () => {
+  const dir = join(tmp, 'seeds');
+  const put = (seed: number, subject: string, modes = ['lora', 'metaword', 'makd']): void => {
+    mkdirSync(seedDir(dir, seed), { recursive: true });
+    for (const m of modes) writeFileSync(join(seedDir(dir, seed), adapterFileName(subject, m as 'makd')), '');
+  };
+  assert.deepEqual(availableSeeds(dir, ['shape:star']), [1], 'no folder yet: seed 1, whose absence bench makd reports');
+  put(1, 'shape:star');
+  put(3, 'shape:star');
+  put(2, 'shape:star');
+  put(2, 'colour:purple');
+  put(10, 'shape:star', ['lora', 'makd']);
+  assert.equal(seedDir(dir, 2), join(dir, 'seed2'));
+  assert.deepEqual(availableSeeds(dir, ['shape:star']), [1, 2, 3]);
+  assert.deepEqual(availableSeeds(dir, ['shape:star', 'colour:purple']), [1, 2], 'seed 3 lacks purple');
 });
 
 test('dekag generate --adapter draws the edge image with the adapter, and refuses it for the cloud', async () => {

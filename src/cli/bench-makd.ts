@@ -1,34 +1,41 @@
 /**
- * `dekag bench makd [--quick] [--subjects "shape:star;texture:striped"] [--train] [--adapters DIR] --json [--out FILE]`
+ * `dekag bench makd [--quick] [--subjects "shape:star;texture:striped"] [--seeds 1,2,3] [--train] [--adapters DIR] --json [--out FILE]`
  *
- * For each subject and as a mean, for none / LoRA only / metaword only / MAKD: the evaluator's
+ * For each subject and as a mean over subjects, for none / LoRA only / metaword only / MAKD: the evaluator's
  * consistency between the edge's and the cloud's image of the same prompt and seed (exactly as
  * `bench generate` measures it: the same prompt groups, seeds and `consistency()`), the cloud-vs-cloud
- * ceiling, improvement_pct and gap_closed_pct, distillation wall time, adapter bytes, and attribute
- * accuracy on the other subjects' prompts (the 'aligned' group) with and without each adapter.
+ * ceiling, improvement_pct and gap_closed_pct (with a paired bootstrap interval over prompts), attribute
+ * accuracy and consistency on the other subjects' prompts (the 'aligned' group) with and without each
+ * adapter, distillation wall and CPU time, adapter bytes. Every figure is the mean over the adapters'
+ * training seeds (seed 1 in DIR, seed N in DIR/seedN), with its spread and per-seed values
+ * (bench-makd-stats.ts does the arithmetic).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { adapterFeeds, loadAdapter, type Adapter } from '../gsc/adapter.js';
 import { UsageError } from '../util/errors.js';
 import { consistency, Evaluator } from '../gsc/evaluate.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator } from '../gsc/generate.js';
 import type { RgbImage } from '../gsc/image.js';
+import type { ModelStore } from '../gsc/models.js';
+import type { SessionOptions } from '../gsc/onnx.js';
 import { MODEL_OPTIONS, openModelStore, optionalInt, parse } from './args.js';
 import { machineDescription, mean, readEvalPromptSets } from './bench-common.js';
-import { distill, type DistillMode } from '../gsc/distill.js';
-import { round } from './generate.js';
+import {
+  ADAPTER_MODES, byAdapterMode, byMode, gapClosedCi95, makdTriples, meanOverSubjects, seedFigures, seedReport,
+  type AdapterMode, type Mode, type SeedFigures, type SubjectScores,
+} from './bench-makd-stats.js';
+import { distill } from '../gsc/distill.js';
 import { ProgressBar } from './progress.js';
 
 // the help text lives in help.ts, so that `dekag bench makd --help` loads no models
 export { BENCH_MAKD_HELP } from './help.js';
+export { gapClosedPct, improvementPct, MODES } from './bench-makd-stats.js';
 
-export const MODES = ['none', 'lora', 'metaword', 'makd'] as const;
-type Mode = (typeof MODES)[number];
-type AdapterMode = Exclude<Mode, 'none'>;
-const ADAPTER_MODES: AdapterMode[] = ['lora', 'metaword', 'makd'];
 /** The subjects whose hyperparameters were tuned (docs/makd.md); every other subject is untuned. */
 export const TUNED_SUBJECTS = ['shape:star'];
+/** The training seeds `--train` distils when --seeds is not given (issue 14: every figure over 3 seeds). */
+export const TRAIN_SEEDS = [1, 2, 3];
 /** bench generate's seeds for the subject groups, so 'none' here is its edge_vs_cloud */
 const SEED_BASE = 20_000;
 const CEILING_SEED_OFFSET = 500;
@@ -37,31 +44,219 @@ export function adapterFileName(subject: string, mode: AdapterMode): string {
   return `${subject.replace(/[^a-z0-9]+/gi, '-')}.${mode}.dkga`;
 }
 
-const byMode = <T>(f: (m: Mode) => T): Record<Mode, T> => Object.fromEntries(MODES.map((m) => [m, f(m)])) as Record<Mode, T>;
-
-export interface SubjectResult {
-  n: number;
-  tuned: boolean;
-  consistency: Record<Mode, number>;
-  ceiling: number;
-  improvement_pct: number;
-  gap_closed_pct: number;
-  /** how often the evaluator sees the subject's own attribute value in the edge image */
-  subject_attribute_accuracy: Record<Mode, number>;
-  /** attribute accuracy on the 'aligned' group's prompts (no misaligned subject named) */
-  other_prompts_attribute_accuracy: Record<Mode, number>;
-  adapter_bytes: Record<AdapterMode, number>;
-  distill_wall_s: Record<AdapterMode, number>;
-  /** CPU seconds of the same runs: what they cost without other jobs competing for the cores */
-  distill_cpu_s: Record<AdapterMode, number>;
+/** Where the adapters of one training seed live: seed 1 (the shipped ones) in DIR itself, seed N in DIR/seedN. */
+export function seedDir(adapterDir: string, seed: number): string {
+  return seed === 1 ? adapterDir : join(adapterDir, `seed${seed}`);
 }
 
-export function improvementPct(makd: number, none: number): number {
-  return ((makd - none) / none) * 100;
+const hasEveryAdapter = (dir: string, subjects: string[]): boolean =>
+  subjects.every((s) => ADAPTER_MODES.every((m) => existsSync(join(dir, adapterFileName(s, m)))));
+
+/** Seed 1 and every DIR/seedN that holds all the subjects' adapters in every mode, ascending. */
+export function availableSeeds(adapterDir: string, subjects: string[]): number[] {
+  const names = existsSync(adapterDir) ? readdirSync(adapterDir) : [];
+  const more = names.map((n) => /^seed([0-9]+)$/.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]))
+    .filter((seed) => seed > 1 && hasEveryAdapter(seedDir(adapterDir, seed), subjects));
+  return [1, ...more.sort((a, b) => a - b)];
 }
 
-export function gapClosedPct(makd: number, none: number, ceiling: number): number {
-  return ((makd - none) / (ceiling - none)) * 100;
+/** `--seeds 1,2,3`: distinct training seeds, in the order given. */
+export function parseSeeds(text: string): number[] {
+  const seeds = text.split(',').map((t) => t.trim()).filter(Boolean).map(Number);
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 1 || s > 1_000_000) || new Set(seeds).size !== seeds.length) {
+    throw new UsageError(`--seeds: expected distinct training seeds 1..1000000 separated by commas, e.g. 1,2,3; got '${text}'`);
+  }
+  return seeds;
+}
+
+const adapterKey = (seed: number, subject: string, mode: AdapterMode): string => `${seed}/${subject}/${mode}`;
+
+interface TrainOptions {
+  store: ModelStore;
+  adapterDir: string;
+  subjects: string[];
+  seeds: number[];
+  quick: boolean;
+  steps: number | undefined;
+  bar: ProgressBar;
+}
+
+/** --train: distils every subject, mode and seed into its seed's folder. */
+async function trainAdapters(o: TrainOptions): Promise<void> {
+  for (const seed of o.seeds) {
+    mkdirSync(seedDir(o.adapterDir, seed), { recursive: true });
+    for (const subject of o.subjects) {
+      for (const mode of ADAPTER_MODES) {
+        await distill({
+          subject, mode, seed, quick: o.quick, modelsDir: o.store.dir,
+          out: join(seedDir(o.adapterDir, seed), adapterFileName(subject, mode)),
+          ...(o.steps !== undefined ? { steps: o.steps } : {}),
+          onProgress: (p) => o.bar.update(p.step, p.total, `train ${subject} ${mode} seed ${seed}`),
+        });
+      }
+    }
+  }
+}
+
+function loadSeedAdapter(store: ModelStore, adapterDir: string, seed: number, subject: string, mode: AdapterMode): Adapter {
+  const path = join(seedDir(adapterDir, seed), adapterFileName(subject, mode));
+  if (!existsSync(path)) {
+    throw new UsageError(`no ${mode} adapter for ${subject}, seed ${seed}, at ${path}; run with --train, or dekag distill --subject ${subject} --mode ${mode} --seed ${seed} --out ${path}`);
+  }
+  const a = loadAdapter(path, store);
+  if (a.header.mode !== mode) throw new UsageError(`${path} is a ${a.header.mode} adapter, expected ${mode}`);
+  const trained = a.header.training['seed'];
+  if (trained !== undefined && trained !== seed) throw new UsageError(`${path} was distilled with seed ${String(trained)}, but its folder is seed ${seed}'s`);
+  return a;
+}
+
+function loadAdapters(store: ModelStore, adapterDir: string, subjects: string[], seeds: number[]): Map<string, Adapter> {
+  const adapters = new Map<string, Adapter>();
+  for (const seed of seeds) {
+    for (const subject of subjects) {
+      for (const mode of ADAPTER_MODES) adapters.set(adapterKey(seed, subject, mode), loadSeedAdapter(store, adapterDir, seed, subject, mode));
+    }
+  }
+  return adapters;
+}
+
+/** A prompt, the seed its images are drawn at, and the evaluator's embeddings of its cloud image and its text. */
+interface Reference {
+  prompt: string;
+  seed: number;
+  cloud: Float32Array;
+  text: Float32Array;
+}
+
+/** The models and what every measurement shares. */
+class MakdBench {
+  constructor(
+    private readonly cloud: Generator,
+    readonly edge: Generator,
+    private readonly evaluator: Evaluator,
+    private readonly store: ModelStore,
+    private readonly adapters: Map<string, Adapter>,
+    private readonly steps: number,
+  ) {}
+
+  static async load(store: ModelStore, opts: SessionOptions, adapters: Map<string, Adapter>, steps: number): Promise<MakdBench> {
+    const cloud = await Generator.load(store, 'cloud', opts);
+    const edge = await Generator.load(store, 'edge', opts);
+    return new MakdBench(cloud, edge, await Evaluator.load(store, opts), store, adapters, steps);
+  }
+
+  private async draw(gen: Generator, prompt: string, seed: number): Promise<RgbImage> {
+    return (await gen.generate({ prompt, seed, steps: this.steps, guidance: DEFAULT_GUIDANCE })).image;
+  }
+
+  /** The edge image with the given adapter (undefined: none). */
+  async edgeImage(key: string | undefined, prompt: string, seed: number): Promise<RgbImage> {
+    this.edge.setAdapter(key === undefined ? undefined : adapterFeeds(this.adapters.get(key)!, this.store.vocab, 64));
+    return this.draw(this.edge, prompt, seed);
+  }
+
+  async references(prompts: string[]): Promise<Reference[]> {
+    const refs: Reference[] = [];
+    for (const [i, prompt] of prompts.entries()) {
+      const [c] = await this.evaluator.judgeImages([await this.draw(this.cloud, prompt, SEED_BASE + i)]);
+      refs.push({ prompt, seed: SEED_BASE + i, cloud: c!.embedding, text: await this.evaluator.embedPrompt(prompt) });
+    }
+    return refs;
+  }
+
+  /** Attribute accuracy and mean consistency of the edge's images of the references' prompts. */
+  async followsPrompts(refs: Reference[], key: string | undefined): Promise<{ accuracy: number; consistency: number }> {
+    const images: RgbImage[] = [];
+    for (const r of refs) images.push(await this.edgeImage(key, r.prompt, r.seed));
+    const judged = await this.evaluator.judgeImages(images);
+    const hits = judged.flatMap((j, i) =>
+      Object.values(this.evaluator.agreement(refs[i]!.prompt, j).checked).map(([want, got]) => Number(want === got)));
+    return { accuracy: mean(hits), consistency: mean(judged.map((j, i) => consistency(j.embedding, refs[i]!.cloud, refs[i]!.text))) };
+  }
+
+  /** One prompt of a subject's group: the ceiling, and each mode's consistency and subject hit per seed. */
+  async scorePrompt(subject: string, prompt: string, seed: number, seeds: number[], sc: SubjectScores): Promise<void> {
+    const [attr, value] = subject.split(':') as [string, string];
+    const images = [await this.draw(this.cloud, prompt, seed), await this.draw(this.cloud, prompt, seed + CEILING_SEED_OFFSET), await this.edgeImage(undefined, prompt, seed)];
+    for (const s of seeds) {
+      for (const mode of ADAPTER_MODES) images.push(await this.edgeImage(adapterKey(s, subject, mode), prompt, seed));
+    }
+    const [jc, jc2, jNone, ...jAdapted] = await this.evaluator.judgeImages(images);
+    const text = await this.evaluator.embedPrompt(prompt);
+    sc.ceiling.push(consistency(jc2!.embedding, jc!.embedding, text));
+    seeds.forEach((_, k) => {
+      sc.consistency.none[k]!.push(consistency(jNone!.embedding, jc!.embedding, text));
+      sc.subjectHits.none[k]!.push(Number(jNone!.attributes[attr] === value));
+      ADAPTER_MODES.forEach((mode, j) => {
+        const judged = jAdapted[k * ADAPTER_MODES.length + j]!;
+        sc.consistency[mode][k]!.push(consistency(judged.embedding, jc!.embedding, text));
+        sc.subjectHits[mode][k]!.push(Number(judged.attributes[attr] === value));
+      });
+    });
+  }
+}
+
+function emptyScores(seeds: number[]): SubjectScores {
+  const rows = (): number[][] => seeds.map(() => []);
+  return {
+    ceiling: [], consistency: byMode(rows), subjectHits: byMode(rows),
+    otherAccuracy: byMode(() => []), alignedConsistency: byMode(() => []), adapters: byAdapterMode(() => []),
+  };
+}
+
+function adapterCost(a: Adapter): { bytes: number; wall_s: number; cpu_s: number } {
+  return { bytes: a.bytes, wall_s: Number(a.header.training['wall_time_s']), cpu_s: Number(a.header.training['cpu_time_s']) };
+}
+
+interface Measurement {
+  bench: MakdBench;
+  seeds: number[];
+  aligned: Reference[];
+  alignedNone: { accuracy: number; consistency: number };
+  adapters: Map<string, Adapter>;
+  bar: ProgressBar;
+  progress: { done: number; total: number };
+}
+
+/** Everything the bench measures for one subject, over its prompts and every seed's adapters. */
+async function measureSubject(m: Measurement, subject: string, prompts: string[]): Promise<SubjectScores> {
+  const sc = emptyScores(m.seeds);
+  const tick = (n: number): void => m.bar.update((m.progress.done += n), m.progress.total);
+  for (const [i, prompt] of prompts.entries()) {
+    await m.bench.scorePrompt(subject, prompt, SEED_BASE + i, m.seeds, sc);
+    tick(1);
+  }
+  for (const seed of m.seeds) {
+    sc.otherAccuracy.none.push(m.alignedNone.accuracy);
+    sc.alignedConsistency.none.push(m.alignedNone.consistency);
+    for (const mode of ADAPTER_MODES) {
+      const key = adapterKey(seed, subject, mode);
+      const other = await m.bench.followsPrompts(m.aligned, key);
+      sc.otherAccuracy[mode].push(other.accuracy);
+      sc.alignedConsistency[mode].push(other.consistency);
+      sc.adapters[mode].push(adapterCost(m.adapters.get(key)!));
+      tick(m.aligned.length);
+    }
+  }
+  return sc;
+}
+
+const maxOf = (figs: SeedFigures[], f: (x: SeedFigures) => Record<AdapterMode, number>): number =>
+  Math.max(...figs.flatMap((x) => Object.values(f(x))));
+
+/** The report's `mean` section: the mean over subjects of every figure, over seeds as for one subject. */
+function meanSection(figs: SeedFigures[][], scores: SubjectScores[]): Record<string, unknown> {
+  const perSeed = meanOverSubjects(figs);
+  const all = figs.flat();
+  const cons = byMode((m: Mode) => mean(perSeed.map((f) => f.consistency[m])));
+  return {
+    ...seedReport(perSeed),
+    gap_closed_ci95: gapClosedCi95(scores.map(makdTriples)),
+    makd_beats_ablations: cons.makd > cons.lora && cons.makd > cons.metaword,
+    max_adapter_bytes: maxOf(all, (f) => f.adapter_bytes),
+    max_distill_wall_s: maxOf(all, (f) => f.distill_wall_s),
+    max_distill_cpu_s: maxOf(all, (f) => f.distill_cpu_s),
+  };
 }
 
 export async function runBenchMakd(argv: string[]): Promise<number> {
@@ -71,6 +266,7 @@ export async function runBenchMakd(argv: string[]): Promise<number> {
     json: { type: 'boolean' },
     out: { type: 'string' },
     subjects: { type: 'string' },
+    seeds: { type: 'string' },
     adapters: { type: 'string' },
     train: { type: 'boolean' },
     'train-steps': { type: 'string' },
@@ -87,145 +283,55 @@ export async function runBenchMakd(argv: string[]): Promise<number> {
     if (!sets.subjects[s]) throw new UsageError(`no prompt group for subject '${s}' in models/eval/prompts.json (has: ${Object.keys(sets.subjects).filter((k) => k !== 'aligned').join(', ')})`);
   }
   const perSubject = quick ? 2 : Infinity;
-  const aligned = (sets.subjects['aligned'] ?? []).slice(0, quick ? 2 : Infinity);
+  const alignedPrompts = (sets.subjects['aligned'] ?? []).slice(0, quick ? 2 : Infinity);
   const adapterDir = resolve((values['adapters'] as string | undefined) ?? join(store.dir, 'adapters'));
   const train = Boolean(values['train']);
+  const seedsText = values['seeds'] as string | undefined;
+  const seeds = seedsText !== undefined ? parseSeeds(seedsText) : train ? TRAIN_SEEDS : availableSeeds(adapterDir, subjects);
 
   const bar = new ProgressBar('bench makd');
-  const adapters = new Map<string, Adapter>();
-  const trainWall = new Map<string, number>();
   if (train) {
-    mkdirSync(adapterDir, { recursive: true });
     const trainSteps = values['train-steps'] !== undefined ? optionalInt(values, 'train-steps', 500, 1, 1_000_000) : undefined;
-    for (const subject of subjects) {
-      for (const mode of ADAPTER_MODES) {
-        const out = join(adapterDir, adapterFileName(subject, mode));
-        const r = await distill({
-          subject, out, mode: mode as DistillMode, quick, modelsDir: store.dir,
-          ...(trainSteps !== undefined ? { steps: trainSteps } : {}),
-          onProgress: (p) => bar.update(p.step, p.total, `train ${subject} ${mode}`),
-        });
-        trainWall.set(out, r.wall_time_s);
-      }
-    }
+    await trainAdapters({ store, adapterDir, subjects, seeds, quick, steps: trainSteps, bar });
   }
-  for (const subject of subjects) {
-    for (const mode of ADAPTER_MODES) {
-      const path = join(adapterDir, adapterFileName(subject, mode));
-      if (!existsSync(path)) throw new UsageError(`no ${mode} adapter for ${subject} at ${path}; run with --train, or dekag distill --subject ${subject} --mode ${mode} --out ${path}`);
-      const a = loadAdapter(path, store);
-      if (a.header.mode !== mode) throw new UsageError(`${path} is a ${a.header.mode} adapter, expected ${mode}`);
-      adapters.set(`${subject}/${mode}`, a);
-    }
-  }
+  const adapters = loadAdapters(store, adapterDir, subjects, seeds);
+  const bench = await MakdBench.load(store, { provider }, adapters, steps);
 
-  const cloud = await Generator.load(store, 'cloud', { provider });
-  const edge = await Generator.load(store, 'edge', { provider });
-  const evaluator = await Evaluator.load(store, { provider });
-  const contextDim = 64;
-  const edgeImage = async (mode: Mode, subject: string, prompt: string, seed: number): Promise<RgbImage> => {
-    edge.setAdapter(mode === 'none' ? undefined : adapterFeeds(adapters.get(`${subject}/${mode}`)!, store.vocab, contextDim));
-    return (await edge.generate({ prompt, seed, steps, guidance: DEFAULT_GUIDANCE })).image;
-  };
-  const attributeAccuracy = async (images: RgbImage[], prompts: string[]): Promise<number> => {
-    const judged = await evaluator.judgeImages(images);
-    const hits: boolean[] = [];
-    judged.forEach((j, i) => {
-      for (const [want, got] of Object.values(evaluator.agreement(prompts[i]!, j).checked)) hits.push(want === got);
-    });
-    return mean(hits.map(Number));
-  };
+  const groups = subjects.map((s) => sets.subjects[s]!.slice(0, perSubject));
+  const alignedRuns = 1 + subjects.length * seeds.length * ADAPTER_MODES.length;
+  const progress = { done: 0, total: groups.reduce((a, g) => a + g.length, 0) + alignedPrompts.length * alignedRuns };
+  const aligned = await bench.references(alignedPrompts);
+  const alignedNone = await bench.followsPrompts(aligned, undefined);
+  bar.update((progress.done += aligned.length), progress.total);
+  const m: Measurement = { bench, seeds, aligned, alignedNone, adapters, bar, progress };
+  const scores: SubjectScores[] = [];
+  for (const [k, subject] of subjects.entries()) scores.push(await measureSubject(m, subject, groups[k]!));
 
-  const total = subjects.reduce((s, k) => s + Math.min(perSubject, sets.subjects[k]!.length), 0) + aligned.length * (1 + subjects.length);
-  let done = 0;
-  // attribute accuracy on the aligned prompts without an adapter: the same for every subject
-  const alignedNone: RgbImage[] = [];
-  for (const [i, prompt] of aligned.entries()) {
-    alignedNone.push(await edgeImage('none', '', prompt, SEED_BASE + i));
-    bar.update(++done, total);
-  }
-  const otherNone = await attributeAccuracy(alignedNone, aligned);
-
-  const results: Record<string, SubjectResult> = {};
-  for (const subject of subjects) {
-    const prompts = sets.subjects[subject]!.slice(0, perSubject);
-    const [attr, value] = subject.split(':') as [string, string];
-    const scores = byMode<number[]>(() => []);
-    const subjectHits = byMode<number[]>(() => []);
-    const ceiling: number[] = [];
-    for (const [i, prompt] of prompts.entries()) {
-      const seed = SEED_BASE + i;
-      const c = (await cloud.generate({ prompt, seed, steps, guidance: DEFAULT_GUIDANCE })).image;
-      const c2 = (await cloud.generate({ prompt, seed: seed + CEILING_SEED_OFFSET, steps, guidance: DEFAULT_GUIDANCE })).image;
-      const edges: RgbImage[] = [];
-      for (const mode of MODES) edges.push(await edgeImage(mode, subject, prompt, seed));
-      const [jc, jc2, ...je] = await evaluator.judgeImages([c, c2, ...edges]);
-      const text = await evaluator.embedPrompt(prompt);
-      ceiling.push(consistency(jc2!.embedding, jc!.embedding, text));
-      MODES.forEach((mode, k) => {
-        scores[mode].push(consistency(je[k]!.embedding, jc!.embedding, text));
-        subjectHits[mode].push(Number(je[k]!.attributes[attr] === value));
-      });
-      bar.update(++done, total);
-    }
-    const other = byMode<number>(() => otherNone);
-    for (const mode of ADAPTER_MODES) {
-      const imgs: RgbImage[] = [];
-      for (const [i, prompt] of aligned.entries()) imgs.push(await edgeImage(mode, subject, prompt, SEED_BASE + i));
-      other[mode] = await attributeAccuracy(imgs, aligned);
-    }
-    done += aligned.length;
-    bar.update(done, total);
-    const cons = byMode((m) => mean(scores[m]));
-    const ceil = mean(ceiling);
-    results[subject] = {
-      n: prompts.length,
-      tuned: TUNED_SUBJECTS.includes(subject),
-      consistency: byMode((m) => round(cons[m], 4)),
-      ceiling: round(ceil, 4),
-      improvement_pct: round(improvementPct(cons.makd, cons.none), 2),
-      gap_closed_pct: round(gapClosedPct(cons.makd, cons.none, ceil), 1),
-      subject_attribute_accuracy: byMode((m) => round(mean(subjectHits[m]), 4)),
-      other_prompts_attribute_accuracy: byMode((m) => round(other[m], 4)),
-      adapter_bytes: Object.fromEntries(ADAPTER_MODES.map((m) => [m, adapters.get(`${subject}/${m}`)!.bytes])) as Record<AdapterMode, number>,
-      distill_wall_s: Object.fromEntries(ADAPTER_MODES.map((m) => {
-        const a = adapters.get(`${subject}/${m}`)!;
-        return [m, trainWall.get(a.source) ?? Number(a.header.training['wall_time_s'])];
-      })) as Record<AdapterMode, number>,
-      distill_cpu_s: Object.fromEntries(ADAPTER_MODES.map((m) => [m, Number(adapters.get(`${subject}/${m}`)!.header.training['cpu_time_s'])])) as Record<AdapterMode, number>,
-    };
-  }
-
-  // the means are over subjects (each subject weighs the same), from the unrounded per-subject means
-  const rs = Object.values(results);
-  const meanCons = byMode((m) => mean(rs.map((r) => r.consistency[m])));
-  const meanCeil = mean(rs.map((r) => r.ceiling));
+  const figs = scores.map((sc) => seeds.map((_, s) => seedFigures(sc, s)));
+  const perSubjectReport = Object.fromEntries(subjects.map((subject, k) => [subject, {
+    n: groups[k]!.length,
+    tuned: TUNED_SUBJECTS.includes(subject),
+    ...seedReport(figs[k]!),
+    gap_closed_ci95: gapClosedCi95([makdTriples(scores[k]!)]),
+  }]));
   const result = {
     bench: 'makd',
     quick,
     steps,
     guidance: DEFAULT_GUIDANCE,
-    provider: edge.provider,
-    adapters: { source: train ? 'trained by this run' : 'shipped', dir: adapterDir },
+    provider: bench.edge.provider,
+    seeds,
+    adapters: {
+      source: train ? 'trained by this run' : 'shipped',
+      dir: adapterDir,
+      seed_dirs: Object.fromEntries(seeds.map((s) => [s, seedDir(adapterDir, s)])),
+    },
     tuned_on: TUNED_SUBJECTS.filter((s) => subjects.includes(s)),
     untuned: subjects.filter((s) => !TUNED_SUBJECTS.includes(s)),
-    mean: {
-      consistency: byMode((m) => round(meanCons[m], 4)),
-      ceiling: round(meanCeil, 4),
-      improvement_pct: round(improvementPct(meanCons.makd, meanCons.none), 2),
-      gap_closed_pct: round(gapClosedPct(meanCons.makd, meanCons.none, meanCeil), 1),
-      /** the most improvement_pct this metric allows: an edge image as consistent as a second cloud image */
-      ceiling_improvement_pct: round(improvementPct(meanCeil, meanCons.none), 2),
-      makd_beats_ablations: meanCons.makd > meanCons.lora && meanCons.makd > meanCons.metaword,
-      subject_attribute_accuracy: byMode((m) => round(mean(rs.map((r) => r.subject_attribute_accuracy[m])), 4)),
-      other_prompts_attribute_accuracy: byMode((m) => round(mean(rs.map((r) => r.other_prompts_attribute_accuracy[m])), 4)),
-      adapter_bytes: Object.fromEntries(ADAPTER_MODES.map((m) => [m, Math.round(mean(rs.map((r) => r.adapter_bytes[m])))])),
-      distill_wall_s: Object.fromEntries(ADAPTER_MODES.map((m) => [m, round(mean(rs.map((r) => r.distill_wall_s[m])), 1)])),
-      max_distill_wall_s: round(Math.max(...rs.flatMap((r) => ADAPTER_MODES.map((m) => r.distill_wall_s[m]))), 1),
-      distill_cpu_s: Object.fromEntries(ADAPTER_MODES.map((m) => [m, round(mean(rs.map((r) => r.distill_cpu_s[m])), 1)])),
-    },
-    per_subject: results,
+    mean: meanSection(figs, scores),
+    per_subject: perSubjectReport,
     other_prompts: { group: 'aligned', n: aligned.length },
+    bootstrap: { resamples: 2000, over: 'prompts, paired (none, MAKD averaged over seeds, ceiling)', interval: 0.95 },
     metric: 'cos(edge image, cloud image) + cos(edge image, prompt), evaluator embeddings (as bench generate)',
     machine: machineDescription(),
   };

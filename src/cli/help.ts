@@ -146,10 +146,16 @@ export const BENCH_MCS_HELP = `dekag bench mcs [--frames N] [--quick] [--json] [
   --frames N   frames per MCS, channel and SNR (default 60)`;
 
 /** `dekag bench makd` */
-export const BENCH_MAKD_HELP = `dekag bench makd [--quick] [--subjects "a;b;c"] [--train] [--adapters DIR] [--json] [--out FILE.json]
+export const BENCH_MAKD_HELP = `dekag bench makd [--quick] [--subjects "a;b;c"] [--seeds 1,2,3] [--train] [--adapters DIR] [--json] [--out FILE.json]
+  every figure per subject and as the mean over subjects, for none / lora / metaword / makd: the mean over the
+  adapters' training seeds, <figure>_seed_spread (sample std over seeds) and <figure>_per_seed; gap_closed_ci95 is
+  a 95 % paired bootstrap over prompts (2000 resamples); the 'aligned' prompts give aligned_consistency_drop
   --subjects LIST   ';'-separated subjects (default: every misaligned subject in models/vocab.json)
-  --adapters DIR    where <subject>.<mode>.dkga adapters are read (default models/adapters, the shipped ones)
-  --train           train the adapters first (dekag distill for each subject and mode) into --adapters
+  --seeds LIST      ','-separated training seeds (default: 1 and every DIR/seedN holding all the adapters;
+                    with --train: 1,2,3)
+  --adapters DIR    where <subject>.<mode>.dkga adapters are read: seed 1 in DIR, seed N in DIR/seedN
+                    (default models/adapters, the shipped ones)
+  --train           train the adapters first (dekag distill for each seed, subject and mode) into --adapters
   --train-steps N   training steps when --train (default: the trainer's; --quick: 6)
   --quick           a few prompts per subject: a smoke run for CI, not a measurement`;
 
