@@ -515,7 +515,9 @@ def main() -> None:
                   "cpu_time_s": round(cpu_s, 1), "distillation_set_s": round(set_s, 1), "steps": steps, "metaword_only_steps": meta_steps,
                   "prompts": n_prompts, "prompt_style": args.prompt_style, "sampler": f"DDIM {SAMPLER_STEPS} steps, guidance {GUIDANCE}",
                   "threads": torch.get_num_threads(), "device": str(device), "torch": torch.__version__,
-                  "losses": {"distill": args.w_distill, "denoise": args.w_denoise, "preserve": args.w_preserve},
+                  "losses": {"distill": args.w_distill, "denoise": args.w_denoise, "preserve": args.w_preserve,
+                             "unconditional": args.uncond, "rollout": args.w_rollout,
+                             "rollout_preserve": args.w_rollout_preserve},
                   "lr": {"lora": args.lr_lora, "metaword": args.lr_metaword}, "batch": b,
                   "final": {k: round(v, 5) for k, v in running.items()}},
     )
