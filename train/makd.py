@@ -277,6 +277,9 @@ def make_parser():
     p.add_argument("--lr-metaword", type=float, default=1e-2)
     p.add_argument("--metaword-frac", type=float, default=0.0,
                    help="makd: share of the steps that train the metaword alone before both train (0: both from the start)")
+    p.add_argument("--metaword-init", choices=("word", "random"), default="word",
+                   help="word: start the metaword at the subject word's embedding (a no-op at step 0); random: a "
+                        "random direction of the same norm, so the metaword must carry the subject on its own")
     p.add_argument("--w-distill", type=float, default=1.0)
     p.add_argument("--w-denoise", type=float, default=0.5)
     p.add_argument("--w-preserve", type=float, default=1.0)
@@ -367,7 +370,12 @@ def distill(args) -> dict:
     word_emb = text.token_embedding.weight.detach()
     init_meta = torch.zeros(vocab.metaword_slots, word_emb.shape[1], device=device)
     for word, slot in slots.items():
-        init_meta[slot] = word_emb[vocab.index(word)]
+        own = word_emb[vocab.index(word)]
+        if args.metaword_init == "word":
+            init_meta[slot] = own
+        else:  # away from the word: a random direction of the word's norm, so the edge starts without it
+            direction = torch.randn(own.shape[0], generator=gen).to(device)
+            init_meta[slot] = direction / direction.norm() * own.norm()
     adapter = Adapter(sites, args.rank, init_meta.cpu(), use_lora, use_meta, gen).to(device)
     unfrozen = unfreeze_params(edge, args.unfreeze) if use_lora and args.unfreeze else []
     base_edge = copy.deepcopy(edge) if unfrozen else edge  # preservation's target: the edge as shipped
@@ -519,6 +527,7 @@ def main() -> None:
                              "unconditional": args.uncond, "rollout": args.w_rollout,
                              "rollout_preserve": args.w_rollout_preserve},
                   "lr": {"lora": args.lr_lora, "metaword": args.lr_metaword}, "batch": b,
+                  "metaword_init": args.metaword_init,
                   "final": {k: round(v, 5) for k, v in running.items()}},
     )
     size = write_adapter(args.out, header, tensors)

@@ -28,8 +28,8 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
   assert.equal(await runBenchMakd(['--quick', '--subjects', 'shape:star;colour:purple', '--json', '--out', out]), 0);
   const r = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(r.quick, true);
-  assert.deepEqual(r.seeds, [1], 'only seed 1 ships');
-  assert.deepEqual(r.adapters.seed_dirs, { 1: adapters });
+  assert.deepEqual(r.seeds, [1, 2, 3], 'seeds 1 (models/adapters) and 2, 3 (its seedN folders) ship');
+  assert.deepEqual(r.adapters.seed_dirs, { 1: adapters, 2: join(adapters, 'seed2'), 3: join(adapters, 'seed3') });
   assert.deepEqual(Object.keys(r.per_subject), ['shape:star', 'colour:purple']);
   assert.match(r.adapters.source, /shipped/);
   assert.deepEqual(r.tuned_on, ['shape:star']);
@@ -42,8 +42,12 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
     }
     assert.ok(Math.abs(s.improvement_pct - improvementPct(s.consistency.makd, s.consistency.none)) < 0.05);
     assert.ok(Math.abs(s.gap_closed_pct - gapClosedPct(s.consistency.makd, s.consistency.none, s.ceiling)) < 0.5);
-    assert.deepEqual(s.gap_closed_pct_per_seed, [s.gap_closed_pct]);
-    assert.equal(s.gap_closed_pct_seed_spread, null, 'one seed: no spread (null, not 0)');
+    const perSeed = s.gap_closed_pct_per_seed as number[];
+    assert.equal(perSeed.length, 3);
+    const avg = perSeed.reduce((a, v) => a + v, 0) / 3;
+    assert.ok(Math.abs(s.gap_closed_pct - avg) < 0.1, 'the mean over seeds');
+    const sd = Math.sqrt(perSeed.reduce((a, v) => a + (v - avg) ** 2, 0) / 2);
+    assert.ok(Math.abs(s.gap_closed_pct_seed_spread - sd) < 0.1, 'the sample standard deviation over seeds');
     assert.equal(s.gap_closed_ci95.length, 2);
     assert.ok(s.gap_closed_ci95[0] <= s.gap_closed_ci95[1]);
     // the aligned prompts: consistency without the adapter minus with it
@@ -55,7 +59,8 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
     // the metaword only enters prompts that name the subject: other prompts come out exactly as without an adapter
     assert.equal(s.other_prompts_attribute_accuracy.metaword, s.other_prompts_attribute_accuracy.none);
     for (const m of ['lora', 'metaword', 'makd']) {
-      assert.equal(s.adapter_bytes[m], statSync(join(adapters, adapterFileName(name, m as 'makd'))).size);
+      const sizes = [1, 2, 3].map((seed) => statSync(join(seedDir(adapters, seed), adapterFileName(name, m as 'makd'))).size);
+      assert.ok(Math.abs(s.adapter_bytes[m] - sizes.reduce((a, v) => a + v, 0) / 3) < 1, `${name} ${m} bytes: the mean over seeds`);
       assert.ok(s.distill_wall_s[m] > 0);
     }
   }
@@ -67,7 +72,7 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
   assert.equal(r.mean.makd_beats_ablations, r.mean.consistency.makd > Math.max(r.mean.consistency.lora, r.mean.consistency.metaword));
   assert.ok(r.mean.max_distill_wall_s >= Math.max(...subjects.map((s) => s.distill_wall_s.makd)));
   assert.ok(r.mean.max_distill_cpu_s >= Math.max(...subjects.map((s) => s.distill_cpu_s.makd)));
-  assert.equal(r.mean.max_adapter_bytes, Math.max(...subjects.flatMap((s) => Object.values(s.adapter_bytes) as number[])));
+  assert.equal(r.mean.max_adapter_bytes, Math.max(...subjects.flatMap((s) => (Object.values(s.adapter_bytes_per_seed) as number[][]).flat())), 'over every subject, mode and seed');
   assert.ok(Math.abs(r.mean.gap_closed_pct - subjects.reduce((a, s) => a + s.gap_closed_pct, 0) / 2) < 0.1, 'the mean over subjects');
   assert.ok(r.mean.gap_closed_ci95[0] <= r.mean.gap_closed_ci95[1]);
   assert.ok(Math.abs(r.mean.aligned_consistency_drop.makd - subjects.reduce((a, s) => a + s.aligned_consistency_drop.makd, 0) / 2) < 2e-4);
@@ -76,7 +81,7 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
 test('bench makd names an unknown subject and a missing adapter', async () => {
   await assert.rejects(runBenchMakd(['--quick', '--subjects', 'shape:hexagon']), /no prompt group for subject 'shape:hexagon'/);
   await assert.rejects(runBenchMakd(['--quick', '--subjects', 'shape:star', '--adapters', tmp]), /no lora adapter for shape:star, seed 1, at .*run with --train/);
-  await assert.rejects(runBenchMakd(['--quick', '--subjects', 'shape:star', '--seeds', '1,2']), /no lora adapter for shape:star, seed 2, at .*seed2.*--seed 2/);
+  await assert.rejects(runBenchMakd(['--quick', '--subjects', 'shape:star', '--seeds', '1,4']), /no lora adapter for shape:star, seed 4, at .*seed4.*--seed 4/);
   assert.throws(() => parseSeeds('1,1'), /distinct training seeds/);
   assert.throws(() => parseSeeds('0'), /--seeds/);
   assert.deepEqual(parseSeeds(' 3, 1 '), [3, 1]);

@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { adapterFeeds, loadAdapter, type Adapter } from '../gsc/adapter.js';
+import { adapterFeeds, loadAdapter, SEED_FOLDER, seedFolderName, type Adapter } from '../gsc/adapter.js';
 import { UsageError } from '../util/errors.js';
 import { consistency, Evaluator } from '../gsc/evaluate.js';
 import { DEFAULT_GUIDANCE, DEFAULT_STEPS, Generator } from '../gsc/generate.js';
@@ -46,7 +46,7 @@ export function adapterFileName(subject: string, mode: AdapterMode): string {
 
 /** Where the adapters of one training seed live: seed 1 (the shipped ones) in DIR itself, seed N in DIR/seedN. */
 export function seedDir(adapterDir: string, seed: number): string {
-  return seed === 1 ? adapterDir : join(adapterDir, `seed${seed}`);
+  return seed === 1 ? adapterDir : join(adapterDir, seedFolderName(seed));
 }
 
 const hasEveryAdapter = (dir: string, subjects: string[]): boolean =>
@@ -55,7 +55,7 @@ const hasEveryAdapter = (dir: string, subjects: string[]): boolean =>
 /** Seed 1 and every DIR/seedN that holds all the subjects' adapters in every mode, ascending. */
 export function availableSeeds(adapterDir: string, subjects: string[]): number[] {
   const names = existsSync(adapterDir) ? readdirSync(adapterDir) : [];
-  const more = names.map((n) => /^seed([0-9]+)$/.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]))
+  const more = names.map((n) => SEED_FOLDER.exec(n)).filter((m) => m !== null).map((m) => Number(m[1]))
     .filter((seed) => seed > 1 && hasEveryAdapter(seedDir(adapterDir, seed), subjects));
   return [1, ...more.sort((a, b) => a - b)];
 }

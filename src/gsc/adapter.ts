@@ -24,6 +24,13 @@ const CHECKSUM_BYTES = 32;
 export const MAX_ADAPTER_BYTES = 64 * 2 ** 20;
 /** The adapter modes train/makd.py writes. */
 export const ADAPTER_MODES = ['makd', 'lora', 'metaword'] as const;
+
+/**
+ * Adapters of further training seeds live beside the shipped ones in `seedN/` folders (`bench makd` measures
+ * the spread over seeds with them; the cloud never serves them). Seed 1 is the folder itself.
+ */
+export const SEED_FOLDER = /^seed([0-9]+)$/;
+export const seedFolderName = (seed: number): string => `seed${seed}`;
 /** Bounds of a header (the trainer's are far inside them): names, lists, LoRA rank, tensor dimensions. */
 const MAX_HEADER_BYTES = 1 << 20;
 const MAX_NAME = 200;

@@ -3,7 +3,7 @@
  * are stand-ins (the cloud's bookkeeping is what is tested), the edge is the other end of an in-process link.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -12,7 +12,7 @@ import type { Evaluator } from '../gsc/evaluate.js';
 import type { Generator } from '../gsc/generate.js';
 import { encodePng, type RgbImage } from '../gsc/image.js';
 import { ModelStore } from '../gsc/models.js';
-import { CloudRole } from './cloud.js';
+import { CloudRole, loadAdapterCatalog, pickAdapter } from './cloud.js';
 import { linkPair, type Envelope, type Link } from './link.js';
 import { packParts } from './protocol.js';
 import { summarize } from './session.js';
@@ -131,4 +131,18 @@ test('a result whose PNG declares 12000x12000 pixels is refused before decoding:
   const ok = await cloud.runPrompt(toEdge, PROMPT);
   assert.equal(ok.received, true);
   assert.equal(lines(cloud)[1]!['status'], 'received');
+});
+
+test("the adapter catalog serves the shipped adapters, not bench makd's other training seeds", () => {
+  const store = ModelStore.open();
+  const shipped = join(store.dir, 'adapters');
+  const dir = join(tmp, 'catalog');
+  mkdirSync(join(dir, 'seed2'), { recursive: true });
+  mkdirSync(join(dir, 'mine'), { recursive: true });
+  copyFileSync(join(shipped, 'shape-star.makd.dkga'), join(dir, 'shape-star.makd.dkga'));
+  copyFileSync(join(shipped, 'shape-star.lora.dkga'), join(dir, 'mine', 'star.dkga')); // a user's subfolder is served
+  copyFileSync(join(shipped, 'shape-star.makd.dkga'), join(dir, 'seed2', 'shape-star.makd.dkga'));
+  const cat = loadAdapterCatalog(store, dir);
+  assert.deepEqual(cat.entries.map((e) => e.name).sort(), [join('mine', 'star.dkga'), 'shape-star.makd.dkga']);
+  assert.equal(pickAdapter(cat, 'a large red star on grass', store)?.name, 'shape-star.makd.dkga');
 });

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { loadAdapter, type Adapter } from '../gsc/adapter.js';
+import { loadAdapter, SEED_FOLDER, type Adapter } from '../gsc/adapter.js';
 import { consistency, type Evaluator } from '../gsc/evaluate.js';
 import type { Generator } from '../gsc/generate.js';
 import { decodePng, encodePng, pngInfo, type RgbImage } from '../gsc/image.js';
@@ -39,12 +39,17 @@ export interface AdapterCatalog {
   skipped: { path: string; reason: string }[];
 }
 
-/** Every .dkga under `dir` (recursively) that loads against `store`. */
+/**
+ * Every .dkga under `dir` (recursively) that loads against `store`, except the other training seeds' folders
+ * (SEED_FOLDER: the same subjects again, for `bench makd`; served, they would compete with the shipped ones).
+ */
 export function loadAdapterCatalog(store: ModelStore, dir = join(store.dir, 'adapters')): AdapterCatalog {
   const cat: AdapterCatalog = { entries: [], skipped: [] };
   if (!existsSync(dir)) return cat;
   const walk = (d: string): string[] =>
-    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.dkga') ? [join(d, e.name)] : []));
+    readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? (SEED_FOLDER.test(e.name) ? [] : walk(join(d, e.name))) : e.name.endsWith('.dkga') ? [join(d, e.name)] : [],
+    );
   for (const path of walk(dir).sort()) {
     try {
       const adapter = loadAdapter(path, store);
