@@ -261,6 +261,19 @@ class ConvLora(torch.nn.Module):
             h.remove()
 
 
+def rollout_losses(edge: UNet, lora, null_ctx: torch.Tensor, subject_part, other_part, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rollout terms: the adapted edge's whole sampler from each part's noise, in one batch, against each
+    part's target final latents. A part is (contexts, noise, target latents), or None for a term not asked for."""
+    parts = [p for p in (subject_part, other_part) if p is not None]
+    end = sample_batch_differentiable(lambda x, t, c: edge(x, t, c, lora), torch.cat([p[0] for p in parts]), null_ctx,
+                                      torch.cat([p[1] for p in parts]), SAMPLER_STEPS, GUIDANCE)
+    ends = iter(torch.split(end, [p[1].shape[0] for p in parts]))
+    zero = torch.zeros((), device=device)
+    subject = F.mse_loss(next(ends), subject_part[2]) if subject_part is not None else zero
+    other = F.mse_loss(next(ends), other_part[2]) if other_part is not None else zero
+    return subject, other
+
+
 def make_parser():
     p = base_parser(__doc__)
     p.add_argument("--subject", required=True, help="attribute:value (e.g. shape:star), several joined by commas, or a prompt")
@@ -448,27 +461,15 @@ def distill(args) -> dict:
         loss = args.w_distill * loss_distill + args.w_denoise * loss_denoise + args.w_preserve * loss_preserve
         loss_rollout = loss_rollout_preserve = torch.zeros((), device=device)
         if rolling and lora is not None and step % args.rollout_every == 0:
-            rb = args.rollout_batch
-            parts_ctx, parts_noise, parts_target = [], [], []
+            subject_part = other_part = None
             if args.w_rollout > 0:
-                ri = torch.from_numpy(rng.integers(0, n_prompts, rb))
-                parts_ctx.append(text(meta_ids[ri].to(device), adapter.metaword) if use_meta else ctx_cloud[ri])
-                parts_noise.append(noise[ri])
-                parts_target.append(traj["latents"][ri])
+                ri = torch.from_numpy(rng.integers(0, n_prompts, args.rollout_batch))
+                ctx_r = text(meta_ids[ri].to(device), adapter.metaword) if use_meta else ctx_cloud[ri]
+                subject_part = (ctx_r, noise[ri], traj["latents"][ri])
             if args.w_rollout_preserve > 0:
-                oj = torch.from_numpy(rng.integers(0, len(others), rb))
-                parts_ctx.append(other_ctx[oj])
-                parts_noise.append(other_noise[oj])
-                parts_target.append(other_latents[oj])
-            end = sample_batch_differentiable(lambda x, t, c: edge(x, t, c, lora), torch.cat(parts_ctx), null_ctx,
-                                              torch.cat(parts_noise), SAMPLER_STEPS, GUIDANCE)
-            ends = torch.split(end, rb)
-            k = 0
-            if args.w_rollout > 0:
-                loss_rollout = F.mse_loss(ends[k], parts_target[k])
-                k += 1
-            if args.w_rollout_preserve > 0:
-                loss_rollout_preserve = F.mse_loss(ends[k], parts_target[k])
+                oj = torch.from_numpy(rng.integers(0, len(others), args.rollout_batch))
+                other_part = (other_ctx[oj], other_noise[oj], other_latents[oj])
+            loss_rollout, loss_rollout_preserve = rollout_losses(edge, lora, null_ctx, subject_part, other_part, device)
             loss = loss + args.w_rollout * loss_rollout + args.w_rollout_preserve * loss_rollout_preserve
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -140,3 +140,23 @@ def test_keep_moves_the_unconditional_prediction_less_than_cloud_does():
     assert kc > 0 and cc > 0
     assert ku < cu, (ku, cu)
     assert ku / kc < cu / cc, (ku / kc, cu / cc)
+
+
+def test_rollout_losses_compare_the_adapted_samplers_end_with_each_target():
+    from train.diffusion import sample_batch
+    from train.makd import GUIDANCE, SAMPLER_STEPS, rollout_losses
+    edge = load_unet(ROOT / "models" / "torch" / "edge_gai.pt")
+    for p in edge.parameters():
+        p.requires_grad_(False)
+    gen = torch.Generator().manual_seed(4)
+    ctx, noise, null = torch.randn(2, 16, 64, generator=gen), torch.randn(2, 4, 8, 8, generator=gen), torch.randn(1, 16, 64, generator=gen)
+    sites = edge.lora_sites()
+    lora = {k: (torch.randn(2, i, generator=gen) / i ** 0.5, torch.zeros(o, 2, requires_grad=True)) for k, (i, o) in sites.items()}
+    own_end = sample_batch(edge, ctx, null, noise, SAMPLER_STEPS, GUIDANCE)
+    # B = 0: the adapted sampler is the shipped one, so it ends exactly at its own end and elsewhere at a distance
+    subject, other = rollout_losses(edge, lora, null, (ctx, noise, own_end + 1.0), (ctx, noise, own_end), "cpu")
+    assert abs(subject.item() - 1.0) < 1e-4 and other.item() < 1e-8
+    subject.backward()
+    assert any(b.grad is not None and b.grad.abs().sum() > 0 for _, b in lora.values())
+    only_other = rollout_losses(edge, lora, null, None, (ctx, noise, own_end), "cpu")
+    assert only_other[0].item() == 0 and only_other[1].item() < 1e-8
