@@ -261,6 +261,25 @@ class ConvLora(torch.nn.Module):
             h.remove()
 
 
+def on_policy_states(edge: UNet, lora, cloud: UNet, text, metaword, meta_ids: torch.Tensor, ids: torch.Tensor,
+                     null_ctx: torch.Tensor, n: int, gen: torch.Generator, rng, device) -> dict[str, torch.Tensor]:
+    """States the *adapted edge's* sampler visits (fresh noise, n distillation prompts), with the cloud's
+    conditional and unconditional predictions at them: the teacher's answer where the student actually goes
+    (DAgger-style), since the edge drifts off the cloud's trajectories it was distilled on."""
+    pi = torch.from_numpy(rng.integers(0, ids.shape[0], n))
+    ctx_edge = text(meta_ids[pi].to(device), metaword) if metaword is not None else text(ids[pi].to(device))
+    ctx_cloud = text(ids[pi].to(device))
+    xs, tss = [], []
+    noise = torch.randn(n, 4, 8, 8, generator=gen).to(device)
+    sample_batch(lambda x, t, c: edge(x, t, c, lora), ctx_edge, null_ctx, noise, SAMPLER_STEPS, GUIDANCE,
+                 on_step=lambda xf, t, ec, eu: (xs.append(xf), tss.append(torch.full((n,), t, dtype=torch.int64, device=device))))
+    x, t = torch.cat(xs), torch.cat(tss)
+    reps = len(xs)
+    ec = cloud(x, t.float(), ctx_cloud.repeat(reps, 1, 1))
+    eu = cloud(x, t.float(), null_ctx.expand(x.shape[0], -1, -1))
+    return {"x": x, "t": t, "eps_cond": ec, "eps_uncond": eu, "prompt": pi.repeat(reps)}
+
+
 def rollout_losses(edge: UNet, lora, null_ctx: torch.Tensor, subject_part, other_part, device) -> tuple[torch.Tensor, torch.Tensor]:
     """The rollout terms: the adapted edge's whole sampler from each part's noise, in one batch, against each
     part's target final latents. A part is (contexts, noise, target latents), or None for a term not asked for."""
@@ -306,6 +325,11 @@ def make_parser():
                    help="keep (default): hold the unconditional prediction at the shipped edge's (every prompt's "
                         "guidance uses it) and fit the guided prediction to the cloud's; cloud (before issue 14's "
                         "study): distil the unconditional prediction towards the cloud's too")
+    p.add_argument("--on-policy-every", type=int, default=0,
+                   help="study: every N steps, run the adapted edge's own sampler on some distillation prompts and "
+                        "add its states, with the cloud's predictions there, to the distillation batch (0: off)")
+    p.add_argument("--on-policy-prompts", type=int, default=32, help="prompts per on-policy refresh")
+    p.add_argument("--on-policy-share", type=float, default=0.5, help="share of each batch drawn from the edge's states")
     p.add_argument("--rollout-batch", type=int, default=8, help="prompts per rollout (each term)")
     p.add_argument("--rollout-every", type=int, default=1, help="a rollout every N training steps")
     p.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where models/torch/*.pt and manifest.json are")
@@ -410,6 +434,7 @@ def distill(args) -> dict:
     rng = np.random.default_rng(args.seed)
     b = args.batch or (16 if quick else 48)
     running: dict[str, float] = {}
+    policy = None
     for step in range(steps):
         lora_on = use_lora and step >= meta_steps
         for g in opt.param_groups:
@@ -418,10 +443,19 @@ def distill(args) -> dict:
             frac = max(0.0, (step - start)) / max(1, steps - start)
             g["lr"] = g["peak"] * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac)))
         lora = adapter.lora() if lora_on else None
-        # (a) trajectory distillation: cond and uncond
+        if args.on_policy_every > 0 and lora is not None and (step - meta_steps) % args.on_policy_every == 0:
+            with torch.no_grad():
+                policy = on_policy_states(edge, lora, cloud, text, adapter.metaword if use_meta else None,
+                                          meta_ids, ids, null_ctx, args.on_policy_prompts, gen, rng, device)
+        # (a) trajectory distillation: cond and uncond, at the cloud's states (and the edge's own, --on-policy-every)
         # index tensors stay on the CPU: they index CPU token ids and (allowed) device tensors alike
-        ti = torch.from_numpy(rng.integers(0, n_traj, b))
-        pi = traj["prompt"][ti]
+        n_on = int(round(b * args.on_policy_share)) if policy is not None else 0
+        ti = torch.from_numpy(rng.integers(0, n_traj, b - n_on))
+        src = {k: traj[k][ti] for k in ("x", "t", "eps_cond", "eps_uncond", "prompt")}
+        if n_on:
+            oi_ = torch.from_numpy(rng.integers(0, policy["x"].shape[0], n_on))
+            src = {k: torch.cat([v, policy[k][oi_]]) for k, v in src.items()}
+        pi = src["prompt"]
         ctx_meta = text(meta_ids[pi].to(device), adapter.metaword) if use_meta else ctx_cloud[pi]
         # (b) denoising on the cloud's final latents
         di = torch.from_numpy(rng.integers(0, n_prompts, b // 2))
@@ -434,19 +468,19 @@ def distill(args) -> dict:
         pj = torch.from_numpy(rng.integers(0, n_traj, b // 2))
         x_p, t_p = traj["x"][pj], traj["t"][pj]
 
-        xs = torch.cat([traj["x"][ti], traj["x"][ti], x_d, x_p])
-        ts = torch.cat([traj["t"][ti], traj["t"][ti], t_d, t_p]).float()
+        xs = torch.cat([src["x"], src["x"], x_d, x_p])
+        ts = torch.cat([src["t"], src["t"], t_d, t_p]).float()
         ctx = torch.cat([ctx_meta, null_ctx.expand(b, -1, -1), ctx_d, other_ctx[oi]])
         pred = edge(xs, ts, ctx, lora)
         p_c, p_u, p_d, p_p = torch.split(pred, [b, b, b // 2, b // 2])
         if args.uncond == "keep" and lora is not None:
             with torch.no_grad():
-                base_u = base_edge(traj["x"][ti], traj["t"][ti].float(), null_ctx.expand(b, -1, -1))
-            guided_cloud = traj["eps_uncond"][ti] + GUIDANCE * (traj["eps_cond"][ti] - traj["eps_uncond"][ti])
+                base_u = base_edge(src["x"], src["t"].float(), null_ctx.expand(b, -1, -1))
+            guided_cloud = src["eps_uncond"] + GUIDANCE * (src["eps_cond"] - src["eps_uncond"])
             # the guided prediction, scaled back to one branch's size (the error in it is GUIDANCE× the branch's)
             loss_distill = F.mse_loss((p_u + GUIDANCE * (p_c - p_u)) / GUIDANCE, guided_cloud / GUIDANCE) + F.mse_loss(p_u, base_u)
         else:
-            loss_distill = F.mse_loss(p_c, traj["eps_cond"][ti]) + F.mse_loss(p_u, traj["eps_uncond"][ti])
+            loss_distill = F.mse_loss(p_c, src["eps_cond"]) + F.mse_loss(p_u, src["eps_uncond"])
         loss_denoise = F.mse_loss(p_d, eps_d)
         if lora is not None:
             with torch.no_grad():

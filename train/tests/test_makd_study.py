@@ -160,3 +160,33 @@ def test_rollout_losses_compare_the_adapted_samplers_end_with_each_target():
     assert any(b.grad is not None and b.grad.abs().sum() > 0 for _, b in lora.values())
     only_other = rollout_losses(edge, lora, null, None, (ctx, noise, own_end), "cpu")
     assert only_other[0].item() == 0 and only_other[1].item() < 1e-8
+
+
+def test_on_policy_states_are_the_edges_own_states_with_the_clouds_answers():
+    from train.diffusion import sample_batch
+    from train.makd import GUIDANCE, SAMPLER_STEPS, on_policy_states
+    from train.text_encoder import load_text_encoder
+    from train.vocab import load_vocab
+    edge = load_unet(ROOT / "models" / "torch" / "edge_gai.pt")
+    cloud = load_unet(ROOT / "models" / "torch" / "cloud_gai.pt")
+    text = load_text_encoder(ROOT / "models" / "torch" / "text_encoder.pt")
+    vocab = load_vocab()
+    ids = torch.tensor([vocab.encode(p) for p in ("a large red star on grass", "two small blue stars on sand")])
+    with torch.no_grad():
+        null = text(torch.tensor([vocab.null_ids()]))
+        lora = {k: (torch.randn(2, i) / i ** 0.5, torch.zeros(o, 2)) for k, (i, o) in edge.lora_sites().items()}
+        rng = np.random.default_rng(0)
+        s = on_policy_states(edge, lora, cloud, text, None, ids, ids, null, 3, torch.Generator().manual_seed(9), rng, "cpu")
+        n = 3
+        assert s["x"].shape[0] == n * SAMPLER_STEPS and s["prompt"].shape[0] == n * SAMPLER_STEPS
+        # the states are where the (here unchanged) edge's own sampler goes from the same noise
+        pi = torch.from_numpy(np.random.default_rng(0).integers(0, 2, n))
+        noise = torch.randn(n, 4, 8, 8, generator=torch.Generator().manual_seed(9))
+        seen = []
+        sample_batch(edge, text(ids[pi]), null, noise, SAMPLER_STEPS, GUIDANCE, on_step=lambda xf, t, ec, eu: seen.append(xf))
+        assert torch.allclose(s["x"], torch.cat(seen))
+        assert torch.equal(s["prompt"], pi.repeat(SAMPLER_STEPS))
+        # and the targets are the cloud's predictions at those states, for each state's own prompt
+        j = n * (SAMPLER_STEPS - 1) + 1
+        expect = cloud(s["x"][j:j + 1], s["t"][j:j + 1].float(), text(ids[s["prompt"][j:j + 1]]))
+        assert torch.allclose(s["eps_cond"][j:j + 1], expect, atol=1e-5)
