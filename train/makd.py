@@ -20,6 +20,10 @@ vocabulary such as "a purple star"):
      prompt) matches the cloud's guided eps, while its unconditional eps stays the shipped edge's (every
      prompt's guidance is built on it, so moving it moved every prompt's image: issue 14's study); this is
      what decides the image the edge draws. `--uncond cloud` distils both branches to the cloud's instead;
+     The states are the cloud's own trajectories and, with `--on-policy-every N`, also the adapted edge's
+     own every N steps (its sampler from fresh noise on 32 distillation prompts; half of each batch): the
+     teacher's answer where the student actually goes, since the edge drifts off the cloud's paths (issue 14:
+     +9 points of gap closed on the mean of 5 subjects at N = 25; not yet the default, docs/makd.md);
    - optionally (`--w-rollout`, study): the edge's whole sampler from the cloud's noise ends at the cloud's
      final latent, backpropagated through every step;
    - denoising on the cloud's final latents (random t, fresh noise), the classic diffusion loss;
@@ -326,8 +330,9 @@ def make_parser():
                         "guidance uses it) and fit the guided prediction to the cloud's; cloud (before issue 14's "
                         "study): distil the unconditional prediction towards the cloud's too")
     p.add_argument("--on-policy-every", type=int, default=0,
-                   help="study: every N steps, run the adapted edge's own sampler on some distillation prompts and "
-                        "add its states, with the cloud's predictions there, to the distillation batch (0: off)")
+                   help="every N steps, run the adapted edge's own sampler on some distillation prompts and add its "
+                        "states, with the cloud's predictions there, to the distillation batch (0: off; 25 closes "
+                        "~9 more points of the gap, docs/makd.md; not yet the default)")
     p.add_argument("--on-policy-prompts", type=int, default=32, help="prompts per on-policy refresh")
     p.add_argument("--on-policy-share", type=float, default=0.5, help="share of each batch drawn from the edge's states")
     p.add_argument("--rollout-batch", type=int, default=8, help="prompts per rollout (each term)")
@@ -563,6 +568,7 @@ def main() -> None:
                              "rollout_preserve": args.w_rollout_preserve},
                   "lr": {"lora": args.lr_lora, "metaword": args.lr_metaword}, "batch": b,
                   "metaword_init": args.metaword_init,
+                  "on_policy": {"every": args.on_policy_every, "prompts": args.on_policy_prompts, "share": args.on_policy_share},
                   "final": {k: round(v, 5) for k, v in running.items()}},
     )
     size = write_adapter(args.out, header, tensors)
