@@ -5,13 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeAttenuator } from '../radio/accessories/fakes/fake-attenuator.js';
 import { openPtyPair } from '../radio/accessories/fakes/pty-pair.js';
 import type { EngineEvent, EngineState, SessionRequest } from './api.js';
 import { createEngine } from './backends.js';
-import { loopbackDirectory, tmp } from './testing.js';
+import { distillEvents, loopbackDirectory, tmp, writeFakeTrainer } from './testing.js';
 import type { SessionBackend, SessionRunOptions } from './ports.js';
 import type { TappedDevice } from './tap.js';
 
@@ -184,32 +184,11 @@ test('models loading and a replay\'s progress (samples played of the recording) 
 test("distillation: the total is fixed from the trainer's first progress line (0 until then), and never jumps", async () => {
   const dir = tmp();
   // A stand-in for Python: prints the trainer's JSON lines (a later line with another total must not move it).
-  const fake = join(dir, 'fake-python.sh');
-  writeFileSync(
-    fake,
-    `#!/bin/sh
-out=""; while [ $# -gt 0 ]; do [ "$1" = "--out" ] && out="$2"; shift; done
-sleep 0.3
-echo '{"event": "progress", "task": "makd", "step": 20, "total": 25}'
-sleep 0.3
-echo '{"event": "progress", "task": "makd", "step": 23, "total": 40}'
-sleep 0.3
-printf 'DKGA' > "$out"
-echo "{\\"event\\": \\"done\\", \\"out\\": \\"$out\\", \\"bytes\\": 4}"
-`,
-  );
-  chmodSync(fake, 0o755);
+  const fake = writeFakeTrainer(dir, [{ step: 20, total: 25 }, { step: 23, total: 40 }], 0.3);
   const saved = process.env['DEKAG_PYTHON'];
   process.env['DEKAG_PYTHON'] = fake;
   const engine = createEngine({ recordingsDir: join(dir, 'rec'), userAdaptersDir: join(dir, 'adapters'), devices: loopbackDirectory({ replays: true }).dir, sessions: null });
-  const events: Extract<EngineEvent, { type: 'distill' }>[] = [];
-  const finished = new Promise<void>((resolve) =>
-    engine.subscribe((e) => {
-      if (e.type !== 'distill') return;
-      events.push(e);
-      if (e.state !== 'running') resolve();
-    }),
-  );
+  const { events, finished } = distillEvents(engine);
   try {
     await engine.distill({ subject: 'shape:star', steps: 5, quick: true });
     assert.equal((await engine.state()).distill?.state, 'running');

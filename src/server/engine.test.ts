@@ -13,7 +13,7 @@ import type { SdrDevice } from '../radio/devices/types.js';
 import type { EngineEvent, SessionRequest } from './api.js';
 import { createEngine } from './backends.js';
 import { decimatePoints, fromLoopbackChannel, snrSchedule, toLoopbackChannel } from './engine.js';
-import { loopbackDirectory, tmp } from './testing.js';
+import { distillEvents, loopbackDirectory, tmp } from './testing.js';
 import type { DeviceDirectory } from './ports.js';
 import { TappedDevice } from './tap.js';
 
@@ -162,14 +162,7 @@ test('distill from the UI: progress events, then the new adapter is listed as us
   }
   const dir = tmp();
   const engine = createEngine({ recordingsDir: join(dir, 'rec'), userAdaptersDir: join(dir, 'adapters'), devices: loopbackDirectory().dir, sessions: null });
-  const events: Extract<EngineEvent, { type: 'distill' }>[] = [];
-  const finished = new Promise<void>((resolve) =>
-    engine.subscribe((e) => {
-      if (e.type !== 'distill') return;
-      events.push(e);
-      if (e.state !== 'running') resolve();
-    }),
-  );
+  const { events, finished } = distillEvents(engine);
   try {
     await assert.rejects(engine.distill({ subject: 'shape:hexagon', steps: 5, quick: true }), /unknown subject 'shape:hexagon'/);
     assert.deepEqual(await engine.distill({ subject: 'shape:star', steps: 5, quick: true }), { subject: 'shape:star' });

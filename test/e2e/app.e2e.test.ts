@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,6 +21,7 @@ import { PNG } from 'pngjs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import type { ImageRecordView } from '../../src/server/api.js';
+import { writeFakeTrainer } from '../../src/server/testing.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const build = resolve(here, '..', '..'); // <build>/test/e2e -> <build>
@@ -627,19 +628,7 @@ test('browser mode: forms name the wrong field; a 100 kB prompt is refused in th
   if (why) assert.fail(why);
   const work = mkdtempSync(join(tmpdir(), 'dekag-e2e-'));
   // A stand-in for the trainer's Python (its JSON progress lines, slowly): Distill is disabled while it runs.
-  const fakePython = join(work, 'fake-python.sh');
-  writeFileSync(
-    fakePython,
-    `#!/bin/sh
-out=""; while [ $# -gt 0 ]; do [ "$1" = "--out" ] && out="$2"; shift; done
-sleep 1
-echo '{"event": "progress", "task": "makd", "step": 20, "total": 25}'
-sleep 1
-printf 'DKGA' > "$out"
-echo "{\\"event\\": \\"done\\", \\"out\\": \\"$out\\", \\"bytes\\": 4}"
-`,
-  );
-  chmodSync(fakePython, 0o755);
+  const fakePython = writeFakeTrainer(work, [{ step: 20, total: 25 }], 1);
   const { child, url } = await serve(work, 0, { DEKAG_PYTHON: fakePython });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   const errors: string[] = [];
