@@ -6,19 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The checkout: the first folder above this file with package.json, src/ and docs/. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src')) && existsSync(join(dir, 'docs'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no checkout (package.json, src/, docs/) above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
+import { join } from 'node:path';
+import { repoRoot } from './checkout.js';
 
 /** The repository paths named in backticks in a Markdown text, with their line numbers. */
 export function docPaths(markdown: string): { line: number; path: string }[] {

@@ -6,21 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkLayers, EXEMPTIONS, formatViolation, globRegExp, importsOf, RULES, type Exemption } from './layers.js';
-
-/** The checkout: the first folder above this file with package.json, src/ and app/ (this file runs from dist/test/architecture/). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src')) && existsSync(join(dir, 'app'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no checkout (package.json, src/, app/) above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
+import { repoRoot } from './checkout.js';
 
 /** Every .ts file under the given folders of the checkout, by repository path. */
 function readSources(root: string, folders: string[]): Map<string, string> {

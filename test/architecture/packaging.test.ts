@@ -7,19 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { globRegExp, importsOf } from './layers.js';
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'electron-builder.yml'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no checkout with electron-builder.yml above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
+import { repoRoot } from './checkout.js';
 
 /** The `files:` patterns of electron-builder.yml, in order (a leading '!' excludes). */
 export function packagedPatterns(yml: string): string[] {
