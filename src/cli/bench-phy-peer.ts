@@ -53,16 +53,18 @@ const INSTALL_HINT =
   'liquid-dsp is needed for --peer liquid: apt-get install libliquid-dev (Debian/Ubuntu; built without libfec, so no convolutional codes), ' +
   'or build it with libfec (docs/benchmarks.md, "Radio PHY", peer) and pass --liquid-prefix DIR';
 
-function peerSource(): string {
-  // dist/src/cli/bench-phy-peer.js or src/cli/bench-phy-peer.ts -> <repo>/scripts/bench/liquid-peer.c (walking up)
+/** A file of the repository, found by walking up from this module (dist/src/cli/ or src/cli/). */
+function repositoryFile(...parts: string[]): string {
   let d = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const c = join(d, 'scripts', 'bench', 'liquid-peer.c');
+    const c = join(d, ...parts);
     if (existsSync(c)) return c;
     d = dirname(d);
   }
-  throw new Error('scripts/bench/liquid-peer.c not found next to this build');
+  throw new Error(`${parts.join('/')} not found next to this build`);
 }
+
+const peerSource = (): string => repositoryFile('scripts', 'bench', 'liquid-peer.c');
 
 /** Compiles scripts/bench/liquid-peer.c into `dir`; throws a UsageError naming the install when liquid is missing. */
 export function buildLiquidPeer(dir: string, liquidPrefix?: string): string {
@@ -150,16 +152,6 @@ function timeOurs(iq: Float32Array, passes: number) {
   return { best_cpu_s: round(best, 4), msps_cpu: round(iq.length / 2 / best / 1e6, 2), frames_detected: frames, payloads_valid: ok };
 }
 
-/** The repository's bin/dekag.js, found like the peer's source (walking up from this build). */
-function dekagBin(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const c = join(d, 'bin', 'dekag.js');
-    if (existsSync(c)) return c;
-    d = dirname(d);
-  }
-  throw new Error('bin/dekag.js not found next to this build');
-}
 
 /**
  * The whole `dekag modem rx --in FILE --json` as a user runs it (a new Node process: start-up, imports,
@@ -171,7 +163,7 @@ function timeCommand(file: string, samples: number, passes: number) {
   let frames = 0;
   let ok = 0;
   for (let pass = 0; pass < passes; pass++) {
-    const r = spawnSync(process.execPath, [dekagBin(), 'modem', 'rx', '--in', file, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const r = spawnSync(process.execPath, [repositoryFile('bin', 'dekag.js'), 'modem', 'rx', '--in', file, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
     const summary = /dekag modem rx: (\d+) frame\(s\); (\{.*\})/.exec(r.stderr ?? '');
     if (r.status !== 0 || !summary) throw new Error(`dekag modem rx failed (exit ${r.status}): ${(r.stderr ?? '').slice(-400)}`);
     const cpu = Number((JSON.parse(summary[2]!) as { cpu_s: number }).cpu_s);
