@@ -401,7 +401,7 @@ def distill(args) -> dict:
             traj.setdefault(k, []).append(v)
     traj = {k: torch.cat(v) for k, v in traj.items()}
     rolling = args.w_rollout > 0 or args.w_rollout_preserve > 0
-    if rolling and args.w_rollout_preserve > 0:
+    if args.w_rollout_preserve > 0:
         # where the shipped edge's sampler ends on the other prompts: what the rollout preservation keeps
         other_noise = torch.randn(len(others), 4, 8, 8, generator=gen).to(device)
         other_latents = sample_batch(edge, other_ctx, null_ctx, other_noise, SAMPLER_STEPS, GUIDANCE)
