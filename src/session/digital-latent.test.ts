@@ -18,6 +18,7 @@ import {
   parseKlt,
   bestDigitalPlan,
   deliveryProbability,
+  MAX_DIGITAL_LOSS,
   MCS_CALIBRATION_SYMBOLS,
   type LatentKlt,
 } from './digital-latent.js';
@@ -114,17 +115,30 @@ test('MCS: faster schemes need more SNR and fit more bytes; the best plan trades
     assert.ok(codedLength(8 * bytes, m.codeRate) <= k * constellation(m.modulation).bitsPerSymbol);
     assert.ok(codedLength(8 * (bytes + 1), m.codeRate) > k * constellation(m.modulation).bitsPerSymbol);
     assert.ok(bytes > lastBytes, `${m.label}: ${bytes} bytes after ${lastBytes}`);
-    assert.ok(m.snr50Db > lastNeed);
-    assert.ok(Math.abs(deliveryProbability(m, m.snr50Db) - 0.5) < 1e-12);
-    assert.ok(deliveryProbability(m, m.snr50Db + 5) > 0.99 && deliveryProbability(m, m.snr50Db - 5) < 0.01);
-    // A frame of the calibration size gets the fit itself; a twice longer one its square, a shorter one more.
-    const cal = bytesWithin(m, MCS_CALIBRATION_SYMBOLS);
-    const p = deliveryProbability(m, m.snr50Db + 1);
-    assert.ok(Math.abs(deliveryProbability(m, m.snr50Db + 1, false, cal) - p) < 1e-12);
-    assert.ok(Math.abs(deliveryProbability(m, m.snr50Db + 1, false, 2 * cal) - p * p) < 1e-12);
-    assert.ok(deliveryProbability(m, m.snr50Db + 1, false, Math.max(1, cal >> 2)) > p);
+    const fit = m.flat[m.flat.length - 1]!;
+    assert.ok(fit.snr50Db > lastNeed);
+    assert.ok(Math.abs(deliveryProbability(m, fit.snr50Db, bytes) - 0.5) < 1e-12);
+    assert.ok(deliveryProbability(m, fit.snr50Db + 5, bytes) > 0.99 && deliveryProbability(m, fit.snr50Db - 5, bytes) < 0.01);
+    // At each calibration size its own fit; a frame twice the largest its square; between two sizes, between
+    // their probabilities; below the smallest, the smallest's fit.
+    const sizes = MCS_CALIBRATION_SYMBOLS.map((s) => bytesWithin(m, s));
+    const logistic = (x: number, f: { snr50Db: number; widthDb: number }): number => 1 / (1 + Math.exp(-(x - f.snr50Db) / f.widthDb));
+    for (const [i, size] of sizes.entries()) {
+      assert.ok(Math.abs(deliveryProbability(m, 12, size) - logistic(12, m.flat[i]!)) < 1e-12, `${m.label} ${size} bytes`);
+      assert.ok(Math.abs(deliveryProbability(m, 12, size, true) - logistic(12, m.selective[i]!)) < 1e-12);
+    }
+    const p = deliveryProbability(m, fit.snr50Db + 1, sizes[sizes.length - 1]!);
+    assert.ok(Math.abs(deliveryProbability(m, fit.snr50Db + 1, 2 * sizes[sizes.length - 1]!) - p * p) < 1e-12);
+    for (let i = 0; i + 1 < sizes.length; i++) {
+      if (sizes[i + 1]! - sizes[i]! < 2) continue;
+      const mid = Math.round(Math.sqrt(sizes[i]! * sizes[i + 1]!));
+      const [lo, hi] = [logistic(12, m.flat[i]!), logistic(12, m.flat[i + 1]!)].sort((a, b) => a - b);
+      const q = deliveryProbability(m, 12, mid);
+      assert.ok(q >= lo! - 1e-12 && q <= hi! + 1e-12, `${m.label} ${mid} bytes: ${q} outside [${lo}, ${hi}]`);
+    }
+    assert.equal(deliveryProbability(m, 12, 1), logistic(12, m.flat[0]!));
     lastBytes = bytes;
-    lastNeed = m.snr50Db;
+    lastNeed = fit.snr50Db;
   }
   const klt = wideKlt();
   const slowest = DIGITAL_MCS_TABLE[0]!;
@@ -155,14 +169,37 @@ test('the hybrid picks whichever link predicts the better latent, and JSCC when 
   assert.equal(digital.kind, 'digital');
   assert.ok(digital.kind === 'digital' && digital.digital.mcs.label === '64qam-3/4', digital.reason);
   assert.equal(chooseLink({ ...o, curves: flatAt(200) }).kind, 'jscc');
-  // At -10 dB every digital frame is lost: a JSCC prediction above what "nothing" gives (27 dB here) wins.
+  // At -10 dB every digital frame is lost: JSCC, even when its prediction is below what "nothing" gives.
   assert.equal(chooseLink({ ...o, snrDb: -10, curves: flatAt(30) }).kind, "jscc");
-  assert.equal(chooseLink({ ...o, snrDb: -10, curves: flatAt(20) }).kind, "digital");
+  assert.equal(chooseLink({ ...o, snrDb: -10, curves: flatAt(20) }).kind, "jscc");
   assert.equal(chooseLink({ ...o, mode: 'jscc', curves: flatAt(0) }).kind, 'jscc');
   const forced = chooseLink({ ...o, mode: 'digital', snrDb: -10, curves: flatAt(200) });
   assert.equal(forced.kind, 'digital');
   assert.match(forced.reason, /--link digital/);
   assert.throws(() => chooseLink({ ...o, mode: 'digital', klt: null, curves: flatAt(1) }), /needs the latent KLT/);
+});
+
+test('the hybrid risks no whole frame: no MCS above the loss limit, and no digital frame on the prior SNR', () => {
+  const klt = wideKlt();
+  const jsccUseless: LinkCurves = { fading: [], flat: [0, 30].map((snrDb) => ({ snrDb, rate: 1, psnrDb: -100 })), latentPeakToPeak: 10 };
+  const o = { mode: 'hybrid' as const, selectivity: 0, rate: 1, channelSymbols: 256, klt, curves: jsccUseless };
+  let riskyBest = 0;
+  for (let snr = 0; snr <= 25; snr += 0.1) {
+    // Expected distortion alone: the MCS a lost frame would be priced at the mean latent's distortion for.
+    const unlimited = bestDigitalPlan(klt, snr, 256)!;
+    const choice = chooseLink({ ...o, snrDb: snr });
+    if (choice.kind === 'digital') assert.ok(1 - choice.digital.delivery <= MAX_DIGITAL_LOSS, `${snr.toFixed(1)} dB: ${choice.digital.mcs.label} risks ${1 - choice.digital.delivery}`);
+    if (1 - unlimited.delivery > MAX_DIGITAL_LOSS) {
+      riskyBest++;
+      assert.ok(choice.kind === 'jscc' || choice.digital.mcs.label !== unlimited.mcs.label, `${snr.toFixed(1)} dB`);
+    }
+  }
+  assert.ok(riskyBest > 10, `expected distortion alone chose a risky MCS at ${riskyBest} SNRs: the check has no power`);
+  // Before any feedback the SNR is a guess: JSCC, however good the guess.
+  const prior = chooseLink({ ...o, snrDb: 25, snrSource: 'prior' });
+  assert.equal(prior.kind, 'jscc');
+  assert.match(prior.reason, /no measured SNR/);
+  assert.equal(chooseLink({ ...o, snrDb: 25, snrSource: 'feedback' }).kind, 'digital');
 });
 
 test("the codec's quantizer lands on exactly the modem's 256-QAM points (what the JSCC frame carries)", () => {

@@ -154,48 +154,84 @@ export function decodeLatent(klt: LatentKlt, payload: Uint8Array | null): Float3
   return z;
 }
 
+/** A frame's delivery against the SNR the receiver measures: P(arrives) = 1 / (1 + exp(-(snr - snr50Db) / widthDb)). */
+export interface DeliveryFit {
+  snr50Db: number;
+  widthDb: number;
+}
+
 export interface Mcs {
   label: string;
   modulation: Modulation;
   codeRate: CodeRate;
   /**
-   * Delivery on the simulated radio with a cabled SDR pair's impairments, flat channel, as a logistic in the
-   * SNR the receiver measures (what the edge is fed back): P(frame arrives) = 1 / (1 + exp(-(snr - snr50Db) /
-   * widthDb)). Fitted by `dekag bench mcs` (docs/bench/mcs.json: 60 frames of the rate-1/2 size per 1 dB step).
+   * Delivery on the simulated radio with a cabled SDR pair's impairments, flat channel, one logistic fit per
+   * calibration frame size (MCS_CALIBRATION_SYMBOLS, same order), in the SNR the receiver measures (what the
+   * edge is fed back). Fitted by `dekag bench mcs` (docs/bench/mcs.json: 60 frames per size and 1 dB step).
    */
-  snr50Db: number;
-  widthDb: number;
+  flat: readonly DeliveryFit[];
   /** The same on a frequency-selective channel (EPA multipath): wider, since one frame's fades decide it. */
-  selective: { snr50Db: number; widthDb: number };
+  selective: readonly DeliveryFit[];
 }
 
-/** The modem's modulation and coding schemes for the digital latent, slowest first. */
+/**
+ * Channel symbols of the frames the table is fitted on: the JSCC frame at rates 1/16 ... 1 of the shipped
+ * 256-value latent, the airtimes the digital latent is given. One fit per size, because how a frame is lost
+ * depends on its length in ways no scaling rule gets right at both ends: a long frame at high SNR loses to
+ * the impairments' phase noise (a 128-symbol fit scaled up predicted 0.2 % losses for 256-symbol 64-QAM 2/3
+ * frames at 17 dB measured, where 2-3 % are lost, and the hybrid sent latents in frames that arrived as
+ * nothing), a short one under fading to a single fade (a 256-symbol fit scaled down was far too hopeful).
+ */
+export const MCS_CALIBRATION_SYMBOLS: readonly number[] = Object.freeze([16, 32, 64, 128, 256]);
+
+const fits = (pairs: readonly (readonly [number, number])[]): readonly DeliveryFit[] => Object.freeze(pairs.map(([snr50Db, widthDb]) => Object.freeze({ snr50Db, widthDb })));
+
+/** The modem's modulation and coding schemes for the digital latent, slowest first (`dekag bench mcs` fits). */
 export const DIGITAL_MCS_TABLE: readonly Mcs[] = Object.freeze([
-  { label: 'qpsk-1/2', modulation: Modulation.QPSK, codeRate: CodeRate.R1_2, snr50Db: 2.25, widthDb: 0.55, selective: { snr50Db: 4.9, widthDb: 1.8 } },
-  { label: 'qpsk-3/4', modulation: Modulation.QPSK, codeRate: CodeRate.R3_4, snr50Db: 4.75, widthDb: 0.5, selective: { snr50Db: 6.7, widthDb: 1.85 } },
-  { label: '16qam-1/2', modulation: Modulation.QAM16, codeRate: CodeRate.R1_2, snr50Db: 7.2, widthDb: 0.6, selective: { snr50Db: 8.4, widthDb: 1.95 } },
-  { label: '16qam-3/4', modulation: Modulation.QAM16, codeRate: CodeRate.R3_4, snr50Db: 10.9, widthDb: 0.4, selective: { snr50Db: 11, widthDb: 1.9 } },
-  { label: '64qam-2/3', modulation: Modulation.QAM64, codeRate: CodeRate.R2_3, snr50Db: 13.8, widthDb: 0.45, selective: { snr50Db: 13.4, widthDb: 1.7 } },
-  { label: '64qam-3/4', modulation: Modulation.QAM64, codeRate: CodeRate.R3_4, snr50Db: 15.3, widthDb: 0.5, selective: { snr50Db: 14.65, widthDb: 1.5 } },
+  // @mcs-fits-begin (written from docs/bench/mcs.json; src/cli/bench-mcs.test.ts checks they agree)
+  { label: 'qpsk-1/2', modulation: Modulation.QPSK, codeRate: CodeRate.R1_2,
+    flat: fits([[0.3, 0.6], [0.75, 0.6], [1.7, 0.65], [2.15, 0.6], [3.05, 0.6]]),
+    selective: fits([[0.95, 3.05], [1.5, 3.2], [1.9, 3.2], [2.5, 3.3], [2.95, 3.55]]) },
+  { label: 'qpsk-3/4', modulation: Modulation.QPSK, codeRate: CodeRate.R3_4,
+    flat: fits([[1.5, 0.95], [3, 0.8], [4.15, 0.65], [4.7, 0.55], [5.45, 0.45]]),
+    selective: fits([[2.05, 3.15], [3.3, 3.15], [4.3, 3.2], [4.75, 3.4], [5.4, 3.4]]) },
+  { label: '16qam-1/2', modulation: Modulation.QAM16, codeRate: CodeRate.R1_2,
+    flat: fits([[4.55, 0.85], [5.45, 0.75], [6.7, 0.65], [7.25, 0.5], [7.95, 0.5]]),
+    selective: fits([[4.6, 3.2], [5.2, 3.3], [6.4, 3.2], [6.95, 3.35], [7.65, 3.5]]) },
+  { label: '16qam-3/4', modulation: Modulation.QAM16, codeRate: CodeRate.R3_4,
+    flat: fits([[8.4, 0.8], [9.2, 0.75], [10.25, 0.6], [10.8, 0.55], [11.5, 0.45]]),
+    selective: fits([[7.9, 3.2], [8.7, 3.15], [9.6, 3.2], [10.2, 3.25], [10.85, 3.45]]) },
+  { label: '64qam-2/3', modulation: Modulation.QAM64, codeRate: CodeRate.R2_3,
+    flat: fits([[11.35, 0.75], [12.45, 0.55], [12.95, 0.6], [13.85, 0.55], [14.65, 0.55]]),
+    selective: fits([[10.3, 3], [11.55, 2.85], [12.4, 2.8], [13.05, 2.8], [14.1, 2.8]]) },
+  { label: '64qam-3/4', modulation: Modulation.QAM64, codeRate: CodeRate.R3_4,
+    flat: fits([[13.05, 0.8], [13.9, 0.65], [14.55, 0.6], [15.25, 0.6], [16.15, 0.7]]),
+    selective: fits([[12.3, 2.75], [13.1, 2.5], [13.8, 2.45], [14.6, 2.45], [15.6, 2.6]]) },
+  // @mcs-fits-end
   // 256-QAM byte frames are not in the table: with the loopback's impairments (8-bit ADC, phase noise, IQ
   // imbalance) they never reach 80 % delivery (about 75 % even at 30 dB): the EVM floor, not the noise.
 ]);
 
-/** Channel symbols of the frames the table was fitted on (the digital latent at rate 1/2; `dekag bench mcs`). */
-export const MCS_CALIBRATION_SYMBOLS = 128;
+const logistic = (snrDb: number, f: DeliveryFit): number => 1 / (1 + Math.exp(-(snrDb - f.snr50Db) / f.widthDb));
 
 /**
- * Probability that a frame with this MCS arrives at the measured `snrDb`: the table's logistic fit (flat or
- * selective channel) for a frame of the calibration size, and for a frame of `bytes` payload bytes that
- * probability to the power of its length in calibration frames, as if each calibration-sized piece failed
- * on its own (on AWGN a 127-byte 64-QAM 2/3 frame at 15 dB arrives 8 times in 128, a 63-byte one 32 times;
- * under fading one fade takes the whole frame, so there this is on the cautious side).
+ * Probability that a frame of `bytes` payload bytes with this MCS arrives at the measured `snrDb`, on a flat
+ * or a selective channel. At a calibration size the fit itself; between two, the fits' 50 % point and width
+ * interpolated in log(bytes); below the smallest, its fit (cautious); above the largest, its probability to
+ * the power of the frame's length in calibration frames (as if each piece failed on its own).
  */
-export function deliveryProbability(mcs: Mcs, snrDb: number, selective = false, bytes?: number): number {
-  const { snr50Db, widthDb } = selective ? mcs.selective : mcs;
-  const p = 1 / (1 + Math.exp(-(snrDb - snr50Db) / widthDb));
-  if (bytes === undefined) return p;
-  return p ** (bytes / Math.max(1, bytesWithin(mcs, MCS_CALIBRATION_SYMBOLS)));
+export function deliveryProbability(mcs: Mcs, snrDb: number, bytes: number, selective = false): number {
+  const table = selective ? mcs.selective : mcs.flat;
+  const sizes = MCS_CALIBRATION_SYMBOLS.map((k) => Math.max(1, bytesWithin(mcs, k)));
+  if (bytes <= sizes[0]!) return logistic(snrDb, table[0]!);
+  const last = sizes.length - 1;
+  if (bytes >= sizes[last]!) return logistic(snrDb, table[last]!) ** (bytes / sizes[last]!);
+  let i = 0;
+  while (bytes > sizes[i + 1]!) i++;
+  const a = table[i]!;
+  const b = table[i + 1]!;
+  const w = sizes[i + 1]! > sizes[i]! ? Math.log(bytes / sizes[i]!) / Math.log(sizes[i + 1]! / sizes[i]!) : 0;
+  return logistic(snrDb, { snr50Db: a.snr50Db + w * (b.snr50Db - a.snr50Db), widthDb: a.widthDb + w * (b.widthDb - a.widthDb) });
 }
 
 /** Latent MSE per value of a receiver that got nothing (it shows the mean latent): the total variance. */
@@ -213,16 +249,28 @@ export interface DigitalPlan {
 }
 
 /**
- * The best MCS for the measured SNR: the one whose expected latent MSE, counting the frames it would lose
- * (a lost frame leaves the mean latent), is lowest in the given airtime. Null when no MCS fits a byte.
+ * The most a digital frame may risk being lost when the edge chooses it over JSCC (`chooseLink`'s hybrid):
+ * 0.1 %. A lost frame is all or nothing, and nothing is what the user then sees: the mean latent's image,
+ * with no subject in it (consistency about -0.1 against 1.2 for a delivered one). In latent PSNR, the hybrid's
+ * currency, that image still scores 22 dB, so expected distortion alone takes a 1 % risk of a blank image
+ * for half a dB of quantization (the demo at 20 dB lost 2 of 20 images that way); JSCC degrades gracefully
+ * instead, so an MCS above this risk is not offered.
  */
-export function bestDigitalPlan(klt: LatentKlt, snrDb: number, channelSymbols: number, selective = false, table: readonly Mcs[] = DIGITAL_MCS_TABLE): DigitalPlan | null {
+export const MAX_DIGITAL_LOSS = 1e-3;
+
+/**
+ * The best MCS for the measured SNR: the one whose expected latent MSE, counting the frames it would lose
+ * (a lost frame leaves the mean latent), is lowest in the given airtime, among those whose predicted loss is
+ * at most `maxLoss` (default: any). Null when no MCS fits a byte or none is safe enough.
+ */
+export function bestDigitalPlan(klt: LatentKlt, snrDb: number, channelSymbols: number, selective = false, maxLoss = 1, table: readonly Mcs[] = DIGITAL_MCS_TABLE): DigitalPlan | null {
   let best: DigitalPlan | null = null;
   const lost = nothingMse(klt);
   for (const mcs of table) {
     const bytes = bytesWithin(mcs, channelSymbols);
     if (bytes < 1) continue;
-    const delivery = deliveryProbability(mcs, snrDb, selective, bytes);
+    const delivery = deliveryProbability(mcs, snrDb, bytes, selective);
+    if (1 - delivery > maxLoss) continue;
     const mse = delivery * expectedMse(klt, allocateBits(klt.variance, 8 * bytes)) + (1 - delivery) * lost;
     if (!best || mse < best.expectedMse) best = { mcs, bytes, expectedMse: mse, delivery };
   }

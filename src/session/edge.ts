@@ -199,6 +199,7 @@ export class EdgeRole extends EventEmitter {
     const link = chooseLink({
       mode: this.o.linkMode ?? (this.o.klt ? 'hybrid' : 'jscc'),
       snrDb: encoderSnrDb,
+      snrSource: encoderSnrSource,
       selectivity,
       snrSpreadDb: snrSpreadDb(this.recentSnrDb),
       rate: decision.rate,

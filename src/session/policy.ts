@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JSCC_RATES } from '../gsc/jscc.js';
 import { UsageError } from '../util/errors.js';
-import { bestDigitalPlan, type LatentKlt, type Mcs } from './digital-latent.js';
+import { bestDigitalPlan, MAX_DIGITAL_LOSS, type LatentKlt, type Mcs } from './digital-latent.js';
 
 export interface RatePoint {
   snrDb: number;
@@ -201,9 +201,12 @@ export type LinkChoice =
   | { kind: 'jscc'; predictedLatentPsnrDb: number | null; digital: DigitalOption | null; reason: string }
   | { kind: 'digital'; predictedLatentPsnrDb: number; digital: DigitalOption; jsccPredictedLatentPsnrDb: number | null; reason: string };
 
-/** What the digital latent would deliver in `channelSymbols` at `snrDb` with its best MCS, or null. */
-export function digitalOption(klt: LatentKlt, snrDb: number, channelSymbols: number, peakToPeak: number, selective = false): DigitalOption | null {
-  const plan = bestDigitalPlan(klt, snrDb, channelSymbols, selective);
+/**
+ * What the digital latent would deliver in `channelSymbols` at `snrDb` with its best MCS among those that risk
+ * losing the frame at most `maxLoss` (default: any), or null.
+ */
+export function digitalOption(klt: LatentKlt, snrDb: number, channelSymbols: number, peakToPeak: number, selective = false, maxLoss = 1): DigitalOption | null {
+  const plan = bestDigitalPlan(klt, snrDb, channelSymbols, selective, maxLoss);
   if (!plan) return null;
   return { mcs: plan.mcs, bytes: plan.bytes, delivery: plan.delivery, predictedLatentPsnrDb: 10 * Math.log10((peakToPeak * peakToPeak) / Math.max(plan.expectedMse, 1e-12)) };
 }
@@ -211,6 +214,8 @@ export function digitalOption(klt: LatentKlt, snrDb: number, channelSymbols: num
 export function chooseLink(o: {
   mode: LinkMode;
   snrDb: number;
+  /** 'prior': no measurement yet, the SNR is the edge's guess (the hybrid then sends JSCC); default 'feedback'. */
+  snrSource?: 'prior' | 'feedback';
   selectivity: number;
   /** Spread of the recent fed-back SNRs (snrSpreadDb); 0 or absent: a steady channel. */
   snrSpreadDb?: number;
@@ -226,14 +231,20 @@ export function chooseLink(o: {
   // On a selective channel, or one that fades from frame to frame, a frame's own fades decide it: the MCS
   // table's fading fit (wider) applies.
   const fading = o.selectivity > SELECTIVE_CHANNEL || (o.snrSpreadDb ?? 0) > FADING_SNR_SPREAD_DB;
-  const digital = o.klt && o.curves ? digitalOption(o.klt, o.snrDb, channelSymbols, o.curves.latentPeakToPeak, fading) : null;
+  const option = (maxLoss: number) => (o.klt && o.curves ? digitalOption(o.klt, o.snrDb, channelSymbols, o.curves.latentPeakToPeak, fading, maxLoss) : null);
+  const digital = option(1);
   if (o.mode === 'jscc') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC asked for (--link jscc)' };
   if (o.mode === 'digital') {
     if (digital) return { kind: 'digital', predictedLatentPsnrDb: digital.predictedLatentPsnrDb, digital, jsccPredictedLatentPsnrDb: jscc, reason: 'digital asked for (--link digital)' };
     throw new UsageError('the digital latent needs the latent KLT (models/cala/latent_klt.json) and the codec curves (models/cala/results.json)');
   }
-  if (digital && (jscc === null || digital.predictedLatentPsnrDb > jscc)) {
-    return { kind: 'digital', predictedLatentPsnrDb: digital.predictedLatentPsnrDb, digital, jsccPredictedLatentPsnrDb: jscc, reason: `digital ${digital.mcs.label} predicted ${digital.predictedLatentPsnrDb.toFixed(1)} dB > JSCC ${jscc?.toFixed(1) ?? '?'} dB (latent PSNR)` };
+  if (!digital) return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC: the digital latent is not available' };
+  // An all-or-nothing frame is only sent on a measured channel, and only with an MCS that is nearly sure to arrive.
+  if (o.snrSource === 'prior') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC: no measured SNR yet, and a digital frame sent on a guess arrives whole or not at all' };
+  const safe = option(MAX_DIGITAL_LOSS);
+  if (!safe) return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: `JSCC: no MCS risks losing the frame less than ${100 * MAX_DIGITAL_LOSS} % at ${o.snrDb.toFixed(1)} dB` };
+  if (jscc === null || safe.predictedLatentPsnrDb > jscc) {
+    return { kind: 'digital', predictedLatentPsnrDb: safe.predictedLatentPsnrDb, digital: safe, jsccPredictedLatentPsnrDb: jscc, reason: `digital ${safe.mcs.label} predicted ${safe.predictedLatentPsnrDb.toFixed(1)} dB > JSCC ${jscc?.toFixed(1) ?? '?'} dB (latent PSNR)` };
   }
-  return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: digital ? `JSCC predicted ${jscc?.toFixed(1)} dB >= digital ${digital.mcs.label} ${digital.predictedLatentPsnrDb.toFixed(1)} dB (latent PSNR)` : 'JSCC: the digital latent is not available' };
+  return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital: safe, reason: `JSCC predicted ${jscc.toFixed(1)} dB >= digital ${safe.mcs.label} ${safe.predictedLatentPsnrDb.toFixed(1)} dB (latent PSNR)` };
 }
