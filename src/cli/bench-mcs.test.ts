@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { symbolsForRate } from '../gsc/jscc.js';
-import { StreamReceiver } from '../radio/phy/receiver.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { bytesWithin, deliveryProbability, DIGITAL_MCS_TABLE, MCS_CALIBRATION_SYMBOLS } from '../session/digital-latent.js';
 import { SeededRng } from '../util/rng.js';
-import { fitLogistic } from './bench-mcs.js';
-import { SAMPLE_RATE_HZ, throughRadio } from './bench-radio.js';
+import { fitLogistic, sendFrames } from './bench-mcs.js';
+import { SAMPLE_RATE_HZ } from './bench-radio.js';
 
 /** The repository root (this file runs from dist/src/cli/). */
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -52,19 +51,10 @@ test('the table prices a whole-frame loss of the largest frame the link sends: 6
   const mcs = DIGITAL_MCS_TABLE.find((m) => m.label === '64qam-2/3')!;
   const symbols = symbolsForRate(1, 256);
   const bytes = bytesWithin(mcs, symbols);
-  const tx = new OfdmModulator({ sampleRateHz: SAMPLE_RATE_HZ });
-  const rng = new SeededRng(19);
   const frames = 200;
-  const payloads = Array.from({ length: frames }, () => Uint8Array.from({ length: bytes }, () => rng.nextU32() & 0xff));
-  const iq = payloads.map((p, i) => tx.modulateBytes(p, { modulation: mcs.modulation, codeRate: mcs.codeRate, sessionId: 5, sequence: i }));
-  const measured: number[] = [];
-  let delivered = 0;
-  throughRadio(iq, 19, 4242, 'awgn', new StreamReceiver({ params: { sampleRateHz: SAMPLE_RATE_HZ }, emitFailedFrames: true }), (f) => {
-    const i = f.header.sequence;
-    if (i >= frames) return;
-    if (Number.isFinite(f.snrDb)) measured.push(f.snrDb);
-    if (f.crcOk && f.bytes && Buffer.compare(Buffer.from(f.bytes), Buffer.from(payloads[i]!)) === 0) delivered++;
-  });
+  const { measuredBySequence, deliveredBySequence } = sendFrames(new OfdmModulator({ sampleRateHz: SAMPLE_RATE_HZ }), mcs, bytes, frames, 19, 4242, 'awgn', new SeededRng(19));
+  const measured = measuredBySequence.filter((x): x is number => x !== undefined);
+  const delivered = deliveredBySequence.filter(Boolean).length;
   const snr = measured.reduce((a, b) => a + b, 0) / measured.length;
   const predictedLost = frames * (1 - deliveryProbability(mcs, snr, bytes));
   const lost = frames - delivered;

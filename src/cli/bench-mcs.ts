@@ -12,7 +12,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { bytesWithin, DIGITAL_MCS_TABLE, MCS_CALIBRATION_SYMBOLS } from '../session/digital-latent.js';
+import { bytesWithin, DIGITAL_MCS_TABLE, MCS_CALIBRATION_SYMBOLS, type Mcs } from '../session/digital-latent.js';
 import { StreamReceiver } from '../radio/phy/receiver.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { SeededRng } from '../util/rng.js';
@@ -96,6 +96,25 @@ export function feedbackPairs(measuredBySequence: readonly (number | undefined)[
   return [...bins.values()];
 }
 
+/**
+ * `frames` random payloads of `bytes` bytes with `mcs` through the simulated radio at `snrDb` (channel draws
+ * from `seed`): per frame, the SNR the receiver measured on it (undefined: never seen) and whether it arrived
+ * intact (CRC passed and the bytes equal).
+ */
+export function sendFrames(tx: OfdmModulator, mcs: Mcs, bytes: number, frames: number, snrDb: number, seed: number, channel: RadioChannelKind, rng: SeededRng): { measuredBySequence: (number | undefined)[]; deliveredBySequence: boolean[] } {
+  const payloads = Array.from({ length: frames }, () => Uint8Array.from({ length: bytes }, () => rng.nextU32() & 0xff));
+  const iq = payloads.map((p, i) => tx.modulateBytes(p, { modulation: mcs.modulation, codeRate: mcs.codeRate, sessionId: 5, sequence: i }));
+  const measuredBySequence: (number | undefined)[] = new Array(frames).fill(undefined);
+  const deliveredBySequence: boolean[] = new Array(frames).fill(false);
+  throughRadio(iq, snrDb, seed, channel, new StreamReceiver({ params: { sampleRateHz: SAMPLE_RATE_HZ }, emitFailedFrames: true }), (f) => {
+    const i = f.header.sequence;
+    if (i >= frames) return;
+    if (Number.isFinite(f.snrDb)) measuredBySequence[i] = f.snrDb;
+    if (f.crcOk && f.bytes && Buffer.compare(Buffer.from(f.bytes), Buffer.from(payloads[i]!)) === 0) deliveredBySequence[i] = true;
+  });
+  return { measuredBySequence, deliveredBySequence };
+}
+
 interface PointRecord {
   channel: RadioChannelKind;
   mcs: string;
@@ -130,20 +149,8 @@ export async function runBenchMcs(argv: string[]): Promise<number> {
         const mine: PointRecord[] = [];
         const pairs: DeliveryPoint[] = [];
         for (const snr of snrs) {
-          const payloads = Array.from({ length: frames }, () => Uint8Array.from({ length: bytes }, () => rng.nextU32() & 0xff));
-          const iq = payloads.map((p, i) => tx.modulateBytes(p, { modulation: mcs.modulation, codeRate: mcs.codeRate, sessionId: 5, sequence: i }));
-          const measured: number[] = [];
-          const measuredBySequence: (number | undefined)[] = new Array(frames).fill(undefined);
-          const deliveredBySequence: boolean[] = new Array(frames).fill(false);
-          throughRadio(iq, snr, 1000 * snr + 17, channel, new StreamReceiver({ params: { sampleRateHz: SAMPLE_RATE_HZ }, emitFailedFrames: true }), (f) => {
-            const i = f.header.sequence;
-            if (i >= payloads.length) return;
-            if (Number.isFinite(f.snrDb)) {
-              measured.push(f.snrDb);
-              measuredBySequence[i] = f.snrDb;
-            }
-            if (f.crcOk && f.bytes && Buffer.compare(Buffer.from(f.bytes), Buffer.from(payloads[i]!)) === 0) deliveredBySequence[i] = true;
-          });
+          const { measuredBySequence, deliveredBySequence } = sendFrames(tx, mcs, bytes, frames, snr, 1000 * snr + 17, channel, rng);
+          const measured = measuredBySequence.filter((x): x is number => x !== undefined);
           const m = measured.length ? Math.round(mean(measured) * 1000) / 1000 : null;
           const delivered = deliveredBySequence.filter(Boolean).length;
           mine.push({ channel, mcs: mcs.label, symbols, bytes, configured_snr_db: snr, measured_snr_db: m, frames_seen: measured.length, delivered, sent: frames });
