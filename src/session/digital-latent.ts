@@ -166,8 +166,9 @@ export interface Mcs {
   codeRate: CodeRate;
   /**
    * Delivery on the simulated radio with a cabled SDR pair's impairments, flat channel, one logistic fit per
-   * calibration frame size (MCS_CALIBRATION_SYMBOLS, same order), in the SNR the receiver measures (what the
-   * edge is fed back). Fitted by `dekag bench mcs` (docs/bench/mcs.json: 60 frames per size and 1 dB step).
+   * calibration frame size (MCS_CALIBRATION_SYMBOLS, same order), in the SNR the receiver measured on the
+   * frame before (what the edge is fed back and decides on). Fitted by `dekag bench mcs` (docs/bench/mcs.json:
+   * 60 frames per size and 1 dB step).
    */
   flat: readonly DeliveryFit[];
   /** The same on a frequency-selective channel (EPA multipath): wider, since one frame's fades decide it. */

@@ -140,7 +140,8 @@ export class RatePolicy {
  * policy chose. JSCC's prediction is the codec's own measured latent-PSNR curve (models/cala/results.json: the paper's
  * block-fading channel, or the flat one when the measured selectivity is low); the digital link's is the
  * transform coder's expected distortion with the best MCS for that SNR, lost frames counted (the MCS table's
- * delivery curves). Both in latent PSNR, the common currency.
+ * delivery curves), among the MCSs that risk at most MAX_DIGITAL_LOSS of the frame, and only once the user
+ * has measured the channel. Both in latent PSNR, the common currency.
  */
 export type LinkMode = 'hybrid' | 'jscc' | 'digital';
 export const LINK_MODES: readonly LinkMode[] = ['hybrid', 'jscc', 'digital'];
@@ -242,7 +243,7 @@ export function chooseLink(o: {
   // An all-or-nothing frame is only sent on a measured channel, and only with an MCS that is nearly sure to arrive.
   if (o.snrSource === 'prior') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC: no measured SNR yet, and a digital frame sent on a guess arrives whole or not at all' };
   const safe = option(MAX_DIGITAL_LOSS);
-  if (!safe) return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: `JSCC: no MCS risks losing the frame less than ${100 * MAX_DIGITAL_LOSS} % at ${o.snrDb.toFixed(1)} dB` };
+  if (!safe) return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: `JSCC: every MCS risks losing the frame more than ${100 * MAX_DIGITAL_LOSS} % at ${o.snrDb.toFixed(1)} dB` };
   if (jscc === null || safe.predictedLatentPsnrDb > jscc) {
     return { kind: 'digital', predictedLatentPsnrDb: safe.predictedLatentPsnrDb, digital: safe, jsccPredictedLatentPsnrDb: jscc, reason: `digital ${safe.mcs.label} predicted ${safe.predictedLatentPsnrDb.toFixed(1)} dB > JSCC ${jscc?.toFixed(1) ?? '?'} dB (latent PSNR)` };
   }
