@@ -50,10 +50,16 @@ function wideKlt(dim = 256): LatentKlt {
   return { dim, mean: new Float64Array(dim), variance: Float64Array.from({ length: dim }, (_, i) => 0.98 ** i), basis };
 }
 
+/** A unit-variance Laplacian draw: the source the coder's quantizers are designed for (generated latents). */
+function laplace(rng: SeededRng): number {
+  const u = rng.uniform() - 0.5;
+  return (-Math.sign(u) * Math.log(1 - 2 * Math.abs(u))) / Math.SQRT2;
+}
+
 function sample(klt: LatentKlt, rng: SeededRng): Float32Array {
   const z = Float32Array.from(klt.mean);
   for (let i = 0; i < klt.dim; i++) {
-    const c = Math.sqrt(klt.variance[i]!) * rng.normal();
+    const c = Math.sqrt(klt.variance[i]!) * laplace(rng);
     for (let j = 0; j < klt.dim; j++) z[j]! += c * klt.basis[i * klt.dim + j]!;
   }
   return z;
