@@ -7,7 +7,7 @@ import { symbolsForRate } from '../gsc/jscc.js';
 import { OfdmModulator } from '../radio/phy/transmitter.js';
 import { bytesWithin, deliveryProbability, DIGITAL_MCS_TABLE, MCS_CALIBRATION_SYMBOLS } from '../session/digital-latent.js';
 import { SeededRng } from '../util/rng.js';
-import { fitLogistic, sendFrames } from './bench-mcs.js';
+import { feedbackPairs, fitLogistic, sendFrames } from './bench-mcs.js';
 import { SAMPLE_RATE_HZ } from './bench-radio.js';
 
 /** The repository root (this file runs from dist/src/cli/). */
@@ -33,6 +33,15 @@ test('fitLogistic leaves out points without a measured SNR and refuses when none
   const fit = fitLogistic([{ x: null, delivered: 0, sent: 10 }, { x: 4, delivered: 1, sent: 10 }, { x: 6, delivered: 9, sent: 10 }]);
   assert.ok(fit.snr50Db > 4 && fit.snr50Db < 6, String(fit.snr50Db));
   assert.throws(() => fitLogistic([{ x: null, delivered: 0, sent: 10 }]), /no points with a measured SNR/);
+});
+
+test('feedbackPairs pairs each frame with the SNR measured on the frame before it, in 0.1 dB bins', () => {
+  const measured = [14.02, undefined, 15.04, 15.01, 13.96];
+  const delivered = [true, false, true, false, true];
+  // frame 1 <- 14.0 (lost); frame 2 has no feedback before it (frame 1 unseen); frame 3 <- 15.0 (lost);
+  // frame 4 <- 15.0 (delivered); frame 0 has no frame before it
+  const pairs = feedbackPairs(measured, delivered).sort((a, b) => a.x! - b.x!);
+  assert.deepEqual(pairs, [{ x: 14, delivered: 0, sent: 1 }, { x: 15, delivered: 1, sent: 2 }]);
 });
 
 test('the shipped MCS table is the one `dekag bench mcs` fitted (docs/bench/mcs.json), per frame size, flat and selective', () => {

@@ -141,9 +141,11 @@ export const BENCH_CALA_HELP = `dekag bench cala [--quick] [--json] [--out FILE.
 
 /** `dekag bench mcs` */
 export const BENCH_MCS_HELP = `dekag bench mcs [--frames N] [--quick] [--json] [--out FILE.json]
-  calibrates the digital latent's MCS table: frames of each MCS through the simulated radio (flat and EPA)
-  at -5..35 dB; delivery fitted with a logistic in the SNR the receiver measured (what the edge is fed back)
-  --frames N   frames per MCS, channel and SNR (default 60)`;
+  calibrates the digital latent's MCS table: frames of each MCS and frame size (16..256 symbols) through the
+  simulated radio (flat and EPA) at -5..35 dB; delivery fitted with a logistic in the SNR the receiver
+  measured on the frame before (what the edge is fed back); node scripts/mcs-table.mjs writes the fits into
+  the table
+  --frames N   frames per MCS, frame size, channel and SNR (default 60)`;
 
 /** `dekag bench makd` */
 export const BENCH_MAKD_HELP = `dekag bench makd [--quick] [--subjects "a;b;c"] [--seeds 1,2,3] [--train] [--adapters DIR] [--json] [--out FILE.json]
