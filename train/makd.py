@@ -265,6 +265,24 @@ class ConvLora(torch.nn.Module):
             h.remove()
 
 
+def timestep_weights(t: torch.Tensor, power: float) -> torch.Tensor | None:
+    """Per-sample weights ((t + 1) / T)^power, mean 1 over the batch: power > 0 weighs the noisy early steps,
+    where the sampler lays out the scene and the subject's shape, above the late ones that refine texture.
+    None for power 0 (uniform)."""
+    if power == 0:
+        return None
+    w = ((t.float() + 1) / TRAIN_TIMESTEPS) ** power
+    return w / w.mean()
+
+
+def weighted_mse(pred: torch.Tensor, target: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
+    """F.mse_loss, each sample's squared error weighted by w (None: unweighted)."""
+    if w is None:
+        return F.mse_loss(pred, target)
+    per = (pred - target).pow(2).flatten(1).mean(1)
+    return (per * w.to(per.device)).mean()
+
+
 def on_policy_states(edge: UNet, lora, cloud: UNet, text, metaword, meta_ids: torch.Tensor, ids: torch.Tensor,
                      null_ctx: torch.Tensor, n: int, gen: torch.Generator, rng, device) -> dict[str, torch.Tensor]:
     """States the *adapted edge's* sampler visits (fresh noise, n distillation prompts), with the cloud's
@@ -334,6 +352,8 @@ def make_parser():
                         "states, with the cloud's predictions there, to the distillation batch (default 25: closes "
                         "~9 more points of the gap than without, docs/makd.md; 0: off, the adapters before)")
     p.add_argument("--on-policy-prompts", type=int, default=32, help="prompts per on-policy refresh")
+    p.add_argument("--t-weight-power", type=float, default=0.0,
+                   help="weigh the guided distillation by ((t + 1) / T)^P: P > 0 favours the noisy early steps (study; 0: uniform)")
     p.add_argument("--on-policy-share", type=float, default=0.5, help="share of each batch drawn from the edge's states")
     p.add_argument("--rollout-batch", type=int, default=8, help="prompts per rollout (each term)")
     p.add_argument("--rollout-every", type=int, default=1, help="a rollout every N training steps")
@@ -473,6 +493,8 @@ def distill(args) -> dict:
         pj = torch.from_numpy(rng.integers(0, n_traj, b // 2))
         x_p, t_p = traj["x"][pj], traj["t"][pj]
 
+        # timestep weighting of the guided distillation (--t-weight-power; 0: uniform)
+        t_w = timestep_weights(src["t"], args.t_weight_power)
         xs = torch.cat([src["x"], src["x"], x_d, x_p])
         ts = torch.cat([src["t"], src["t"], t_d, t_p]).float()
         ctx = torch.cat([ctx_meta, null_ctx.expand(b, -1, -1), ctx_d, other_ctx[oi]])
@@ -483,7 +505,7 @@ def distill(args) -> dict:
                 base_u = base_edge(src["x"], src["t"].float(), null_ctx.expand(b, -1, -1))
             guided_cloud = src["eps_uncond"] + GUIDANCE * (src["eps_cond"] - src["eps_uncond"])
             # the guided prediction, scaled back to one branch's size (the error in it is GUIDANCE× the branch's)
-            loss_distill = F.mse_loss((p_u + GUIDANCE * (p_c - p_u)) / GUIDANCE, guided_cloud / GUIDANCE) + F.mse_loss(p_u, base_u)
+            loss_distill = weighted_mse((p_u + GUIDANCE * (p_c - p_u)) / GUIDANCE, guided_cloud / GUIDANCE, t_w) + F.mse_loss(p_u, base_u)
         else:
             loss_distill = F.mse_loss(p_c, src["eps_cond"]) + F.mse_loss(p_u, src["eps_uncond"])
         loss_denoise = F.mse_loss(p_d, eps_d)
@@ -565,7 +587,7 @@ def main() -> None:
                   "threads": torch.get_num_threads(), "device": str(device), "torch": torch.__version__,
                   "losses": {"distill": args.w_distill, "denoise": args.w_denoise, "preserve": args.w_preserve,
                              "unconditional": args.uncond, "rollout": args.w_rollout,
-                             "rollout_preserve": args.w_rollout_preserve},
+                             "rollout_preserve": args.w_rollout_preserve, "timestep_weight_power": args.t_weight_power},
                   "lr": {"lora": args.lr_lora, "metaword": args.lr_metaword}, "batch": b,
                   "metaword_init": args.metaword_init,
                   "on_policy": {"every": args.on_policy_every, "prompts": args.on_policy_prompts, "share": args.on_policy_share},

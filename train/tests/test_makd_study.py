@@ -190,3 +190,19 @@ def test_on_policy_states_are_the_edges_own_states_with_the_clouds_answers():
         j = n * (SAMPLER_STEPS - 1) + 1
         expect = cloud(s["x"][j:j + 1], s["t"][j:j + 1].float(), text(ids[s["prompt"][j:j + 1]]))
         assert torch.allclose(s["eps_cond"][j:j + 1], expect, atol=1e-5)
+
+
+def test_timestep_weights_favour_noisy_steps_with_mean_one_and_weight_each_samples_error():
+    from train.makd import timestep_weights, weighted_mse
+    import torch.nn.functional as F
+    t = torch.tensor([0, 249, 499, 999])
+    assert timestep_weights(t, 0) is None
+    w = timestep_weights(t, 1.0)
+    assert abs(float(w.mean()) - 1.0) < 1e-6
+    assert bool((w[1:] > w[:-1]).all())  # later in t = noisier = heavier
+    pred, target = torch.zeros(4, 2, 2), torch.zeros(4, 2, 2)
+    target[0] = 1.0  # only the least noisy sample is wrong
+    assert torch.isclose(weighted_mse(pred, target, None), F.mse_loss(pred, target))
+    assert float(weighted_mse(pred, target, w)) < float(F.mse_loss(pred, target))
+    target[0], target[3] = 0.0, 1.0  # only the noisiest one
+    assert float(weighted_mse(pred, target, w)) > float(F.mse_loss(pred, target))
