@@ -103,11 +103,20 @@ def metaword_slots(subject: dict[str, str], vocab: Vocab) -> dict[str, int]:
     return slots
 
 
-def place_metaword(prompt: str, slots: dict[str, int], vocab: Vocab) -> str:
+def word_slots(slots: dict[str, int], tokens_per_word: int) -> dict[str, list[int]]:
+    """Each subject word's metaword slots when it is replaced by `tokens_per_word` learned tokens: its own slot
+    first (the one an adapter file records), the extra ones after every word's first."""
+    n, k = len(slots), tokens_per_word
+    return {w: [s] + [n + s * (k - 1) + j for j in range(k - 1)] for w, s in slots.items()}
+
+
+def place_metaword(prompt: str, slots: dict[str, int], vocab: Vocab, tokens_per_word: int = 1) -> str:
     """The edge's prompt when an adapter is loaded: each subject word is replaced by its <metaN> token.
-    src/gsc/adapter.ts (placeMetaword) does exactly the same."""
+    src/gsc/adapter.ts (placeMetaword) does exactly the same. With tokens_per_word > 1 (study only) each
+    subject word becomes that many learned tokens, so the prompt grows."""
     words = split_words(prompt)  # lower case, punctuation stripped: as the tokenizer sees them
-    return " ".join(vocab.metaword_token(slots[w]) if w in slots else w for w in words)
+    ws = word_slots(slots, tokens_per_word)
+    return " ".join(" ".join(vocab.metaword_token(i) for i in ws[w]) if w in ws else w for w in words)
 
 
 def subject_prompts(subject: dict[str, str], n: int, seed: int, vocab: Vocab, exclude: set[str],
@@ -359,6 +368,8 @@ def make_parser():
     p.add_argument("--rollout-every", type=int, default=1, help="a rollout every N training steps")
     p.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where models/torch/*.pt and manifest.json are")
     p.add_argument("--out", type=Path, required=True, help="the adapter file to write (.dkga)")
+    p.add_argument("--metaword-tokens", type=int, default=1,
+                   help="study only (train/makd_study.py): each subject word becomes this many learned tokens")
     p.add_argument("--conv-rank", type=int, default=0,
                    help="study only (train/makd_study.py): also a rank-R LoCon update on every convolution")
     p.add_argument("--lr-full", type=float, default=1e-4, help="study only: learning rate of the --unfreeze weights")
@@ -377,6 +388,10 @@ def distill(args) -> dict:
     vocab = load_vocab()
     subject = parse_subject(args.subject, vocab)
     slots = metaword_slots(subject, vocab) if args.mode != "lora" else {}
+    k_tokens = args.metaword_tokens
+    if k_tokens < 1 or len(slots) * k_tokens > vocab.metaword_slots:
+        raise SystemExit(f"--metaword-tokens {k_tokens}: the subject's {len(slots)} word forms need {len(slots) * k_tokens} "
+                         f"metaword slots; the text encoder has {vocab.metaword_slots}")
     use_lora = args.mode in ("makd", "lora")
     use_meta = args.mode in ("makd", "metaword")
     if args.rank < 1 or args.rank > 64:
@@ -404,7 +419,7 @@ def distill(args) -> dict:
     others = subject_prompts(subject, max(8, n_prompts // 2), DISTILL_SEED + 50 + args.seed, vocab, exclude, named=False)
     gen = torch.Generator().manual_seed(args.seed)
     ids = torch.tensor([vocab.encode(pr) for pr in prompts])
-    meta_ids = torch.tensor([vocab.encode(place_metaword(pr, slots, vocab)) for pr in prompts])
+    meta_ids = torch.tensor([vocab.encode(place_metaword(pr, slots, vocab, k_tokens)) for pr in prompts])
     other_ids = torch.tensor([vocab.encode(pr) for pr in others])
     null = torch.tensor([vocab.null_ids()])
     with torch.no_grad():
@@ -431,13 +446,14 @@ def distill(args) -> dict:
     # 2. the adapter
     word_emb = text.token_embedding.weight.detach()
     init_meta = torch.zeros(vocab.metaword_slots, word_emb.shape[1], device=device)
-    for word, slot in slots.items():
+    for word, word_slot_list in word_slots(slots, k_tokens).items():
         own = word_emb[vocab.index(word)]
-        if args.metaword_init == "word":
-            init_meta[slot] = own
-        else:  # away from the word: a random direction of the word's norm, so the edge starts without it
-            direction = torch.randn(own.shape[0], generator=gen).to(device)
-            init_meta[slot] = direction / direction.norm() * own.norm()
+        for slot in word_slot_list:
+            if args.metaword_init == "word":
+                init_meta[slot] = own
+            else:  # away from the word: a random direction of the word's norm, so the edge starts without it
+                direction = torch.randn(own.shape[0], generator=gen).to(device)
+                init_meta[slot] = direction / direction.norm() * own.norm()
     adapter = Adapter(sites, args.rank, init_meta.cpu(), use_lora, use_meta, gen).to(device)
     unfrozen = unfreeze_params(edge, args.unfreeze) if use_lora and args.unfreeze else []
     base_edge = copy.deepcopy(edge) if unfrozen else edge  # preservation's target: the edge as shipped
@@ -545,7 +561,7 @@ def distill(args) -> dict:
         progress.update(SAMPLER_STEPS + step + 1, phase=1 if step < meta_steps else 2, **running)
 
     return {"t_start": t_start, "cpu_start": cpu_start, "set_s": set_s, "adapter": adapter, "conv": conv, "sites": sites,
-            "slots": slots, "subject": subject, "use_lora": use_lora, "use_meta": use_meta, "steps": steps,
+            "slots": slots, "metaword_tokens": k_tokens, "subject": subject, "use_lora": use_lora, "use_meta": use_meta, "steps": steps,
             "meta_steps": meta_steps, "n_prompts": n_prompts, "batch": b, "running": running, "device": device,
             "base_sha": base_sha, "text_sha": text_sha, "vocab": vocab, "edge": edge, "text": text, "cloud": cloud,
             "null_ctx": null_ctx, "base_edge": base_edge, "unfrozen_numbers": sum(p.numel() for p in unfrozen)}
@@ -556,6 +572,9 @@ def main() -> None:
     if args.unfreeze:
         raise SystemExit("--unfreeze is a study option (python3 -m train.makd_study): an adapter file carries low-rank "
                          "updates, not the edge's weights")
+    if args.metaword_tokens != 1:
+        raise SystemExit("--metaword-tokens is a study option (python3 -m train.makd_study): the app places one token "
+                         "per subject word (src/gsc/adapter.ts), so an adapter file cannot carry several")
     if args.conv_rank:
         raise SystemExit("--conv-rank is a study option (python3 -m train.makd_study): the edge's ONNX graph has no "
                          "inputs for convolution updates, so an adapter file cannot carry them")

@@ -71,8 +71,8 @@ class Judge:
         c = (emb * self.cloud_emb).sum(-1) + (emb * self.prompt_emb).sum(-1)
         return c.numpy().astype(np.float64)
 
-    def edge(self, edge, lora, metaword: torch.Tensor | None, slots: dict[str, int]) -> np.ndarray:
-        prompts = [place_metaword(p, slots, self.vocab) for p in self.prompts] if metaword is not None else self.prompts
+    def edge(self, edge, lora, metaword: torch.Tensor | None, slots: dict[str, int], tokens_per_word: int = 1) -> np.ndarray:
+        prompts = [place_metaword(p, slots, self.vocab, tokens_per_word) for p in self.prompts] if metaword is not None else self.prompts
         ctx = self.contexts(prompts, metaword)
         return self.score(self.embed(lambda x, t, c: edge(x, t, c, lora), ctx, self.noise))
 
@@ -151,7 +151,7 @@ def main() -> None:
             none_aligned = judge_aligned.edge(r["base_edge"], None, None, {})
             if conv is not None:
                 conv.enabled = True
-            adapted = judge.edge(edge, lora, meta, r["slots"])
+            adapted = judge.edge(edge, lora, meta, r["slots"], r["metaword_tokens"])
             adapted_aligned = judge_aligned.edge(edge, lora, None, {})  # the aligned prompts never name the subject
             numbers = sum(a.numel() + b.numel() for a, b in (lora or {}).values()) + (conv.numel() if conv is not None else 0) + r["unfrozen_numbers"]
             if conv is not None:

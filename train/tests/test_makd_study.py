@@ -206,3 +206,19 @@ def test_timestep_weights_favour_noisy_steps_with_mean_one_and_weight_each_sampl
     assert float(weighted_mse(pred, target, w)) < float(F.mse_loss(pred, target))
     target[0], target[3] = 0.0, 1.0  # only the noisiest one
     assert float(weighted_mse(pred, target, w)) > float(F.mse_loss(pred, target))
+
+
+def test_several_metaword_tokens_per_word_are_study_only_and_keep_the_first_slot_the_adapter_records(tmp_path):
+    from train.makd import place_metaword, word_slots
+    from train.vocab import load_vocab
+    vocab = load_vocab()
+    slots = {"star": 0, "stars": 1}
+    assert word_slots(slots, 1) == {"star": [0], "stars": [1]}
+    ws = word_slots(slots, 3)
+    assert ws == {"star": [0, 2, 3], "stars": [1, 4, 5]}  # distinct slots, each word's own first
+    assert place_metaword("a red star on grass", slots, vocab) == f"a red {vocab.metaword_token(0)} on grass"
+    assert place_metaword("a red star on grass", slots, vocab, 3) == "a red " + " ".join(vocab.metaword_token(i) for i in ws["star"]) + " on grass"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "train.makd", "--subject", "shape:star", "--quick", "--metaword-tokens", "2",
+                        "--out", str(tmp_path / "x.dkga")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "study option" in r.stderr and not (tmp_path / "x.dkga").exists()
