@@ -38,6 +38,8 @@ export interface SubjectScores {
   consistency: Record<Mode, number[][]>;
   /** 1 where the evaluator saw the subject's attribute value in the edge image, else 0 */
   subjectHits: Record<Mode, number[][]>;
+  /** the same for the cloud's image of each prompt: how often the evaluator sees the attribute where it is drawn as the cloud draws it */
+  cloudSubjectHits: number[];
   /** per seed, over the 'aligned' group's prompts */
   otherAccuracy: Record<Mode, number[]>;
   alignedConsistency: Record<Mode, number[]>;

@@ -27,6 +27,7 @@ import {
 } from './bench-makd-stats.js';
 import { distill } from '../gsc/distill.js';
 import { ProgressBar } from './progress.js';
+import { round } from './generate.js';
 
 // the help text lives in help.ts, so that `dekag bench makd --help` loads no models
 export { BENCH_MAKD_HELP } from './help.js';
@@ -184,6 +185,7 @@ class MakdBench {
     const [jc, jc2, jNone, ...jAdapted] = await this.evaluator.judgeImages(images);
     const text = await this.evaluator.embedPrompt(prompt);
     sc.ceiling.push(consistency(jc2!.embedding, jc!.embedding, text));
+    sc.cloudSubjectHits.push(Number(jc!.attributes[attr] === value));
     seeds.forEach((_, k) => {
       sc.consistency.none[k]!.push(consistency(jNone!.embedding, jc!.embedding, text));
       sc.subjectHits.none[k]!.push(Number(jNone!.attributes[attr] === value));
@@ -199,7 +201,7 @@ class MakdBench {
 function emptyScores(seeds: number[]): SubjectScores {
   const rows = (): number[][] => seeds.map(() => []);
   return {
-    ceiling: [], consistency: byMode(rows), subjectHits: byMode(rows),
+    ceiling: [], consistency: byMode(rows), subjectHits: byMode(rows), cloudSubjectHits: [],
     otherAccuracy: byMode(() => []), alignedConsistency: byMode(() => []), adapters: byAdapterMode(() => []),
   };
 }
@@ -252,6 +254,7 @@ function meanSection(figs: SeedFigures[][], scores: SubjectScores[]): Record<str
   return {
     ...seedReport(perSeed),
     gap_closed_ci95: gapClosedCi95(scores.map(makdTriples)),
+    cloud_subject_attribute_accuracy: round(mean(scores.map((sc) => mean(sc.cloudSubjectHits))), 4),
     makd_beats_ablations: cons.makd > cons.lora && cons.makd > cons.metaword,
     max_adapter_bytes: maxOf(all, (f) => f.adapter_bytes),
     max_distill_wall_s: maxOf(all, (f) => f.distill_wall_s),
@@ -313,6 +316,8 @@ export async function runBenchMakd(argv: string[]): Promise<number> {
     tuned: TUNED_SUBJECTS.includes(subject),
     ...seedReport(figs[k]!),
     gap_closed_ci95: gapClosedCi95([makdTriples(scores[k]!)]),
+    // the reference for subject_attribute_accuracy: an edge image drawn as the cloud draws it is seen this often
+    cloud_subject_attribute_accuracy: round(mean(scores[k]!.cloudSubjectHits), 4),
   }]));
   const result = {
     bench: 'makd',
