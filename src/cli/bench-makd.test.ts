@@ -56,6 +56,8 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
       assert.ok(s.distill_cpu_s[m] > 0);
     }
     assert.equal(s.aligned_consistency_drop.metaword, 0);
+    // the reference: a share of the subject's prompts whose cloud image shows the attribute
+    assert.ok(Number.isInteger(Math.round(s.cloud_subject_attribute_accuracy * s.n * 1e4) / 1e4) && s.cloud_subject_attribute_accuracy <= 1);
     // the metaword only enters prompts that name the subject: other prompts come out exactly as without an adapter
     assert.equal(s.other_prompts_attribute_accuracy.metaword, s.other_prompts_attribute_accuracy.none);
     for (const m of ['lora', 'metaword', 'makd']) {
@@ -75,6 +77,7 @@ test('bench makd --quick: per-subject numbers, their means, and what an adapter 
   assert.equal(r.mean.max_adapter_bytes, Math.max(...subjects.flatMap((s) => (Object.values(s.adapter_bytes_per_seed) as number[][]).flat())), 'over every subject, mode and seed');
   assert.ok(Math.abs(r.mean.gap_closed_pct - subjects.reduce((a, s) => a + s.gap_closed_pct, 0) / 2) < 0.1, 'the mean over subjects');
   assert.ok(r.mean.gap_closed_ci95[0] <= r.mean.gap_closed_ci95[1]);
+  assert.ok(Math.abs(r.mean.cloud_subject_attribute_accuracy - subjects.reduce((a, s) => a + s.cloud_subject_attribute_accuracy, 0) / 2) < 1e-4);
   assert.ok(Math.abs(r.mean.aligned_consistency_drop.makd - subjects.reduce((a, s) => a + s.aligned_consistency_drop.makd, 0) / 2) < 2e-4);
 });
 
