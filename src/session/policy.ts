@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JSCC_RATES } from '../gsc/jscc.js';
 import { UsageError } from '../util/errors.js';
-import { bestDigitalPlan, MAX_DIGITAL_LOSS, type LatentKlt, type Mcs } from './digital-latent.js';
+import { bestDigitalPlan, bytesWithin, DIGITAL_MCS_TABLE, MAX_DIGITAL_LOSS, type LatentKlt, type Mcs } from './digital-latent.js';
 
 export interface RatePoint {
   snrDb: number;
@@ -198,6 +198,11 @@ export interface DigitalOption {
   delivery: number;
 }
 
+/**
+ * What to send. A JSCC choice carries the digital option it was weighed against: the best MCS when JSCC was asked
+ * for, in the hybrid the safe one it lost to (null where the hybrid weighed none: before any measurement, or when
+ * every MCS risks too much).
+ */
 export type LinkChoice =
   | { kind: 'jscc'; predictedLatentPsnrDb: number | null; digital: DigitalOption | null; reason: string }
   | { kind: 'digital'; predictedLatentPsnrDb: number; digital: DigitalOption; jsccPredictedLatentPsnrDb: number | null; reason: string };
@@ -233,17 +238,20 @@ export function chooseLink(o: {
   // table's fading fit (wider) applies.
   const fading = o.selectivity > SELECTIVE_CHANNEL || (o.snrSpreadDb ?? 0) > FADING_SNR_SPREAD_DB;
   const option = (maxLoss: number) => (o.klt && o.curves ? digitalOption(o.klt, o.snrDb, channelSymbols, o.curves.latentPeakToPeak, fading, maxLoss) : null);
-  const digital = option(1);
-  if (o.mode === 'jscc') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC asked for (--link jscc)' };
+  if (o.mode === 'jscc') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital: option(1), reason: 'JSCC asked for (--link jscc)' };
   if (o.mode === 'digital') {
+    const digital = option(1);
     if (digital) return { kind: 'digital', predictedLatentPsnrDb: digital.predictedLatentPsnrDb, digital, jsccPredictedLatentPsnrDb: jscc, reason: 'digital asked for (--link digital)' };
     throw new UsageError('the digital latent needs the latent KLT (models/cala/latent_klt.json) and the codec curves (models/cala/results.json)');
   }
-  if (!digital) return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC: the digital latent is not available' };
-  // An all-or-nothing frame is only sent on a measured channel, and only with an MCS that is nearly sure to arrive.
-  if (o.snrSource === 'prior') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: 'JSCC: no measured SNR yet, and a digital frame sent on a guess arrives whole or not at all' };
+  if (!o.klt || !o.curves || !DIGITAL_MCS_TABLE.some((mcs) => bytesWithin(mcs, channelSymbols) >= 1)) {
+    return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital: null, reason: 'JSCC: the digital latent is not available' };
+  }
+  // An all-or-nothing frame is only sent on a measured channel, and only with an MCS that is nearly sure to
+  // arrive: the hybrid weighs no other digital option.
+  if (o.snrSource === 'prior') return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital: null, reason: 'JSCC: no measured SNR yet, and a digital frame sent on a guess arrives whole or not at all' };
   const safe = option(MAX_DIGITAL_LOSS);
-  if (!safe) return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital, reason: `JSCC: every MCS risks losing the frame more than ${100 * MAX_DIGITAL_LOSS} % at ${o.snrDb.toFixed(1)} dB` };
+  if (!safe) return { kind: 'jscc', predictedLatentPsnrDb: jscc, digital: null, reason: `JSCC: every MCS risks losing the frame more than ${100 * MAX_DIGITAL_LOSS} % at ${o.snrDb.toFixed(1)} dB` };
   if (jscc === null || safe.predictedLatentPsnrDb > jscc) {
     return { kind: 'digital', predictedLatentPsnrDb: safe.predictedLatentPsnrDb, digital: safe, jsccPredictedLatentPsnrDb: jscc, reason: `digital ${safe.mcs.label} predicted ${safe.predictedLatentPsnrDb.toFixed(1)} dB > JSCC ${jscc?.toFixed(1) ?? '?'} dB (latent PSNR)` };
   }
