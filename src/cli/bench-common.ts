@@ -15,15 +15,7 @@ export function readEvalPromptSets(store: ModelStore): EvalPromptSets {
   return JSON.parse(readFileSync(join(store.dir, 'eval', 'prompts.json'), 'utf8')) as EvalPromptSets;
 }
 
-/** The mean, NaN for no values (a JSON report then shows null rather than a made-up 0). */
-export const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-
-/** The sample standard deviation (n − 1), NaN for fewer than two values (one training seed has no spread). */
-export function sampleStd(xs: number[]): number {
-  if (xs.length < 2) return NaN;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
+export { mean, sampleStd } from '../util/stats.js';
 
 /** The q-quantile (0..1) of ascending values, linear between neighbours (numpy's default). */
 export function quantile(sorted: number[], q: number): number {

@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JSCC_RATES } from '../gsc/jscc.js';
 import { UsageError } from '../util/errors.js';
+import { sampleStd } from '../util/stats.js';
 import { bestDigitalPlan, bytesWithin, DIGITAL_MCS_TABLE, MAX_DIGITAL_LOSS, type LatentKlt, type Mcs } from './digital-latent.js';
 
 export interface RatePoint {
@@ -167,9 +168,7 @@ export const FADING_SNR_SPREAD_DB = 1.5;
 
 /** Standard deviation of SNR measurements in dB (0 with fewer than two). */
 export function snrSpreadDb(history: readonly number[]): number {
-  if (history.length < 2) return 0;
-  const m = history.reduce((a, b) => a + b, 0) / history.length;
-  return Math.sqrt(history.reduce((a, b) => a + (b - m) ** 2, 0) / (history.length - 1));
+  return history.length < 2 ? 0 : sampleStd(history);
 }
 
 export function loadLinkCurves(modelsDir: string): LinkCurves | null {
