@@ -182,7 +182,8 @@ function rxCommand(argv: string[]): number {
   let carry = 0;
   let frames = 0;
   // One write per chunk read, not per frame: a write is a system call and a Buffer, and a busy file holds
-  // thousands of frames (the per-frame writes cost 5 % of the command's CPU).
+  // thousands of frames (per-frame writes, their Buffers and fstat calls were about 4 % of the command's CPU
+  // in a profile).
   const emit = (list: RxFrame[]): void => {
     if (list.length === 0) return;
     let text = '';
