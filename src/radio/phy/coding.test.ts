@@ -257,6 +257,35 @@ test('SIMD Viterbi: long frames (memory growth, many renormalizations) and decod
   }
 });
 
+test('rate 1/2 inside WebAssembly (quantize, forward, traceback) equals the scalar decoder at the quantizer\'s edges', () => {
+  const rng = new Rng(13);
+  const fast = new ViterbiDecoder();
+  const scalar = new ViterbiDecoder({ simd: false });
+  assert.ok(fast.usesSimd);
+  // values whose metric sits on a rounding tie (k/16: v = k/2), at and around the clamp (32767 / 8),
+  // infinities, NaN, signed zeros, subnormals, and ordinary noisy LLRs
+  const edges = [0.0625, -0.0625, 0.1875, -0.1875, 4095.875, -4095.875, 4095.9375, -4095.9375, 4096, -4096, 1e30, -1e30,
+    Infinity, -Infinity, NaN, 0, -0, 1e-45, -1e-45, 0.0624999925, -0.0624999925];
+  let differing = 0;
+  for (const n of [300, 301, 17, 1, 0]) {
+    const steps = n + 6;
+    for (const extra of [0, -1, -7, 5]) {
+      const len = Math.max(0, 2 * steps + extra);
+      const llr = Float32Array.from({ length: len }, (_, i) => (i % 3 === 0 ? edges[rng.nextU32() % edges.length]! : 6 * rng.gaussian()));
+      const got = fast.decode(llr, n, CodeRate.R1_2);
+      const want = scalar.decode(llr, n, CodeRate.R1_2);
+      assert.deepEqual(got, want, `${n} bits, ${len} LLRs`);
+      assert.deepEqual(got, referenceViterbi(llr, n, CodeRate.R1_2), `${n} bits, ${len} LLRs (plain trellis)`);
+      if (n > 0 && got.some((b, i) => b !== (i & 1))) differing++;
+    }
+  }
+  assert.ok(differing > 0, 'every decode gave the same bits: the comparison would prove little');
+  // a caller's longer output buffer keeps its bytes after infoBits
+  const out = new Uint8Array(40).fill(7);
+  fast.decode(Float32Array.from({ length: 2 * 36 }, () => rng.gaussian()), 30, CodeRate.R1_2, out.subarray(0, 30));
+  assert.deepEqual([...out.subarray(30)], new Array(10).fill(7));
+});
+
 test('viterbi-acs.ts is exactly the output of its generator', async () => {
   const { generateAcsSource } = await import('./viterbi-acs-gen.js');
   const { readFileSync } = await import('node:fs');

@@ -100,6 +100,12 @@ export function convEncode(bits: Uint8Array, rate: CodeRate, out: Uint8Array = n
   return out;
 }
 
+/** Path metrics at the start: the encoder is in state 0 (the others start far below). */
+function startAtZero(pm: Int32Array): void {
+  pm.fill(-(1 << 28), 0, NSTATES);
+  pm[0] = 0;
+}
+
 /**
  * Viterbi decoder. Reuse one instance: buffers grow to the longest frame seen and are then reused.
  */
@@ -147,6 +153,14 @@ export class ViterbiDecoder {
       mother = this.mother;
       dec = this.dec;
     }
+    if (simd && rate === CodeRate.R1_2) {
+      // the mother code itself: quantized, run and traced back inside the WebAssembly module
+      simd.quantizeUnpunctured(llr);
+      startAtZero(simd.view);
+      simd.run(steps);
+      simd.traceback(steps, out.length === infoBits ? out : out.subarray(0, infoBits));
+      return out;
+    }
     const mask = PUNCTURE[rate];
     const period = mask.length;
     const nIn = llr.length;
@@ -163,9 +177,7 @@ export class ViterbiDecoder {
       if (++m === period) m = 0;
     }
     if (simd) {
-      const pm = simd.view;
-      pm.fill(-(1 << 28), 0, NSTATES);
-      pm[0] = 0; // encoder starts in state 0
+      startAtZero(simd.view);
       simd.run(steps);
     } else this.forward(mother, dec, steps);
     // Terminated code: trace back from state 0.

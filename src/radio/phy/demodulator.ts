@@ -8,6 +8,7 @@
  * frame shares one phase reference and the channel estimate absorbs the constant.
  */
 import { Fft } from './fft.js';
+import { WasmFftAt } from './fft-wasm.js';
 import type { OfdmLayout } from './params.js';
 import { HEADER_BYTES } from './params.js';
 import { Constellation, Modulation, constellation } from './constellation.js';
@@ -83,6 +84,8 @@ export class FrameDemodulator {
   readonly backoff: number;
   private readonly fft: Fft;
   private readonly fftBuf: Float32Array;
+  /** fftAt in WebAssembly (same bits), or null where it is unavailable. */
+  private readonly fftKernel: WasmFftAt | null;
   private readonly win: Float32Array;
   private readonly y1: Float32Array;
   private readonly y2: Float32Array;
@@ -128,6 +131,7 @@ export class FrameDemodulator {
     this.searchHalfWidth = Math.min((n >> 1) - 1, layout.cpLength + 4);
     this.backoff = Math.max(0, Math.min(layout.cpLength - 1, Math.round(layout.cpLength / 4)));
     this.fft = new Fft(n);
+    this.fftKernel = WasmFftAt.create(this.fft, layout.usedBin, layout.rxScale);
     this.fftBuf = new Float32Array(2 * n);
     this.win = new Float32Array(2 * (2 * this.searchHalfWidth + 2 * n + layout.cpLength + 2));
     const u = layout.numUsed;
@@ -295,6 +299,15 @@ export class FrameDemodulator {
   /** FFT at absolute window start; used carriers (unit-energy scale) into `out`. */
   private fftAt(buf: Float32Array, bufStart: number, start: number, acq: Acquisition, out: Float32Array): void {
     const L = this.layout;
+    const from = 2 * (start - bufStart);
+    const kernel = this.fftKernel;
+    if (kernel !== null && from >= 0 && from + 2 * L.fftSize <= buf.length) {
+      // derotate's phase recurrence, started from the same cos/sin values
+      const omega = acq.omega;
+      const ph = -omega * (start - acq.ref);
+      kernel.run(buf, from, Math.cos(ph), Math.sin(ph), Math.cos(omega), -Math.sin(omega), out);
+      return;
+    }
     // derotated samples go straight to their bit-reversed slots: the FFT skips its permutation pass
     const fb = this.fftBuf;
     this.derotate(buf, bufStart, start, L.fftSize, acq.omega, acq.ref, fb, 0, this.fft.rev);

@@ -66,6 +66,29 @@ export class Fft {
     }
   }
 
+  /**
+   * Every radix-2 stage's twiddles in order (stage half-size 1, 2, 4, ...; k < half): four doubles per
+   * butterfly, wr, wi, -wi, wr, with wi = sign sin (the values this class's stages use), for the
+   * WebAssembly transform (fft-wasm.ts).
+   */
+  stageTwiddles(sign: -1 | 1): Float64Array {
+    const n = this.size;
+    const out = new Float64Array(4 * (n - 1));
+    let o = 0;
+    for (let half = 1; half < n; half <<= 1) {
+      const step = n / (2 * half);
+      for (let k = 0; k < half; k++) {
+        const wr = this.cos[k * step]!;
+        const wi = sign * this.sin[k * step]!;
+        out[o++] = wr;
+        out[o++] = wi;
+        out[o++] = -wi;
+        out[o++] = wr;
+      }
+    }
+    return out;
+  }
+
   /** In-place forward transform of `size` complex values starting at complex index `offset`. */
   forward(data: Float32Array, offset = 0): void {
     this.permute(data, offset << 1);

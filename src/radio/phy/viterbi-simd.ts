@@ -10,8 +10,63 @@
  * keeps using the scalar step.
  *
  * Memory layout (bytes): [0, 256) path metrics A, [256, 512) metrics B, [512, 512 + 8 steps) the
- * quantized mother-code LLRs (int32 pairs), then the decisions (two int32 words per step).
+ * quantized mother-code LLRs (int32 pairs), then the decisions (two int32 words per step), the float LLRs
+ * of an unpunctured (rate 1/2) frame and the traced-back bits (one byte each).
+ *
+ * Two more functions take the decoder's other per-bit loops out of JavaScript (together about 7 % of the
+ * receive loop's profile, and JIT warm-up that a fresh `dekag modem rx` pays on every run):
+ * - `quantize`: float LLR -> int32 metric for the mother code, two at a time in f64x2 lanes: x 8, clamped
+ *   to +-32767 (pmin/pmax keep NaN), round half up as floor(v) + (v - floor(v) >= 0.5), NaN -> 0
+ *   (trunc_sat). Every step is the scalar decoder's double arithmetic (clamp-then-round equals
+ *   round-then-clamp, the scalar code's own comment), so the metrics are the same integers.
+ * - `traceback`: from state 0 through the decisions, one byte per step (integer only).
  */
+
+import {
+  F64X2_FLOOR,
+  F64X2_GE,
+  F64X2_MUL,
+  F64X2_PMAX,
+  F64X2_PMIN,
+  F64X2_PROMOTE_LOW_F32X4,
+  F64X2_SUB,
+  I16X8_BITMASK,
+  I16X8_NARROW_I32X4_S,
+  I32X4_ADD,
+  I32X4_GT_S,
+  I32X4_MAX_S,
+  I32X4_REPLACE_LANE,
+  I32X4_SPLAT,
+  I32X4_SUB,
+  I32X4_TRUNC_SAT_F64X2_S_ZERO,
+  I32_ADD,
+  I32_AND,
+  I32_CONST,
+  I32_EQ,
+  I32_LOAD,
+  I32_LT_S,
+  I32_OR,
+  I32_SHL,
+  I32_SHR_S,
+  I32_SHR_U,
+  I32_STORE,
+  I32_STORE8,
+  I32_SUB,
+  I8X16_SHUFFLE,
+  LOCAL_GET,
+  LOCAL_SET,
+  LOCAL_TEE,
+  SIMD,
+  V128_LOAD,
+  V128_LOAD64_ZERO,
+  V128_STORE,
+  V128_STORE64_LANE,
+  emitter,
+  functionCode,
+  sleb,
+  uleb,
+  wasmApi,
+} from './wasm-emit.js';
 
 function parity(x: number): number {
   x ^= x >> 4;
@@ -26,56 +81,6 @@ function metricCode(j: number): number {
   return (parity(reg & 0o133) << 1) | parity(reg & 0o171);
 }
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-// opcodes
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_LOAD = 0x28;
-const I32_STORE = 0x36;
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const I32_AND = 0x71;
-const I32_OR = 0x72;
-const I32_SHL = 0x74;
-const I32_EQ = 0x46;
-const I32_LT_S = 0x48;
-const SIMD = 0xfd;
-const V128_LOAD = 0x00;
-const V128_STORE = 0x0b;
-const I8X16_SHUFFLE = 0x0d;
-const I32X4_SPLAT = 0x11;
-const I32X4_REPLACE_LANE = 0x1c;
-const I32X4_GT_S = 0x3b;
-const I16X8_BITMASK = 0x84;
-const I16X8_NARROW_I32X4_S = 0x85;
-const I32X4_ADD = 0xae;
-const I32X4_SUB = 0xb1;
-const I32X4_MAX_S = 0xb8;
 
 // locals: params 0 steps, 1 mother pointer, 2 decision pointer; then i32 and v128 locals
 const P_STEPS = 0;
@@ -274,22 +279,151 @@ function buildModule(): Uint8Array {
   get(L_PA);
   op(0x0b); // end function
 
-  const locals = [2, ...uleb(NUM_I32_LOCALS), 0x7f, ...uleb(NUM_V128_LOCALS), 0x7b];
-  const body = [...locals, ...c];
-  const code = [...uleb(body.length), ...body];
+  const forwardCode = functionCode([2, ...uleb(NUM_I32_LOCALS), 0x7f, ...uleb(NUM_V128_LOCALS), 0x7b], c);
   const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
   const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    // type: (i32, i32, i32) -> i32
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f]),
+    // types: 0 (i32, i32, i32) -> i32 (forward), 1 (i32, i32, i32) -> () (quantize, traceback)
+    ...section(1, [2, 0x60, 3, 0x7f, 0x7f, 0x7f, 1, 0x7f, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
     // import memory "m" "mem" (min 1 page)
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('forward'), 0x00, 0]),
-    ...section(10, [1, ...code]),
+    ...section(3, [3, 0, 1, 1]),
+    ...section(7, [3, ...name('forward'), 0x00, 0, ...name('quantize'), 0x00, 1, ...name('traceback'), 0x00, 2]),
+    ...section(10, [3, ...forwardCode, ...quantizeCode(), ...tracebackCode()]),
   ];
   return Uint8Array.from(bytes);
+}
+
+/**
+ * quantize(pairs, llr, mother): for i < 2 pairs, mother[i] = the scalar decoder's metric of llr[i]
+ * (int32 at byte `mother`, f32 at byte `llr`), two values per iteration.
+ */
+function quantizeCode(): number[] {
+  const { c, op, get, set, i32, f64x2, simd, mem } = emitter();
+  const P_PAIRS = 0;
+  const P_LLR = 1;
+  const P_MOTHER = 2;
+  const V_V = 3;
+  const V_F = 4;
+  op(0x02, 0x40); // block
+  get(P_PAIRS);
+  i32(1);
+  op(I32_LT_S);
+  op(0x0d, 0); // br_if: nothing to do
+  op(0x03, 0x40); // loop
+  // v = clamp(llr * 8, -32767, 32767) in doubles; NaN stays NaN
+  get(P_LLR);
+  simd(V128_LOAD64_ZERO, ...mem(3, 0));
+  simd(F64X2_PROMOTE_LOW_F32X4);
+  f64x2(8);
+  simd(F64X2_MUL);
+  f64x2(32767);
+  simd(F64X2_PMIN); // pmin(v, C) = C < v ? C : v
+  f64x2(-32767);
+  simd(F64X2_PMAX); // pmax(v, -C) = v < -C ? -C : v
+  op(LOCAL_TEE, V_V);
+  simd(F64X2_FLOOR);
+  op(LOCAL_TEE, V_F);
+  // int(floor(v)) (NaN -> 0) minus the all-ones mask of (v - floor(v) >= 0.5), i.e. plus one there
+  simd(I32X4_TRUNC_SAT_F64X2_S_ZERO);
+  get(V_V);
+  get(V_F);
+  simd(F64X2_SUB);
+  f64x2(0.5);
+  simd(F64X2_GE);
+  op(LOCAL_TEE, V_V);
+  get(V_V);
+  simd(I8X16_SHUFFLE, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 16, 17, 18, 19); // 64-bit masks -> int32 lanes 0, 1
+  simd(I32X4_SUB);
+  set(V_F);
+  get(P_MOTHER);
+  get(V_F);
+  simd(V128_STORE64_LANE, ...mem(3, 0), 0);
+  get(P_LLR);
+  i32(8);
+  op(I32_ADD);
+  set(P_LLR);
+  get(P_MOTHER);
+  i32(8);
+  op(I32_ADD);
+  set(P_MOTHER);
+  get(P_PAIRS);
+  i32(1);
+  op(I32_SUB);
+  op(LOCAL_TEE, P_PAIRS);
+  op(0x0d, 0); // br_if loop (pairs left)
+  op(0x0b); // end loop
+  op(0x0b); // end block
+  op(0x0b); // end function
+  return functionCode([1, 2, 0x7b], c);
+}
+
+/**
+ * traceback(steps, decisions, out): the terminated code's survivor path from state 0; byte
+ * out + s = the state's newest bit at step s (the decoded bit for s < info bits).
+ */
+function tracebackCode(): number[] {
+  const { c, op, get, set, i32, mem } = emitter();
+  const P_STEPS = 0;
+  const P_DP = 1;
+  const P_OUT = 2;
+  const L_STATE = 3;
+  const L_S = 4;
+  i32(0);
+  set(L_STATE);
+  get(P_STEPS);
+  set(L_S);
+  op(0x02, 0x40); // block
+  get(L_S);
+  i32(1);
+  op(I32_LT_S);
+  op(0x0d, 0);
+  op(0x03, 0x40); // loop: s = steps - 1 .. 0
+  get(L_S);
+  i32(1);
+  op(I32_SUB);
+  set(L_S);
+  // out[s] = state & 1
+  get(P_OUT);
+  get(L_S);
+  op(I32_ADD);
+  get(L_STATE);
+  i32(1);
+  op(I32_AND);
+  op(I32_STORE8, ...mem(0, 0));
+  // state = (state >> 1) | (((dec[2 s + (state >> 5)] >>> (state & 31)) & 1) << 5)
+  get(L_STATE);
+  i32(1);
+  op(I32_SHR_S);
+  get(P_DP);
+  get(L_S);
+  i32(3);
+  op(I32_SHL);
+  op(I32_ADD);
+  get(L_STATE);
+  i32(5);
+  op(I32_SHR_S);
+  i32(2);
+  op(I32_SHL);
+  op(I32_ADD);
+  op(I32_LOAD, ...mem(2, 0));
+  get(L_STATE);
+  i32(31);
+  op(I32_AND);
+  op(I32_SHR_U);
+  i32(1);
+  op(I32_AND);
+  i32(5);
+  op(I32_SHL);
+  op(I32_OR);
+  set(L_STATE);
+  get(L_S);
+  op(0x0d, 0); // br_if loop (s > 0)
+  op(0x0b); // end loop
+  op(0x0b); // end block
+  op(0x0b); // end function
+  return functionCode([1, 2, 0x7f], c);
 }
 
 export interface SimdForward {
@@ -299,14 +433,13 @@ export interface SimdForward {
   reserve(steps: number): { mother: number; dec: number };
   /** Run the forward pass from the metrics at int32 index 0..63; returns nothing useful to the decoder. */
   run(steps: number): void;
-}
-
-/** The part of the WebAssembly JS API used here (the project's TypeScript lib settings do not declare it). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Memory: new (d: { initial: number }) => { readonly buffer: ArrayBuffer; grow(pages: number): number };
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+  /**
+   * The mother-code metrics of an unpunctured frame: llr[0 .. min(llr.length, 2 steps)) quantized as the
+   * scalar decoder does, the rest (missing values) erasures (0). After reserve(steps).
+   */
+  quantizeUnpunctured(llr: Float32Array): void;
+  /** After run(steps): the survivor path from state 0, decoded bits 0 .. out.length - 1 into `out`. */
+  traceback(steps: number, out: Uint8Array): void;
 }
 
 let cached: SimdForward | null | undefined;
@@ -316,21 +449,30 @@ export function createSimdForward(): SimdForward | null {
   if (cached !== undefined) return cached;
   cached = null;
   try {
-    const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    const wasm = wasmApi();
     if (!wasm) return null;
     const bytes = buildModule();
     if (!wasm.validate(bytes)) return null;
     const memory = new wasm.Memory({ initial: 1 });
     const instance = new wasm.Instance(new wasm.Module(bytes), { m: { mem: memory } });
     const forward = instance.exports['forward'] as (steps: number, mo: number, dp: number) => number;
+    const quantize = instance.exports['quantize'] as (pairs: number, llr: number, mother: number) => void;
+    const traceback = instance.exports['traceback'] as (steps: number, dp: number, out: number) => void;
     let steps0 = 0;
+    let f32 = new Float32Array(memory.buffer);
+    let u8 = new Uint8Array(memory.buffer);
+    // byte offsets of the float LLRs and of the traced-back bits, after the decisions
+    const llrAt = (steps: number): number => 512 + 16 * steps;
+    const bitsAt = (steps: number): number => 512 + 24 * steps + 8;
     const fw: SimdForward = {
       view: new Int32Array(memory.buffer),
       reserve(steps: number) {
-        const need = 512 + 16 * steps;
+        const need = bitsAt(steps) + steps;
         if (need > memory.buffer.byteLength) {
           memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
           fw.view = new Int32Array(memory.buffer);
+          f32 = new Float32Array(memory.buffer);
+          u8 = new Uint8Array(memory.buffer);
         }
         steps0 = steps;
         return { mother: 128, dec: 128 + 2 * steps };
@@ -338,6 +480,20 @@ export function createSimdForward(): SimdForward | null {
       run(steps: number) {
         if (steps > steps0) throw new RangeError(`reserve(${steps}) first`);
         forward(steps, 512, 512 + 8 * steps0);
+      },
+      quantizeUnpunctured(llr: Float32Array) {
+        const motherLen = 2 * steps0;
+        const n = Math.min(llr.length, motherLen);
+        const at = llrAt(steps0) >> 2;
+        f32.set(n === llr.length ? llr : llr.subarray(0, n), at);
+        f32[at + n] = 0; // an odd count's last pair: the pad quantizes to 0 like a missing value
+        quantize((n + 1) >> 1, llrAt(steps0), 512);
+        if (n < motherLen) fw.view.fill(0, 128 + n, 128 + motherLen); // erasures
+      },
+      traceback(steps: number, out: Uint8Array) {
+        if (steps > steps0 || out.length > steps) throw new RangeError(`reserve(${steps}) first; at most ${steps} bits`);
+        traceback(steps, 512 + 8 * steps0, bitsAt(steps0));
+        out.set(u8.subarray(bitsAt(steps0), bitsAt(steps0) + out.length));
       },
     };
     cached = fw;

@@ -1,0 +1,344 @@
+/**
+ * The receiver's per-symbol FFT step (`FrameDemodulator.fftAt`) as one WebAssembly SIMD function:
+ * derotate the window's samples by the CFO into bit-reversed order, run the radix-2 stages, and gather
+ * the used carriers scaled to unit energy. It ran as about 12 % of the receive loop's profile in
+ * JavaScript, and its JIT warm-up is paid by every fresh `dekag modem rx`.
+ *
+ * Bit for bit what the JavaScript does (fft.test.ts and the golden decode check it): the same double
+ * operations in the same order, rounded to float32 where the JavaScript stores to its float32 arrays.
+ * A butterfly keeps a complex value as an f64x2 [re, im]; the twisted value
+ * [br wr - bi wi, br wi + bi wr] is splat(br) [wr, wi] + splat(bi) [-wi, wr]: the product with -wi is
+ * the exact negation of bi wi, and x + (-y) is IEEE subtraction, so each lane is the scalar result
+ * (signed zeros included). The stages are the plain radix-2 ones of `Fft.referenceTransform`, which the
+ * JavaScript fast path equals bit for bit (fft.test.ts).
+ *
+ * One module per process; one instance (with its own small memory) per demodulator.
+ * Memory (bytes, n = FFT size, u = used carriers): [0, 8n) input samples, [8n, 16n) the transform,
+ * [16n, 16n + 8u) the used carriers out, then the bit-reversal table (u32), the used bins (u32), and from
+ * a 16-byte boundary the stage twiddles (four f64 per butterfly: wr, wi, -wi, wr).
+ */
+import type { Fft } from './fft.js';
+import {
+  BLOCK,
+  BR_IF,
+  END,
+  F32_DEMOTE_F64,
+  F32_LOAD,
+  F32_STORE,
+  F32X4_DEMOTE_F64X2_ZERO,
+  F64_MUL,
+  F64_ADD,
+  F64_PROMOTE_F32,
+  F64_SUB,
+  F64X2_ADD,
+  F64X2_MUL,
+  F64X2_PROMOTE_LOW_F32X4,
+  F64X2_SPLAT,
+  F64X2_SUB,
+  I32_ADD,
+  I32_LOAD,
+  I32_LT_S,
+  I32_SHL,
+  LOCAL_TEE,
+  LOOP,
+  V128_LOAD,
+  V128_LOAD64_ZERO,
+  V128_STORE64_LANE,
+  VOID,
+  emitter,
+  functionCode,
+  uleb,
+  wasmApi,
+} from './wasm-emit.js';
+
+// parameters: i32 n, in, perm, fb, tw, used, u, out; f64 c, s, dc, ds, sc
+const P_N = 0;
+const P_IN = 1;
+const P_PERM = 2;
+const P_FB = 3;
+const P_TW = 4;
+const P_USED = 5;
+const P_U = 6;
+const P_OUT = 7;
+const P_C = 8;
+const P_S = 9;
+const P_DC = 10;
+const P_DS = 11;
+const P_SC = 12;
+// locals: i32 i, o, half, start, a, b, w, end; f64 xr, xi, nc; v128 va, t
+const L_I = 13;
+const L_O = 14;
+const L_HALF = 15;
+const L_START = 16;
+const L_A = 17;
+const L_B = 18;
+const L_W = 19;
+const L_END = 20;
+const L_XR = 21;
+const L_XI = 22;
+const L_NC = 23;
+const V_A = 24;
+const V_T = 25;
+
+function fftAtCode(): number[] {
+  const { c, op, get, set, i32, simd, mem } = emitter();
+  const f32Load = (offset: number): void => op(F32_LOAD, ...mem(2, offset), F64_PROMOTE_F32);
+  const f32Store = (offset: number): void => op(F32_DEMOTE_F64, F32_STORE, ...mem(2, offset));
+  const add = (l: number, v: number): void => {
+    get(l);
+    i32(v);
+    op(I32_ADD);
+    set(l);
+  };
+  const loopWhileLess = (l: number, limit: () => void): void => {
+    get(l);
+    limit();
+    op(I32_LT_S, BR_IF, 0, END);
+  };
+
+  // 1. derotate: sample i times exp(j phase), phase advancing by a rotation recurrence, to slot perm[i]
+  i32(0);
+  set(L_I);
+  op(LOOP, VOID);
+  get(P_IN);
+  get(L_I);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  op(LOCAL_TEE, L_A);
+  f32Load(0);
+  set(L_XR);
+  get(L_A);
+  f32Load(4);
+  set(L_XI);
+  get(P_PERM);
+  get(L_I);
+  i32(2);
+  op(I32_SHL, I32_ADD, I32_LOAD, ...mem(2, 0));
+  i32(3);
+  op(I32_SHL);
+  get(P_FB);
+  op(I32_ADD);
+  op(LOCAL_TEE, L_O);
+  get(L_XR);
+  get(P_C);
+  op(F64_MUL);
+  get(L_XI);
+  get(P_S);
+  op(F64_MUL, F64_SUB);
+  f32Store(0);
+  get(L_O);
+  get(L_XR);
+  get(P_S);
+  op(F64_MUL);
+  get(L_XI);
+  get(P_C);
+  op(F64_MUL, F64_ADD);
+  f32Store(4);
+  // nc = c dc - s ds; s = c ds + s dc; c = nc
+  get(P_C);
+  get(P_DC);
+  op(F64_MUL);
+  get(P_S);
+  get(P_DS);
+  op(F64_MUL, F64_SUB);
+  set(L_NC);
+  get(P_C);
+  get(P_DS);
+  op(F64_MUL);
+  get(P_S);
+  get(P_DC);
+  op(F64_MUL, F64_ADD);
+  set(P_S);
+  get(L_NC);
+  set(P_C);
+  add(L_I, 1);
+  loopWhileLess(L_I, () => get(P_N));
+
+  // 2. radix-2 stages: half = 1, 2, 4, ... < n; stage twiddles at tw + 32 (half - 1)
+  i32(1);
+  set(L_HALF);
+  get(P_TW);
+  set(L_W); // twiddles of the current stage
+  op(LOOP, VOID); // stages
+  i32(0);
+  set(L_START);
+  op(LOOP, VOID); // groups
+  get(P_FB);
+  get(L_START);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  op(LOCAL_TEE, L_A);
+  get(L_HALF);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  set(L_END); // the group's second half starts here
+  get(L_W);
+  set(L_O); // twiddle k
+  op(LOOP, VOID); // butterflies
+  get(L_A);
+  get(L_HALF);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  op(LOCAL_TEE, L_B);
+  f32Load(0);
+  simd(F64X2_SPLAT);
+  get(L_O);
+  simd(V128_LOAD, ...mem(4, 0));
+  simd(F64X2_MUL);
+  get(L_B);
+  f32Load(4);
+  simd(F64X2_SPLAT);
+  get(L_O);
+  simd(V128_LOAD, ...mem(4, 16));
+  simd(F64X2_MUL);
+  simd(F64X2_ADD);
+  set(V_T);
+  get(L_A);
+  simd(V128_LOAD64_ZERO, ...mem(3, 0));
+  simd(F64X2_PROMOTE_LOW_F32X4);
+  set(V_A);
+  get(L_A);
+  get(V_A);
+  get(V_T);
+  simd(F64X2_ADD);
+  simd(F32X4_DEMOTE_F64X2_ZERO);
+  simd(V128_STORE64_LANE, ...mem(3, 0), 0);
+  get(L_B);
+  get(V_A);
+  get(V_T);
+  simd(F64X2_SUB);
+  simd(F32X4_DEMOTE_F64X2_ZERO);
+  simd(V128_STORE64_LANE, ...mem(3, 0), 0);
+  add(L_O, 32);
+  add(L_A, 8);
+  loopWhileLess(L_A, () => get(L_END));
+  // next group
+  get(L_START);
+  get(L_HALF);
+  i32(1);
+  op(I32_SHL, I32_ADD);
+  set(L_START);
+  loopWhileLess(L_START, () => get(P_N));
+  // next stage
+  get(L_W);
+  get(L_HALF);
+  i32(5);
+  op(I32_SHL, I32_ADD);
+  set(L_W);
+  get(L_HALF);
+  i32(1);
+  op(I32_SHL);
+  set(L_HALF);
+  loopWhileLess(L_HALF, () => get(P_N));
+
+  // 3. the used carriers, times the receive scale
+  op(BLOCK, VOID);
+  get(P_U);
+  i32(1);
+  op(I32_LT_S, BR_IF, 0);
+  i32(0);
+  set(L_I);
+  op(LOOP, VOID);
+  get(P_FB);
+  get(P_USED);
+  get(L_I);
+  i32(2);
+  op(I32_SHL, I32_ADD, I32_LOAD, ...mem(2, 0));
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  set(L_A);
+  get(P_OUT);
+  get(L_I);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  op(LOCAL_TEE, L_O);
+  get(L_A);
+  f32Load(0);
+  get(P_SC);
+  op(F64_MUL);
+  f32Store(0);
+  get(L_O);
+  get(L_A);
+  f32Load(4);
+  get(P_SC);
+  op(F64_MUL);
+  f32Store(4);
+  add(L_I, 1);
+  loopWhileLess(L_I, () => get(P_U));
+  op(END); // block
+  op(END); // function
+  return functionCode([3, 8, 0x7f, 3, 0x7c, 2, 0x7b], c);
+}
+
+function buildModule(): Uint8Array {
+  const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
+  const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  return Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    // type: (i32 x 8, f64 x 5) -> ()
+    ...section(1, [1, 0x60, 13, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7c, 0x7c, 0x7c, 0x7c, 0x7c, 0]),
+    ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name('fftAt'), 0x00, 0]),
+    ...section(10, [1, ...fftAtCode()]),
+  ]);
+}
+
+type FftAtFn = (n: number, inp: number, perm: number, fb: number, tw: number, used: number, u: number, out: number, c: number, s: number, dc: number, ds: number, sc: number) => void;
+
+let compiled: object | null | undefined;
+
+/** `FrameDemodulator.fftAt` in WebAssembly, for one FFT size and set of used bins. */
+export class WasmFftAt {
+  private readonly f32: Float32Array;
+
+  private constructor(
+    private readonly fn: FftAtFn,
+    memory: { readonly buffer: ArrayBuffer },
+    private readonly n: number,
+    private readonly u: number,
+    private readonly at: { fb: number; out: number; perm: number; used: number; tw: number },
+    private readonly scale: number,
+  ) {
+    this.f32 = new Float32Array(memory.buffer);
+  }
+
+  /** A kernel for `fft` and the used bins (scaled by `scale`), or null where WebAssembly SIMD is missing. */
+  static create(fft: Fft, usedBin: ArrayLike<number>, scale: number): WasmFftAt | null {
+    const wasm = wasmApi();
+    if (!wasm) return null;
+    try {
+      if (compiled === undefined) {
+        const bytes = buildModule();
+        compiled = wasm.validate(bytes) ? new wasm.Module(bytes) : null;
+      }
+      if (compiled === null) return null;
+      const n = fft.size;
+      const u = usedBin.length;
+      const at = { fb: 8 * n, out: 16 * n, perm: 16 * n + 8 * u, used: 20 * n + 8 * u, tw: 0 };
+      at.tw = (at.used + 4 * u + 15) & ~15;
+      const bytes = at.tw + 32 * n;
+      const memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) });
+      const instance = new wasm.Instance(compiled, { m: { mem: memory } });
+      const buffer = memory.buffer;
+      new Uint32Array(buffer, at.perm, n).set(fft.rev);
+      new Uint32Array(buffer, at.used, u).set(Array.from(usedBin));
+      new Float64Array(buffer, at.tw, 4 * (n - 1)).set(fft.stageTwiddles(-1));
+      return new WasmFftAt(instance.exports['fftAt'] as FftAtFn, memory, n, u, at, scale);
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The used carriers of the transform of buf's complex samples from float index `from` (n of them, all
+   * inside `buf`), each first rotated by exp(j phase) with (cos, sin) of the phase starting at (c, s) and
+   * advancing by (dc, ds) per sample, into out[0 .. 2u).
+   */
+  run(buf: Float32Array, from: number, c: number, s: number, dc: number, ds: number, out: Float32Array): void {
+    const { n, u, at } = this;
+    this.f32.set(buf.subarray(from, from + 2 * n), 0);
+    this.fn(n, 0, at.perm, at.fb, at.tw, at.used, u, at.out, c, s, dc, ds, this.scale);
+    out.set(this.f32.subarray(at.out >> 2, (at.out >> 2) + 2 * u));
+  }
+}
