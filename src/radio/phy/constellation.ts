@@ -53,9 +53,13 @@ export class Constellation {
   readonly points: Float32Array;
   readonly size: number;
   private readonly scale: number;
-  private readonly halfInvScale: number;
-  private readonly halfSpan: number;
-  private readonly maxLevel: number;
+  /**
+   * sliceAxis's level index is round-half-up(x halfInvScale + halfSpan) clamped to [0, maxLevel] (public for
+   * the WebAssembly carrier pass, demod-wasm-carriers.ts, which slices with the same numbers).
+   */
+  readonly halfInvScale: number;
+  readonly halfSpan: number;
+  readonly maxLevel: number;
   /** One point's LLRs before demapLlrTo scatters them. */
   private readonly llrTmp = new Float32Array(8);
 

@@ -8,7 +8,7 @@
  * frame shares one phase reference and the channel estimate absorbs the constant.
  */
 import { Fft } from './fft.js';
-import { WasmFftAt } from './fft-wasm.js';
+import { DemodKernels } from './demod-wasm.js';
 import type { OfdmLayout } from './params.js';
 import { HEADER_BYTES } from './params.js';
 import { Constellation, Modulation, constellation } from './constellation.js';
@@ -84,8 +84,8 @@ export class FrameDemodulator {
   readonly backoff: number;
   private readonly fft: Fft;
   private readonly fftBuf: Float32Array;
-  /** fftAt in WebAssembly (same bits), or null where it is unavailable. */
-  private readonly fftKernel: WasmFftAt | null;
+  /** fftAt and demodSymbol's carrier passes in WebAssembly (same bits), or null where unavailable. */
+  private readonly kernels: DemodKernels | null;
   private readonly win: Float32Array;
   private readonly y1: Float32Array;
   private readonly y2: Float32Array;
@@ -131,20 +131,26 @@ export class FrameDemodulator {
     this.searchHalfWidth = Math.min((n >> 1) - 1, layout.cpLength + 4);
     this.backoff = Math.max(0, Math.min(layout.cpLength - 1, Math.round(layout.cpLength / 4)));
     this.fft = new Fft(n);
-    this.fftKernel = WasmFftAt.create(this.fft, layout.usedBin, layout.rxScale);
     this.fftBuf = new Float32Array(2 * n);
     this.win = new Float32Array(2 * (2 * this.searchHalfWidth + 2 * n + layout.cpLength + 2));
     const u = layout.numUsed;
-    this.y1 = new Float32Array(2 * u);
-    this.y2 = new Float32Array(2 * u);
-    this.h = new Float32Array(2 * u);
-    this.h2 = new Float32Array(u);
-    this.invH = new Float32Array(2 * u);
+    this.pilotIndex = new Int32Array(layout.numUsed).fill(-1);
+    this.dataIndex = new Int32Array(layout.numUsed).fill(-1);
+    for (let j = 0; j < layout.numPilots; j++) this.pilotIndex[layout.pilotPos[j]!] = j;
+    for (let d = 0; d < layout.numData; d++) this.dataIndex[layout.dataPos[d]!] = d;
+    const k = DemodKernels.create(this.fft, layout.usedBin, layout.usedSc, this.pilotIndex, layout.numPilots, layout.rxScale);
+    this.kernels = k;
+    // with the kernels, the arrays they work on live in their memory
+    this.y1 = k ? k.y1 : new Float32Array(2 * u);
+    this.y2 = k ? k.y2 : new Float32Array(2 * u);
+    this.h = k ? k.h : new Float32Array(2 * u);
+    this.h2 = k ? k.h2 : new Float32Array(u);
+    this.invH = k ? k.invH : new Float32Array(2 * u);
     this.refPts = new Float32Array(2 * layout.numData);
     this.refFlag = new Uint8Array(layout.numData);
     this.xCar = new Float32Array(2 * u);
     this.kCar = new Uint8Array(u);
-    this.sym = new Float32Array(2 * u);
+    this.sym = k ? k.sym : new Float32Array(2 * u);
     this.hdrStore = new Float32Array(2 * u * layout.headerSymbols);
     this.snr = new SnrAccumulator(u);
     const tr = training(layout);
@@ -152,10 +158,6 @@ export class FrameDemodulator {
     this.ltsTime = tr.ltsTime;
     this.ltsEnergy = tr.ltsEnergy;
     this.zr = new Float64Array(layout.numPilots);
-    this.pilotIndex = new Int32Array(layout.numUsed).fill(-1);
-    this.dataIndex = new Int32Array(layout.numUsed).fill(-1);
-    for (let j = 0; j < layout.numPilots; j++) this.pilotIndex[layout.pilotPos[j]!] = j;
-    for (let d = 0; d < layout.numData; d++) this.dataIndex[layout.dataPos[d]!] = d;
     this.zi = new Float64Array(layout.numPilots);
   }
 
@@ -300,12 +302,12 @@ export class FrameDemodulator {
   private fftAt(buf: Float32Array, bufStart: number, start: number, acq: Acquisition, out: Float32Array): void {
     const L = this.layout;
     const from = 2 * (start - bufStart);
-    const kernel = this.fftKernel;
-    if (kernel !== null && from >= 0 && from + 2 * L.fftSize <= buf.length) {
+    const kernels = this.kernels;
+    if (kernels !== null && from >= 0 && from + 2 * L.fftSize <= buf.length) {
       // derotate's phase recurrence, started from the same cos/sin values
       const omega = acq.omega;
       const ph = -omega * (start - acq.ref);
-      kernel.run(buf, from, Math.cos(ph), Math.sin(ph), Math.cos(omega), -Math.sin(omega), out);
+      kernels.fftAt(buf, from, Math.cos(ph), Math.sin(ph), Math.cos(omega), -Math.sin(omega), out);
       return;
     }
     // derotated samples go straight to their bit-reversed slots: the FFT skips its permutation pass
@@ -808,6 +810,15 @@ export class FrameDemodulator {
     let s = Math.sin(th0);
     const dc = Math.cos(b);
     const ds = -Math.sin(b);
+    const kernels = this.kernels;
+    if (kernels !== null && kernels.owns(out)) {
+      const pv = kernels.pilotVals;
+      for (let j = 0; j < np; j++) pv[j] = pilotValue(L, m, j);
+      const sums = kernels.carriers(out, cons, c, s, dc, ds);
+      const mag = hypot2(sums[0]!, sums[1]!);
+      if (mag > 0) kernels.rotate(out, sums[0]! / mag, -sums[1]! / mag);
+      return;
+    }
     let prevK = L.usedSc[0]!;
     sr = 0;
     si = 0;

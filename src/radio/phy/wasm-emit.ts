@@ -83,6 +83,18 @@ export const F64_MUL = 0xa2;
 export const F32_DEMOTE_F64 = 0xb6;
 export const F64_PROMOTE_F32 = 0xbb;
 export const F64X2_ADD = 0xf0;
+export const IF = 0x04;
+export const ELSE = 0x05;
+export const BR = 0x0c;
+export const I32_XOR = 0x73;
+export const I32_GE_S = 0x4e;
+export const I32_TRUNC_F64_S = 0xaa;
+export const F64_CONVERT_I32_S = 0xb7;
+export const F64_LOAD = 0x2b;
+export const F64_STORE = 0x39;
+export const F64_GT = 0x64;
+export const F64_LT = 0x63;
+export const F64_GE = 0x66;
 export const F32X4_DEMOTE_F64X2_ZERO = 0x5e;
 
 /** A function body with its local declarations, length-prefixed as the code section wants it. */
@@ -107,6 +119,9 @@ export function emitter() {
       const b = new Uint8Array(new Float64Array([v]).buffer);
       op(F64_CONST, ...b);
       op(SIMD, ...uleb(F64X2_SPLAT));
+    },
+    f64: (v: number): void => {
+      op(F64_CONST, ...new Uint8Array(new Float64Array([v]).buffer));
     },
     simd: (code: number, ...imm: number[]): void => op(SIMD, ...uleb(code), ...imm),
     mem: (align: number, offset: number): number[] => [align, ...uleb(offset)],

@@ -18,6 +18,8 @@
  * a 16-byte boundary the stage twiddles (four f64 per butterfly: wr, wi, -wi, wr).
  */
 import type { Fft } from './fft.js';
+import { Modulation, type Constellation } from './constellation.js';
+import { carriersCode, rotateCode } from './demod-wasm-carriers.js';
 import {
   BLOCK,
   BR_IF,
@@ -273,38 +275,82 @@ function fftAtCode(): number[] {
 function buildModule(): Uint8Array {
   const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
   const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  const I = 0x7f;
+  const D = 0x7c;
+  const type = (params: number[]): number[] => [0x60, params.length, ...params, 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    // type: (i32 x 8, f64 x 5) -> ()
-    ...section(1, [1, 0x60, 13, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7c, 0x7c, 0x7c, 0x7c, 0x7c, 0]),
+    ...section(1, [
+      3,
+      ...type([I, I, I, I, I, I, I, I, D, D, D, D, D]), // fftAt
+      ...type([I, I, I, I, I, I, I, I, I, I, I, D, D, D, D, D, D]), // carriers
+      ...type([I, I, D, D]), // rotate
+    ]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('fftAt'), 0x00, 0]),
-    ...section(10, [1, ...fftAtCode()]),
+    ...section(3, [3, 0, 1, 2]),
+    ...section(7, [3, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2]),
+    ...section(10, [3, ...fftAtCode(), ...carriersCode(), ...rotateCode()]),
   ]);
 }
 
 type FftAtFn = (n: number, inp: number, perm: number, fb: number, tw: number, used: number, u: number, out: number, c: number, s: number, dc: number, ds: number, sc: number) => void;
+type CarriersFn = (
+  u: number, out: number, usedSc: number, invH: number, h2: number, pilotIndex: number, pilotVals: number, levels: number, bpsk: number, maxLevel: number, sums: number,
+  his: number, hsp: number, c: number, s: number, dc: number, ds: number,
+) => void;
+type RotateFn = (u: number, out: number, rc: number, rs: number) => void;
 
 let compiled: object | null | undefined;
 
-/** `FrameDemodulator.fftAt` in WebAssembly, for one FFT size and set of used bins. */
-export class WasmFftAt {
+/** Bytes for `count` values of `unit` bytes, rounded up to 16 (each region starts 16-byte aligned). */
+const region = (count: number, unit: number): number => (count * unit + 15) & ~15;
+
+/**
+ * The demodulator's WebAssembly kernels and the arrays they work on. The arrays (`sym`, `y1`, `y2`,
+ * `h`, `h2`, `invH`) are views of the kernels' memory, which never grows, so the demodulator uses them as
+ * its own and the kernels read and write them in place.
+ */
+export class DemodKernels {
+  readonly sym: Float32Array;
+  readonly y1: Float32Array;
+  readonly y2: Float32Array;
+  readonly h: Float32Array;
+  readonly h2: Float32Array;
+  readonly invH: Float32Array;
+  /** The current symbol's pilot values (carriers fills them before each call). */
+  readonly pilotVals: Float64Array;
   private readonly f32: Float32Array;
+  private readonly sums: Float64Array;
+  private readonly buffer: ArrayBuffer;
+  /** The constellation whose levels are in memory. */
+  private levelsOf: Constellation | null = null;
 
   private constructor(
-    private readonly fn: FftAtFn,
-    memory: { readonly buffer: ArrayBuffer },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn },
+    buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
-    private readonly at: { fb: number; out: number; perm: number; used: number; tw: number },
+    private readonly at: Record<'fb' | 'out' | 'perm' | 'used' | 'usedSc' | 'pilotIndex' | 'pilotVals' | 'levels' | 'sums' | 'tw', number>,
+    views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH', number>,
     private readonly scale: number,
   ) {
-    this.f32 = new Float32Array(memory.buffer);
+    this.buffer = buffer;
+    this.f32 = new Float32Array(buffer);
+    this.sym = new Float32Array(buffer, views.sym, 2 * u);
+    this.y1 = new Float32Array(buffer, views.y1, 2 * u);
+    this.y2 = new Float32Array(buffer, views.y2, 2 * u);
+    this.h = new Float32Array(buffer, views.h, 2 * u);
+    this.h2 = new Float32Array(buffer, views.h2, u);
+    this.invH = new Float32Array(buffer, views.invH, 2 * u);
+    this.pilotVals = new Float64Array(buffer, at.pilotVals, (at.levels - at.pilotVals) >> 3);
+    this.sums = new Float64Array(buffer, at.sums, 2);
   }
 
-  /** A kernel for `fft` and the used bins (scaled by `scale`), or null where WebAssembly SIMD is missing. */
-  static create(fft: Fft, usedBin: ArrayLike<number>, scale: number): WasmFftAt | null {
+  /**
+   * Kernels for an FFT and a carrier layout (used bins, their subcarrier numbers, each carrier's pilot
+   * number or -1), or null where WebAssembly SIMD is missing.
+   */
+  static create(fft: Fft, usedBin: ArrayLike<number>, usedSc: ArrayLike<number>, pilotIndex: ArrayLike<number>, numPilots: number, scale: number): DemodKernels | null {
     const wasm = wasmApi();
     if (!wasm) return null;
     try {
@@ -315,30 +361,76 @@ export class WasmFftAt {
       if (compiled === null) return null;
       const n = fft.size;
       const u = usedBin.length;
-      const at = { fb: 8 * n, out: 16 * n, perm: 16 * n + 8 * u, used: 20 * n + 8 * u, tw: 0 };
-      at.tw = (at.used + 4 * u + 15) & ~15;
-      const bytes = at.tw + 32 * n;
-      const memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) });
+      let end = 0;
+      const take = (bytes: number): number => {
+        const o = end;
+        end += bytes;
+        return o;
+      };
+      take(region(2 * n, 4)); // the input window at 0
+      const at = {
+        fb: take(region(2 * n, 4)),
+        out: take(region(2 * u, 4)),
+        perm: take(region(n, 4)),
+        used: take(region(u, 4)),
+        usedSc: take(region(u, 4)),
+        pilotIndex: take(region(u, 4)),
+        pilotVals: take(region(Math.max(1, numPilots), 8)),
+        levels: take(region(16, 4)),
+        sums: take(region(2, 8)),
+        tw: take(region(4 * n, 8)),
+      };
+      const views = { sym: take(region(2 * u, 4)), y1: take(region(2 * u, 4)), y2: take(region(2 * u, 4)), h: take(region(2 * u, 4)), h2: take(region(u, 4)), invH: take(region(2 * u, 4)) };
+      const memory = new wasm.Memory({ initial: Math.ceil(end / 65536) });
       const instance = new wasm.Instance(compiled, { m: { mem: memory } });
       const buffer = memory.buffer;
       new Uint32Array(buffer, at.perm, n).set(fft.rev);
-      new Uint32Array(buffer, at.used, u).set(Array.from(usedBin));
+      new Int32Array(buffer, at.used, u).set(Array.from(usedBin));
+      new Int32Array(buffer, at.usedSc, u).set(Array.from(usedSc));
+      new Int32Array(buffer, at.pilotIndex, u).set(Array.from(pilotIndex));
       new Float64Array(buffer, at.tw, 4 * (n - 1)).set(fft.stageTwiddles(-1));
-      return new WasmFftAt(instance.exports['fftAt'] as FftAtFn, memory, n, u, at, scale);
+      const x = instance.exports;
+      return new DemodKernels({ fftAt: x['fftAt'] as FftAtFn, carriers: x['carriers'] as CarriersFn, rotate: x['rotate'] as RotateFn }, buffer, n, u, at, views, scale);
     } catch {
       return null;
     }
   }
 
+  /** Whether `a` is one of this object's arrays (the kernels can work on it in place). */
+  owns(a: Float32Array): boolean {
+    return a.buffer === this.buffer;
+  }
+
   /**
    * The used carriers of the transform of buf's complex samples from float index `from` (n of them, all
    * inside `buf`), each first rotated by exp(j phase) with (cos, sin) of the phase starting at (c, s) and
-   * advancing by (dc, ds) per sample, into out[0 .. 2u).
+   * advancing by (dc, ds) per sample, into out[0 .. 2u) (in place when `out` is one of this object's arrays).
    */
-  run(buf: Float32Array, from: number, c: number, s: number, dc: number, ds: number, out: Float32Array): void {
+  fftAt(buf: Float32Array, from: number, c: number, s: number, dc: number, ds: number, out: Float32Array): void {
     const { n, u, at } = this;
     this.f32.set(buf.subarray(from, from + 2 * n), 0);
-    this.fn(n, 0, at.perm, at.fb, at.tw, at.used, u, at.out, c, s, dc, ds, this.scale);
-    out.set(this.f32.subarray(at.out >> 2, (at.out >> 2) + 2 * u));
+    const inPlace = this.owns(out);
+    this.fns.fftAt(n, 0, at.perm, at.fb, at.tw, at.used, u, inPlace ? out.byteOffset : at.out, c, s, dc, ds, this.scale);
+    if (!inPlace) out.set(this.f32.subarray(at.out >> 2, (at.out >> 2) + 2 * u));
+  }
+
+  /**
+   * demodSymbol's carrier pass over `out` (one of this object's arrays) with the pilot values in
+   * `pilotVals`: returns the weighted sums (sr, si) in `sums`' two numbers.
+   */
+  carriers(out: Float32Array, cons: Constellation, c: number, s: number, dc: number, ds: number): Float64Array {
+    const { u, at } = this;
+    const bpsk = cons.modulation === Modulation.BPSK ? 1 : 0;
+    if (!bpsk && cons !== this.levelsOf) {
+      this.f32.set(cons.levels32, at.levels >> 2);
+      this.levelsOf = cons;
+    }
+    this.fns.carriers(u, out.byteOffset, at.usedSc, this.invH.byteOffset, this.h2.byteOffset, at.pilotIndex, at.pilotVals, at.levels, bpsk, cons.maxLevel, at.sums, cons.halfInvScale, cons.halfSpan, c, s, dc, ds);
+    return this.sums;
+  }
+
+  /** Every carrier of `out` (one of this object's arrays) times (rc + j rs). */
+  rotate(out: Float32Array, rc: number, rs: number): void {
+    this.fns.rotate(this.u, out.byteOffset, rc, rs);
   }
 }
