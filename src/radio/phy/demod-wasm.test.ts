@@ -34,7 +34,7 @@ test('the WebAssembly fftAt equals the JavaScript derotate + FFT + gather bit fo
     // used bins in a scattered order, as the layout's (negative carriers wrap to the top)
     const used = Int32Array.from({ length: Math.max(1, n - 12) }, (_, i) => (i * 7 + 3) % n);
     const scale = 1 / Math.sqrt(n) + 1e-3;
-    const kernel = DemodKernels.create(fft, used, used, new Int32Array(used.length).fill(-1), 4, scale);
+    const kernel = DemodKernels.create(fft, { usedBin: used, usedSc: used, numPilots: 4, numData: used.length, rxScale: scale }, new Int32Array(used.length).fill(-1), new Int32Array(used.length).fill(-1));
     assert.ok(kernel, 'Node >= 20 has WebAssembly SIMD: the kernel must exist');
     for (let trial = 0; trial < 6; trial++) {
       const buf = new Float32Array(2 * n + 40);
@@ -111,7 +111,7 @@ test('the WebAssembly carrier pass and rotation equal demodSymbol\'s JavaScript 
   const usedBin = usedSc.map((k) => (k + n) % n);
   const pilotIndex = new Int32Array(52).fill(-1);
   [5, 19, 32, 46].forEach((k, j) => (pilotIndex[k] = j));
-  const kernels = DemodKernels.create(fft, usedBin, usedSc, pilotIndex, 4, 0.125);
+  const kernels = DemodKernels.create(fft, { usedBin, usedSc, numPilots: 4, numData: 48, rxScale: 0.125 }, pilotIndex, new Int32Array(52).fill(-1));
   assert.ok(kernels);
   const f64bits = (v: number): string => Array.from(new Uint32Array(new Float64Array([v]).buffer)).join(':');
   let sliced = 0;

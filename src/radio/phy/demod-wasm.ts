@@ -20,6 +20,8 @@
 import type { Fft } from './fft.js';
 import { Modulation, type Constellation } from './constellation.js';
 import { carriersCode, rotateCode } from './demod-wasm-carriers.js';
+import { addKnownCode, fitKnownCode } from './demod-wasm-fit.js';
+import type { OfdmLayout } from './params.js';
 import {
   BLOCK,
   BR_IF,
@@ -281,15 +283,17 @@ function buildModule(): Uint8Array {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [
-      3,
+      5,
       ...type([I, I, I, I, I, I, I, I, D, D, D, D, D]), // fftAt
       ...type([I, I, I, I, I, I, I, I, I, I, I, D, D, D, D, D, D]), // carriers
       ...type([I, I, D, D]), // rotate
+      ...type([I, I, I, I, I, I, I, I, I, I]), // fitKnown
+      ...type([I, I, I, I, I, I, I, I, D, D]), // addKnown
     ]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [3, 0, 1, 2]),
-    ...section(7, [3, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2]),
-    ...section(10, [3, ...fftAtCode(), ...carriersCode(), ...rotateCode()]),
+    ...section(3, [5, 0, 1, 2, 3, 4]),
+    ...section(7, [5, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2, ...name('fitKnown'), 0x00, 3, ...name('addKnown'), 0x00, 4]),
+    ...section(10, [5, ...fftAtCode(), ...carriersCode(), ...rotateCode(), ...fitKnownCode(), ...addKnownCode()]),
   ]);
 }
 
@@ -299,6 +303,8 @@ type CarriersFn = (
   his: number, hsp: number, c: number, s: number, dc: number, ds: number,
 ) => void;
 type RotateFn = (u: number, out: number, rc: number, rs: number) => void;
+type FitKnownFn = (u: number, y: number, src: number, h: number, xc: number, pilotIndex: number, dataIndex: number, pilotVals: number, evmData: number, sums: number) => void;
+type AddKnownFn = (u: number, y: number, xc: number, ar: number, ai: number, b: number, s: number, sums: number, rc: number, rs: number) => void;
 
 let compiled: object | null | undefined;
 
@@ -317,8 +323,10 @@ export class DemodKernels {
   readonly h: Float32Array;
   readonly h2: Float32Array;
   readonly invH: Float32Array;
-  /** The current symbol's pilot values (carriers fills them before each call). */
+  /** The current symbol's pilot values (the caller fills them before carriers and fitKnown). */
   readonly pilotVals: Float64Array;
+  /** The SNR fit's per-carrier sums (SnrAccumulator keeps them here so that addKnown updates them). */
+  readonly snrArrays: { readonly ar: Float64Array; readonly ai: Float64Array; readonly b: Float64Array; readonly s: Float64Array };
   private readonly f32: Float32Array;
   private readonly sums: Float64Array;
   private readonly buffer: ArrayBuffer;
@@ -326,12 +334,13 @@ export class DemodKernels {
   private levelsOf: Constellation | null = null;
 
   private constructor(
-    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn },
     buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
-    private readonly at: Record<'fb' | 'out' | 'perm' | 'used' | 'usedSc' | 'pilotIndex' | 'pilotVals' | 'levels' | 'sums' | 'tw', number>,
-    views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH', number>,
+    private readonly at: Record<'fb' | 'out' | 'perm' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'pilotVals' | 'levels' | 'sums' | 'y' | 'src' | 'xc' | 'tw', number>,
+    views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH' | 'ar' | 'ai' | 'b' | 's', number>,
+    private readonly numData: number,
     private readonly scale: number,
   ) {
     this.buffer = buffer;
@@ -343,14 +352,16 @@ export class DemodKernels {
     this.h2 = new Float32Array(buffer, views.h2, u);
     this.invH = new Float32Array(buffer, views.invH, 2 * u);
     this.pilotVals = new Float64Array(buffer, at.pilotVals, (at.levels - at.pilotVals) >> 3);
-    this.sums = new Float64Array(buffer, at.sums, 2);
+    this.sums = new Float64Array(buffer, at.sums, 4);
+    this.snrArrays = { ar: new Float64Array(buffer, views.ar, u), ai: new Float64Array(buffer, views.ai, u), b: new Float64Array(buffer, views.b, u), s: new Float64Array(buffer, views.s, u) };
   }
 
   /**
    * Kernels for an FFT and a carrier layout (used bins, their subcarrier numbers, each carrier's pilot
    * number or -1), or null where WebAssembly SIMD is missing.
    */
-  static create(fft: Fft, usedBin: ArrayLike<number>, usedSc: ArrayLike<number>, pilotIndex: ArrayLike<number>, numPilots: number, scale: number): DemodKernels | null {
+  static create(fft: Fft, layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'numData' | 'rxScale'>, pilotIndex: ArrayLike<number>, dataIndex: ArrayLike<number>): DemodKernels | null {
+    const { usedBin, usedSc, numPilots, numData, rxScale: scale } = layout;
     const wasm = wasmApi();
     if (!wasm) return null;
     try {
@@ -375,12 +386,27 @@ export class DemodKernels {
         used: take(region(u, 4)),
         usedSc: take(region(u, 4)),
         pilotIndex: take(region(u, 4)),
+        dataIndex: take(region(u, 4)),
         pilotVals: take(region(Math.max(1, numPilots), 8)),
         levels: take(region(16, 4)),
-        sums: take(region(2, 8)),
+        sums: take(region(4, 8)),
+        y: take(region(2 * u, 4)),
+        src: take(region(2 * numData, 4)),
+        xc: take(region(2 * u, 4)),
         tw: take(region(4 * n, 8)),
       };
-      const views = { sym: take(region(2 * u, 4)), y1: take(region(2 * u, 4)), y2: take(region(2 * u, 4)), h: take(region(2 * u, 4)), h2: take(region(u, 4)), invH: take(region(2 * u, 4)) };
+      const views = {
+        sym: take(region(2 * u, 4)),
+        y1: take(region(2 * u, 4)),
+        y2: take(region(2 * u, 4)),
+        h: take(region(2 * u, 4)),
+        h2: take(region(u, 4)),
+        invH: take(region(2 * u, 4)),
+        ar: take(region(u, 8)),
+        ai: take(region(u, 8)),
+        b: take(region(u, 8)),
+        s: take(region(u, 8)),
+      };
       const memory = new wasm.Memory({ initial: Math.ceil(end / 65536) });
       const instance = new wasm.Instance(compiled, { m: { mem: memory } });
       const buffer = memory.buffer;
@@ -388,9 +414,17 @@ export class DemodKernels {
       new Int32Array(buffer, at.used, u).set(Array.from(usedBin));
       new Int32Array(buffer, at.usedSc, u).set(Array.from(usedSc));
       new Int32Array(buffer, at.pilotIndex, u).set(Array.from(pilotIndex));
+      new Int32Array(buffer, at.dataIndex, u).set(Array.from(dataIndex));
       new Float64Array(buffer, at.tw, 4 * (n - 1)).set(fft.stageTwiddles(-1));
       const x = instance.exports;
-      return new DemodKernels({ fftAt: x['fftAt'] as FftAtFn, carriers: x['carriers'] as CarriersFn, rotate: x['rotate'] as RotateFn }, buffer, n, u, at, views, scale);
+      const fns = {
+        fftAt: x['fftAt'] as FftAtFn,
+        carriers: x['carriers'] as CarriersFn,
+        rotate: x['rotate'] as RotateFn,
+        fitKnown: x['fitKnown'] as FitKnownFn,
+        addKnown: x['addKnown'] as AddKnownFn,
+      };
+      return new DemodKernels(fns, buffer, n, u, at, views, numData, scale);
     } catch {
       return null;
     }
@@ -426,6 +460,30 @@ export class DemodKernels {
       this.levelsOf = cons;
     }
     this.fns.carriers(u, out.byteOffset, at.usedSc, this.invH.byteOffset, this.h2.byteOffset, at.pilotIndex, at.pilotVals, at.levels, bpsk, cons.maxLevel, at.sums, cons.halfInvScale, cons.halfSpan, c, s, dc, ds);
+    return this.sums;
+  }
+
+  /**
+   * accumulateKnown's first pass over symbol y[yOff ..] (2u values) with the data carriers' references
+   * src[srcOff ..] (2 numData values) and the pilot values in `pilotVals`: returns (sr, si, en, ed) in
+   * the returned array's first four numbers; the references stay in memory for addKnown.
+   */
+  fitKnown(y: Float32Array, yOff: number, src: Float32Array, srcOff: number, evmData: number): Float64Array {
+    const { u, at } = this;
+    this.f32.set(y.subarray(yOff, yOff + 2 * u), at.y >> 2);
+    this.f32.set(src.subarray(srcOff, srcOff + 2 * this.numData), at.src >> 2);
+    this.fns.fitKnown(u, at.y, at.src, this.h.byteOffset, at.xc, at.pilotIndex, at.dataIndex, at.pilotVals, evmData, at.sums);
+    return this.sums;
+  }
+
+  /**
+   * SnrAccumulator.addSymbolKnown's per-carrier part for the symbol and references of the last fitKnown,
+   * rotated by (rc + j rs), into `snrArrays`: returns (power, known energy) in the first two numbers.
+   */
+  addKnown(rc: number, rs: number): Float64Array {
+    const { u, at } = this;
+    const a = this.snrArrays;
+    this.fns.addKnown(u, at.y, at.xc, a.ar.byteOffset, a.ai.byteOffset, a.b.byteOffset, a.s.byteOffset, at.sums, rc, rs);
     return this.sums;
   }
 

@@ -138,7 +138,7 @@ export class FrameDemodulator {
     this.dataIndex = new Int32Array(layout.numUsed).fill(-1);
     for (let j = 0; j < layout.numPilots; j++) this.pilotIndex[layout.pilotPos[j]!] = j;
     for (let d = 0; d < layout.numData; d++) this.dataIndex[layout.dataPos[d]!] = d;
-    const k = DemodKernels.create(this.fft, layout.usedBin, layout.usedSc, this.pilotIndex, layout.numPilots, layout.rxScale);
+    const k = DemodKernels.create(this.fft, layout, this.pilotIndex, this.dataIndex);
     this.kernels = k;
     // with the kernels, the arrays they work on live in their memory
     this.y1 = k ? k.y1 : new Float32Array(2 * u);
@@ -152,7 +152,7 @@ export class FrameDemodulator {
     this.kCar = new Uint8Array(u);
     this.sym = k ? k.sym : new Float32Array(2 * u);
     this.hdrStore = new Float32Array(2 * u * layout.headerSymbols);
-    this.snr = new SnrAccumulator(u);
+    this.snr = new SnrAccumulator(u, k?.snrArrays);
     const tr = training(layout);
     this.ltsFreq = tr.ltsFreq;
     this.ltsTime = tr.ltsTime;
@@ -948,6 +948,20 @@ export class FrameDemodulator {
    */
   private accumulateKnown(y: Float32Array, yOff: number, m: number, src: Float32Array, srcOff: number, evmData: number): void {
     const L = this.layout;
+    const kernels = this.kernels;
+    if (kernels !== null) {
+      const pv = kernels.pilotVals;
+      for (let j = 0; j < L.numPilots; j++) pv[j] = pilotValue(L, m, j);
+      const sums = kernels.fitKnown(y, yOff, src, srcOff, evmData);
+      const sr = sums[0]!;
+      const si = sums[1]!;
+      this.evmNum += sums[2]!;
+      this.evmDen += sums[3]!;
+      const mag = hypot2(sr, si);
+      const totals = kernels.addKnown(mag > 0 ? sr / mag : 1, mag > 0 ? -si / mag : 0);
+      this.snr.addSymbolKnownTotals(totals[0]!, totals[1]!);
+      return;
+    }
     const u = L.numUsed;
     const h = this.h;
     const xc = this.xCar;

@@ -21,11 +21,18 @@ export class SnrAccumulator {
   private knownCount = 0;
   private trackedSymbols = 0;
 
-  constructor(readonly numCarriers: number) {
-    this.ar = new Float64Array(numCarriers);
-    this.ai = new Float64Array(numCarriers);
-    this.b = new Float64Array(numCarriers);
-    this.s = new Float64Array(numCarriers);
+  /**
+   * `arrays`: where the per-carrier sums live (numCarriers each), e.g. the demodulator's WebAssembly
+   * memory, whose addKnown updates them in place; default: new arrays.
+   */
+  constructor(
+    readonly numCarriers: number,
+    arrays?: { readonly ar: Float64Array; readonly ai: Float64Array; readonly b: Float64Array; readonly s: Float64Array },
+  ) {
+    this.ar = arrays?.ar ?? new Float64Array(numCarriers);
+    this.ai = arrays?.ai ?? new Float64Array(numCarriers);
+    this.b = arrays?.b ?? new Float64Array(numCarriers);
+    this.s = arrays?.s ?? new Float64Array(numCarriers);
   }
 
   reset(): void {
@@ -130,6 +137,19 @@ export class SnrAccumulator {
     this.totalPower += pow;
     this.totalCount += n;
     this.knownEnergy += kEnergy;
+    this.knownCount += n;
+    this.trackedSymbols += 0.5;
+  }
+
+  /**
+   * addSymbolKnown's totals, for a caller that added the per-carrier sums itself (the demodulator's
+   * WebAssembly addKnown): `power` = sum of |y|^2, `knownEnergy` = sum of |x|^2 over the symbol's carriers.
+   */
+  addSymbolKnownTotals(power: number, knownEnergy: number): void {
+    const n = this.numCarriers;
+    this.totalPower += power;
+    this.totalCount += n;
+    this.knownEnergy += knownEnergy;
     this.knownCount += n;
     this.trackedSymbols += 0.5;
   }

@@ -1,0 +1,270 @@
+/**
+ * WebAssembly bodies of the data-aided SNR fit over a symbol whose carriers are all known
+ * (FrameDemodulator.accumulateKnown and SnrAccumulator.addSymbolKnown; demod-wasm.ts assembles and runs
+ * them). Scalar f64, the JavaScript's operations in its order (`a += b * c + d * e` is (a + b c) + d e
+ * only where the JavaScript wrote it so), float32 where it stores: the same bits (demod-wasm.test.ts).
+ *
+ * fitKnown(u, y, src, h, xc, pilotIndex, dataIndex, pilotVals, evmData, sums):
+ *   carrier k's reference x is its pilot value or src[data number]; xc[k] = x (float32); with
+ *   hx = H x: sums[0..1] += y conj(hx), and for data numbers < evmData sums[2] += |y - hx|^2,
+ *   sums[3] += |hx|^2 (sums start at 0).
+ * addKnown(u, y, xc, ar, ai, b, s, sums; rc, rs): y rotated by (rc + j rs) into the per-carrier fit
+ *   sums ar, ai (+= y x*), b (+= |x|^2), s (+= |y|^2 before rotation); sums[0] = sum |y|^2, sums[1] = sum |x|^2.
+ */
+import {
+  BLOCK,
+  BR_IF,
+  ELSE,
+  END,
+  F32_DEMOTE_F64,
+  F32_LOAD,
+  F32_STORE,
+  F64_ADD,
+  F64_LOAD,
+  F64_MUL,
+  F64_PROMOTE_F32,
+  F64_STORE,
+  F64_SUB,
+  I32_ADD,
+  I32_GE_S,
+  I32_LOAD,
+  I32_LT_S,
+  I32_SHL,
+  IF,
+  LOCAL_TEE,
+  LOOP,
+  VOID,
+  emitter,
+  functionCode,
+} from './wasm-emit.js';
+
+type Emitter = ReturnType<typeof emitter>;
+
+/** Pushes base + (index << shift). */
+function address(e: Emitter, base: number, index: number, shift: number): void {
+  e.get(base);
+  e.get(index);
+  e.i32(shift);
+  e.op(I32_SHL, I32_ADD);
+}
+
+/** Pushes a b (+|-) c d. */
+function mulAdd(e: Emitter, a: number, b: number, c: number, d: number, sub: boolean): void {
+  e.get(a);
+  e.get(b);
+  e.op(F64_MUL);
+  e.get(c);
+  e.get(d);
+  e.op(F64_MUL, sub ? F64_SUB : F64_ADD);
+}
+
+export function fitKnownCode(): number[] {
+  const e = emitter();
+  const { op, get, set, i32, f64, mem } = e;
+  const U = 0, Y = 1, SRC = 2, H = 3, XC = 4, PILOT_INDEX = 5, DATA_INDEX = 6, PILOT_VALS = 7, EVM_DATA = 8, SUMS = 9;
+  const K = 10, J = 11, A = 12, IN_EVM = 13;
+  const XR = 14, XI = 15, HR = 16, HI = 17, YR = 18, YI = 19, SR = 20, SI = 21, EN = 22, ED = 23, T0 = 24, T1 = 25;
+  for (const l of [SR, SI, EN, ED]) {
+    f64(0);
+    set(l);
+  }
+  i32(0);
+  set(K);
+  op(BLOCK, VOID);
+  get(U);
+  i32(1);
+  op(I32_LT_S, BR_IF, 0);
+  op(LOOP, VOID);
+  address(e, PILOT_INDEX, K, 2);
+  op(I32_LOAD, ...mem(2, 0));
+  op(LOCAL_TEE, J);
+  i32(0);
+  op(I32_GE_S, IF, VOID);
+  address(e, PILOT_VALS, J, 3);
+  op(F64_LOAD, ...mem(3, 0));
+  set(XR);
+  f64(0);
+  set(XI);
+  i32(0);
+  set(IN_EVM);
+  op(ELSE);
+  address(e, DATA_INDEX, K, 2);
+  op(I32_LOAD, ...mem(2, 0));
+  op(LOCAL_TEE, J); // d
+  get(EVM_DATA);
+  op(I32_LT_S);
+  set(IN_EVM);
+  address(e, SRC, J, 3);
+  op(LOCAL_TEE, A);
+  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
+  set(XR);
+  get(A);
+  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
+  set(XI);
+  op(END);
+  // xc[k] = x
+  address(e, XC, K, 3);
+  op(LOCAL_TEE, A);
+  get(XR);
+  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
+  get(A);
+  get(XI);
+  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 4));
+  // hx = (h[2k] xr - h[2k+1] xi, h[2k] xi + h[2k+1] xr)
+  address(e, H, K, 3);
+  op(LOCAL_TEE, A);
+  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
+  set(T0);
+  get(A);
+  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
+  set(T1);
+  mulAdd(e, T0, XR, T1, XI, true);
+  set(HR);
+  mulAdd(e, T0, XI, T1, XR, false);
+  set(HI);
+  address(e, Y, K, 3);
+  op(LOCAL_TEE, A);
+  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
+  set(YR);
+  get(A);
+  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
+  set(YI);
+  // sr += yr hr + yi hi; si += yi hr - yr hi
+  get(SR);
+  mulAdd(e, YR, HR, YI, HI, false);
+  op(F64_ADD);
+  set(SR);
+  get(SI);
+  mulAdd(e, YI, HR, YR, HI, true);
+  op(F64_ADD);
+  set(SI);
+  get(IN_EVM);
+  op(IF, VOID);
+  get(YR);
+  get(HR);
+  op(F64_SUB);
+  set(T0);
+  get(YI);
+  get(HI);
+  op(F64_SUB);
+  set(T1);
+  get(EN);
+  mulAdd(e, T0, T0, T1, T1, false);
+  op(F64_ADD);
+  set(EN);
+  get(ED);
+  mulAdd(e, HR, HR, HI, HI, false);
+  op(F64_ADD);
+  set(ED);
+  op(END);
+  get(K);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, K);
+  get(U);
+  op(I32_LT_S, BR_IF, 0, END, END);
+  [SR, SI, EN, ED].forEach((l, i) => {
+    get(SUMS);
+    get(l);
+    op(F64_STORE, ...mem(3, 8 * i));
+  });
+  op(END);
+  return functionCode([2, 4, 0x7f, 12, 0x7c], e.c);
+}
+
+export function addKnownCode(): number[] {
+  const e = emitter();
+  const { op, get, set, i32, f64, mem } = e;
+  const U = 0, Y = 1, XC = 2, AR = 3, AI = 4, B = 5, S = 6, SUMS = 7, RC = 8, RS = 9;
+  const K = 10, A = 11;
+  const Y0R = 12, Y0I = 13, P = 14, YR = 15, YI = 16, XR = 17, XI = 18, POW = 19, KE = 20, EN = 21;
+  f64(0);
+  set(POW);
+  f64(0);
+  set(KE);
+  i32(0);
+  set(K);
+  op(BLOCK, VOID);
+  get(U);
+  i32(1);
+  op(I32_LT_S, BR_IF, 0);
+  op(LOOP, VOID);
+  address(e, Y, K, 3);
+  op(LOCAL_TEE, A);
+  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
+  set(Y0R);
+  get(A);
+  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
+  set(Y0I);
+  mulAdd(e, Y0R, Y0R, Y0I, Y0I, false);
+  op(LOCAL_TEE, P);
+  get(POW);
+  op(F64_ADD); // p + pow: addition commutes bit for bit
+  set(POW);
+  mulAdd(e, Y0R, RC, Y0I, RS, true);
+  set(YR);
+  mulAdd(e, Y0R, RS, Y0I, RC, false);
+  set(YI);
+  address(e, XC, K, 3);
+  op(LOCAL_TEE, A);
+  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
+  set(XR);
+  get(A);
+  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
+  set(XI);
+  // ar[k] = ar[k] + yr xr + yi xi  (left to right)
+  address(e, AR, K, 3);
+  op(LOCAL_TEE, A);
+  get(A);
+  op(F64_LOAD, ...mem(3, 0));
+  get(YR);
+  get(XR);
+  op(F64_MUL, F64_ADD);
+  get(YI);
+  get(XI);
+  op(F64_MUL, F64_ADD, F64_STORE, ...mem(3, 0));
+  // ai[k] = ai[k] + yi xr - yr xi
+  address(e, AI, K, 3);
+  op(LOCAL_TEE, A);
+  get(A);
+  op(F64_LOAD, ...mem(3, 0));
+  get(YI);
+  get(XR);
+  op(F64_MUL, F64_ADD);
+  get(YR);
+  get(XI);
+  op(F64_MUL, F64_SUB, F64_STORE, ...mem(3, 0));
+  // e = xr xr + xi xi; b[k] += e; s[k] += p; kEnergy += e
+  mulAdd(e, XR, XR, XI, XI, false);
+  set(EN);
+  address(e, B, K, 3);
+  op(LOCAL_TEE, A);
+  get(A);
+  op(F64_LOAD, ...mem(3, 0));
+  get(EN);
+  op(F64_ADD, F64_STORE, ...mem(3, 0));
+  address(e, S, K, 3);
+  op(LOCAL_TEE, A);
+  get(A);
+  op(F64_LOAD, ...mem(3, 0));
+  get(P);
+  op(F64_ADD, F64_STORE, ...mem(3, 0));
+  get(KE);
+  get(EN);
+  op(F64_ADD);
+  set(KE);
+  get(K);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, K);
+  get(U);
+  op(I32_LT_S, BR_IF, 0, END, END);
+  get(SUMS);
+  get(POW);
+  op(F64_STORE, ...mem(3, 0));
+  get(SUMS);
+  get(KE);
+  op(F64_STORE, ...mem(3, 8));
+  op(END);
+  return functionCode([2, 2, 0x7f, 10, 0x7c], e.c);
+}
