@@ -11,6 +11,7 @@
  * in digital silence after a loud burst can never fire the detector.
  */
 import type { OfdmLayout } from './params.js';
+import type { RxSampleMemory } from './rx-wasm.js';
 
 export interface SyncEvent {
   /** Absolute sample index estimate of the end of the STS (= start of the LTS guard). */
@@ -45,6 +46,8 @@ export class SchmidlCoxDetector {
   private readonly evPi: Float64Array;
   /** Threshold crossings rejected by the exact recomputation (rounding), for diagnostics. */
   roundingRejects = 0;
+  /** The search loop in WebAssembly, used when `run` gets the kernels' own buffer. */
+  private kernels: RxSampleMemory | null = null;
 
   constructor(layout: OfdmLayout, threshold = 0.2) {
     this.lag = layout.fftSize >> 1;
@@ -57,6 +60,11 @@ export class SchmidlCoxDetector {
     this.evM = new Float64Array(this.span);
     this.evPr = new Float64Array(this.span);
     this.evPi = new Float64Array(this.span);
+  }
+
+  /** Run the search loop in WebAssembly when `run` is given `mem.buf` (the receiver's buffer). */
+  useKernels(mem: RxSampleMemory): void {
+    this.kernels = mem.kernels ? mem : null;
   }
 
   /**
@@ -133,29 +141,49 @@ export class SchmidlCoxDetector {
         let hit = -1;
         let rearm = false;
         const armed = this.armed;
-        for (; n < stop; n++, a += 2) {
-          const xr = buf[a]!;
-          const xi = buf[a + 1]!;
-          const yr = buf[a - L2]!;
-          const yi = buf[a - L2 + 1]!;
-          const ur = buf[a - W2]!;
-          const ui = buf[a - W2 + 1]!;
-          const vr = buf[a - W2 - L2]!;
-          const vi = buf[a - W2 - L2 + 1]!;
-          pr += yr * xr + yi * xi - (vr * ur + vi * ui);
-          pi += yr * xi - yi * xr - (vr * ui - vi * ur);
-          e1 += xr * xr + xi * xi - (ur * ur + ui * ui);
-          e2 += yr * yr + yi * yi - (vr * vr + vi * vi);
-          const m2 = pr * pr + pi * pi;
-          const den = e1 * e2;
-          if (m2 >= thr * den && den > 0) {
-            if (armed) {
-              hit = n;
+        const kernels = this.kernels;
+        if (kernels !== null && buf === kernels.buf) {
+          // the loop below in WebAssembly (rx-wasm.ts): same sums, same stop
+          const st = kernels.sums();
+          st[0] = pr;
+          st[1] = pi;
+          st[2] = e1;
+          st[3] = e2;
+          const r = kernels.detect(n - bufStart, stop - n, this.lag, this.window, armed, thr);
+          pr = st[0]!;
+          pi = st[1]!;
+          e1 = st[2]!;
+          e2 = st[3]!;
+          const done = r >> 2;
+          n += done;
+          a += 2 * done;
+          if ((r & 3) === 1) hit = n;
+          else if ((r & 3) === 2) rearm = true;
+        } else {
+          for (; n < stop; n++, a += 2) {
+            const xr = buf[a]!;
+            const xi = buf[a + 1]!;
+            const yr = buf[a - L2]!;
+            const yi = buf[a - L2 + 1]!;
+            const ur = buf[a - W2]!;
+            const ui = buf[a - W2 + 1]!;
+            const vr = buf[a - W2 - L2]!;
+            const vi = buf[a - W2 - L2 + 1]!;
+            pr += yr * xr + yi * xi - (vr * ur + vi * ui);
+            pi += yr * xi - yi * xr - (vr * ui - vi * ur);
+            e1 += xr * xr + xi * xi - (ur * ur + ui * ui);
+            e2 += yr * yr + yi * yi - (vr * vr + vi * vi);
+            const m2 = pr * pr + pi * pi;
+            const den = e1 * e2;
+            if (m2 >= thr * den && den > 0) {
+              if (armed) {
+                hit = n;
+                break;
+              }
+            } else if (!armed) {
+              rearm = true;
               break;
             }
-          } else if (!armed) {
-            rearm = true;
-            break;
           }
         }
         if (hit >= 0 || rearm) {

@@ -10,6 +10,7 @@
  * broken one is still found.
  */
 import { OfdmLayout, OfdmParams, makeLayout } from './params.js';
+import { RxSampleMemory } from './rx-wasm.js';
 import { SchmidlCoxDetector, SyncEvent } from './detector.js';
 import { Acquisition, Equalizer, FrameDemodulator, RxFrame } from './demodulator.js';
 import { FrameHeader, PayloadKind } from './header.js';
@@ -78,6 +79,8 @@ export class StreamReceiver {
   private readonly equalizer: Equalizer;
   private readonly dcBlock: boolean;
   private readonly emitFailed: boolean;
+  /** buf and raw, in WebAssembly memory with the DC and detector kernels where available. */
+  private readonly mem: RxSampleMemory;
   private buf: Float32Array;
   /** Absolute index of buf's first complex sample, and one past the last valid one. */
   private bufStart: number;
@@ -113,8 +116,10 @@ export class StreamReceiver {
     this.dcBlock = opts.dcBlock ?? true;
     this.emitFailed = opts.emitFailedFrames ?? false;
     const hist = this.det.history + 1;
-    this.buf = new Float32Array(2 * Math.max(1 << 16, 4 * hist));
-    this.raw = new Float32Array(this.dcBlock ? this.buf.length : 0);
+    this.mem = new RxSampleMemory(2 * Math.max(1 << 16, 4 * hist), this.dcBlock);
+    this.det.useKernels(this.mem);
+    this.buf = this.mem.buf;
+    this.raw = this.mem.raw;
     // Zeros before the stream start give the detector its history.
     this.bufStart = -hist;
     this.bufEnd = 0;
@@ -186,14 +191,9 @@ export class StreamReceiver {
     if (this.bufEnd - this.bufStart + n > capacity) {
       if (live + n > capacity) {
         const size = 2 * Math.max(2 * capacity, live + n + 1024);
-        const grown = new Float32Array(size);
-        grown.set(this.buf.subarray(2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart)));
-        this.buf = grown;
-        if (this.dcBlock) {
-          const rawGrown = new Float32Array(size);
-          rawGrown.set(this.raw.subarray(2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart)));
-          this.raw = rawGrown;
-        }
+        this.mem.grow(size, 2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart));
+        this.buf = this.mem.buf;
+        this.raw = this.mem.raw;
       } else {
         this.buf.copyWithin(0, 2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart));
         if (this.dcBlock) this.raw.copyWithin(0, 2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart));
@@ -209,6 +209,18 @@ export class StreamReceiver {
       const raw = this.raw;
       raw.set(src.subarray(srcOff, srcOff + 2 * n), o);
       let i = 0;
+      const mem = this.mem;
+      if (mem.kernels) {
+        // the same pass in WebAssembly, block by block (rx-wasm.ts)
+        const sums = mem.sums();
+        while (i < n) {
+          if (this.dcFill === 0) this.dcSnapshot(this.bufEnd + i);
+          const take = Math.min(n - i, 64 - this.dcFill);
+          bad += mem.dc((o >> 1) + i, take, this.dcR, this.dcI);
+          this.dcAccumulate(sums[0]!, sums[1]!, take);
+          i += take;
+        }
+      }
       while (i < n) {
         if (this.dcFill === 0) this.dcSnapshot(this.bufEnd + i);
         const dr = this.dcR;
@@ -270,6 +282,19 @@ export class StreamReceiver {
     const buf = this.buf;
     const raw = this.raw;
     let i = p0;
+    const mem = this.mem;
+    if (mem.kernels) {
+      // raw is already sanitised, so the kernel's check changes nothing and finds no bad value
+      const sums = mem.sums();
+      while (i < p1) {
+        if (this.dcFill === 0) this.dcSnapshot(this.bufStart + i);
+        const end = Math.min(p1, i + 64 - this.dcFill);
+        mem.dc(i, end - i, this.dcR, this.dcI);
+        this.dcAccumulate(sums[0]!, sums[1]!, end - i);
+        i = end;
+      }
+      return;
+    }
     while (i < p1) {
       // a block starts: remember what it is corrected with (see dcRewind)
       if (this.dcFill === 0) this.dcSnapshot(this.bufStart + i);
