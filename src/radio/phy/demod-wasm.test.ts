@@ -4,6 +4,8 @@ import { Fft } from './fft.js';
 import { DemodKernels } from './demod-wasm.js';
 import { Rng } from '../channel/rng.js';
 import { Modulation, constellation, type Constellation } from './constellation.js';
+import { makeLayout } from './params.js';
+import { interleaverInverse } from './bits.js';
 
 /** What FrameDemodulator.fftAt does in JavaScript: derotate into bit-reversed order, stages, gather. */
 function jsFftAt(fft: Fft, used: Int32Array, scale: number, buf: Float32Array, from: number, c: number, s: number, dc: number, ds: number): Float32Array {
@@ -34,7 +36,7 @@ test('the WebAssembly fftAt equals the JavaScript derotate + FFT + gather bit fo
     // used bins in a scattered order, as the layout's (negative carriers wrap to the top)
     const used = Int32Array.from({ length: Math.max(1, n - 12) }, (_, i) => (i * 7 + 3) % n);
     const scale = 1 / Math.sqrt(n) + 1e-3;
-    const kernel = DemodKernels.create(fft, { usedBin: used, usedSc: used, numPilots: 4, numData: used.length, rxScale: scale }, new Int32Array(used.length).fill(-1), new Int32Array(used.length).fill(-1));
+    const kernel = DemodKernels.create(fft, { usedBin: used, usedSc: used, numPilots: 4, numData: used.length, dataPos: used.map((_, i) => i), rxScale: scale }, new Int32Array(used.length).fill(-1), new Int32Array(used.length).fill(-1));
     assert.ok(kernel, 'Node >= 20 has WebAssembly SIMD: the kernel must exist');
     for (let trial = 0; trial < 6; trial++) {
       const buf = new Float32Array(2 * n + 40);
@@ -111,7 +113,7 @@ test('the WebAssembly carrier pass and rotation equal demodSymbol\'s JavaScript 
   const usedBin = usedSc.map((k) => (k + n) % n);
   const pilotIndex = new Int32Array(52).fill(-1);
   [5, 19, 32, 46].forEach((k, j) => (pilotIndex[k] = j));
-  const kernels = DemodKernels.create(fft, { usedBin, usedSc, numPilots: 4, numData: 48, rxScale: 0.125 }, pilotIndex, new Int32Array(52).fill(-1));
+  const kernels = DemodKernels.create(fft, { usedBin, usedSc, numPilots: 4, numData: 48, dataPos: Int32Array.from({ length: 52 }, (_, i) => i).filter((k) => pilotIndex[k]! < 0), rxScale: 0.125 }, pilotIndex, new Int32Array(52).fill(-1));
   assert.ok(kernels);
   const f64bits = (v: number): string => Array.from(new Uint32Array(new Float64Array([v]).buffer)).join(':');
   let sliced = 0;
@@ -152,4 +154,46 @@ test('the WebAssembly carrier pass and rotation equal demodSymbol\'s JavaScript 
     }
   }
   assert.equal(sliced, 40);
+});
+
+test('the WebAssembly symbol LLRs equal symbolLlrs / demapLlrTo bit for bit, every modulation', () => {
+  const rng = new Rng(23);
+  const layout = makeLayout({ sampleRateHz: 2e6 });
+  const pilotIndex = new Int32Array(layout.numUsed).fill(-1);
+  for (let j = 0; j < layout.numPilots; j++) pilotIndex[layout.pilotPos[j]!] = j;
+  const dataIndex = new Int32Array(layout.numUsed).fill(-1);
+  for (let d = 0; d < layout.numData; d++) dataIndex[layout.dataPos[d]!] = d;
+  const kernels = DemodKernels.create(new Fft(layout.fftSize), layout, pilotIndex, dataIndex);
+  assert.ok(kernels);
+  let checked = 0;
+  for (const mod of [Modulation.BPSK, Modulation.QPSK, Modulation.QAM16, Modulation.QAM64, Modulation.QAM256, Modulation.QPSK]) {
+    const cons = constellation(mod);
+    const ncbps = layout.numData * cons.bitsPerSymbol;
+    const inv = interleaverInverse(ncbps, cons.bitsPerSymbol);
+    for (let trial = 0; trial < 6; trial++) {
+      for (let i = 0; i < kernels.sym.length; i++) {
+        const r = rng.nextU32() % 16;
+        kernels.sym[i] = r === 0 ? NaN : r === 1 ? 1e30 : r === 2 ? -0 : rng.gaussian();
+      }
+      for (let i = 0; i < kernels.invH.length; i++) kernels.invH[i] = rng.gaussian();
+      // |H|^2 including zeros (the 1e-30 floor) and tiny values (huge LLRs: the clamp)
+      for (let i = 0; i < kernels.h2.length; i++) kernels.h2[i] = rng.nextU32() % 7 === 0 ? 0 : rng.nextU32() % 5 === 0 ? 1e-9 : Math.abs(rng.gaussian());
+      const nv = trial === 5 ? 0 : 0.05 + Math.abs(rng.gaussian());
+      const want = new Float32Array(ncbps + 10).fill(7);
+      for (let d = 0; d < layout.numData; d++) {
+        const k = layout.dataPos[d]!;
+        const yr = kernels.sym[2 * k]!;
+        const yi = kernels.sym[2 * k + 1]!;
+        const ir = kernels.invH[2 * k]!;
+        const ii = kernels.invH[2 * k + 1]!;
+        const h2 = Math.max(kernels.h2[k]!, 1e-30);
+        cons.demapLlrTo(yr * ir - yi * ii, yr * ii + yi * ir, nv / h2, want, 5, inv, d * cons.bitsPerSymbol);
+      }
+      const got = new Float32Array(ncbps + 10).fill(7);
+      kernels.llrs(cons, nv, got, 5, inv);
+      assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer), `modulation ${mod}, trial ${trial}`);
+      checked++;
+    }
+  }
+  assert.equal(checked, 36);
 });

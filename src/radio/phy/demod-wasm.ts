@@ -21,6 +21,7 @@ import type { Fft } from './fft.js';
 import { Modulation, type Constellation } from './constellation.js';
 import { carriersCode, rotateCode } from './demod-wasm-carriers.js';
 import { addKnownCode, fitKnownCode } from './demod-wasm-fit.js';
+import { llrsCode } from './demod-wasm-llr.js';
 import type { OfdmLayout } from './params.js';
 import {
   BLOCK,
@@ -283,17 +284,18 @@ function buildModule(): Uint8Array {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [
-      5,
+      6,
       ...type([I, I, I, I, I, I, I, I, D, D, D, D, D]), // fftAt
       ...type([I, I, I, I, I, I, I, I, I, I, I, D, D, D, D, D, D]), // carriers
       ...type([I, I, D, D]), // rotate
       ...type([I, I, I, I, I, I, I, I, I, I]), // fitKnown
       ...type([I, I, I, I, I, I, I, I, D, D]), // addKnown
+      ...type([I, I, I, I, I, I, I, I, I, I, I, I, D, D]), // llrs
     ]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [5, 0, 1, 2, 3, 4]),
-    ...section(7, [5, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2, ...name('fitKnown'), 0x00, 3, ...name('addKnown'), 0x00, 4]),
-    ...section(10, [5, ...fftAtCode(), ...carriersCode(), ...rotateCode(), ...fitKnownCode(), ...addKnownCode()]),
+    ...section(3, [6, 0, 1, 2, 3, 4, 5]),
+    ...section(7, [6, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2, ...name('fitKnown'), 0x00, 3, ...name('addKnown'), 0x00, 4, ...name('llrs'), 0x00, 5]),
+    ...section(10, [6, ...fftAtCode(), ...carriersCode(), ...rotateCode(), ...fitKnownCode(), ...addKnownCode(), ...llrsCode()]),
   ]);
 }
 
@@ -305,6 +307,10 @@ type CarriersFn = (
 type RotateFn = (u: number, out: number, rc: number, rs: number) => void;
 type FitKnownFn = (u: number, y: number, src: number, h: number, xc: number, pilotIndex: number, dataIndex: number, pilotVals: number, evmData: number, sums: number) => void;
 type AddKnownFn = (u: number, y: number, xc: number, ar: number, ai: number, b: number, s: number, sums: number, rc: number, rs: number) => void;
+type LlrsFn = (
+  nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number,
+  nv: number, l1: number,
+) => void;
 
 let compiled: object | null | undefined;
 
@@ -330,15 +336,21 @@ export class DemodKernels {
   private readonly f32: Float32Array;
   private readonly sums: Float64Array;
   private readonly buffer: ArrayBuffer;
-  /** The constellation whose levels are in memory. */
+  /** The constellation whose levels are in memory (for carriers, and for llrs). */
   private levelsOf: Constellation | null = null;
+  private levels64Of: Constellation | null = null;
+  /** The deinterleaver table in memory. */
+  private invOf: Uint32Array | null = null;
 
   private constructor(
-    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn },
     buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
-    private readonly at: Record<'fb' | 'out' | 'perm' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'pilotVals' | 'levels' | 'sums' | 'y' | 'src' | 'xc' | 'tw', number>,
+    private readonly at: Record<
+      'fb' | 'out' | 'perm' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
+      number
+    >,
     views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH' | 'ar' | 'ai' | 'b' | 's', number>,
     private readonly numData: number,
     private readonly scale: number,
@@ -360,7 +372,7 @@ export class DemodKernels {
    * Kernels for an FFT and a carrier layout (used bins, their subcarrier numbers, each carrier's pilot
    * number or -1), or null where WebAssembly SIMD is missing.
    */
-  static create(fft: Fft, layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'numData' | 'rxScale'>, pilotIndex: ArrayLike<number>, dataIndex: ArrayLike<number>): DemodKernels | null {
+  static create(fft: Fft, layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'numData' | 'dataPos' | 'rxScale'>, pilotIndex: ArrayLike<number>, dataIndex: ArrayLike<number>): DemodKernels | null {
     const { usedBin, usedSc, numPilots, numData, rxScale: scale } = layout;
     const wasm = wasmApi();
     if (!wasm) return null;
@@ -387,8 +399,13 @@ export class DemodKernels {
         usedSc: take(region(u, 4)),
         pilotIndex: take(region(u, 4)),
         dataIndex: take(region(u, 4)),
+        dataPos: take(region(numData, 4)),
         pilotVals: take(region(Math.max(1, numPilots), 8)),
         levels: take(region(16, 4)),
+        levels64: take(region(16, 8)),
+        levelBits: take(region(16, 4)),
+        inv: take(region(8 * numData, 4)),
+        llr: take(region(8 * numData, 4)),
         sums: take(region(4, 8)),
         y: take(region(2 * u, 4)),
         src: take(region(2 * numData, 4)),
@@ -415,6 +432,7 @@ export class DemodKernels {
       new Int32Array(buffer, at.usedSc, u).set(Array.from(usedSc));
       new Int32Array(buffer, at.pilotIndex, u).set(Array.from(pilotIndex));
       new Int32Array(buffer, at.dataIndex, u).set(Array.from(dataIndex));
+      new Int32Array(buffer, at.dataPos, numData).set(Array.from(layout.dataPos));
       new Float64Array(buffer, at.tw, 4 * (n - 1)).set(fft.stageTwiddles(-1));
       const x = instance.exports;
       const fns = {
@@ -423,6 +441,7 @@ export class DemodKernels {
         rotate: x['rotate'] as RotateFn,
         fitKnown: x['fitKnown'] as FitKnownFn,
         addKnown: x['addKnown'] as AddKnownFn,
+        llrs: x['llrs'] as LlrsFn,
       };
       return new DemodKernels(fns, buffer, n, u, at, views, numData, scale);
     } catch {
@@ -485,6 +504,26 @@ export class DemodKernels {
     const a = this.snrArrays;
     this.fns.addKnown(u, at.y, at.xc, a.ar.byteOffset, a.ai.byteOffset, a.b.byteOffset, a.s.byteOffset, at.sums, rc, rs);
     return this.sums;
+  }
+
+  /**
+   * symbolLlrs: the bit LLRs of the symbol in `sym` (equalized by invH, noise nv / |H|^2, max-log for
+   * `cons`) at their deinterleaved positions out[base + inv[i]], i < 2 numData... (ncbps = inv.length).
+   */
+  llrs(cons: Constellation, nv: number, out: Float32Array, base: number, inv: Uint32Array): void {
+    const { at } = this;
+    if (inv !== this.invOf) {
+      new Uint32Array(this.buffer, at.inv, inv.length).set(inv);
+      this.invOf = inv;
+    }
+    const mode = cons.modulation === Modulation.BPSK ? 0 : cons.axisBits === 1 ? 1 : 2;
+    if (mode === 2 && cons !== this.levels64Of) {
+      new Float64Array(this.buffer, at.levels64, cons.levels.length).set(cons.levels);
+      new Int32Array(this.buffer, at.levelBits, cons.levels.length).set(cons.levelBits);
+      this.levels64Of = cons;
+    }
+    this.fns.llrs(this.numData, this.sym.byteOffset, this.invH.byteOffset, this.h2.byteOffset, at.dataPos, at.inv, mode, cons.axisBits, at.levels64, at.levelBits, cons.levels.length, at.llr, nv, cons.levels[1] ?? 0);
+    out.set(this.f32.subarray(at.llr >> 2, (at.llr >> 2) + inv.length), base);
   }
 
   /** Every carrier of `out` (one of this object's arrays) times (rc + j rs). */

@@ -574,6 +574,10 @@ export class FrameDemodulator {
 
   /** Max-log LLRs of the data carriers of the phase-corrected symbol in `this.sym` (ZF, weighted by |H|^2). */
   private symbolLlrs(c: Constellation, nv: number, out: Float32Array, base: number, inv: Uint32Array): void {
+    if (this.kernels !== null) {
+      this.kernels.llrs(c, nv, out, base, inv);
+      return;
+    }
     const L = this.layout;
     const sym = this.sym;
     const invH = this.invH;
