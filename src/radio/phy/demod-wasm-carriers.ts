@@ -12,6 +12,7 @@
  */
 import {
   BLOCK,
+  DEMOD_ARGS,
   BR,
   BR_IF,
   ELSE,
@@ -45,7 +46,7 @@ import {
   LOOP,
   VOID,
   emitter,
-  functionCode,
+  functionCodeWithF64Args,
 } from './wasm-emit.js';
 
 export function carriersCode(): number[] {
@@ -263,7 +264,7 @@ export function carriersCode(): number[] {
   get(SI);
   op(F64_STORE, ...mem(3, 8));
   op(END);
-  return functionCode([2, 7, 0x7f, 12, 0x7c], e.c);
+  return functionCodeWithF64Args(DEMOD_ARGS, HIS, 6, [2, 7, 0x7f, 12, 0x7c], e.c);
 }
 
 export function rotateCode(): number[] {
@@ -309,5 +310,5 @@ export function rotateCode(): number[] {
   op(LOCAL_TEE, A);
   get(END_);
   op(I32_LT_S, BR_IF, 0, END, END, END);
-  return functionCode([2, 2, 0x7f, 2, 0x7c], e.c);
+  return functionCodeWithF64Args(DEMOD_ARGS, RC, 2, [2, 2, 0x7f, 2, 0x7c], e.c);
 }

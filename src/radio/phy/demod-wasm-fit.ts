@@ -13,6 +13,7 @@
  */
 import {
   BLOCK,
+  DEMOD_ARGS,
   BR_IF,
   ELSE,
   END,
@@ -36,6 +37,7 @@ import {
   VOID,
   emitter,
   functionCode,
+  functionCodeWithF64Args,
 } from './wasm-emit.js';
 
 type Emitter = ReturnType<typeof emitter>;
@@ -266,5 +268,5 @@ export function addKnownCode(): number[] {
   get(KE);
   op(F64_STORE, ...mem(3, 8));
   op(END);
-  return functionCode([2, 2, 0x7f, 10, 0x7c], e.c);
+  return functionCodeWithF64Args(DEMOD_ARGS, RC, 2, [2, 2, 0x7f, 10, 0x7c], e.c);
 }

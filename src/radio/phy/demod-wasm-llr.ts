@@ -10,6 +10,7 @@
  */
 import {
   BLOCK,
+  DEMOD_ARGS,
   BR_IF,
   ELSE,
   END,
@@ -40,7 +41,7 @@ import {
   SELECT,
   VOID,
   emitter,
-  functionCode,
+  functionCodeWithF64Args,
 } from './wasm-emit.js';
 
 
@@ -279,5 +280,5 @@ export function llrsCode(): number[] {
   get(N_DATA);
   op(I32_LT_S, BR_IF, 0, END, END);
   op(END);
-  return functionCode([2, 8, 0x7f, 12, 0x7c], e.c);
+  return functionCodeWithF64Args(DEMOD_ARGS, NV, 2, [2, 8, 0x7f, 12, 0x7c], e.c);
 }

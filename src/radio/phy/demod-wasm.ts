@@ -25,6 +25,7 @@ import { llrsCode } from './demod-wasm-llr.js';
 import type { OfdmLayout } from './params.js';
 import {
   BLOCK,
+  DEMOD_ARGS,
   BR_IF,
   END,
   F32_DEMOTE_F64,
@@ -51,7 +52,7 @@ import {
   V128_STORE64_LANE,
   VOID,
   emitter,
-  functionCode,
+  functionCodeWithF64Args,
   uleb,
   wasmApi,
 } from './wasm-emit.js';
@@ -272,25 +273,25 @@ function fftAtCode(): number[] {
   loopWhileLess(L_I, () => get(P_U));
   op(END); // block
   op(END); // function
-  return functionCode([3, 8, 0x7f, 3, 0x7c, 2, 0x7b], c);
+  return functionCodeWithF64Args(DEMOD_ARGS, P_C, 5, [3, 8, 0x7f, 3, 0x7c, 2, 0x7b], c);
 }
 
 function buildModule(): Uint8Array {
   const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
   const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const I = 0x7f;
-  const D = 0x7c;
   const type = (params: number[]): number[] => [0x60, params.length, ...params, 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [
       6,
-      ...type([I, I, I, I, I, I, I, I, D, D, D, D, D]), // fftAt
-      ...type([I, I, I, I, I, I, I, I, I, I, I, D, D, D, D, D, D]), // carriers
-      ...type([I, I, D, D]), // rotate
-      ...type([I, I, I, I, I, I, I, I, I, I]), // fitKnown
-      ...type([I, I, I, I, I, I, I, I, D, D]), // addKnown
-      ...type([I, I, I, I, I, I, I, I, I, I, I, I, D, D]), // llrs
+      // the double inputs are read from memory (functionCodeWithF64Args), so every parameter is an i32
+      ...type(new Array(8).fill(I)), // fftAt
+      ...type(new Array(11).fill(I)), // carriers
+      ...type([I, I]), // rotate
+      ...type(new Array(10).fill(I)), // fitKnown
+      ...type(new Array(8).fill(I)), // addKnown
+      ...type(new Array(12).fill(I)), // llrs
     ]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
     ...section(3, [6, 0, 1, 2, 3, 4, 5]),
@@ -299,18 +300,13 @@ function buildModule(): Uint8Array {
   ]);
 }
 
-type FftAtFn = (n: number, inp: number, perm: number, fb: number, tw: number, used: number, u: number, out: number, c: number, s: number, dc: number, ds: number, sc: number) => void;
-type CarriersFn = (
-  u: number, out: number, usedSc: number, invH: number, h2: number, pilotIndex: number, pilotVals: number, levels: number, bpsk: number, maxLevel: number, sums: number,
-  his: number, hsp: number, c: number, s: number, dc: number, ds: number,
-) => void;
-type RotateFn = (u: number, out: number, rc: number, rs: number) => void;
+// double inputs go through `args` (memory), in the order of the comments
+type FftAtFn = (n: number, inp: number, perm: number, fb: number, tw: number, used: number, u: number, out: number) => void; // c, s, dc, ds, scale
+type CarriersFn = (u: number, out: number, usedSc: number, invH: number, h2: number, pilotIndex: number, pilotVals: number, levels: number, bpsk: number, maxLevel: number, sums: number) => void; // his, hsp, c, s, dc, ds
+type RotateFn = (u: number, out: number) => void; // rc, rs
 type FitKnownFn = (u: number, y: number, src: number, h: number, xc: number, pilotIndex: number, dataIndex: number, pilotVals: number, evmData: number, sums: number) => void;
-type AddKnownFn = (u: number, y: number, xc: number, ar: number, ai: number, b: number, s: number, sums: number, rc: number, rs: number) => void;
-type LlrsFn = (
-  nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number,
-  nv: number, l1: number,
-) => void;
+type AddKnownFn = (u: number, y: number, xc: number, ar: number, ai: number, b: number, s: number, sums: number) => void; // rc, rs
+type LlrsFn = (nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number) => void; // nv, l1
 
 let compiled: object | null | undefined;
 
@@ -335,6 +331,10 @@ export class DemodKernels {
   readonly snrArrays: { readonly ar: Float64Array; readonly ai: Float64Array; readonly b: Float64Array; readonly s: Float64Array };
   private readonly f32: Float32Array;
   private readonly sums: Float64Array;
+  /** The kernels' double inputs (at DEMOD_ARGS). */
+  private readonly args: Float64Array;
+  /** The transform's used carriers when the caller's array is not one of ours. */
+  private readonly outView: Float32Array;
   private readonly buffer: ArrayBuffer;
   /** The constellation whose levels are in memory (for carriers, and for llrs). */
   private levelsOf: Constellation | null = null;
@@ -348,7 +348,7 @@ export class DemodKernels {
     private readonly n: number,
     private readonly u: number,
     private readonly at: Record<
-      'fb' | 'out' | 'perm' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
+      'input' | 'fb' | 'out' | 'perm' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
       number
     >,
     views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH' | 'ar' | 'ai' | 'b' | 's', number>,
@@ -365,6 +365,8 @@ export class DemodKernels {
     this.invH = new Float32Array(buffer, views.invH, 2 * u);
     this.pilotVals = new Float64Array(buffer, at.pilotVals, (at.levels - at.pilotVals) >> 3);
     this.sums = new Float64Array(buffer, at.sums, 4);
+    this.args = new Float64Array(buffer, DEMOD_ARGS, 8);
+    this.outView = new Float32Array(buffer, at.out, 2 * u);
     this.snrArrays = { ar: new Float64Array(buffer, views.ar, u), ai: new Float64Array(buffer, views.ai, u), b: new Float64Array(buffer, views.b, u), s: new Float64Array(buffer, views.s, u) };
   }
 
@@ -390,8 +392,9 @@ export class DemodKernels {
         end += bytes;
         return o;
       };
-      take(region(2 * n, 4)); // the input window at 0
+      take(64); // the kernels' double inputs at DEMOD_ARGS = 0
       const at = {
+        input: take(region(2 * n, 4)),
         fb: take(region(2 * n, 4)),
         out: take(region(2 * u, 4)),
         perm: take(region(n, 4)),
@@ -460,11 +463,17 @@ export class DemodKernels {
    * advancing by (dc, ds) per sample, into out[0 .. 2u) (in place when `out` is one of this object's arrays).
    */
   fftAt(buf: Float32Array, from: number, c: number, s: number, dc: number, ds: number, out: Float32Array): void {
-    const { n, u, at } = this;
-    this.f32.set(buf.subarray(from, from + 2 * n), 0);
+    const { n, u, at, f32, args } = this;
+    // copied by a loop: a subarray per call would allocate a view object (a few per symbol)
+    for (let i = 0, o = at.input >> 2; i < 2 * n; i++) f32[o + i] = buf[from + i]!;
     const inPlace = this.owns(out);
-    this.fns.fftAt(n, 0, at.perm, at.fb, at.tw, at.used, u, inPlace ? out.byteOffset : at.out, c, s, dc, ds, this.scale);
-    if (!inPlace) out.set(this.f32.subarray(at.out >> 2, (at.out >> 2) + 2 * u));
+    args[0] = c;
+    args[1] = s;
+    args[2] = dc;
+    args[3] = ds;
+    args[4] = this.scale;
+    this.fns.fftAt(n, at.input, at.perm, at.fb, at.tw, at.used, u, inPlace ? out.byteOffset : at.out);
+    if (!inPlace) out.set(this.outView);
   }
 
   /**
@@ -478,7 +487,14 @@ export class DemodKernels {
       this.f32.set(cons.levels32, at.levels >> 2);
       this.levelsOf = cons;
     }
-    this.fns.carriers(u, out.byteOffset, at.usedSc, this.invH.byteOffset, this.h2.byteOffset, at.pilotIndex, at.pilotVals, at.levels, bpsk, cons.maxLevel, at.sums, cons.halfInvScale, cons.halfSpan, c, s, dc, ds);
+    const args = this.args;
+    args[0] = cons.halfInvScale;
+    args[1] = cons.halfSpan;
+    args[2] = c;
+    args[3] = s;
+    args[4] = dc;
+    args[5] = ds;
+    this.fns.carriers(u, out.byteOffset, at.usedSc, this.invH.byteOffset, this.h2.byteOffset, at.pilotIndex, at.pilotVals, at.levels, bpsk, cons.maxLevel, at.sums);
     return this.sums;
   }
 
@@ -488,9 +504,9 @@ export class DemodKernels {
    * the returned array's first four numbers; the references stay in memory for addKnown.
    */
   fitKnown(y: Float32Array, yOff: number, src: Float32Array, srcOff: number, evmData: number): Float64Array {
-    const { u, at } = this;
-    this.f32.set(y.subarray(yOff, yOff + 2 * u), at.y >> 2);
-    this.f32.set(src.subarray(srcOff, srcOff + 2 * this.numData), at.src >> 2);
+    const { u, at, f32 } = this;
+    for (let i = 0, o = at.y >> 2; i < 2 * u; i++) f32[o + i] = y[yOff + i]!;
+    for (let i = 0, o = at.src >> 2, m = 2 * this.numData; i < m; i++) f32[o + i] = src[srcOff + i]!;
     this.fns.fitKnown(u, at.y, at.src, this.h.byteOffset, at.xc, at.pilotIndex, at.dataIndex, at.pilotVals, evmData, at.sums);
     return this.sums;
   }
@@ -502,7 +518,9 @@ export class DemodKernels {
   addKnown(rc: number, rs: number): Float64Array {
     const { u, at } = this;
     const a = this.snrArrays;
-    this.fns.addKnown(u, at.y, at.xc, a.ar.byteOffset, a.ai.byteOffset, a.b.byteOffset, a.s.byteOffset, at.sums, rc, rs);
+    this.args[0] = rc;
+    this.args[1] = rs;
+    this.fns.addKnown(u, at.y, at.xc, a.ar.byteOffset, a.ai.byteOffset, a.b.byteOffset, a.s.byteOffset, at.sums);
     return this.sums;
   }
 
@@ -522,12 +540,17 @@ export class DemodKernels {
       new Int32Array(this.buffer, at.levelBits, cons.levels.length).set(cons.levelBits);
       this.levels64Of = cons;
     }
-    this.fns.llrs(this.numData, this.sym.byteOffset, this.invH.byteOffset, this.h2.byteOffset, at.dataPos, at.inv, mode, cons.axisBits, at.levels64, at.levelBits, cons.levels.length, at.llr, nv, cons.levels[1] ?? 0);
-    out.set(this.f32.subarray(at.llr >> 2, (at.llr >> 2) + inv.length), base);
+    this.args[0] = nv;
+    this.args[1] = cons.levels[1] ?? 0;
+    this.fns.llrs(this.numData, this.sym.byteOffset, this.invH.byteOffset, this.h2.byteOffset, at.dataPos, at.inv, mode, cons.axisBits, at.levels64, at.levelBits, cons.levels.length, at.llr);
+    const f32 = this.f32;
+    for (let i = 0, o = at.llr >> 2; i < inv.length; i++) out[base + i] = f32[o + i]!;
   }
 
   /** Every carrier of `out` (one of this object's arrays) times (rc + j rs). */
   rotate(out: Float32Array, rc: number, rs: number): void {
-    this.fns.rotate(this.u, out.byteOffset, rc, rs);
+    this.args[0] = rc;
+    this.args[1] = rs;
+    this.fns.rotate(this.u, out.byteOffset);
   }
 }

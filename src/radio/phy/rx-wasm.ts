@@ -61,10 +61,14 @@ import {
   V128_STORE64_LANE,
   VOID,
   emitter,
-  functionCode,
+  functionCodeWithF64Args,
   uleb,
   wasmApi,
 } from './wasm-emit.js';
+
+/** Bytes kept at the start of the memory for the kernels' numbers: [0, 32) results and state, [32, 64) inputs. */
+const SCRATCH = 64;
+const RX_ARGS = 32;
 
 function dcCode(): number[] {
   const e = emitter();
@@ -144,7 +148,7 @@ function dcCode(): number[] {
   simd(I64X2_EXTRACT_LANE, 1);
   op(I64_ADD, I32_WRAP_I64, I32_SUB);
   op(END);
-  return functionCode([2, 1, 0x7f, 5, 0x7b], e.c);
+  return functionCodeWithF64Args(RX_ARGS, DR, 2, [2, 1, 0x7f, 5, 0x7b], e.c);
 }
 
 function detectCode(): number[] {
@@ -261,17 +265,17 @@ function detectCode(): number[] {
   op(I32_MUL);
   get(STATUS);
   op(I32_ADD, END);
-  return functionCode([2, 2, 0x7f, 14, 0x7c], e.c);
+  return functionCodeWithF64Args(RX_ARGS, THR, 1, [2, 2, 0x7f, 14, 0x7c], e.c);
 }
 
 function buildModule(): Uint8Array {
   const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
   const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const I = 0x7f;
-  const D = 0x7c;
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [2, 0x60, 6, I, I, I, I, D, D, 1, I, 0x60, 7, I, I, I, I, I, I, D, 1, I]),
+    // dc (i32 x 4) -> i32, detect (i32 x 6) -> i32; their doubles are read from RX_ARGS
+    ...section(1, [2, 0x60, 4, I, I, I, I, 1, I, 0x60, 6, I, I, I, I, I, I, 1, I]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
     ...section(3, [2, 0, 1]),
     ...section(7, [2, ...name('dc'), 0x00, 0, ...name('detect'), 0x00, 1]),
@@ -279,13 +283,12 @@ function buildModule(): Uint8Array {
   ]);
 }
 
-type DcFn = (raw: number, buf: number, n: number, sums: number, dr: number, di: number) => number;
-type DetectFn = (a: number, count: number, l2: number, w2: number, armed: number, state: number, thr: number) => number;
+type DcFn = (raw: number, buf: number, n: number, sums: number) => number; // dr, di at RX_ARGS
+type DetectFn = (a: number, count: number, l2: number, w2: number, armed: number, state: number) => number; // threshold at RX_ARGS
 
 let compiled: object | null | undefined;
 
-/** Bytes kept at the start of the memory for the kernels' in/out numbers. */
-const SCRATCH = 64;
+
 
 /**
  * The receiver's sample buffers (`buf`, and `raw` with DC blocking) with the kernels that work on them.
@@ -373,7 +376,10 @@ export class RxSampleMemory {
    */
   dc(p: number, n: number, dr: number, di: number): number {
     const o = 8 * p;
-    return this.fns!.dc(this.raw.byteOffset + o, this.buf.byteOffset + o, n, 0, dr, di);
+    const args = this.f64;
+    args[4] = dr;
+    args[5] = di;
+    return this.fns!.dc(this.raw.byteOffset + o, this.buf.byteOffset + o, n, 0);
   }
 
   /** The numbers the last kernel call left: dc's two sums, or detect's P re, P im, E1, E2. */
@@ -386,6 +392,7 @@ export class RxSampleMemory {
    * in sums()[0..3] (set them first): see the module comment for the returned 4 i + status.
    */
   detect(p: number, count: number, lag: number, window: number, armed: boolean, threshold: number): number {
-    return this.fns!.detect(this.buf.byteOffset + 8 * p, count, 8 * lag, 8 * window, armed ? 1 : 0, 0, threshold);
+    this.f64[4] = threshold;
+    return this.fns!.detect(this.buf.byteOffset + 8 * p, count, 8 * lag, 8 * window, armed ? 1 : 0, 0);
   }
 }

@@ -119,6 +119,21 @@ export function functionCode(localDecls: number[], code: number[]): number[] {
   return [...uleb(body.length), ...body];
 }
 
+/** Byte address of the demodulator kernels' double inputs (demod-wasm.ts keeps 8 f64 there). */
+export const DEMOD_ARGS = 0;
+
+/**
+ * A function whose double inputs are read from memory (`count` f64 at byte `argsAt`) into locals
+ * first .. first + count - 1 (declared here, before `localDecls`' groups) instead of being parameters:
+ * a call from JavaScript with double arguments boxes each one (a heap number per argument per call), while
+ * the caller's stores into a Float64Array view allocate nothing.
+ */
+export function functionCodeWithF64Args(argsAt: number, first: number, count: number, localDecls: number[], code: number[]): number[] {
+  const prologue: number[] = [];
+  for (let k = 0; k < count; k++) prologue.push(I32_CONST, ...sleb(argsAt), F64_LOAD, 3, ...uleb(8 * k), LOCAL_SET, ...uleb(first + k));
+  return functionCode([localDecls[0]! + 1, count, 0x7c, ...localDecls.slice(1)], [...prologue, ...code]);
+}
+
 /** Emitters for one function body: `c` collects its code bytes. */
 export function emitter() {
   const c: number[] = [];
