@@ -7,6 +7,11 @@ import { Modulation, constellation, type Constellation } from './constellation.j
 import { makeLayout } from './params.js';
 import { interleaverInverse } from './bits.js';
 
+/** Kernel tables for tests that do not acquire (no LTS, a token window). */
+function tablesFor(n: number, u: number, pilotIndex: Int32Array, dataIndex: Int32Array) {
+  return { pilotIndex, dataIndex, ltsFreq: new Float32Array(u), ltsTime: new Float32Array(2 * n), winFloats: 2 };
+}
+
 /** What FrameDemodulator.fftAt does in JavaScript: derotate into bit-reversed order, stages, gather. */
 function jsFftAt(fft: Fft, used: Int32Array, scale: number, buf: Float32Array, from: number, c: number, s: number, dc: number, ds: number): Float32Array {
   const n = fft.size;
@@ -36,7 +41,7 @@ test('the WebAssembly fftAt equals the JavaScript derotate + FFT + gather bit fo
     // used bins in a scattered order, as the layout's (negative carriers wrap to the top)
     const used = Int32Array.from({ length: Math.max(1, n - 12) }, (_, i) => (i * 7 + 3) % n);
     const scale = 1 / Math.sqrt(n) + 1e-3;
-    const kernel = DemodKernels.create(fft, { usedBin: used, usedSc: used, numPilots: 4, numData: used.length, dataPos: used.map((_, i) => i), rxScale: scale }, new Int32Array(used.length).fill(-1), new Int32Array(used.length).fill(-1));
+    const kernel = DemodKernels.create(fft, { usedBin: used, usedSc: used, numPilots: 4, numData: used.length, dataPos: used.map((_, i) => i), rxScale: scale }, tablesFor(n, used.length, new Int32Array(used.length).fill(-1), new Int32Array(used.length).fill(-1)));
     assert.ok(kernel, 'Node >= 20 has WebAssembly SIMD: the kernel must exist');
     for (let trial = 0; trial < 6; trial++) {
       const buf = new Float32Array(2 * n + 40);
@@ -113,7 +118,7 @@ test('the WebAssembly carrier pass and rotation equal demodSymbol\'s JavaScript 
   const usedBin = usedSc.map((k) => (k + n) % n);
   const pilotIndex = new Int32Array(52).fill(-1);
   [5, 19, 32, 46].forEach((k, j) => (pilotIndex[k] = j));
-  const kernels = DemodKernels.create(fft, { usedBin, usedSc, numPilots: 4, numData: 48, dataPos: Int32Array.from({ length: 52 }, (_, i) => i).filter((k) => pilotIndex[k]! < 0), rxScale: 0.125 }, pilotIndex, new Int32Array(52).fill(-1));
+  const kernels = DemodKernels.create(fft, { usedBin, usedSc, numPilots: 4, numData: 48, dataPos: Int32Array.from({ length: 52 }, (_, i) => i).filter((k) => pilotIndex[k]! < 0), rxScale: 0.125 }, tablesFor(n, 52, pilotIndex, new Int32Array(52).fill(-1)));
   assert.ok(kernels);
   const f64bits = (v: number): string => Array.from(new Uint32Array(new Float64Array([v]).buffer)).join(':');
   let sliced = 0;
@@ -163,7 +168,7 @@ test('the WebAssembly symbol LLRs equal symbolLlrs / demapLlrTo bit for bit, eve
   for (let j = 0; j < layout.numPilots; j++) pilotIndex[layout.pilotPos[j]!] = j;
   const dataIndex = new Int32Array(layout.numUsed).fill(-1);
   for (let d = 0; d < layout.numData; d++) dataIndex[layout.dataPos[d]!] = d;
-  const kernels = DemodKernels.create(new Fft(layout.fftSize), layout, pilotIndex, dataIndex);
+  const kernels = DemodKernels.create(new Fft(layout.fftSize), layout, tablesFor(layout.fftSize, layout.numUsed, pilotIndex, dataIndex));
   assert.ok(kernels);
   let checked = 0;
   for (const mod of [Modulation.BPSK, Modulation.QPSK, Modulation.QAM16, Modulation.QAM64, Modulation.QAM256, Modulation.QPSK]) {

@@ -22,6 +22,8 @@ import { Modulation, type Constellation } from './constellation.js';
 import { carriersCode, rotateCode } from './demod-wasm-carriers.js';
 import { addKnownCode, fitKnownCode } from './demod-wasm-fit.js';
 import { llrsCode } from './demod-wasm-llr.js';
+import { emitStages } from './demod-wasm-stages.js';
+import { cfoCode, derotCode, lagSumsCode, timingCode } from './demod-wasm-acquire.js';
 import type { OfdmLayout } from './params.js';
 import {
   BLOCK,
@@ -31,25 +33,16 @@ import {
   F32_DEMOTE_F64,
   F32_LOAD,
   F32_STORE,
-  F32X4_DEMOTE_F64X2_ZERO,
   F64_MUL,
   F64_ADD,
   F64_PROMOTE_F32,
   F64_SUB,
-  F64X2_ADD,
-  F64X2_MUL,
-  F64X2_PROMOTE_LOW_F32X4,
-  F64X2_SPLAT,
-  F64X2_SUB,
   I32_ADD,
   I32_LOAD,
   I32_LT_S,
   I32_SHL,
   LOCAL_TEE,
   LOOP,
-  V128_LOAD,
-  V128_LOAD64_ZERO,
-  V128_STORE64_LANE,
   VOID,
   emitter,
   functionCodeWithF64Args,
@@ -87,7 +80,8 @@ const V_A = 24;
 const V_T = 25;
 
 function fftAtCode(): number[] {
-  const { c, op, get, set, i32, simd, mem } = emitter();
+  const e = emitter();
+  const { c, op, get, set, i32, mem } = e;
   const f32Load = (offset: number): void => op(F32_LOAD, ...mem(2, offset), F64_PROMOTE_F32);
   const f32Store = (offset: number): void => op(F32_DEMOTE_F64, F32_STORE, ...mem(2, offset));
   const add = (l: number, v: number): void => {
@@ -160,82 +154,8 @@ function fftAtCode(): number[] {
   add(L_I, 1);
   loopWhileLess(L_I, () => get(P_N));
 
-  // 2. radix-2 stages: half = 1, 2, 4, ... < n; stage twiddles at tw + 32 (half - 1)
-  i32(1);
-  set(L_HALF);
-  get(P_TW);
-  set(L_W); // twiddles of the current stage
-  op(LOOP, VOID); // stages
-  i32(0);
-  set(L_START);
-  op(LOOP, VOID); // groups
-  get(P_FB);
-  get(L_START);
-  i32(3);
-  op(I32_SHL, I32_ADD);
-  op(LOCAL_TEE, L_A);
-  get(L_HALF);
-  i32(3);
-  op(I32_SHL, I32_ADD);
-  set(L_END); // the group's second half starts here
-  get(L_W);
-  set(L_O); // twiddle k
-  op(LOOP, VOID); // butterflies
-  get(L_A);
-  get(L_HALF);
-  i32(3);
-  op(I32_SHL, I32_ADD);
-  op(LOCAL_TEE, L_B);
-  f32Load(0);
-  simd(F64X2_SPLAT);
-  get(L_O);
-  simd(V128_LOAD, ...mem(4, 0));
-  simd(F64X2_MUL);
-  get(L_B);
-  f32Load(4);
-  simd(F64X2_SPLAT);
-  get(L_O);
-  simd(V128_LOAD, ...mem(4, 16));
-  simd(F64X2_MUL);
-  simd(F64X2_ADD);
-  set(V_T);
-  get(L_A);
-  simd(V128_LOAD64_ZERO, ...mem(3, 0));
-  simd(F64X2_PROMOTE_LOW_F32X4);
-  set(V_A);
-  get(L_A);
-  get(V_A);
-  get(V_T);
-  simd(F64X2_ADD);
-  simd(F32X4_DEMOTE_F64X2_ZERO);
-  simd(V128_STORE64_LANE, ...mem(3, 0), 0);
-  get(L_B);
-  get(V_A);
-  get(V_T);
-  simd(F64X2_SUB);
-  simd(F32X4_DEMOTE_F64X2_ZERO);
-  simd(V128_STORE64_LANE, ...mem(3, 0), 0);
-  add(L_O, 32);
-  add(L_A, 8);
-  loopWhileLess(L_A, () => get(L_END));
-  // next group
-  get(L_START);
-  get(L_HALF);
-  i32(1);
-  op(I32_SHL, I32_ADD);
-  set(L_START);
-  loopWhileLess(L_START, () => get(P_N));
-  // next stage
-  get(L_W);
-  get(L_HALF);
-  i32(5);
-  op(I32_SHL, I32_ADD);
-  set(L_W);
-  get(L_HALF);
-  i32(1);
-  op(I32_SHL);
-  set(L_HALF);
-  loopWhileLess(L_HALF, () => get(P_N));
+  // 2. radix-2 stages
+  emitStages(e, { n: P_N, fb: P_FB, tw: P_TW, half: L_HALF, w: L_W, start: L_START, a: L_A, end: L_END, k: L_O, b: L_B, va: V_A, t: V_T });
 
   // 3. the used carriers, times the receive scale
   op(BLOCK, VOID);
@@ -280,11 +200,11 @@ function buildModule(): Uint8Array {
   const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
   const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const I = 0x7f;
-  const type = (params: number[]): number[] => [0x60, params.length, ...params, 0];
+  const type = (params: number[], result = false): number[] => [0x60, params.length, ...params, ...(result ? [1, I] : [0])];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [
-      6,
+      10,
       // the double inputs are read from memory (functionCodeWithF64Args), so every parameter is an i32
       ...type(new Array(8).fill(I)), // fftAt
       ...type(new Array(11).fill(I)), // carriers
@@ -292,11 +212,15 @@ function buildModule(): Uint8Array {
       ...type(new Array(10).fill(I)), // fitKnown
       ...type(new Array(8).fill(I)), // addKnown
       ...type(new Array(12).fill(I)), // llrs
+      ...type([I, I, I]), // derot
+      ...type(new Array(9).fill(I), true), // cfo
+      ...type(new Array(5).fill(I), true), // timing
+      ...type([I, I, I, I]), // lagSums
     ]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [6, 0, 1, 2, 3, 4, 5]),
-    ...section(7, [6, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2, ...name('fitKnown'), 0x00, 3, ...name('addKnown'), 0x00, 4, ...name('llrs'), 0x00, 5]),
-    ...section(10, [6, ...fftAtCode(), ...carriersCode(), ...rotateCode(), ...fitKnownCode(), ...addKnownCode(), ...llrsCode()]),
+    ...section(3, [10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    ...section(7, [10, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2, ...name('fitKnown'), 0x00, 3, ...name('addKnown'), 0x00, 4, ...name('llrs'), 0x00, 5, ...name('derot'), 0x00, 6, ...name('cfo'), 0x00, 7, ...name('timing'), 0x00, 8, ...name('lagSums'), 0x00, 9]),
+    ...section(10, [10, ...fftAtCode(), ...carriersCode(), ...rotateCode(), ...fitKnownCode(), ...addKnownCode(), ...llrsCode(), ...derotCode(), ...cfoCode(), ...timingCode(), ...lagSumsCode()]),
   ]);
 }
 
@@ -306,6 +230,10 @@ type CarriersFn = (u: number, out: number, usedSc: number, invH: number, h2: num
 type RotateFn = (u: number, out: number) => void; // rc, rs
 type FitKnownFn = (u: number, y: number, src: number, h: number, xc: number, pilotIndex: number, dataIndex: number, pilotVals: number, evmData: number, sums: number) => void;
 type AddKnownFn = (u: number, y: number, xc: number, ar: number, ai: number, b: number, s: number, sums: number) => void; // rc, rs
+type DerotFn = (count: number, input: number, out: number) => void; // c, s, dc, ds
+type CfoFn = (n: number, src: number, fb: number, perm: number, tw: number, usedSc: number, ltsFreq: number, numUsed: number, maxShift: number) => number;
+type TimingFn = (count: number, win: number, lts: number, n: number, sums: number) => number; // ltsEnergy
+type LagSumsFn = (count: number, a: number, n: number, sums: number) => void;
 type LlrsFn = (nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number) => void; // nv, l1
 
 let compiled: object | null | undefined;
@@ -325,12 +253,18 @@ export class DemodKernels {
   readonly h: Float32Array;
   readonly h2: Float32Array;
   readonly invH: Float32Array;
+  /** acquire's derotated search window. */
+  readonly win: Float32Array;
   /** The current symbol's pilot values (the caller fills them before carriers and fitKnown). */
   readonly pilotVals: Float64Array;
   /** The SNR fit's per-carrier sums (SnrAccumulator keeps them here so that addKnown updates them). */
   readonly snrArrays: { readonly ar: Float64Array; readonly ai: Float64Array; readonly b: Float64Array; readonly s: Float64Array };
   private readonly f32: Float32Array;
   private readonly sums: Float64Array;
+  /** What the last kernel left besides its return value (fineTiming: the metric of the best start). */
+  get results(): Float64Array {
+    return this.sums;
+  }
   /** The kernels' double inputs (at DEMOD_ARGS). */
   private readonly args: Float64Array;
   /** The transform's used carriers when the caller's array is not one of ours. */
@@ -343,15 +277,16 @@ export class DemodKernels {
   private invOf: Uint32Array | null = null;
 
   private constructor(
-    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn },
     buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
     private readonly at: Record<
-      'input' | 'fb' | 'out' | 'perm' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
+      'input' | 'fb' | 'out' | 'perm' | 'ltsFreq' | 'ltsTime' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
       number
     >,
-    views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH' | 'ar' | 'ai' | 'b' | 's', number>,
+    views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH' | 'ar' | 'ai' | 'b' | 's' | 'win', number>,
+    winFloats: number,
     private readonly numData: number,
     private readonly scale: number,
   ) {
@@ -363,6 +298,7 @@ export class DemodKernels {
     this.h = new Float32Array(buffer, views.h, 2 * u);
     this.h2 = new Float32Array(buffer, views.h2, u);
     this.invH = new Float32Array(buffer, views.invH, 2 * u);
+    this.win = new Float32Array(buffer, views.win, winFloats);
     this.pilotVals = new Float64Array(buffer, at.pilotVals, (at.levels - at.pilotVals) >> 3);
     this.sums = new Float64Array(buffer, at.sums, 4);
     this.args = new Float64Array(buffer, DEMOD_ARGS, 8);
@@ -374,8 +310,13 @@ export class DemodKernels {
    * Kernels for an FFT and a carrier layout (used bins, their subcarrier numbers, each carrier's pilot
    * number or -1), or null where WebAssembly SIMD is missing.
    */
-  static create(fft: Fft, layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'numData' | 'dataPos' | 'rxScale'>, pilotIndex: ArrayLike<number>, dataIndex: ArrayLike<number>): DemodKernels | null {
+  static create(
+    fft: Fft,
+    layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'numData' | 'dataPos' | 'rxScale'>,
+    tables: { pilotIndex: ArrayLike<number>; dataIndex: ArrayLike<number>; ltsFreq: Float32Array; ltsTime: Float32Array; winFloats: number },
+  ): DemodKernels | null {
     const { usedBin, usedSc, numPilots, numData, rxScale: scale } = layout;
+    const { pilotIndex, dataIndex, winFloats } = tables;
     const wasm = wasmApi();
     if (!wasm) return null;
     try {
@@ -394,7 +335,9 @@ export class DemodKernels {
       };
       take(64); // the kernels' double inputs at DEMOD_ARGS = 0
       const at = {
-        input: take(region(2 * n, 4)),
+        input: take(region(Math.max(2 * n, winFloats), 4)),
+        ltsFreq: take(region(u, 4)),
+        ltsTime: take(region(2 * n, 4)),
         fb: take(region(2 * n, 4)),
         out: take(region(2 * u, 4)),
         perm: take(region(n, 4)),
@@ -426,6 +369,7 @@ export class DemodKernels {
         ai: take(region(u, 8)),
         b: take(region(u, 8)),
         s: take(region(u, 8)),
+        win: take(region(winFloats, 4)),
       };
       const memory = new wasm.Memory({ initial: Math.ceil(end / 65536) });
       const instance = new wasm.Instance(compiled, { m: { mem: memory } });
@@ -437,6 +381,8 @@ export class DemodKernels {
       new Int32Array(buffer, at.dataIndex, u).set(Array.from(dataIndex));
       new Int32Array(buffer, at.dataPos, numData).set(Array.from(layout.dataPos));
       new Float64Array(buffer, at.tw, 4 * (n - 1)).set(fft.stageTwiddles(-1));
+      new Float32Array(buffer, at.ltsFreq, u).set(tables.ltsFreq.subarray(0, u));
+      new Float32Array(buffer, at.ltsTime, 2 * n).set(tables.ltsTime.subarray(0, 2 * n));
       const x = instance.exports;
       const fns = {
         fftAt: x['fftAt'] as FftAtFn,
@@ -445,8 +391,12 @@ export class DemodKernels {
         fitKnown: x['fitKnown'] as FitKnownFn,
         addKnown: x['addKnown'] as AddKnownFn,
         llrs: x['llrs'] as LlrsFn,
+        derot: x['derot'] as DerotFn,
+        cfo: x['cfo'] as CfoFn,
+        timing: x['timing'] as TimingFn,
+        lagSums: x['lagSums'] as LagSumsFn,
       };
-      return new DemodKernels(fns, buffer, n, u, at, views, numData, scale);
+      return new DemodKernels(fns, buffer, n, u, at, views, winFloats, numData, scale);
     } catch {
       return null;
     }
@@ -545,6 +495,43 @@ export class DemodKernels {
     this.fns.llrs(this.numData, this.sym.byteOffset, this.invH.byteOffset, this.h2.byteOffset, at.dataPos, at.inv, mode, cons.axisBits, at.levels64, at.levelBits, cons.levels.length, at.llr);
     const f32 = this.f32;
     for (let i = 0, o = at.llr >> 2; i < inv.length; i++) out[base + i] = f32[o + i]!;
+  }
+
+  /** acquire: `count` complex samples of buf from float index `from` into the kernels' input (all inside buf). */
+  loadWindow(buf: Float32Array, from: number, count: number): void {
+    const f32 = this.f32;
+    for (let i = 0, o = this.at.input >> 2; i < 2 * count; i++) f32[o + i] = buf[from + i]!;
+  }
+
+  /** acquire's derotate: the loaded samples times exp(j phase) ((c, s) advancing by (dc, ds)) into `win`. */
+  derotateWindow(count: number, c: number, s: number, dc: number, ds: number): void {
+    const args = this.args;
+    args[0] = c;
+    args[1] = s;
+    args[2] = dc;
+    args[3] = ds;
+    this.fns.derot(count, this.at.input, this.win.byteOffset);
+  }
+
+  /** acquire's integer-CFO search on the n samples of `win` from float index `off`: the best even shift. */
+  cfoSearch(off: number, maxShift: number): number {
+    const { at } = this;
+    return this.fns.cfo(this.n, this.win.byteOffset + 4 * off, at.fb, at.perm, at.tw, at.usedSc, at.ltsFreq, this.u, maxShift);
+  }
+
+  /**
+   * acquire's fine timing over `count` window starts from float index `off` of `win`: the best start's
+   * index (count >> 1 when none beats -1), its normalized metric in the returned array's first number.
+   */
+  fineTiming(off: number, count: number, ltsEnergy: number): number {
+    this.args[0] = ltsEnergy;
+    return this.fns.timing(count, this.win.byteOffset + 4 * off, this.at.ltsTime, this.n, this.at.sums);
+  }
+
+  /** acquire's fine-CFO sums over `count` samples of `win` from float index `off` and n later: in sums 0, 1. */
+  lagSums(off: number, count: number): Float64Array {
+    this.fns.lagSums(count, this.win.byteOffset + 4 * off, this.n, this.at.sums);
+    return this.sums;
   }
 
   /** Every carrier of `out` (one of this object's arrays) times (rc + j rs). */

@@ -100,7 +100,7 @@ export class FrameDemodulator {
   private evmDen = 0;
   private readonly sym: Float32Array;
   private readonly snr: SnrAccumulator;
-  private readonly viterbi = new ViterbiDecoder();
+  private readonly viterbi: ViterbiDecoder;
   private llr = new Float32Array(0);
   private stored = new Float32Array(0); // phase-corrected payload symbols, all used carriers (unequalized)
   private decided = new Uint8Array(0); // sliced constellation index of every payload RE
@@ -125,22 +125,30 @@ export class FrameDemodulator {
   private readonly dataIndex: Int32Array;
   private readonly zi: Float64Array;
 
-  constructor(layout: OfdmLayout) {
+  /** `wasm` false: no WebAssembly kernels (the JavaScript loops, same bits); default true. */
+  constructor(layout: OfdmLayout, opts: { wasm?: boolean } = {}) {
     this.layout = layout;
+    const wasm = opts.wasm ?? true;
+    this.viterbi = new ViterbiDecoder({ simd: wasm });
     const n = layout.fftSize;
     this.searchHalfWidth = Math.min((n >> 1) - 1, layout.cpLength + 4);
     this.backoff = Math.max(0, Math.min(layout.cpLength - 1, Math.round(layout.cpLength / 4)));
     this.fft = new Fft(n);
     this.fftBuf = new Float32Array(2 * n);
-    this.win = new Float32Array(2 * (2 * this.searchHalfWidth + 2 * n + layout.cpLength + 2));
+    const winFloats = 2 * (2 * this.searchHalfWidth + 2 * n + layout.cpLength + 2);
     const u = layout.numUsed;
     this.pilotIndex = new Int32Array(layout.numUsed).fill(-1);
     this.dataIndex = new Int32Array(layout.numUsed).fill(-1);
     for (let j = 0; j < layout.numPilots; j++) this.pilotIndex[layout.pilotPos[j]!] = j;
     for (let d = 0; d < layout.numData; d++) this.dataIndex[layout.dataPos[d]!] = d;
-    const k = DemodKernels.create(this.fft, layout, this.pilotIndex, this.dataIndex);
+    const tr = training(layout);
+    this.ltsFreq = tr.ltsFreq;
+    this.ltsTime = tr.ltsTime;
+    this.ltsEnergy = tr.ltsEnergy;
+    const k = !wasm ? null : DemodKernels.create(this.fft, layout, { pilotIndex: this.pilotIndex, dataIndex: this.dataIndex, ltsFreq: tr.ltsFreq, ltsTime: tr.ltsTime, winFloats });
     this.kernels = k;
     // with the kernels, the arrays they work on live in their memory
+    this.win = k ? k.win : new Float32Array(winFloats);
     this.y1 = k ? k.y1 : new Float32Array(2 * u);
     this.y2 = k ? k.y2 : new Float32Array(2 * u);
     this.h = k ? k.h : new Float32Array(2 * u);
@@ -153,10 +161,6 @@ export class FrameDemodulator {
     this.sym = k ? k.sym : new Float32Array(2 * u);
     this.hdrStore = new Float32Array(2 * u * layout.headerSymbols);
     this.snr = new SnrAccumulator(u, k?.snrArrays);
-    const tr = training(layout);
-    this.ltsFreq = tr.ltsFreq;
-    this.ltsTime = tr.ltsTime;
-    this.ltsEnergy = tr.ltsEnergy;
     this.zr = new Float64Array(layout.numPilots);
     this.zi = new Float64Array(layout.numPilots);
   }
@@ -175,6 +179,9 @@ export class FrameDemodulator {
     const p = ev.stsEnd + L.ltsGuard; // predicted LTS1 start
     const w0 = p - S - L.cpLength; // absolute index of win[0]
     const wl = this.win.length >> 1;
+    const kernels = this.kernels;
+    const from = 2 * (w0 - bufStart);
+    if (kernels !== null && from >= 0 && from + 2 * wl <= buf.length) return this.acquireWasm(kernels, buf, from, ev, p, w0, wl);
     // 1) coarse (fractional) CFO removal into the window
     this.derotate(buf, bufStart, w0, wl, ev.coarseRadPerSample, p, this.win, 0);
     // 2) integer CFO (even carrier shifts: the STS estimate is ambiguous modulo 2 carriers)
@@ -261,6 +268,43 @@ export class FrameDemodulator {
         firstSymbol: ltsStart + 2 * n + L.cpLength - this.backoff,
         syncQuality: bestRho,
         frameStart: ltsStart - L.ltsGuard - L.stsLength,
+      },
+    };
+  }
+
+  /** acquire with its loops in WebAssembly (demod-wasm-acquire.ts): the same steps, numbers and decisions. */
+  private acquireWasm(kernels: DemodKernels, buf: Float32Array, from: number, ev: SyncEvent, p: number, w0: number, wl: number): AcquireResult {
+    const L = this.layout;
+    const n = L.fftSize;
+    const S = this.searchHalfWidth;
+    kernels.loadWindow(buf, from, wl);
+    // 1) coarse CFO removal (derotate's phase recurrence, from the same cos/sin values)
+    let omega = ev.coarseRadPerSample;
+    let ph = -omega * (w0 - p);
+    kernels.derotateWindow(wl, Math.cos(ph), Math.sin(ph), Math.cos(omega), -Math.sin(omega));
+    // 2) integer CFO
+    const spacing = L.params.sampleRateHz / n;
+    const maxShift = Math.min(n >> 2, 2 * Math.ceil(L.params.maxCfoHz / spacing / 2 + 0.5));
+    const bestS = kernels.cfoSearch(2 * (p + (n >> 1) - w0), maxShift);
+    omega = ev.coarseRadPerSample + (2 * Math.PI * bestS) / n;
+    ph = -omega * (w0 - p);
+    kernels.derotateWindow(wl, Math.cos(ph), Math.sin(ph), Math.cos(omega), -Math.sin(omega));
+    // 3) fine timing
+    const bestT = p - S + kernels.fineTiming(2 * (p - S - w0), 2 * S + 1, this.ltsEnergy);
+    const bestRho = kernels.results[0]!;
+    if (!(bestRho >= 0.15)) return { ok: false, reason: 'lts' };
+    // 4) fine CFO
+    const sums = kernels.lagSums(2 * (bestT - L.cpLength - w0), L.cpLength + n);
+    omega += Math.atan2(sums[1]!, sums[0]!) / n;
+    return {
+      ok: true,
+      acq: {
+        ltsStart: bestT,
+        omega,
+        ref: p,
+        firstSymbol: bestT + 2 * n + L.cpLength - this.backoff,
+        syncQuality: bestRho,
+        frameStart: bestT - L.ltsGuard - L.stsLength,
       },
     };
   }

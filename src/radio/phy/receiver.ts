@@ -30,6 +30,11 @@ export interface ReceiverOptions {
   dcBlock?: boolean;
   /** Also return byte frames whose payload CRC failed (crcOk false). Default false: they are dropped. */
   emitFailedFrames?: boolean;
+  /**
+   * Run the hot loops in WebAssembly where the runtime has WebAssembly SIMD (default true). false: the
+   * JavaScript versions everywhere, which decode exactly the same bits (the tests compare both).
+   */
+  wasm?: boolean;
 }
 
 export interface ReceiverStats {
@@ -111,12 +116,13 @@ export class StreamReceiver {
   constructor(opts: ReceiverOptions = {}) {
     this.layout = makeLayout(opts.params ?? {});
     this.det = new SchmidlCoxDetector(this.layout, opts.detectionThreshold ?? 0.2);
-    this.demod = new FrameDemodulator(this.layout);
+    const wasm = opts.wasm ?? true;
+    this.demod = new FrameDemodulator(this.layout, { wasm });
     this.equalizer = opts.equalizer ?? 'zf';
     this.dcBlock = opts.dcBlock ?? true;
     this.emitFailed = opts.emitFailedFrames ?? false;
     const hist = this.det.history + 1;
-    this.mem = new RxSampleMemory(2 * Math.max(1 << 16, 4 * hist), this.dcBlock);
+    this.mem = new RxSampleMemory(2 * Math.max(1 << 16, 4 * hist), this.dcBlock, wasm);
     this.det.useKernels(this.mem);
     this.buf = this.mem.buf;
     this.raw = this.mem.raw;

@@ -303,11 +303,12 @@ export class RxSampleMemory {
   private f64: Float64Array;
   private readonly withRaw: boolean;
 
-  constructor(floats: number, withRaw: boolean) {
+  /** `useWasm` false: plain arrays and no kernels even where WebAssembly is available. */
+  constructor(floats: number, withRaw: boolean, useWasm = true) {
     this.withRaw = withRaw;
     let memory: RxSampleMemory['memory'] = null;
     let fns: RxSampleMemory['fns'] = null;
-    const wasm = wasmApi();
+    const wasm = useWasm ? wasmApi() : null;
     try {
       if (wasm && compiled === undefined) {
         const bytes = buildModule();
