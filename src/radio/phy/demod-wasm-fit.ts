@@ -8,6 +8,7 @@
  *   carrier k's reference x is its pilot value or src[data number]; xc[k] = x (float32); with
  *   hx = H x: sums[0..1] += y conj(hx), and for data numbers < evmData sums[2] += |y - hx|^2,
  *   sums[3] += |hx|^2 (sums start at 0).
+ * lts(...): see ltsCode.
  * addKnown(u, y, xc, ar, ai, b, s, sums; rc, rs): y rotated by (rc + j rs) into the per-carrier fit
  *   sums ar, ai (+= y x*), b (+= |x|^2), s (+= |y|^2 before rotation); sums[0] = sum |y|^2, sums[1] = sum |x|^2.
  */
@@ -269,4 +270,139 @@ export function addKnownCode(): number[] {
   op(F64_STORE, ...mem(3, 8));
   op(END);
   return functionCodeWithF64Args(DEMOD_ARGS, RC, 2, [2, 2, 0x7f, 10, 0x7c], e.c);
+}
+
+/**
+ * lts(u, y1, y2, ltsFreq, h, h2, ar, ai, b, s, sums): decodeHeader's channel estimate from the two LTS
+ * copies (h = (y1 + y2) x / 2, |h|^2) and both copies into the SNR fit (SnrAccumulator.known, x real);
+ * sums[0] = sum |y1 - y2|^2, sums[1] = sum |y|^2 and sums[2] = sum x^2 over the 2u known values.
+ */
+export function ltsCode(): number[] {
+  const e = emitter();
+  const { op, get, set, i32, f64, mem } = e;
+  const U = 0, Y1 = 1, Y2 = 2, LTS_FREQ = 3, H = 4, H2 = 5, AR = 6, AI = 7, B = 8, S = 9, SUMS = 10;
+  const K = 11, A = 12;
+  const X = 13, Y1R = 14, Y1I = 15, Y2R = 16, Y2I = 17, HR = 18, HI = 19, ND = 20, POW = 21, EN = 22, P = 23, ZERO = 24;
+  const f32At = (base: number, offset: number, to: number): void => {
+    address(e, base, K, 3);
+    e.op(F32_LOAD, ...mem(2, offset), F64_PROMOTE_F32);
+    set(to);
+  };
+  /** l[k] = l[k] + push (f64 array at base) */
+  const addAt = (base: number, push: () => void): void => {
+    address(e, base, K, 3);
+    op(LOCAL_TEE, A);
+    get(A);
+    op(F64_LOAD, ...mem(3, 0));
+    push();
+    op(F64_STORE, ...mem(3, 0));
+  };
+  /** SnrAccumulator.known(k, yr, yi, x, 0) */
+  const known = (yr: number, yi: number): void => {
+    addAt(AR, () => {
+      get(yr);
+      get(X);
+      op(F64_MUL, F64_ADD);
+      get(yi);
+      get(ZERO);
+      op(F64_MUL, F64_ADD);
+    });
+    addAt(AI, () => {
+      get(yi);
+      get(X);
+      op(F64_MUL, F64_ADD);
+      get(yr);
+      get(ZERO);
+      op(F64_MUL, F64_SUB);
+    });
+    // e = x x + 0 0
+    mulAdd(e, X, X, ZERO, ZERO, false);
+    set(P);
+    addAt(B, () => {
+      get(P);
+      op(F64_ADD);
+    });
+    get(EN);
+    get(P);
+    op(F64_ADD);
+    set(EN);
+    mulAdd(e, yr, yr, yi, yi, false);
+    set(P);
+    addAt(S, () => {
+      get(P);
+      op(F64_ADD);
+    });
+    get(POW);
+    get(P);
+    op(F64_ADD);
+    set(POW);
+  };
+  for (const l of [ND, POW, EN, ZERO]) {
+    f64(0);
+    set(l);
+  }
+  i32(0);
+  set(K);
+  op(BLOCK, VOID);
+  get(U);
+  i32(1);
+  op(I32_LT_S, BR_IF, 0);
+  op(LOOP, VOID);
+  address(e, LTS_FREQ, K, 2);
+  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
+  set(X);
+  f32At(Y1, 0, Y1R);
+  f32At(Y1, 4, Y1I);
+  f32At(Y2, 0, Y2R);
+  f32At(Y2, 4, Y2I);
+  // hr = 0.5 (y1r + y2r) x; hi likewise
+  for (const [to, a, b] of [[HR, Y1R, Y2R], [HI, Y1I, Y2I]] as const) {
+    f64(0.5);
+    get(a);
+    get(b);
+    op(F64_ADD, F64_MUL);
+    get(X);
+    op(F64_MUL);
+    set(to);
+  }
+  address(e, H, K, 3);
+  op(LOCAL_TEE, A);
+  get(HR);
+  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
+  get(A);
+  get(HI);
+  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 4));
+  address(e, H2, K, 2);
+  mulAdd(e, HR, HR, HI, HI, false);
+  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
+  // nd += dr dr + di di
+  get(ND);
+  get(Y1R);
+  get(Y2R);
+  op(F64_SUB);
+  op(LOCAL_TEE, P);
+  get(P);
+  op(F64_MUL);
+  get(Y1I);
+  get(Y2I);
+  op(F64_SUB);
+  op(LOCAL_TEE, P);
+  get(P);
+  op(F64_MUL, F64_ADD, F64_ADD);
+  set(ND);
+  known(Y1R, Y1I);
+  known(Y2R, Y2I);
+  get(K);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, K);
+  get(U);
+  op(I32_LT_S, BR_IF, 0, END, END);
+  [ND, POW, EN].forEach((l, i) => {
+    get(SUMS);
+    get(l);
+    op(F64_STORE, ...mem(3, 8 * i));
+  });
+  op(END);
+  return functionCode([2, 2, 0x7f, 12, 0x7c], e.c);
 }

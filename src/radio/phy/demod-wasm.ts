@@ -20,7 +20,7 @@
 import type { Fft } from './fft.js';
 import { Modulation, type Constellation } from './constellation.js';
 import { carriersCode, rotateCode } from './demod-wasm-carriers.js';
-import { addKnownCode, fitKnownCode } from './demod-wasm-fit.js';
+import { addKnownCode, fitKnownCode, ltsCode } from './demod-wasm-fit.js';
 import { llrsCode } from './demod-wasm-llr.js';
 import { emitStages } from './demod-wasm-stages.js';
 import { cfoCode, derotCode, lagSumsCode, timingCode } from './demod-wasm-acquire.js';
@@ -204,7 +204,7 @@ function buildModule(): Uint8Array {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [
-      10,
+      11,
       // the double inputs are read from memory (functionCodeWithF64Args), so every parameter is an i32
       ...type(new Array(8).fill(I)), // fftAt
       ...type(new Array(11).fill(I)), // carriers
@@ -216,11 +216,12 @@ function buildModule(): Uint8Array {
       ...type(new Array(9).fill(I), true), // cfo
       ...type(new Array(5).fill(I), true), // timing
       ...type([I, I, I, I]), // lagSums
+      ...type(new Array(11).fill(I)), // lts
     ]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
-    ...section(7, [10, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2, ...name('fitKnown'), 0x00, 3, ...name('addKnown'), 0x00, 4, ...name('llrs'), 0x00, 5, ...name('derot'), 0x00, 6, ...name('cfo'), 0x00, 7, ...name('timing'), 0x00, 8, ...name('lagSums'), 0x00, 9]),
-    ...section(10, [10, ...fftAtCode(), ...carriersCode(), ...rotateCode(), ...fitKnownCode(), ...addKnownCode(), ...llrsCode(), ...derotCode(), ...cfoCode(), ...timingCode(), ...lagSumsCode()]),
+    ...section(3, [11, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+    ...section(7, [11, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2, ...name('fitKnown'), 0x00, 3, ...name('addKnown'), 0x00, 4, ...name('llrs'), 0x00, 5, ...name('derot'), 0x00, 6, ...name('cfo'), 0x00, 7, ...name('timing'), 0x00, 8, ...name('lagSums'), 0x00, 9, ...name('lts'), 0x00, 10]),
+    ...section(10, [11, ...fftAtCode(), ...carriersCode(), ...rotateCode(), ...fitKnownCode(), ...addKnownCode(), ...llrsCode(), ...derotCode(), ...cfoCode(), ...timingCode(), ...lagSumsCode(), ...ltsCode()]),
   ]);
 }
 
@@ -234,6 +235,7 @@ type DerotFn = (count: number, input: number, out: number) => void; // c, s, dc,
 type CfoFn = (n: number, src: number, fb: number, perm: number, tw: number, usedSc: number, ltsFreq: number, numUsed: number, maxShift: number) => number;
 type TimingFn = (count: number, win: number, lts: number, n: number, sums: number) => number; // ltsEnergy
 type LagSumsFn = (count: number, a: number, n: number, sums: number) => void;
+type LtsFn = (u: number, y1: number, y2: number, ltsFreq: number, h: number, h2: number, ar: number, ai: number, b: number, s: number, sums: number) => void;
 type LlrsFn = (nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number) => void; // nv, l1
 
 let compiled: object | null | undefined;
@@ -277,7 +279,7 @@ export class DemodKernels {
   private invOf: Uint32Array | null = null;
 
   private constructor(
-    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn },
     buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
@@ -395,6 +397,7 @@ export class DemodKernels {
         cfo: x['cfo'] as CfoFn,
         timing: x['timing'] as TimingFn,
         lagSums: x['lagSums'] as LagSumsFn,
+        lts: x['lts'] as LtsFn,
       };
       return new DemodKernels(fns, buffer, n, u, at, views, winFloats, numData, scale);
     } catch {
@@ -531,6 +534,16 @@ export class DemodKernels {
   /** acquire's fine-CFO sums over `count` samples of `win` from float index `off` and n later: in sums 0, 1. */
   lagSums(off: number, count: number): Float64Array {
     this.fns.lagSums(count, this.win.byteOffset + 4 * off, this.n, this.at.sums);
+    return this.sums;
+  }
+
+  /**
+   * decodeHeader's channel estimate from y1 and y2 into h and h2, both LTS copies into the SNR fit's
+   * per-carrier sums: returns (sum |y1 - y2|^2, their power, their known energy) in the first three numbers.
+   */
+  ltsEstimate(): Float64Array {
+    const a = this.snrArrays;
+    this.fns.lts(this.u, this.y1.byteOffset, this.y2.byteOffset, this.at.ltsFreq, this.h.byteOffset, this.h2.byteOffset, a.ar.byteOffset, a.ai.byteOffset, a.b.byteOffset, a.s.byteOffset, this.at.sums);
     return this.sums;
   }
 

@@ -387,7 +387,14 @@ export class FrameDemodulator {
     this.fftAt(buf, bufStart, f1, acq, this.y1);
     this.fftAt(buf, bufStart, f1 + L.fftSize, acq, this.y2);
     let nd = 0;
-    for (let k = 0; k < u; k++) {
+    const kernels = this.kernels;
+    if (kernels !== null) {
+      // the loop below in WebAssembly; the fit was just reset, so its totals take the sums exactly
+      const sums = kernels.ltsEstimate();
+      nd = sums[0]!;
+      this.snr.addKnownTotals(sums[1]!, sums[2]!, 2 * u);
+    }
+    for (let k = 0; kernels === null && k < u; k++) {
       const x = this.ltsFreq[k]!;
       const hr = 0.5 * (this.y1[2 * k]! + this.y2[2 * k]!) * x;
       const hi = 0.5 * (this.y1[2 * k + 1]! + this.y2[2 * k + 1]!) * x;
@@ -438,7 +445,9 @@ export class FrameDemodulator {
         this.refPts[2 * d] = coded[m * nData + d]! ? -1 : 1;
         this.refPts[2 * d + 1] = 0;
       }
-      this.accumulate(hdrStore, 2 * u * m, m, false);
+      // every carrier known, none in the EVM: accumulateKnown does accumulate's operations (and runs in
+      // WebAssembly where available)
+      this.accumulateKnown(hdrStore, 2 * u * m, m, this.refPts, 0, 0);
     }
     return header;
   }

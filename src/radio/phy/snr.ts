@@ -154,6 +154,18 @@ export class SnrAccumulator {
     this.trackedSymbols += 0.5;
   }
 
+  /**
+   * `count` known values whose per-carrier sums a caller added itself (the demodulator's WebAssembly LTS
+   * estimate): their total power and known energy. Right after reset() (totals 0) this is exactly what
+   * `count` calls of known() leave in the totals.
+   */
+  addKnownTotals(power: number, knownEnergy: number, count: number): void {
+    this.totalPower += power;
+    this.totalCount += count;
+    this.knownEnergy += knownEnergy;
+    this.knownCount += count;
+  }
+
   /** One symbol whose common phase was fitted from its own known carriers (one real parameter). */
   trackedSymbol(): void {
     this.trackedSymbols += 0.5;
