@@ -111,6 +111,10 @@ export class FrameDemodulator {
   private readonly encodeScratch = new EncodeScratch();
   private readonly hdrStore: Float32Array;
   private noiseLts = 1;
+  /** The acquisition whose per-sample CFO rotation (cos, -sin of omega) fftAt has in stepCos / stepSin. */
+  private stepOf: Acquisition | null = null;
+  private stepCos = 1;
+  private stepSin = 0;
   // tracker state
   private slope = 0;
   private slopeRate = 0;
@@ -351,7 +355,13 @@ export class FrameDemodulator {
       // derotate's phase recurrence, started from the same cos/sin values
       const omega = acq.omega;
       const ph = -omega * (start - acq.ref);
-      kernels.fftAt(buf, from, Math.cos(ph), Math.sin(ph), Math.cos(omega), -Math.sin(omega), out);
+      if (acq !== this.stepOf) {
+        // the per-sample rotation is the frame's: computed once per acquisition, not per symbol
+        this.stepOf = acq;
+        this.stepCos = Math.cos(omega);
+        this.stepSin = -Math.sin(omega);
+      }
+      kernels.fftAt(buf, from, Math.cos(ph), Math.sin(ph), this.stepCos, this.stepSin, out);
       return;
     }
     // derotated samples go straight to their bit-reversed slots: the FFT skips its permutation pass
