@@ -53,6 +53,16 @@ const OUT = (() => {
   return t;
 })();
 
+/** The encoder's output pair (c0 << 1 | c1) per 7-bit register value (for the WebAssembly re-encoder). */
+export function encoderOutputs(): Uint8Array {
+  return OUT;
+}
+
+/** The puncturing pattern of a code rate over the mother code's outputs (1 = sent). */
+export function punctureMask(rate: CodeRate): Uint8Array {
+  return PUNCTURE[rate];
+}
+
 /** Number of coded bits after puncturing for `infoBits` information bits (tail included). */
 export function codedLength(infoBits: number, rate: CodeRate): number {
   const mother = 2 * (infoBits + TAIL_BITS);

@@ -9,6 +9,7 @@
  */
 import { Fft } from './fft.js';
 import { DemodKernels } from './demod-wasm.js';
+import { PointEncoder } from './reencode-wasm.js';
 import type { OfdmLayout } from './params.js';
 import { HEADER_BYTES } from './params.js';
 import { Constellation, Modulation, constellation } from './constellation.js';
@@ -86,6 +87,8 @@ export class FrameDemodulator {
   private readonly fftBuf: Float32Array;
   /** fftAt and demodSymbol's carrier passes in WebAssembly (same bits), or null where unavailable. */
   private readonly kernels: DemodKernels | null;
+  /** payloadPointsFromScrambledBits in WebAssembly (same points), or null. */
+  private readonly pointEncoder: PointEncoder | null;
   private readonly win: Float32Array;
   private readonly y1: Float32Array;
   private readonly y2: Float32Array;
@@ -151,6 +154,7 @@ export class FrameDemodulator {
     this.ltsEnergy = tr.ltsEnergy;
     const k = !wasm ? null : DemodKernels.create(this.fft, layout, { pilotIndex: this.pilotIndex, dataIndex: this.dataIndex, ltsFreq: tr.ltsFreq, ltsTime: tr.ltsTime, winFloats });
     this.kernels = k;
+    this.pointEncoder = wasm ? PointEncoder.create() : null;
     // with the kernels, the arrays they work on live in their memory
     this.win = k ? k.win : new Float32Array(winFloats);
     this.y1 = k ? k.y1 : new Float32Array(2 * u);
@@ -527,7 +531,8 @@ export class FrameDemodulator {
       if (crcOk) {
         if (this.knownBuf.length < 2 * nRe) this.knownBuf = new Float32Array(2 * nRe);
         knownPts = this.knownBuf;
-        payloadPointsFromScrambledBits(plan, scrambledBits, knownPts, this.encodeScratch);
+        if (this.pointEncoder !== null) this.pointEncoder.encode(plan, scrambledBits, knownPts);
+        else payloadPointsFromScrambledBits(plan, scrambledBits, knownPts, this.encodeScratch);
       } else {
         // no proven reference: the sliced decisions serve the EVM (they stay out of the SNR fit)
         for (let m = 0; m < nsym; m++) {
