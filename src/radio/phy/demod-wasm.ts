@@ -267,8 +267,12 @@ export class DemodKernels {
   get results(): Float64Array {
     return this.sums;
   }
-  /** The kernels' double inputs (at DEMOD_ARGS). */
-  private readonly args: Float64Array;
+  /**
+   * The kernels' double inputs (at DEMOD_ARGS): callers store them here before a call, in the order each
+   * method's comment gives. A double passed as an argument to a JavaScript function that is not inlined
+   * is boxed (a heap number per argument per call); a store into this array allocates nothing.
+   */
+  readonly args: Float64Array;
   /** The transform's used carriers when the caller's array is not one of ours. */
   private readonly outView: Float32Array;
   private readonly buffer: ArrayBuffer;
@@ -412,18 +416,15 @@ export class DemodKernels {
 
   /**
    * The used carriers of the transform of buf's complex samples from float index `from` (n of them, all
-   * inside `buf`), each first rotated by exp(j phase) with (cos, sin) of the phase starting at (c, s) and
-   * advancing by (dc, ds) per sample, into out[0 .. 2u) (in place when `out` is one of this object's arrays).
+   * inside `buf`), each first rotated by exp(j phase) with (cos, sin) of the phase starting at
+   * (args[0], args[1]) and advancing by (args[2], args[3]) per sample, into out[0 .. 2u) (in place when
+   * `out` is one of this object's arrays).
    */
-  fftAt(buf: Float32Array, from: number, c: number, s: number, dc: number, ds: number, out: Float32Array): void {
+  fftAt(buf: Float32Array, from: number, out: Float32Array): void {
     const { n, u, at, f32, args } = this;
     // copied by a loop: a subarray per call would allocate a view object (a few per symbol)
     for (let i = 0, o = at.input >> 2; i < 2 * n; i++) f32[o + i] = buf[from + i]!;
     const inPlace = this.owns(out);
-    args[0] = c;
-    args[1] = s;
-    args[2] = dc;
-    args[3] = ds;
     args[4] = this.scale;
     this.fns.fftAt(n, at.input, at.perm, at.fb, at.tw, at.used, u, inPlace ? out.byteOffset : at.out);
     if (!inPlace) out.set(this.outView);
@@ -431,9 +432,10 @@ export class DemodKernels {
 
   /**
    * demodSymbol's carrier pass over `out` (one of this object's arrays) with the pilot values in
-   * `pilotVals`: returns the weighted sums (sr, si) in `sums`' two numbers.
+   * `pilotVals`, the rotation starting at (args[2], args[3]) = (cos, sin) and stepping by (args[4],
+   * args[5]) per subcarrier: returns the weighted sums (sr, si) in the returned array's first two numbers.
    */
-  carriers(out: Float32Array, cons: Constellation, c: number, s: number, dc: number, ds: number): Float64Array {
+  carriers(out: Float32Array, cons: Constellation): Float64Array {
     const { u, at } = this;
     const bpsk = cons.modulation === Modulation.BPSK ? 1 : 0;
     if (!bpsk && cons !== this.levelsOf) {
@@ -443,10 +445,6 @@ export class DemodKernels {
     const args = this.args;
     args[0] = cons.halfInvScale;
     args[1] = cons.halfSpan;
-    args[2] = c;
-    args[3] = s;
-    args[4] = dc;
-    args[5] = ds;
     this.fns.carriers(u, out.byteOffset, at.usedSc, this.invH.byteOffset, this.h2.byteOffset, at.pilotIndex, at.pilotVals, at.levels, bpsk, cons.maxLevel, at.sums);
     return this.sums;
   }
@@ -466,22 +464,20 @@ export class DemodKernels {
 
   /**
    * SnrAccumulator.addSymbolKnown's per-carrier part for the symbol and references of the last fitKnown,
-   * rotated by (rc + j rs), into `snrArrays`: returns (power, known energy) in the first two numbers.
+   * rotated by (args[0] + j args[1]), into `snrArrays`: returns (power, known energy) in the first two numbers.
    */
-  addKnown(rc: number, rs: number): Float64Array {
+  addKnown(): Float64Array {
     const { u, at } = this;
     const a = this.snrArrays;
-    this.args[0] = rc;
-    this.args[1] = rs;
     this.fns.addKnown(u, at.y, at.xc, a.ar.byteOffset, a.ai.byteOffset, a.b.byteOffset, a.s.byteOffset, at.sums);
     return this.sums;
   }
 
   /**
-   * symbolLlrs: the bit LLRs of the symbol in `sym` (equalized by invH, noise nv / |H|^2, max-log for
+   * symbolLlrs: the bit LLRs of the symbol in `sym` (equalized by invH, noise args[0] / |H|^2, max-log for
    * `cons`) at their deinterleaved positions out[base + inv[i]], i < 2 numData... (ncbps = inv.length).
    */
-  llrs(cons: Constellation, nv: number, out: Float32Array, base: number, inv: Uint32Array): void {
+  llrs(cons: Constellation, out: Float32Array, base: number, inv: Uint32Array): void {
     const { at } = this;
     if (inv !== this.invOf) {
       new Uint32Array(this.buffer, at.inv, inv.length).set(inv);
@@ -493,7 +489,6 @@ export class DemodKernels {
       new Int32Array(this.buffer, at.levelBits, cons.levels.length).set(cons.levelBits);
       this.levels64Of = cons;
     }
-    this.args[0] = nv;
     this.args[1] = cons.levels[1] ?? 0;
     this.fns.llrs(this.numData, this.sym.byteOffset, this.invH.byteOffset, this.h2.byteOffset, at.dataPos, at.inv, mode, cons.axisBits, at.levels64, at.levelBits, cons.levels.length, at.llr);
     const f32 = this.f32;
@@ -506,13 +501,8 @@ export class DemodKernels {
     for (let i = 0, o = this.at.input >> 2; i < 2 * count; i++) f32[o + i] = buf[from + i]!;
   }
 
-  /** acquire's derotate: the loaded samples times exp(j phase) ((c, s) advancing by (dc, ds)) into `win`. */
-  derotateWindow(count: number, c: number, s: number, dc: number, ds: number): void {
-    const args = this.args;
-    args[0] = c;
-    args[1] = s;
-    args[2] = dc;
-    args[3] = ds;
+  /** acquire's derotate: the loaded samples times exp(j phase) ((cos, sin) = args[0..1] advancing by args[2..3]) into `win`. */
+  derotateWindow(count: number): void {
     this.fns.derot(count, this.at.input, this.win.byteOffset);
   }
 
@@ -523,11 +513,10 @@ export class DemodKernels {
   }
 
   /**
-   * acquire's fine timing over `count` window starts from float index `off` of `win`: the best start's
-   * index (count >> 1 when none beats -1), its normalized metric in the returned array's first number.
+   * acquire's fine timing over `count` window starts from float index `off` of `win` (args[0]: the LTS
+   * energy): the best start's index (count >> 1 when none beats -1), its normalized metric in results[0].
    */
-  fineTiming(off: number, count: number, ltsEnergy: number): number {
-    this.args[0] = ltsEnergy;
+  fineTiming(off: number, count: number): number {
     return this.fns.timing(count, this.win.byteOffset + 4 * off, this.at.ltsTime, this.n, this.at.sums);
   }
 
@@ -547,10 +536,8 @@ export class DemodKernels {
     return this.sums;
   }
 
-  /** Every carrier of `out` (one of this object's arrays) times (rc + j rs). */
-  rotate(out: Float32Array, rc: number, rs: number): void {
-    this.args[0] = rc;
-    this.args[1] = rs;
+  /** Every carrier of `out` (one of this object's arrays) times (args[0] + j args[1]). */
+  rotate(out: Float32Array): void {
     this.fns.rotate(this.u, out.byteOffset);
   }
 }

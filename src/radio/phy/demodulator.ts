@@ -287,18 +287,28 @@ export class FrameDemodulator {
     const S = this.searchHalfWidth;
     kernels.loadWindow(buf, from, wl);
     // 1) coarse CFO removal (derotate's phase recurrence, from the same cos/sin values)
+    const args = kernels.args;
     let omega = ev.coarseRadPerSample;
     let ph = -omega * (w0 - p);
-    kernels.derotateWindow(wl, Math.cos(ph), Math.sin(ph), Math.cos(omega), -Math.sin(omega));
+    args[0] = Math.cos(ph);
+    args[1] = Math.sin(ph);
+    args[2] = Math.cos(omega);
+    args[3] = -Math.sin(omega);
+    kernels.derotateWindow(wl);
     // 2) integer CFO
     const spacing = L.params.sampleRateHz / n;
     const maxShift = Math.min(n >> 2, 2 * Math.ceil(L.params.maxCfoHz / spacing / 2 + 0.5));
     const bestS = kernels.cfoSearch(2 * (p + (n >> 1) - w0), maxShift);
     omega = ev.coarseRadPerSample + (2 * Math.PI * bestS) / n;
     ph = -omega * (w0 - p);
-    kernels.derotateWindow(wl, Math.cos(ph), Math.sin(ph), Math.cos(omega), -Math.sin(omega));
+    args[0] = Math.cos(ph);
+    args[1] = Math.sin(ph);
+    args[2] = Math.cos(omega);
+    args[3] = -Math.sin(omega);
+    kernels.derotateWindow(wl);
     // 3) fine timing
-    const bestT = p - S + kernels.fineTiming(2 * (p - S - w0), 2 * S + 1, this.ltsEnergy);
+    args[0] = this.ltsEnergy;
+    const bestT = p - S + kernels.fineTiming(2 * (p - S - w0), 2 * S + 1);
     const bestRho = kernels.results[0]!;
     if (!(bestRho >= 0.15)) return { ok: false, reason: 'lts' };
     // 4) fine CFO
@@ -365,7 +375,12 @@ export class FrameDemodulator {
         this.stepCos = Math.cos(omega);
         this.stepSin = -Math.sin(omega);
       }
-      kernels.fftAt(buf, from, Math.cos(ph), Math.sin(ph), this.stepCos, this.stepSin, out);
+      const args = kernels.args;
+      args[0] = Math.cos(ph);
+      args[1] = Math.sin(ph);
+      args[2] = this.stepCos;
+      args[3] = this.stepSin;
+      kernels.fftAt(buf, from, out);
       return;
     }
     // derotated samples go straight to their bit-reversed slots: the FFT skips its permutation pass
@@ -643,7 +658,8 @@ export class FrameDemodulator {
   /** Max-log LLRs of the data carriers of the phase-corrected symbol in `this.sym` (ZF, weighted by |H|^2). */
   private symbolLlrs(c: Constellation, nv: number, out: Float32Array, base: number, inv: Uint32Array): void {
     if (this.kernels !== null) {
-      this.kernels.llrs(c, nv, out, base, inv);
+      this.kernels.args[0] = nv;
+      this.kernels.llrs(c, out, base, inv);
       return;
     }
     const L = this.layout;
@@ -886,9 +902,18 @@ export class FrameDemodulator {
     if (kernels !== null && kernels.owns(out)) {
       const pv = kernels.pilotVals;
       for (let j = 0; j < np; j++) pv[j] = pilotValue(L, m, j);
-      const sums = kernels.carriers(out, cons, c, s, dc, ds);
+      const args = kernels.args;
+      args[2] = c;
+      args[3] = s;
+      args[4] = dc;
+      args[5] = ds;
+      const sums = kernels.carriers(out, cons);
       const mag = hypot2(sums[0]!, sums[1]!);
-      if (mag > 0) kernels.rotate(out, sums[0]! / mag, -sums[1]! / mag);
+      if (mag > 0) {
+        args[0] = sums[0]! / mag;
+        args[1] = -sums[1]! / mag;
+        kernels.rotate(out);
+      }
       return;
     }
     let prevK = L.usedSc[0]!;
@@ -1030,7 +1055,9 @@ export class FrameDemodulator {
       this.evmNum += sums[2]!;
       this.evmDen += sums[3]!;
       const mag = hypot2(sr, si);
-      const totals = kernels.addKnown(mag > 0 ? sr / mag : 1, mag > 0 ? -si / mag : 0);
+      kernels.args[0] = mag > 0 ? sr / mag : 1;
+      kernels.args[1] = mag > 0 ? -si / mag : 0;
+      const totals = kernels.addKnown();
       this.snr.addSymbolKnownTotals(totals[0]!, totals[1]!);
       return;
     }

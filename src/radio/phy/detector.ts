@@ -149,7 +149,8 @@ export class SchmidlCoxDetector {
           st[1] = pi;
           st[2] = e1;
           st[3] = e2;
-          const r = kernels.detect(n - bufStart, stop - n, this.lag, this.window, armed, thr);
+          kernels.args[0] = thr;
+          const r = kernels.detect(n - bufStart, stop - n, this.lag, this.window, armed);
           pr = st[0]!;
           pi = st[1]!;
           e1 = st[2]!;

@@ -219,10 +219,13 @@ export class StreamReceiver {
       if (mem.kernels) {
         // the same pass in WebAssembly, block by block (rx-wasm.ts)
         const sums = mem.sums();
+        const args = mem.args;
         while (i < n) {
           if (this.dcFill === 0) this.dcSnapshot(this.bufEnd + i);
           const take = Math.min(n - i, 64 - this.dcFill);
-          bad += mem.dc((o >> 1) + i, take, this.dcR, this.dcI);
+          args[0] = this.dcR;
+          args[1] = this.dcI;
+          bad += mem.dc((o >> 1) + i, take);
           this.dcAccumulate(sums[0]!, sums[1]!, take);
           i += take;
         }
@@ -292,10 +295,13 @@ export class StreamReceiver {
     if (mem.kernels) {
       // raw is already sanitised, so the kernel's check changes nothing and finds no bad value
       const sums = mem.sums();
+      const args = mem.args;
       while (i < p1) {
         if (this.dcFill === 0) this.dcSnapshot(this.bufStart + i);
         const end = Math.min(p1, i + 64 - this.dcFill);
-        mem.dc(i, end - i, this.dcR, this.dcI);
+        args[0] = this.dcR;
+        args[1] = this.dcI;
+        mem.dc(i, end - i);
         this.dcAccumulate(sums[0]!, sums[1]!, end - i);
         i = end;
       }

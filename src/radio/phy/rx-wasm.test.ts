@@ -47,7 +47,9 @@ test('the WebAssembly DC pass equals StreamReceiver\'s JavaScript loop bit for b
       buf[o + 1] = xi - di;
     }
     mem.raw.set(input, 2 * p);
-    const gotBad = mem.dc(p, n, dr, di);
+    mem.args[0] = dr;
+    mem.args[1] = di;
+    const gotBad = mem.dc(p, n);
     assert.equal(gotBad, bad, `trial ${trial}: bad values`);
     assert.deepEqual(bitsOf(mem.raw.subarray(2 * p, 2 * p + 2 * n)), bitsOf(raw), `trial ${trial}: raw`);
     assert.deepEqual(bitsOf(mem.buf.subarray(2 * p, 2 * p + 2 * n)), bitsOf(buf), `trial ${trial}: buf`);
@@ -105,7 +107,9 @@ test('RxSampleMemory.grow keeps the live samples of both buffers, again and agai
       // the kernels work on the new buffers
       if (withRaw) {
         mem.raw.set(live.map((v) => -v), 300);
-        mem.dc(150, 2, 0.25, 0);
+        mem.args[0] = 0.25;
+        mem.args[1] = 0;
+        mem.dc(150, 2);
         assert.equal(mem.buf[300], Math.fround(-live[0]! - 0.25));
       }
       mem.buf.set(live, 300);

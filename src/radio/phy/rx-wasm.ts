@@ -301,6 +301,7 @@ export class RxSampleMemory {
   private readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number } | null;
   private readonly fns: { dc: DcFn; detect: DetectFn } | null;
   private f64: Float64Array;
+  private argsView: Float64Array;
   private readonly withRaw: boolean;
 
   /** `useWasm` false: plain arrays and no kernels even where WebAssembly is available. */
@@ -334,6 +335,7 @@ export class RxSampleMemory {
       this.raw = new Float32Array(withRaw ? floats : 0);
       this.f64 = new Float64Array(SCRATCH >> 3);
     }
+    this.argsView = this.f64.subarray(RX_ARGS >> 3);
   }
 
   /** Whether the kernels run (WebAssembly SIMD available). */
@@ -369,17 +371,15 @@ export class RxSampleMemory {
     this.buf = new Float32Array(memory.buffer, SCRATCH, floats);
     this.raw = new Float32Array(memory.buffer, SCRATCH + 4 * floats, this.withRaw ? floats : 0);
     this.f64 = new Float64Array(memory.buffer, 0, SCRATCH >> 3);
+    this.argsView = this.f64.subarray(RX_ARGS >> 3);
   }
 
   /**
    * StreamReceiver's DC pass over samples [p, p + n) (complex index into buf/raw): raw sanitised in place,
-   * buf = raw - (dr, di); returns the number of bad values, the sums in `sums()` (0: re, 1: im).
+   * buf = raw - (args[0], args[1]) (set them first); returns the number of bad values, the sums in `sums()` (0: re, 1: im).
    */
-  dc(p: number, n: number, dr: number, di: number): number {
+  dc(p: number, n: number): number {
     const o = 8 * p;
-    const args = this.f64;
-    args[4] = dr;
-    args[5] = di;
     return this.fns!.dc(this.raw.byteOffset + o, this.buf.byteOffset + o, n, 0);
   }
 
@@ -389,11 +389,19 @@ export class RxSampleMemory {
   }
 
   /**
-   * The detector's search from complex sample p of buf, at most `count` samples, with the running sums
-   * in sums()[0..3] (set them first): see the module comment for the returned 4 i + status.
+   * The kernels' double inputs (dc: DC re, im; detect: the threshold): stored here by the caller, since a
+   * double passed to a JavaScript function that is not inlined is boxed (a heap number per call).
    */
-  detect(p: number, count: number, lag: number, window: number, armed: boolean, threshold: number): number {
-    this.f64[4] = threshold;
+  get args(): Float64Array {
+    return this.argsView;
+  }
+
+  /**
+   * The detector's search from complex sample p of buf, at most `count` samples, with the running sums
+   * in sums()[0..3] and the threshold in args[0] (set them first): see the module comment for the
+   * returned 4 i + status.
+   */
+  detect(p: number, count: number, lag: number, window: number, armed: boolean): number {
     return this.fns!.detect(this.buf.byteOffset + 8 * p, count, 8 * lag, 8 * window, armed ? 1 : 0, 0);
   }
 }
