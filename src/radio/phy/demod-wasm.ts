@@ -24,6 +24,7 @@ import { addKnownCode, fitKnownCode, ltsCode } from './demod-wasm-fit.js';
 import { llrsCode } from './demod-wasm-llr.js';
 import { emitStages } from './demod-wasm-stages.js';
 import { cfoCode, derotCode, lagSumsCode, timingCode } from './demod-wasm-acquire.js';
+import { symbolCode } from './demod-wasm-symbol.js';
 import type { OfdmLayout } from './params.js';
 import {
   BLOCK,
@@ -196,32 +197,49 @@ function fftAtCode(): number[] {
   return functionCodeWithF64Args(DEMOD_ARGS, P_C, 5, [3, 8, 0x7f, 3, 0x7c, 2, 0x7b], c);
 }
 
+/** The module: memory and Math.atan2 / cos / sin imported, then the kernels (exported by name). */
 function buildModule(): Uint8Array {
   const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
   const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const I = 0x7f;
-  const type = (params: number[], result = false): number[] => [0x60, params.length, ...params, ...(result ? [1, I] : [0])];
+  const D = 0x7c;
+  const imports = ['atan2', 'cos', 'sin'];
+  // the double inputs are read from memory (functionCodeWithF64Args), so every parameter is an i32
+  const kernels: { name: string; params: number; result: boolean; code: () => number[] }[] = [
+    { name: 'fftAt', params: 8, result: false, code: fftAtCode },
+    { name: 'carriers', params: 11, result: false, code: carriersCode },
+    { name: 'rotate', params: 2, result: false, code: rotateCode },
+    { name: 'fitKnown', params: 10, result: false, code: fitKnownCode },
+    { name: 'addKnown', params: 8, result: false, code: addKnownCode },
+    { name: 'llrs', params: 12, result: false, code: llrsCode },
+    { name: 'derot', params: 3, result: false, code: derotCode },
+    { name: 'cfo', params: 9, result: true, code: cfoCode },
+    { name: 'timing', params: 5, result: true, code: timingCode },
+    { name: 'lagSums', params: 4, result: false, code: lagSumsCode },
+    { name: 'lts', params: 11, result: false, code: ltsCode },
+    { name: 'symbol', params: 21, result: true, code: () => symbolCode(callees) },
+  ];
+  // function indices: the imports first, then the kernels in order
+  const index = (n: string): number => {
+    const k = kernels.findIndex((x) => x.name === n);
+    return k >= 0 ? imports.length + k : imports.indexOf(n);
+  };
+  const callees = { atan2: index('atan2'), cos: index('cos'), sin: index('sin'), fftAt: index('fftAt'), carriers: index('carriers'), rotate: index('rotate') };
+  // types: 0 (f64, f64) -> f64, 1 f64 -> f64, then one per kernel
+  const types = [[0x60, 2, D, D, 1, D], [0x60, 1, D, 1, D], ...kernels.map((k) => [0x60, ...uleb(k.params), ...new Array<number>(k.params).fill(I), ...(k.result ? [1, I] : [0])])];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [
-      11,
-      // the double inputs are read from memory (functionCodeWithF64Args), so every parameter is an i32
-      ...type(new Array(8).fill(I)), // fftAt
-      ...type(new Array(11).fill(I)), // carriers
-      ...type([I, I]), // rotate
-      ...type(new Array(10).fill(I)), // fitKnown
-      ...type(new Array(8).fill(I)), // addKnown
-      ...type(new Array(12).fill(I)), // llrs
-      ...type([I, I, I]), // derot
-      ...type(new Array(9).fill(I), true), // cfo
-      ...type(new Array(5).fill(I), true), // timing
-      ...type([I, I, I, I]), // lagSums
-      ...type(new Array(11).fill(I)), // lts
+    ...section(1, [...uleb(types.length), ...types.flat()]),
+    ...section(2, [
+      1 + imports.length,
+      ...name('m'), ...name('mem'), 0x02, 0x00, 1,
+      ...name('m'), ...name('atan2'), 0x00, 0,
+      ...name('m'), ...name('cos'), 0x00, 1,
+      ...name('m'), ...name('sin'), 0x00, 1,
     ]),
-    ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [11, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
-    ...section(7, [11, ...name('fftAt'), 0x00, 0, ...name('carriers'), 0x00, 1, ...name('rotate'), 0x00, 2, ...name('fitKnown'), 0x00, 3, ...name('addKnown'), 0x00, 4, ...name('llrs'), 0x00, 5, ...name('derot'), 0x00, 6, ...name('cfo'), 0x00, 7, ...name('timing'), 0x00, 8, ...name('lagSums'), 0x00, 9, ...name('lts'), 0x00, 10]),
-    ...section(10, [11, ...fftAtCode(), ...carriersCode(), ...rotateCode(), ...fitKnownCode(), ...addKnownCode(), ...llrsCode(), ...derotCode(), ...cfoCode(), ...timingCode(), ...lagSumsCode(), ...ltsCode()]),
+    ...section(3, [...uleb(kernels.length), ...kernels.map((_, k) => 2 + k)]),
+    ...section(7, [...uleb(kernels.length), ...kernels.flatMap((k, i) => [...name(k.name), 0x00, ...uleb(imports.length + i)])]),
+    ...section(10, [...uleb(kernels.length), ...kernels.flatMap((k) => k.code())]),
   ]);
 }
 
@@ -235,6 +253,10 @@ type DerotFn = (count: number, input: number, out: number) => void; // c, s, dc,
 type CfoFn = (n: number, src: number, fb: number, perm: number, tw: number, usedSc: number, ltsFreq: number, numUsed: number, maxShift: number) => number;
 type TimingFn = (count: number, win: number, lts: number, n: number, sums: number) => number; // ltsEnergy
 type LagSumsFn = (count: number, a: number, n: number, sums: number) => void;
+type SymbolFn = (
+  n: number, win: number, perm: number, fb: number, tw: number, used: number, u: number, out: number, usedSc: number, h: number, pilotPos: number, np: number,
+  pilotVals: number, z: number, invH: number, h2: number, pilotIndex: number, levels: number, bpsk: number, maxLevel: number, sums: number,
+) => number; // see demod-wasm-symbol.ts for the doubles
 type LtsFn = (u: number, y1: number, y2: number, ltsFreq: number, h: number, h2: number, ar: number, ai: number, b: number, s: number, sums: number) => void;
 type LlrsFn = (nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number) => void; // nv, l1
 
@@ -283,17 +305,18 @@ export class DemodKernels {
   private invOf: Uint32Array | null = null;
 
   private constructor(
-    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn; symbol: SymbolFn },
     buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
     private readonly at: Record<
-      'input' | 'fb' | 'out' | 'perm' | 'ltsFreq' | 'ltsTime' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
+      'input' | 'fb' | 'out' | 'perm' | 'ltsFreq' | 'ltsTime' | 'pilotPos' | 'z' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
       number
     >,
     views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH' | 'ar' | 'ai' | 'b' | 's' | 'win', number>,
     winFloats: number,
     private readonly numData: number,
+    private readonly numPilots: number,
     private readonly scale: number,
   ) {
     this.buffer = buffer;
@@ -307,7 +330,7 @@ export class DemodKernels {
     this.win = new Float32Array(buffer, views.win, winFloats);
     this.pilotVals = new Float64Array(buffer, at.pilotVals, (at.levels - at.pilotVals) >> 3);
     this.sums = new Float64Array(buffer, at.sums, 4);
-    this.args = new Float64Array(buffer, DEMOD_ARGS, 8);
+    this.args = new Float64Array(buffer, DEMOD_ARGS, 16);
     this.outView = new Float32Array(buffer, at.out, 2 * u);
     this.snrArrays = { ar: new Float64Array(buffer, views.ar, u), ai: new Float64Array(buffer, views.ai, u), b: new Float64Array(buffer, views.b, u), s: new Float64Array(buffer, views.s, u) };
   }
@@ -318,7 +341,7 @@ export class DemodKernels {
    */
   static create(
     fft: Fft,
-    layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'numData' | 'dataPos' | 'rxScale'>,
+    layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'pilotPos' | 'numData' | 'dataPos' | 'rxScale'>,
     tables: { pilotIndex: ArrayLike<number>; dataIndex: ArrayLike<number>; ltsFreq: Float32Array; ltsTime: Float32Array; winFloats: number },
   ): DemodKernels | null {
     const { usedBin, usedSc, numPilots, numData, rxScale: scale } = layout;
@@ -339,7 +362,7 @@ export class DemodKernels {
         end += bytes;
         return o;
       };
-      take(64); // the kernels' double inputs at DEMOD_ARGS = 0
+      take(128); // the kernels' double inputs at DEMOD_ARGS = 0 (16 f64)
       const at = {
         input: take(region(Math.max(2 * n, winFloats), 4)),
         ltsFreq: take(region(u, 4)),
@@ -352,6 +375,8 @@ export class DemodKernels {
         pilotIndex: take(region(u, 4)),
         dataIndex: take(region(u, 4)),
         dataPos: take(region(numData, 4)),
+        pilotPos: take(region(Math.max(1, numPilots), 4)),
+        z: take(region(2 * Math.max(1, numPilots), 8)),
         pilotVals: take(region(Math.max(1, numPilots), 8)),
         levels: take(region(16, 4)),
         levels64: take(region(16, 8)),
@@ -378,7 +403,8 @@ export class DemodKernels {
         win: take(region(winFloats, 4)),
       };
       const memory = new wasm.Memory({ initial: Math.ceil(end / 65536) });
-      const instance = new wasm.Instance(compiled, { m: { mem: memory } });
+      // Math's own functions: V8 calls imported Math.atan2 / cos / sin as the C functions JavaScript uses
+      const instance = new wasm.Instance(compiled, { m: { mem: memory, atan2: Math.atan2, cos: Math.cos, sin: Math.sin } });
       const buffer = memory.buffer;
       new Uint32Array(buffer, at.perm, n).set(fft.rev);
       new Int32Array(buffer, at.used, u).set(Array.from(usedBin));
@@ -386,6 +412,7 @@ export class DemodKernels {
       new Int32Array(buffer, at.pilotIndex, u).set(Array.from(pilotIndex));
       new Int32Array(buffer, at.dataIndex, u).set(Array.from(dataIndex));
       new Int32Array(buffer, at.dataPos, numData).set(Array.from(layout.dataPos));
+      new Int32Array(buffer, at.pilotPos, numPilots).set(Array.from(layout.pilotPos));
       new Float64Array(buffer, at.tw, 4 * (n - 1)).set(fft.stageTwiddles(-1));
       new Float32Array(buffer, at.ltsFreq, u).set(tables.ltsFreq.subarray(0, u));
       new Float32Array(buffer, at.ltsTime, 2 * n).set(tables.ltsTime.subarray(0, 2 * n));
@@ -402,8 +429,9 @@ export class DemodKernels {
         timing: x['timing'] as TimingFn,
         lagSums: x['lagSums'] as LagSumsFn,
         lts: x['lts'] as LtsFn,
+        symbol: x['symbol'] as SymbolFn,
       };
-      return new DemodKernels(fns, buffer, n, u, at, views, winFloats, numData, scale);
+      return new DemodKernels(fns, buffer, n, u, at, views, winFloats, numData, numPilots, scale);
     } catch {
       return null;
     }
@@ -534,6 +562,29 @@ export class DemodKernels {
     const a = this.snrArrays;
     this.fns.lts(this.u, this.y1.byteOffset, this.y2.byteOffset, this.at.ltsFreq, this.h.byteOffset, this.h2.byteOffset, a.ar.byteOffset, a.ai.byteOffset, a.b.byteOffset, a.s.byteOffset, this.at.sums);
     return this.sums;
+  }
+
+  /**
+   * demodSymbol in one call (demod-wasm-symbol.ts) into `out` (one of this object's arrays), the pilot
+   * values in `pilotVals`: the n + 2 samples of buf from float index `from` (one before the window start)
+   * are copied in; args[0..6] = start - ref, omega, cos omega, -sin omega, (the scale, set here), slope,
+   * slope rate. Returns the window slip (-1, 0, 1); the new slope and slope rate are results[2], [3].
+   */
+  symbol(buf: Float32Array, from: number, out: Float32Array, cons: Constellation): number {
+    const { n, u, at, f32, args } = this;
+    for (let i = 0, o = at.input >> 2, m = 2 * (n + 2); i < m; i++) f32[o + i] = buf[from + i]!;
+    const bpsk = cons.modulation === Modulation.BPSK ? 1 : 0;
+    if (!bpsk && cons !== this.levelsOf) {
+      f32.set(cons.levels32, at.levels >> 2);
+      this.levelsOf = cons;
+    }
+    args[4] = this.scale;
+    args[7] = cons.halfInvScale;
+    args[8] = cons.halfSpan;
+    return this.fns.symbol(
+      n, at.input, at.perm, at.fb, at.tw, at.used, u, out.byteOffset, at.usedSc, this.h.byteOffset, at.pilotPos, this.numPilots,
+      at.pilotVals, at.z, this.invH.byteOffset, this.h2.byteOffset, at.pilotIndex, at.levels, bpsk, cons.maxLevel, at.sums,
+    );
   }
 
   /** Every carrier of `out` (one of this object's arrays) times (args[0] + j args[1]). */

@@ -838,6 +838,36 @@ export class FrameDemodulator {
   private demodSymbol(buf: Float32Array, bufStart: number, acq: Acquisition, m: number, out: Float32Array, cons: Constellation): void {
     const L = this.layout;
     const n = L.fftSize;
+    const kernels = this.kernels;
+    const start = this.symbolStart(acq, m);
+    const from = 2 * (start - 1 - bufStart);
+    if (kernels !== null && kernels.owns(out) && from >= 0 && from + 2 * (n + 2) <= buf.length) {
+      // all of the below in one WebAssembly call (demod-wasm-symbol.ts), with the window and a sample of
+      // margin on each side for a slip
+      const pv = kernels.pilotVals;
+      for (let j = 0; j < L.numPilots; j++) pv[j] = pilotValue(L, m, j);
+      if (acq !== this.stepOf) {
+        this.stepOf = acq;
+        this.stepCos = Math.cos(acq.omega);
+        this.stepSin = -Math.sin(acq.omega);
+      }
+      const args = kernels.args;
+      args[0] = start - acq.ref;
+      args[1] = acq.omega;
+      args[2] = this.stepCos;
+      args[3] = this.stepSin;
+      args[5] = this.slope;
+      args[6] = this.slopeRate;
+      const step = kernels.symbol(buf, from, out, cons);
+      const r = kernels.results;
+      this.slope = r[2]!;
+      this.slopeRate = r[3]!;
+      if (step !== 0) {
+        this.slip += step;
+        this.slips++;
+      }
+      return;
+    }
     this.fftAt(buf, bufStart, this.symbolStart(acq, m), acq, out);
     const bPred = this.slope + this.slopeRate;
     // pilot rotations z_j = Y_p conj(H_p) P_j, with the predicted slope removed
@@ -898,7 +928,6 @@ export class FrameDemodulator {
     let s = Math.sin(th0);
     const dc = Math.cos(b);
     const ds = -Math.sin(b);
-    const kernels = this.kernels;
     if (kernels !== null && kernels.owns(out)) {
       const pv = kernels.pilotVals;
       for (let j = 0; j < np; j++) pv[j] = pilotValue(L, m, j);

@@ -1,0 +1,471 @@
+/**
+ * WebAssembly body of FrameDemodulator.demodSymbol as a whole: the FFT of the symbol's window, the pilot
+ * tracker (predicted slope, least-squares residual slope, the window slip when the drift reaches a
+ * sample, common phase), then the carrier pass and the final rotation (calls to fftAt, carriers and
+ * rotate of the same module). Math.atan2 / cos / sin are imported from JavaScript, which V8 calls as
+ * the same C functions its JavaScript Math uses, so every number is the JavaScript's (golden decode,
+ * wasm-equivalence.test.ts); the rest is the JavaScript's operations in its order.
+ *
+ * symbol(n, win, perm, fb, tw, used, u, out, usedSc, h, pilotPos, np, pilotVals, z, invH, h2,
+ *        pilotIndex, levels, bpsk, maxLevel, sums) -> window slip (-1, 0, 1)
+ *   win: the n + 2 samples from one before the window start; doubles at DEMOD_ARGS: start - ref, omega,
+ *   cos / -sin of omega, the receive scale, slope, slope rate, the slicer's halfInvScale and halfSpan.
+ *   Leaves the new slope and slope rate in sums[2], sums[3].
+ */
+import {
+  BR_IF,
+  DEMOD_ARGS,
+  ELSE,
+  END,
+  F32_LOAD,
+  F64_ADD,
+  F64_CONVERT_I32_S,
+  F64_DIV,
+  F64_GE,
+  F64_GT,
+  F64_LOAD,
+  F64_MUL,
+  F64_NE,
+  F64_PROMOTE_F32,
+  F64_STORE,
+  F64_SUB,
+  I32_ADD,
+  I32_LOAD,
+  I32_LT_S,
+  I32_SHL,
+  IF,
+  LOCAL_TEE,
+  LOOP,
+  VOID,
+  emitter,
+  functionCodeWithF64Args,
+} from './wasm-emit.js';
+
+const CALL = 0x10;
+const F64_NEG = 0x9a;
+const F64_ABS = 0x99;
+const F64_SQRT = 0x9f;
+const F64_EQ = 0x61;
+const F64_LE = 0x65;
+const I32_OR = 0x72;
+const F64_RESULT = 0x7c;
+
+export interface SymbolCallees {
+  atan2: number;
+  cos: number;
+  sin: number;
+  fftAt: number;
+  carriers: number;
+  rotate: number;
+}
+
+export function symbolCode(fn: SymbolCallees): number[] {
+  const e = emitter();
+  const { op, get, set, i32, f64, mem } = e;
+  const N = 0, WIN = 1, PERM = 2, FB = 3, TW = 4, USED = 5, U = 6, OUT = 7, USED_SC = 8, H = 9, PILOT_POS = 10, NP = 11, PILOT_VALS = 12, Z = 13, INVH = 14, H2 = 15,
+    PILOT_INDEX = 16, LEVELS = 17, BPSK = 18, MAX_LEVEL = 19, SUMS = 20;
+  // doubles from DEMOD_ARGS
+  const D = 21, OMEGA = 22, STEP_COS = 23, STEP_SIN = 24, SCALE = 25, SLOPE = 26, SLOPE_RATE = 27, HIS = 28, HSP = 29;
+  // i32 locals
+  const J = 30, K = 31, STEP = 32, A = 33;
+  // f64 locals
+  const BPRED = 34, SR = 35, SI = 36, SM = 37, CR = 38, CI = 39, NUM = 40, DEN = 41, RR = 42, RI = 43, MAG = 44, B = 45, BRES = 46, DRIFT = 47,
+    AR = 48, AI = 49, TH = 50, YR = 51, YI = 52, HR = 53, HI = 54, SC = 55, X = 56, Y = 57, MX = 58;
+  const storeArg = (k: number, push: () => void): void => {
+    i32(DEMOD_ARGS);
+    push();
+    op(F64_STORE, ...mem(3, 8 * k));
+  };
+  const call = (index: number): void => op(CALL, index);
+  /** hypot2(x, y) of two locals into local `to` (fastmath.ts: the same algorithm, the same double). */
+  const hypot = (x: number, y: number, to: number): void => {
+    get(x);
+    op(F64_ABS);
+    set(X);
+    get(y);
+    op(F64_ABS);
+    set(Y);
+    // |x| or |y| infinite -> Inf; NaN -> NaN; max 0 -> 0; else sqrt(a a + b b) max
+    get(X);
+    f64(Infinity);
+    op(F64_EQ);
+    get(Y);
+    f64(Infinity);
+    op(F64_EQ, I32_OR, IF, F64_RESULT);
+    f64(Infinity);
+    op(ELSE);
+    get(X);
+    get(X);
+    op(F64_NE);
+    get(Y);
+    get(Y);
+    op(F64_NE, I32_OR, IF, F64_RESULT);
+    f64(NaN);
+    op(ELSE);
+    get(X);
+    get(Y);
+    get(X);
+    get(Y);
+    op(F64_GT, 0x1b); // select: ax > ay ? ax : ay
+    op(LOCAL_TEE, MX);
+    f64(0);
+    op(F64_EQ, IF, F64_RESULT);
+    f64(0);
+    op(ELSE);
+    get(X);
+    get(MX);
+    op(F64_DIV);
+    op(LOCAL_TEE, X);
+    get(X);
+    op(F64_MUL);
+    get(Y);
+    get(MX);
+    op(F64_DIV);
+    op(LOCAL_TEE, Y);
+    get(Y);
+    op(F64_MUL, F64_ADD, F64_SQRT);
+    get(MX);
+    op(F64_MUL);
+    op(END, END, END);
+    set(to);
+  };
+  /** fftAt of the window from sample `offset` (1 + step) with start - ref = D + step (local STEP). */
+  const fft = (): void => {
+    // ph = -omega (start - ref)
+    get(OMEGA);
+    op(F64_NEG);
+    get(D);
+    get(STEP);
+    op(F64_CONVERT_I32_S, F64_ADD, F64_MUL);
+    set(TH);
+    storeArg(0, () => {
+      get(TH);
+      call(fn.cos);
+    });
+    storeArg(1, () => {
+      get(TH);
+      call(fn.sin);
+    });
+    storeArg(2, () => get(STEP_COS));
+    storeArg(3, () => get(STEP_SIN));
+    storeArg(4, () => get(SCALE));
+    get(N);
+    get(WIN);
+    get(STEP);
+    i32(1);
+    op(I32_ADD);
+    i32(3);
+    op(I32_SHL, I32_ADD);
+    get(PERM);
+    get(FB);
+    get(TW);
+    get(USED);
+    get(U);
+    get(OUT);
+    call(fn.fftAt);
+  };
+  /** z_j = Y_p conj(H_p) P_j exp(-j slope k_j) for every pilot, and their sum into SR, SI. */
+  const pilots = (slope: number): void => {
+    f64(0);
+    set(SR);
+    f64(0);
+    set(SI);
+    i32(0);
+    set(J);
+    op(LOOP, VOID);
+    get(PILOT_POS);
+    get(J);
+    i32(2);
+    op(I32_SHL, I32_ADD, I32_LOAD, ...mem(2, 0));
+    set(K);
+    for (const [to, base, off] of [[YR, OUT, 0], [YI, OUT, 4], [HR, H, 0], [HI, H, 4]] as const) {
+      get(base);
+      get(K);
+      i32(3);
+      op(I32_SHL, I32_ADD, F32_LOAD, ...mem(2, off), F64_PROMOTE_F32);
+      set(to);
+    }
+    get(PILOT_VALS);
+    get(J);
+    i32(3);
+    op(I32_SHL, I32_ADD, F64_LOAD, ...mem(3, 0));
+    set(SC); // pv
+    // ar = (yr hr + yi hi) pv; ai = (yi hr - yr hi) pv
+    get(YR);
+    get(HR);
+    op(F64_MUL);
+    get(YI);
+    get(HI);
+    op(F64_MUL, F64_ADD);
+    get(SC);
+    op(F64_MUL);
+    set(AR);
+    get(YI);
+    get(HR);
+    op(F64_MUL);
+    get(YR);
+    get(HI);
+    op(F64_MUL, F64_SUB);
+    get(SC);
+    op(F64_MUL);
+    set(AI);
+    // th = -slope usedSc[k]
+    get(slope);
+    op(F64_NEG);
+    get(USED_SC);
+    get(K);
+    i32(2);
+    op(I32_SHL, I32_ADD, I32_LOAD, ...mem(2, 0), F64_CONVERT_I32_S, F64_MUL);
+    set(TH);
+    get(TH);
+    call(fn.cos);
+    set(HR); // c
+    get(TH);
+    call(fn.sin);
+    set(HI); // s
+    // z[2j] = ar c - ai s; z[2j + 1] = ar s + ai c; and the sums
+    get(Z);
+    get(J);
+    i32(4);
+    op(I32_SHL, I32_ADD);
+    op(LOCAL_TEE, A);
+    get(AR);
+    get(HR);
+    op(F64_MUL);
+    get(AI);
+    get(HI);
+    op(F64_MUL, F64_SUB);
+    op(LOCAL_TEE, YR);
+    op(F64_STORE, ...mem(3, 0));
+    get(A);
+    get(AR);
+    get(HI);
+    op(F64_MUL);
+    get(AI);
+    get(HR);
+    op(F64_MUL, F64_ADD);
+    op(LOCAL_TEE, YI);
+    op(F64_STORE, ...mem(3, 8));
+    get(SR);
+    get(YR);
+    op(F64_ADD);
+    set(SR);
+    get(SI);
+    get(YI);
+    op(F64_ADD);
+    set(SI);
+    get(J);
+    i32(1);
+    op(I32_ADD);
+    op(LOCAL_TEE, J);
+    get(NP);
+    op(I32_LT_S, BR_IF, 0, END);
+  };
+
+  i32(0);
+  set(STEP);
+  fft();
+  get(SLOPE);
+  get(SLOPE_RATE);
+  op(F64_ADD);
+  set(BPRED);
+  pilots(BPRED);
+  // residual slope: least-squares fit of each pilot's phase relative to the common phase
+  hypot(SR, SI, SM);
+  get(SR);
+  get(SM);
+  op(F64_DIV);
+  f64(1);
+  get(SM);
+  f64(0);
+  op(F64_GT, 0x1b);
+  set(CR);
+  get(SI);
+  op(F64_NEG);
+  get(SM);
+  op(F64_DIV);
+  f64(0);
+  get(SM);
+  f64(0);
+  op(F64_GT, 0x1b);
+  set(CI);
+  f64(0);
+  set(NUM);
+  f64(0);
+  set(DEN);
+  i32(0);
+  set(J);
+  op(LOOP, VOID);
+  get(USED_SC);
+  get(PILOT_POS);
+  get(J);
+  i32(2);
+  op(I32_SHL, I32_ADD, I32_LOAD, ...mem(2, 0));
+  i32(2);
+  op(I32_SHL, I32_ADD, I32_LOAD, ...mem(2, 0), F64_CONVERT_I32_S);
+  set(SC);
+  get(Z);
+  get(J);
+  i32(4);
+  op(I32_SHL, I32_ADD);
+  op(LOCAL_TEE, A);
+  op(F64_LOAD, ...mem(3, 0));
+  set(YR); // zr
+  get(A);
+  op(F64_LOAD, ...mem(3, 8));
+  set(YI); // zi
+  get(YR);
+  get(CR);
+  op(F64_MUL);
+  get(YI);
+  get(CI);
+  op(F64_MUL, F64_SUB);
+  set(RR);
+  get(YR);
+  get(CI);
+  op(F64_MUL);
+  get(YI);
+  get(CR);
+  op(F64_MUL, F64_ADD);
+  set(RI);
+  hypot(RR, RI, MAG);
+  // num += mag k atan2(ri, rr); den += mag k k
+  get(NUM);
+  get(MAG);
+  get(SC);
+  op(F64_MUL);
+  get(RI);
+  get(RR);
+  call(fn.atan2);
+  op(F64_MUL, F64_ADD);
+  set(NUM);
+  get(DEN);
+  get(MAG);
+  get(SC);
+  op(F64_MUL);
+  get(SC);
+  op(F64_MUL, F64_ADD);
+  set(DEN);
+  get(J);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, J);
+  get(NP);
+  op(I32_LT_S, BR_IF, 0, END);
+  // bRes = den > 0 ? num / den : 0; b = bPred + 0.1 bRes; slopeRate += 0.005 bRes
+  get(NUM);
+  get(DEN);
+  op(F64_DIV);
+  f64(0);
+  get(DEN);
+  f64(0);
+  op(F64_GT, 0x1b);
+  set(BRES);
+  get(BPRED);
+  f64(0.1);
+  get(BRES);
+  op(F64_MUL, F64_ADD);
+  set(B);
+  get(SLOPE_RATE);
+  f64(0.005);
+  get(BRES);
+  op(F64_MUL, F64_ADD);
+  set(SLOPE_RATE);
+  // window slip when the drift -b n / (2 pi) reaches a sample
+  get(B);
+  op(F64_NEG);
+  get(N);
+  op(F64_CONVERT_I32_S, F64_MUL);
+  f64(2 * Math.PI);
+  op(F64_DIV);
+  op(LOCAL_TEE, DRIFT);
+  f64(1);
+  op(F64_GE);
+  get(DRIFT);
+  f64(-1);
+  op(F64_LE, I32_OR, IF, VOID);
+  i32(1);
+  i32(-1);
+  get(DRIFT);
+  f64(1);
+  op(F64_GE, 0x1b);
+  set(STEP);
+  // b += (step 2 pi) / n
+  get(B);
+  get(STEP);
+  i32(1);
+  op(I32_SHL, F64_CONVERT_I32_S);
+  f64(Math.PI);
+  op(F64_MUL);
+  get(N);
+  op(F64_CONVERT_I32_S, F64_DIV, F64_ADD);
+  set(B);
+  fft();
+  op(END);
+  // common phase with the final slope
+  pilots(B);
+  // th0 = -(a + b usedSc[0]) with a = atan2(si, sr)
+  get(SI);
+  get(SR);
+  call(fn.atan2);
+  get(B);
+  get(USED_SC);
+  op(I32_LOAD, ...mem(2, 0), F64_CONVERT_I32_S, F64_MUL, F64_ADD, F64_NEG);
+  set(TH);
+  storeArg(0, () => get(HIS));
+  storeArg(1, () => get(HSP));
+  storeArg(2, () => {
+    get(TH);
+    call(fn.cos);
+  });
+  storeArg(3, () => {
+    get(TH);
+    call(fn.sin);
+  });
+  storeArg(4, () => {
+    get(B);
+    call(fn.cos);
+  });
+  storeArg(5, () => {
+    get(B);
+    call(fn.sin);
+    op(F64_NEG);
+  });
+  for (const l of [U, OUT, USED_SC, INVH, H2, PILOT_INDEX, PILOT_VALS, LEVELS, BPSK, MAX_LEVEL, SUMS]) get(l);
+  call(fn.carriers);
+  get(SUMS);
+  op(F64_LOAD, ...mem(3, 0));
+  set(SR);
+  get(SUMS);
+  op(F64_LOAD, ...mem(3, 8));
+  set(SI);
+  hypot(SR, SI, MAG);
+  get(MAG);
+  f64(0);
+  op(F64_GT, IF, VOID);
+  storeArg(0, () => {
+    get(SR);
+    get(MAG);
+    op(F64_DIV);
+  });
+  storeArg(1, () => {
+    get(SI);
+    op(F64_NEG);
+    get(MAG);
+    op(F64_DIV);
+  });
+  get(U);
+  get(OUT);
+  call(fn.rotate);
+  op(END);
+  // the tracker's state back to the caller
+  get(SUMS);
+  get(B);
+  op(F64_STORE, ...mem(3, 16));
+  get(SUMS);
+  get(SLOPE_RATE);
+  op(F64_STORE, ...mem(3, 24));
+  get(STEP);
+  op(END);
+  return functionCodeWithF64Args(DEMOD_ARGS, D, 9, [2, 4, 0x7f, 25, 0x7c], e.c);
+}
