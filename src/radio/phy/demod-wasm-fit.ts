@@ -22,6 +22,8 @@ import {
   F32_LOAD,
   F32_STORE,
   F64_ADD,
+  F64_DIV,
+  F64_GT,
   F64_LOAD,
   F64_MUL,
   F64_PROMOTE_F32,
@@ -32,6 +34,7 @@ import {
   I32_LOAD,
   I32_LT_S,
   I32_SHL,
+  I32_SUB,
   IF,
   LOCAL_TEE,
   LOOP,
@@ -40,6 +43,7 @@ import {
   functionCode,
   functionCodeWithF64Args,
 } from './wasm-emit.js';
+import { emitHypot } from './demod-wasm-math.js';
 
 type Emitter = ReturnType<typeof emitter>;
 
@@ -405,4 +409,154 @@ export function ltsCode(): number[] {
   });
   op(END);
   return functionCode([2, 2, 0x7f, 12, 0x7c], e.c);
+}
+
+/**
+ * fitFrame(nsym, y0, src0, m0, evmCount, u, nData, h, xc, pilotIndex, dataIndex, pilotVals, np, pn, ar,
+ * ai, b, s, sums, state): the SNR fit over a whole proven payload, symbol after symbol as
+ * accumulateKnown does: symbol m's carriers at y0 + 8 u m, its references at src0 + 8 nData m, pilot
+ * values pn[(m0 + m) np + 5 j + 3) % 127], data carriers below evmCount - m nData in the EVM; each
+ * symbol's fitKnown, |.|-normalized phase, addKnown. state (four f64, in and out): EVM numerator,
+ * denominator, total power, known energy, each summed symbol by symbol from its value on entry.
+ */
+export function fitFrameCode(fn: { fitKnown: number; addKnown: number }): number[] {
+  const e = emitter();
+  const { op, get, set, i32, f64, mem } = e;
+  const NSYM = 0, Y0 = 1, SRC0 = 2, M0 = 3, EVM_COUNT = 4, U = 5, N_DATA = 6, H = 7, XC = 8, PILOT_INDEX = 9, DATA_INDEX = 10, PILOT_VALS = 11, NP = 12, PN = 13,
+    AR = 14, AI = 15, B = 16, S = 17, SUMS = 18, STATE = 19;
+  const M = 20, J = 21, Y = 22, EVM = 23;
+  const SR = 24, SI = 25, MAG = 26, TX = 27, TY = 28, TMAX = 29;
+  const CALL = 0x10;
+  const I32_MUL = 0x6c;
+  const I32_REM_U = 0x70;
+  const I32_GT_S = 0x4a;
+  const SELECT = 0x1b;
+  const stateAdd = (k: number, push: () => void): void => {
+    get(STATE);
+    get(STATE);
+    op(F64_LOAD, ...mem(3, 8 * k));
+    push();
+    op(F64_ADD, F64_STORE, ...mem(3, 8 * k));
+  };
+  const sum = (k: number): void => {
+    get(SUMS);
+    op(F64_LOAD, ...mem(3, 8 * k));
+  };
+  i32(0);
+  set(M);
+  op(BLOCK, VOID);
+  get(NSYM);
+  i32(1);
+  op(I32_LT_S, BR_IF, 0);
+  op(LOOP, VOID);
+  // pilot values of symbol m0 + m
+  i32(0);
+  set(J);
+  op(BLOCK, VOID);
+  get(NP);
+  i32(1);
+  op(I32_LT_S, BR_IF, 0);
+  op(LOOP, VOID);
+  get(PILOT_VALS);
+  get(J);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  get(PN);
+  get(M0);
+  get(M);
+  op(I32_ADD);
+  get(NP);
+  op(I32_MUL);
+  get(J);
+  i32(5);
+  op(I32_MUL, I32_ADD);
+  i32(3);
+  op(I32_ADD);
+  i32(127);
+  op(I32_REM_U);
+  i32(3);
+  op(I32_SHL, I32_ADD, F64_LOAD, ...mem(3, 0), F64_STORE, ...mem(3, 0));
+  get(J);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, J);
+  get(NP);
+  op(I32_LT_S, BR_IF, 0, END, END);
+  // evmData = max(0, min(nData, evmCount - m nData))
+  get(EVM_COUNT);
+  get(M);
+  get(N_DATA);
+  op(I32_MUL, I32_SUB);
+  op(LOCAL_TEE, EVM);
+  get(N_DATA);
+  get(EVM);
+  get(N_DATA);
+  op(I32_LT_S, SELECT); // min(evm, nData)
+  op(LOCAL_TEE, EVM);
+  i32(0);
+  get(EVM);
+  i32(0);
+  op(I32_GT_S, SELECT); // max(., 0)
+  set(EVM);
+  // y = y0 + 8 u m
+  get(Y0);
+  get(U);
+  get(M);
+  op(I32_MUL);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  set(Y);
+  get(U);
+  get(Y);
+  get(SRC0);
+  get(N_DATA);
+  get(M);
+  op(I32_MUL);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  get(H);
+  get(XC);
+  get(PILOT_INDEX);
+  get(DATA_INDEX);
+  get(PILOT_VALS);
+  get(EVM);
+  get(SUMS);
+  op(CALL, fn.fitKnown);
+  stateAdd(0, () => sum(2));
+  stateAdd(1, () => sum(3));
+  sum(0);
+  set(SR);
+  sum(1);
+  set(SI);
+  emitHypot(e, SR, SI, MAG, TX, TY, TMAX);
+  // args: rc = mag > 0 ? sr / mag : 1, rs = mag > 0 ? -si / mag : 0
+  i32(DEMOD_ARGS);
+  get(SR);
+  get(MAG);
+  op(F64_DIV);
+  f64(1);
+  get(MAG);
+  f64(0);
+  op(F64_GT, SELECT, F64_STORE, ...mem(3, 0));
+  i32(DEMOD_ARGS);
+  get(SI);
+  op(0x9a); // f64.neg
+  get(MAG);
+  op(F64_DIV);
+  f64(0);
+  get(MAG);
+  f64(0);
+  op(F64_GT, SELECT, F64_STORE, ...mem(3, 8));
+  for (const l of [U, Y, XC, AR, AI, B, S, SUMS]) get(l);
+  op(CALL, fn.addKnown);
+  stateAdd(2, () => sum(0));
+  stateAdd(3, () => sum(1));
+  get(M);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, M);
+  get(NSYM);
+  op(I32_LT_S, BR_IF, 0, END, END);
+  op(END);
+  return functionCode([2, 4, 0x7f, 6, 0x7c], e.c);
 }

@@ -12,10 +12,10 @@
  *   cos / -sin of omega, the receive scale, slope, slope rate, the slicer's halfInvScale and halfSpan.
  *   Leaves the new slope and slope rate in sums[2], sums[3].
  */
+import { emitHypot } from './demod-wasm-math.js';
 import {
   BR_IF,
   DEMOD_ARGS,
-  ELSE,
   END,
   F32_LOAD,
   F64_ADD,
@@ -25,7 +25,6 @@ import {
   F64_GT,
   F64_LOAD,
   F64_MUL,
-  F64_NE,
   F64_PROMOTE_F32,
   F64_STORE,
   F64_SUB,
@@ -43,12 +42,8 @@ import {
 
 const CALL = 0x10;
 const F64_NEG = 0x9a;
-const F64_ABS = 0x99;
-const F64_SQRT = 0x9f;
-const F64_EQ = 0x61;
 const F64_LE = 0x65;
 const I32_OR = 0x72;
-const F64_RESULT = 0x7c;
 
 export interface SymbolCallees {
   atan2: number;
@@ -77,58 +72,7 @@ export function symbolCode(fn: SymbolCallees): number[] {
     op(F64_STORE, ...mem(3, 8 * k));
   };
   const call = (index: number): void => op(CALL, index);
-  /** hypot2(x, y) of two locals into local `to` (fastmath.ts: the same algorithm, the same double). */
-  const hypot = (x: number, y: number, to: number): void => {
-    get(x);
-    op(F64_ABS);
-    set(X);
-    get(y);
-    op(F64_ABS);
-    set(Y);
-    // |x| or |y| infinite -> Inf; NaN -> NaN; max 0 -> 0; else sqrt(a a + b b) max
-    get(X);
-    f64(Infinity);
-    op(F64_EQ);
-    get(Y);
-    f64(Infinity);
-    op(F64_EQ, I32_OR, IF, F64_RESULT);
-    f64(Infinity);
-    op(ELSE);
-    get(X);
-    get(X);
-    op(F64_NE);
-    get(Y);
-    get(Y);
-    op(F64_NE, I32_OR, IF, F64_RESULT);
-    f64(NaN);
-    op(ELSE);
-    get(X);
-    get(Y);
-    get(X);
-    get(Y);
-    op(F64_GT, 0x1b); // select: ax > ay ? ax : ay
-    op(LOCAL_TEE, MX);
-    f64(0);
-    op(F64_EQ, IF, F64_RESULT);
-    f64(0);
-    op(ELSE);
-    get(X);
-    get(MX);
-    op(F64_DIV);
-    op(LOCAL_TEE, X);
-    get(X);
-    op(F64_MUL);
-    get(Y);
-    get(MX);
-    op(F64_DIV);
-    op(LOCAL_TEE, Y);
-    get(Y);
-    op(F64_MUL, F64_ADD, F64_SQRT);
-    get(MX);
-    op(F64_MUL);
-    op(END, END, END);
-    set(to);
-  };
+  const hypot = (x: number, y: number, to: number): void => emitHypot(e, x, y, to, X, Y, MX);
   /** fftAt of the window from sample `offset` (1 + step) with start - ref = D + step (local STEP). */
   const fft = (): void => {
     // ph = -omega (start - ref)

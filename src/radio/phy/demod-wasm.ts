@@ -20,7 +20,9 @@
 import type { Fft } from './fft.js';
 import { Modulation, type Constellation } from './constellation.js';
 import { carriersCode, rotateCode } from './demod-wasm-carriers.js';
-import { addKnownCode, fitKnownCode, ltsCode } from './demod-wasm-fit.js';
+import { addKnownCode, fitFrameCode, fitKnownCode, ltsCode } from './demod-wasm-fit.js';
+import { PN127 } from './framing.js';
+import type { SnrAccumulator } from './snr.js';
 import { llrsCode } from './demod-wasm-llr.js';
 import { emitStages } from './demod-wasm-stages.js';
 import { cfoCode, derotCode, lagSumsCode, timingCode } from './demod-wasm-acquire.js';
@@ -218,6 +220,7 @@ function buildModule(): Uint8Array {
     { name: 'lagSums', params: 4, result: false, code: lagSumsCode },
     { name: 'lts', params: 11, result: false, code: ltsCode },
     { name: 'symbol', params: 21, result: true, code: () => symbolCode(callees) },
+    { name: 'fitFrame', params: 20, result: false, code: () => fitFrameCode({ fitKnown: index('fitKnown'), addKnown: index('addKnown') }) },
   ];
   // function indices: the imports first, then the kernels in order
   const index = (n: string): number => {
@@ -257,10 +260,17 @@ type SymbolFn = (
   n: number, win: number, perm: number, fb: number, tw: number, used: number, u: number, out: number, usedSc: number, h: number, pilotPos: number, np: number,
   pilotVals: number, z: number, invH: number, h2: number, pilotIndex: number, levels: number, bpsk: number, maxLevel: number, sums: number,
 ) => number; // see demod-wasm-symbol.ts for the doubles
+type FitFrameFn = (
+  nsym: number, y0: number, src0: number, m0: number, evmCount: number, u: number, nData: number, h: number, xc: number, pilotIndex: number, dataIndex: number,
+  pilotVals: number, np: number, pn: number, ar: number, ai: number, b: number, s: number, sums: number, state: number,
+) => void;
 type LtsFn = (u: number, y1: number, y2: number, ltsFreq: number, h: number, h2: number, ar: number, ai: number, b: number, s: number, sums: number) => void;
 type LlrsFn = (nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number) => void; // nv, l1
 
 let compiled: object | null | undefined;
+
+/** Payload symbols whose SNR fit runs as one call (fitFrame); longer frames go symbol by symbol. */
+const FRAME_SYMBOLS = 256;
 
 /** Bytes for `count` values of `unit` bytes, rounded up to 16 (each region starts 16-byte aligned). */
 const region = (count: number, unit: number): number => (count * unit + 15) & ~15;
@@ -295,6 +305,8 @@ export class DemodKernels {
    * is boxed (a heap number per argument per call); a store into this array allocates nothing.
    */
   readonly args: Float64Array;
+  /** fitFrame's running sums (EVM numerator, denominator, total power, known energy). */
+  private readonly frameState: Float64Array;
   /** The transform's used carriers when the caller's array is not one of ours. */
   private readonly outView: Float32Array;
   private readonly buffer: ArrayBuffer;
@@ -305,12 +317,12 @@ export class DemodKernels {
   private invOf: Uint32Array | null = null;
 
   private constructor(
-    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn; symbol: SymbolFn },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn; symbol: SymbolFn; fitFrame: FitFrameFn },
     buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
     private readonly at: Record<
-      'input' | 'fb' | 'out' | 'perm' | 'ltsFreq' | 'ltsTime' | 'pilotPos' | 'z' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
+      'input' | 'fb' | 'out' | 'perm' | 'ltsFreq' | 'ltsTime' | 'pilotPos' | 'z' | 'pn' | 'state' | 'frameY' | 'frameSrc' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
       number
     >,
     views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH' | 'ar' | 'ai' | 'b' | 's' | 'win', number>,
@@ -331,6 +343,7 @@ export class DemodKernels {
     this.pilotVals = new Float64Array(buffer, at.pilotVals, (at.levels - at.pilotVals) >> 3);
     this.sums = new Float64Array(buffer, at.sums, 4);
     this.args = new Float64Array(buffer, DEMOD_ARGS, 16);
+    this.frameState = new Float64Array(buffer, at.state, 4);
     this.outView = new Float32Array(buffer, at.out, 2 * u);
     this.snrArrays = { ar: new Float64Array(buffer, views.ar, u), ai: new Float64Array(buffer, views.ai, u), b: new Float64Array(buffer, views.b, u), s: new Float64Array(buffer, views.s, u) };
   }
@@ -377,6 +390,10 @@ export class DemodKernels {
         dataPos: take(region(numData, 4)),
         pilotPos: take(region(Math.max(1, numPilots), 4)),
         z: take(region(2 * Math.max(1, numPilots), 8)),
+        pn: take(region(127, 8)),
+        state: take(region(4, 8)),
+        frameY: take(region(2 * u * FRAME_SYMBOLS, 4)),
+        frameSrc: take(region(2 * numData * FRAME_SYMBOLS, 4)),
         pilotVals: take(region(Math.max(1, numPilots), 8)),
         levels: take(region(16, 4)),
         levels64: take(region(16, 8)),
@@ -413,6 +430,7 @@ export class DemodKernels {
       new Int32Array(buffer, at.dataIndex, u).set(Array.from(dataIndex));
       new Int32Array(buffer, at.dataPos, numData).set(Array.from(layout.dataPos));
       new Int32Array(buffer, at.pilotPos, numPilots).set(Array.from(layout.pilotPos));
+      new Float64Array(buffer, at.pn, 127).set(PN127);
       new Float64Array(buffer, at.tw, 4 * (n - 1)).set(fft.stageTwiddles(-1));
       new Float32Array(buffer, at.ltsFreq, u).set(tables.ltsFreq.subarray(0, u));
       new Float32Array(buffer, at.ltsTime, 2 * n).set(tables.ltsTime.subarray(0, 2 * n));
@@ -430,6 +448,7 @@ export class DemodKernels {
         lagSums: x['lagSums'] as LagSumsFn,
         lts: x['lts'] as LtsFn,
         symbol: x['symbol'] as SymbolFn,
+        fitFrame: x['fitFrame'] as FitFrameFn,
       };
       return new DemodKernels(fns, buffer, n, u, at, views, winFloats, numData, numPilots, scale);
     } catch {
@@ -488,6 +507,33 @@ export class DemodKernels {
     for (let i = 0, o = at.src >> 2, m = 2 * this.numData; i < m; i++) f32[o + i] = src[srcOff + i]!;
     this.fns.fitKnown(u, at.y, at.src, this.h.byteOffset, at.xc, at.pilotIndex, at.dataIndex, at.pilotVals, evmData, at.sums);
     return this.sums;
+  }
+
+  /**
+   * The SNR fit of a whole proven payload (accumulateKnown for symbols m0 .. m0 + nsym - 1, in order):
+   * carriers of symbol m at stored[2 u m ..], references at src[2 numData m ..], data carriers below
+   * evmCount - m numData in the EVM, whose sums continue from (evmNum, evmDen) into results[0], [1]; the
+   * fit goes into `snr`. False (nothing done) for a frame of more than FRAME_SYMBOLS symbols.
+   */
+  fitFrame(stored: Float32Array, src: Float32Array, nsym: number, m0: number, evmCount: number, snr: SnrAccumulator, evmNum: number, evmDen: number): boolean {
+    if (nsym > FRAME_SYMBOLS) return false;
+    const { u, at, f32 } = this;
+    const nData = this.numData;
+    f32.set(stored.subarray(0, 2 * u * nsym), at.frameY >> 2);
+    f32.set(src.subarray(0, 2 * nData * nsym), at.frameSrc >> 2);
+    const state = this.frameState;
+    state[0] = evmNum;
+    state[1] = evmDen;
+    snr.powerTotals(state, 2);
+    const a = this.snrArrays;
+    this.fns.fitFrame(
+      nsym, at.frameY, at.frameSrc, m0, evmCount, u, nData, this.h.byteOffset, at.xc, at.pilotIndex, at.dataIndex, at.pilotVals, this.numPilots, at.pn,
+      a.ar.byteOffset, a.ai.byteOffset, a.b.byteOffset, a.s.byteOffset, at.sums, at.state,
+    );
+    snr.setKnownSymbols(state[2]!, state[3]!, nsym);
+    this.sums[0] = state[0]!;
+    this.sums[1] = state[1]!;
+    return true;
   }
 
   /**

@@ -590,9 +590,16 @@ export class FrameDemodulator {
           src[2 * re + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
         }
       }
-      for (let m = 0; m < nsym; m++) {
-        const evmData = bytesKind ? nData : Math.max(0, Math.min(nData, count - m * nData));
-        this.accumulateKnown(stored, 2 * u * m, L.headerSymbols + m, src, 2 * m * nData, evmData);
+      const kernels = this.kernels;
+      if (kernels !== null && kernels.fitFrame(stored, src, nsym, L.headerSymbols, bytesKind ? nsym * nData : count, this.snr, this.evmNum, this.evmDen)) {
+        // the loop below as one WebAssembly call
+        this.evmNum = kernels.results[0]!;
+        this.evmDen = kernels.results[1]!;
+      } else {
+        for (let m = 0; m < nsym; m++) {
+          const evmData = bytesKind ? nData : Math.max(0, Math.min(nData, count - m * nData));
+          this.accumulateKnown(stored, 2 * u * m, L.headerSymbols + m, src, 2 * m * nData, evmData);
+        }
       }
     } else {
       const ref = this.refPts;

@@ -166,6 +166,26 @@ export class SnrAccumulator {
     this.knownCount += count;
   }
 
+  /** The total power and known energy so far into out[at], out[at + 1] (for a caller that continues them). */
+  powerTotals(out: Float64Array, at: number): void {
+    out[at] = this.totalPower;
+    out[at + 1] = this.knownEnergy;
+  }
+
+  /**
+   * After `symbols` whole known symbols whose per-carrier sums a caller added itself (the demodulator's
+   * WebAssembly frame fit), continuing powerTotals' values symbol by symbol as addSymbolKnown does: the
+   * new totals, and the counts those symbols add.
+   */
+  setKnownSymbols(totalPower: number, knownEnergy: number, symbols: number): void {
+    const n = symbols * this.numCarriers;
+    this.totalPower = totalPower;
+    this.knownEnergy = knownEnergy;
+    this.totalCount += n;
+    this.knownCount += n;
+    this.trackedSymbols += 0.5 * symbols;
+  }
+
   /** One symbol whose common phase was fitted from its own known carriers (one real parameter). */
   trackedSymbol(): void {
     this.trackedSymbols += 0.5;

@@ -1,0 +1,66 @@
+/** Scalar f64 helpers shared by the demodulator's WebAssembly bodies. */
+import { ELSE, END, F64_ADD, F64_DIV, F64_GT, F64_MUL, F64_NE, IF, LOCAL_TEE, type emitter } from './wasm-emit.js';
+
+const F64_ABS = 0x99;
+const F64_SQRT = 0x9f;
+const F64_EQ = 0x61;
+const I32_OR = 0x72;
+const SELECT = 0x1b;
+const F64_RESULT = 0x7c;
+
+/**
+ * hypot2(x, y) of two f64 locals into local `to` (fastmath.ts: the same algorithm, so the same double:
+ * Infinity if either is infinite, NaN if either is NaN, 0 if both are 0, else sqrt(a a + b b) max with
+ * a, b the magnitudes over the larger one); tx, ty, tmax are f64 scratch locals.
+ */
+export function emitHypot(e: ReturnType<typeof emitter>, x: number, y: number, to: number, tx: number, ty: number, tmax: number): void {
+  const { op, get, set, f64 } = e;
+  get(x);
+  op(F64_ABS);
+  set(tx);
+  get(y);
+  op(F64_ABS);
+  set(ty);
+  get(tx);
+  f64(Infinity);
+  op(F64_EQ);
+  get(ty);
+  f64(Infinity);
+  op(F64_EQ, I32_OR, IF, F64_RESULT);
+  f64(Infinity);
+  op(ELSE);
+  get(tx);
+  get(tx);
+  op(F64_NE);
+  get(ty);
+  get(ty);
+  op(F64_NE, I32_OR, IF, F64_RESULT);
+  f64(NaN);
+  op(ELSE);
+  get(tx);
+  get(ty);
+  get(tx);
+  get(ty);
+  op(F64_GT, SELECT); // ax > ay ? ax : ay
+  op(LOCAL_TEE, tmax);
+  f64(0);
+  op(F64_EQ, IF, F64_RESULT);
+  f64(0);
+  op(ELSE);
+  get(tx);
+  get(tmax);
+  op(F64_DIV);
+  op(LOCAL_TEE, tx);
+  get(tx);
+  op(F64_MUL);
+  get(ty);
+  get(tmax);
+  op(F64_DIV);
+  op(LOCAL_TEE, ty);
+  get(ty);
+  op(F64_MUL, F64_ADD, F64_SQRT);
+  get(tmax);
+  op(F64_MUL);
+  op(END, END, END);
+  set(to);
+}
