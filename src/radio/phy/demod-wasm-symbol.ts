@@ -32,6 +32,7 @@ import {
   I32_LOAD,
   I32_LT_S,
   I32_SHL,
+  I32_SUB,
   IF,
   LOCAL_TEE,
   LOOP,
@@ -412,4 +413,208 @@ export function symbolCode(fn: SymbolCallees): number[] {
   get(STEP);
   op(END);
   return functionCodeWithF64Args(DEMOD_ARGS, D, 9, [2, 4, 0x7f, 25, 0x7c], e.c);
+}
+
+/**
+ * payload(...): the symbol loop of a byte payload (FrameDemodulator.decodePayload) as one call: for
+ * symbols m0, m0 + 1, ...: the pilot values from the PN table, `symbol` on the window at its start
+ * (the frame's samples are in a region; the start follows the window slips), the phase-corrected
+ * carriers copied to stored + 8 u i, the bit LLRs (`llrs`) to llrOut + 4 ncbps i. Stops early, returning
+ * the symbols done, when a window would leave the region (the caller goes on symbol by symbol).
+ *
+ * i32 parameters: nsym, m0, region, regionLen (samples), rel0 (the first window's start in the region),
+ * symLen, then symbol's (n .. sums, 21), then pn, stored, llrOut, ncbps, and llrs' (nData, dataPos, inv,
+ * mode, axisBits, levels64, levelBits, nLevels), state. Doubles at DEMOD_ARGS: the first window's
+ * start - ref, omega, cos / -sin omega, scale, slope, slope rate, halfInvScale, halfSpan, the LTS noise
+ * variance, the outer QPSK level. state out: slope, slope rate (f64), the slips' net shift and count (f64).
+ */
+export function payloadCode(fn: { symbol: number; llrs: number }): number[] {
+  const e = emitter();
+  const { op, get, set, i32, mem } = e;
+  const NSYM = 0, M0 = 1, REGION = 2, REGION_LEN = 3, REL0 = 4, SYM_LEN = 5;
+  // symbol's 21 parameters follow: 6 .. 26
+  const S0 = 6;
+  const N = S0, OUT = S0 + 7, NP = S0 + 11, PILOT_VALS = S0 + 12, U = S0 + 6, INVH = S0 + 14, H2 = S0 + 15, SUMS = S0 + 20;
+  const PN = 27, STORED = 28, LLR_OUT = 29, NCBPS = 30, N_DATA = 31, DATA_POS = 32, INV = 33, MODE = 34, AXIS_BITS = 35, LEVELS64 = 36, LEVEL_BITS = 37, N_LEVELS = 38, STATE = 39;
+  // doubles (locals from DEMOD_ARGS)
+  const D0 = 40, OMEGA = 41, SC = 42, SS = 43, SCALE = 44, SLOPE = 45, SLOPE_RATE = 46, HIS = 47, HSP = 48, NV = 49, L1 = 50;
+  // i32 locals
+  const I = 51, REL = 52, DSLIP = 53, SLIPS = 54, J = 55, STEP = 56, K = 57;
+  const CALL = 0x10;
+  const I32_MUL = 0x6c;
+  const I32_REM_U = 0x70;
+  const I32_GT_S = 0x4a;
+  const I32_OR = 0x72;
+  const I64_LOAD = 0x29;
+  const I64_STORE = 0x37;
+  const storeArg = (k: number, push: () => void): void => {
+    i32(DEMOD_ARGS);
+    push();
+    op(F64_STORE, ...mem(3, 8 * k));
+  };
+  for (const l of [I, DSLIP, SLIPS]) {
+    i32(0);
+    set(l);
+  }
+  op(0x02, VOID); // block: leave
+  op(LOOP, VOID);
+  get(I);
+  get(NSYM);
+  op(I32_LT_S);
+  op(0x45, BR_IF, 1); // i32.eqz: all done
+  // rel = rel0 + i symLen + dslip; the window needs rel - 1 .. rel + n + 1 inside the region
+  get(REL0);
+  get(I);
+  get(SYM_LEN);
+  op(I32_MUL, I32_ADD);
+  get(DSLIP);
+  op(I32_ADD);
+  op(LOCAL_TEE, REL);
+  i32(1);
+  op(I32_LT_S);
+  get(REL);
+  get(N);
+  op(I32_ADD);
+  i32(1);
+  op(I32_ADD);
+  get(REGION_LEN);
+  op(I32_GT_S, I32_OR, BR_IF, 1);
+  // pilot values of symbol m0 + i
+  i32(0);
+  set(J);
+  op(0x02, VOID);
+  get(NP);
+  i32(1);
+  op(I32_LT_S, BR_IF, 0);
+  op(LOOP, VOID);
+  get(PILOT_VALS);
+  get(J);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  get(PN);
+  get(M0);
+  get(I);
+  op(I32_ADD);
+  get(NP);
+  op(I32_MUL);
+  get(J);
+  i32(5);
+  op(I32_MUL, I32_ADD);
+  i32(3);
+  op(I32_ADD);
+  i32(127);
+  op(I32_REM_U);
+  i32(3);
+  op(I32_SHL, I32_ADD, F64_LOAD, ...mem(3, 0), F64_STORE, ...mem(3, 0));
+  get(J);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, J);
+  get(NP);
+  op(I32_LT_S, BR_IF, 0, END, END);
+  // symbol's doubles: start - ref = d0 + i symLen + dslip (integers, exact in doubles)
+  storeArg(0, () => {
+    get(D0);
+    get(I);
+    get(SYM_LEN);
+    op(I32_MUL);
+    get(DSLIP);
+    op(I32_ADD, F64_CONVERT_I32_S, F64_ADD);
+  });
+  storeArg(1, () => get(OMEGA));
+  storeArg(2, () => get(SC));
+  storeArg(3, () => get(SS));
+  storeArg(4, () => get(SCALE));
+  storeArg(5, () => get(SLOPE));
+  storeArg(6, () => get(SLOPE_RATE));
+  storeArg(7, () => get(HIS));
+  storeArg(8, () => get(HSP));
+  get(N);
+  get(REGION);
+  get(REL);
+  i32(1);
+  op(I32_SUB);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  for (let p = S0 + 2; p <= SUMS; p++) get(p);
+  op(CALL, fn.symbol);
+  op(LOCAL_TEE, STEP);
+  get(DSLIP);
+  op(I32_ADD);
+  set(DSLIP);
+  get(SLIPS);
+  get(STEP);
+  i32(0);
+  op(0x47, I32_ADD); // i32.ne: a slip
+  set(SLIPS);
+  get(SUMS);
+  op(F64_LOAD, ...mem(3, 16));
+  set(SLOPE);
+  get(SUMS);
+  op(F64_LOAD, ...mem(3, 24));
+  set(SLOPE_RATE);
+  // stored + 8 u i <- out (u complex float32, as bit copies)
+  i32(0);
+  set(K);
+  op(LOOP, VOID);
+  get(STORED);
+  get(U);
+  get(I);
+  op(I32_MUL);
+  get(K);
+  op(I32_ADD);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  get(OUT);
+  get(K);
+  i32(3);
+  op(I32_SHL, I32_ADD, I64_LOAD, ...mem(3, 0), I64_STORE, ...mem(3, 0));
+  get(K);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, K);
+  get(U);
+  op(I32_LT_S, BR_IF, 0, END);
+  // the LLRs
+  storeArg(0, () => get(NV));
+  storeArg(1, () => get(L1));
+  get(N_DATA);
+  get(OUT);
+  get(INVH);
+  get(H2);
+  get(DATA_POS);
+  get(INV);
+  get(MODE);
+  get(AXIS_BITS);
+  get(LEVELS64);
+  get(LEVEL_BITS);
+  get(N_LEVELS);
+  get(LLR_OUT);
+  get(NCBPS);
+  get(I);
+  op(I32_MUL);
+  i32(2);
+  op(I32_SHL, I32_ADD);
+  op(CALL, fn.llrs);
+  get(I);
+  i32(1);
+  op(I32_ADD);
+  set(I);
+  op(0x0c, 0, END, END); // br loop; end loop; end block
+  // state out
+  get(STATE);
+  get(SLOPE);
+  op(F64_STORE, ...mem(3, 0));
+  get(STATE);
+  get(SLOPE_RATE);
+  op(F64_STORE, ...mem(3, 8));
+  get(STATE);
+  get(DSLIP);
+  op(F64_CONVERT_I32_S, F64_STORE, ...mem(3, 16));
+  get(STATE);
+  get(SLIPS);
+  op(F64_CONVERT_I32_S, F64_STORE, ...mem(3, 24));
+  get(I);
+  op(END);
+  return functionCodeWithF64Args(DEMOD_ARGS, D0, 11, [1, 7, 0x7f], e.c);
 }

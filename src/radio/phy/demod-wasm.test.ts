@@ -41,7 +41,7 @@ test('the WebAssembly fftAt equals the JavaScript derotate + FFT + gather bit fo
     // used bins in a scattered order, as the layout's (negative carriers wrap to the top)
     const used = Int32Array.from({ length: Math.max(1, n - 12) }, (_, i) => (i * 7 + 3) % n);
     const scale = 1 / Math.sqrt(n) + 1e-3;
-    const kernel = DemodKernels.create(fft, { usedBin: used, usedSc: used, numPilots: 4, pilotPos: Int32Array.of(0, 1, 2, 3), numData: used.length, dataPos: used.map((_, i) => i), rxScale: scale }, tablesFor(n, used.length, new Int32Array(used.length).fill(-1), new Int32Array(used.length).fill(-1)));
+    const kernel = DemodKernels.create(fft, { usedBin: used, usedSc: used, numPilots: 4, pilotPos: Int32Array.of(0, 1, 2, 3), numData: used.length, dataPos: used.map((_, i) => i), rxScale: scale, symbolLength: n + 16 }, tablesFor(n, used.length, new Int32Array(used.length).fill(-1), new Int32Array(used.length).fill(-1)));
     assert.ok(kernel, 'Node >= 20 has WebAssembly SIMD: the kernel must exist');
     for (let trial = 0; trial < 6; trial++) {
       const buf = new Float32Array(2 * n + 40);
@@ -119,7 +119,7 @@ test('the WebAssembly carrier pass and rotation equal demodSymbol\'s JavaScript 
   const usedBin = usedSc.map((k) => (k + n) % n);
   const pilotIndex = new Int32Array(52).fill(-1);
   [5, 19, 32, 46].forEach((k, j) => (pilotIndex[k] = j));
-  const kernels = DemodKernels.create(fft, { usedBin, usedSc, numPilots: 4, pilotPos: Int32Array.of(5, 19, 32, 46), numData: 48, dataPos: Int32Array.from({ length: 52 }, (_, i) => i).filter((k) => pilotIndex[k]! < 0), rxScale: 0.125 }, tablesFor(n, 52, pilotIndex, new Int32Array(52).fill(-1)));
+  const kernels = DemodKernels.create(fft, { usedBin, usedSc, numPilots: 4, pilotPos: Int32Array.of(5, 19, 32, 46), numData: 48, dataPos: Int32Array.from({ length: 52 }, (_, i) => i).filter((k) => pilotIndex[k]! < 0), rxScale: 0.125, symbolLength: 80 }, tablesFor(n, 52, pilotIndex, new Int32Array(52).fill(-1)));
   assert.ok(kernels);
   const f64bits = (v: number): string => Array.from(new Uint32Array(new Float64Array([v]).buffer)).join(':');
   let sliced = 0;

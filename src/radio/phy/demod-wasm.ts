@@ -26,7 +26,7 @@ import type { SnrAccumulator } from './snr.js';
 import { llrsCode } from './demod-wasm-llr.js';
 import { emitStages } from './demod-wasm-stages.js';
 import { cfoCode, derotCode, lagSumsCode, timingCode } from './demod-wasm-acquire.js';
-import { symbolCode } from './demod-wasm-symbol.js';
+import { payloadCode, symbolCode } from './demod-wasm-symbol.js';
 import type { OfdmLayout } from './params.js';
 import {
   BLOCK,
@@ -221,6 +221,7 @@ function buildModule(): Uint8Array {
     { name: 'lts', params: 11, result: false, code: ltsCode },
     { name: 'symbol', params: 21, result: true, code: () => symbolCode(callees) },
     { name: 'fitFrame', params: 20, result: false, code: () => fitFrameCode({ fitKnown: index('fitKnown'), addKnown: index('addKnown') }) },
+    { name: 'payload', params: 40, result: true, code: () => payloadCode({ symbol: index('symbol'), llrs: index('llrs') }) },
   ];
   // function indices: the imports first, then the kernels in order
   const index = (n: string): number => {
@@ -264,13 +265,16 @@ type FitFrameFn = (
   nsym: number, y0: number, src0: number, m0: number, evmCount: number, u: number, nData: number, h: number, xc: number, pilotIndex: number, dataIndex: number,
   pilotVals: number, np: number, pn: number, ar: number, ai: number, b: number, s: number, sums: number, state: number,
 ) => void;
+type PayloadFn = (...args: number[]) => number; // see demod-wasm-symbol.ts payloadCode for the 40 parameters
 type LtsFn = (u: number, y1: number, y2: number, ltsFreq: number, h: number, h2: number, ar: number, ai: number, b: number, s: number, sums: number) => void;
 type LlrsFn = (nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number) => void; // nv, l1
 
 let compiled: object | null | undefined;
 
-/** Payload symbols whose SNR fit runs as one call (fitFrame); longer frames go symbol by symbol. */
-const FRAME_SYMBOLS = 256;
+/** Payload symbols demodulated (payload) and fitted (fitFrame) in one call; longer frames go symbol by symbol. */
+export const FRAME_SYMBOLS = 256;
+/** Samples of margin on each side of a payload's region for the windows' slips. */
+const SLIP_MARGIN = 16;
 
 /** Bytes for `count` values of `unit` bytes, rounded up to 16 (each region starts 16-byte aligned). */
 const region = (count: number, unit: number): number => (count * unit + 15) & ~15;
@@ -317,12 +321,12 @@ export class DemodKernels {
   private invOf: Uint32Array | null = null;
 
   private constructor(
-    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn; symbol: SymbolFn; fitFrame: FitFrameFn },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn; symbol: SymbolFn; fitFrame: FitFrameFn; payload: PayloadFn },
     buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
     private readonly at: Record<
-      'input' | 'fb' | 'out' | 'perm' | 'ltsFreq' | 'ltsTime' | 'pilotPos' | 'z' | 'pn' | 'state' | 'frameY' | 'frameSrc' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
+      'input' | 'fb' | 'out' | 'perm' | 'ltsFreq' | 'ltsTime' | 'pilotPos' | 'z' | 'pn' | 'state' | 'frameY' | 'frameSrc' | 'region' | 'llrFrame' | 'used' | 'usedSc' | 'pilotIndex' | 'dataIndex' | 'dataPos' | 'pilotVals' | 'levels' | 'levels64' | 'levelBits' | 'inv' | 'llr' | 'sums' | 'y' | 'src' | 'xc' | 'tw',
       number
     >,
     views: Record<'sym' | 'y1' | 'y2' | 'h' | 'h2' | 'invH' | 'ar' | 'ai' | 'b' | 's' | 'win', number>,
@@ -330,6 +334,7 @@ export class DemodKernels {
     private readonly numData: number,
     private readonly numPilots: number,
     private readonly scale: number,
+    private readonly regionSamples: number,
   ) {
     this.buffer = buffer;
     this.f32 = new Float32Array(buffer);
@@ -354,11 +359,13 @@ export class DemodKernels {
    */
   static create(
     fft: Fft,
-    layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'pilotPos' | 'numData' | 'dataPos' | 'rxScale'>,
+    layout: Pick<OfdmLayout, 'usedBin' | 'usedSc' | 'numPilots' | 'pilotPos' | 'numData' | 'dataPos' | 'rxScale' | 'symbolLength'>,
     tables: { pilotIndex: ArrayLike<number>; dataIndex: ArrayLike<number>; ltsFreq: Float32Array; ltsTime: Float32Array; winFloats: number },
   ): DemodKernels | null {
     const { usedBin, usedSc, numPilots, numData, rxScale: scale } = layout;
     const { pilotIndex, dataIndex, winFloats } = tables;
+    // a payload's samples: FRAME_SYMBOLS symbols, a window, and slip margins on both sides
+    const regionSamples = FRAME_SYMBOLS * layout.symbolLength + fft.size + 2 + 2 * SLIP_MARGIN;
     const wasm = wasmApi();
     if (!wasm) return null;
     try {
@@ -394,6 +401,8 @@ export class DemodKernels {
         state: take(region(4, 8)),
         frameY: take(region(2 * u * FRAME_SYMBOLS, 4)),
         frameSrc: take(region(2 * numData * FRAME_SYMBOLS, 4)),
+        region: take(region(2 * regionSamples, 4)),
+        llrFrame: take(region(8 * numData * FRAME_SYMBOLS, 4)),
         pilotVals: take(region(Math.max(1, numPilots), 8)),
         levels: take(region(16, 4)),
         levels64: take(region(16, 8)),
@@ -449,8 +458,9 @@ export class DemodKernels {
         lts: x['lts'] as LtsFn,
         symbol: x['symbol'] as SymbolFn,
         fitFrame: x['fitFrame'] as FitFrameFn,
+        payload: x['payload'] as PayloadFn,
       };
-      return new DemodKernels(fns, buffer, n, u, at, views, winFloats, numData, numPilots, scale);
+      return new DemodKernels(fns, buffer, n, u, at, views, winFloats, numData, numPilots, scale, regionSamples);
     } catch {
       return null;
     }
@@ -507,6 +517,64 @@ export class DemodKernels {
     for (let i = 0, o = at.src >> 2, m = 2 * this.numData; i < m; i++) f32[o + i] = src[srcOff + i]!;
     this.fns.fitKnown(u, at.y, at.src, this.h.byteOffset, at.xc, at.pilotIndex, at.dataIndex, at.pilotVals, evmData, at.sums);
     return this.sums;
+  }
+
+  /**
+   * decodePayload's symbol loop for a byte payload in one call (demod-wasm-symbol.ts payloadCode): from
+   * symbol m0, whose window starts at absolute sample start0 (the current slip included), at most nsym
+   * symbols; the samples come from buf (bufStart its first sample's index). args[0..6] and [9] as
+   * `symbol` and `llrs` take them (start0 - ref, omega, cos / -sin omega, -, slope, slope rate, -, -,
+   * noise variance); the rest is set here. Returns the symbols done; their carriers are frameStored(),
+   * their LLRs (deinterleaved, ncbps per symbol) frameLlrs(), and the tracker's slope, slope rate, net slip
+   * and slip count results[2..3] and state.
+   */
+  payload(buf: Float32Array, bufStart: number, start0: number, nsym: number, m0: number, symLen: number, cons: Constellation, inv: Uint32Array): number {
+    const { n, u, at, f32, args } = this;
+    const avail = bufStart + (buf.length >> 1);
+    const r0 = Math.max(bufStart, start0 - 1 - SLIP_MARGIN);
+    const r1 = Math.min(avail, start0 + (Math.min(nsym, FRAME_SYMBOLS) - 1) * symLen + n + 1 + SLIP_MARGIN, r0 + this.regionSamples);
+    if (r1 <= r0) return 0;
+    f32.set(buf.subarray(2 * (r0 - bufStart), 2 * (r1 - bufStart)), at.region >> 2);
+    const bpsk = cons.modulation === Modulation.BPSK ? 1 : 0;
+    if (!bpsk && cons !== this.levelsOf) {
+      f32.set(cons.levels32, at.levels >> 2);
+      this.levelsOf = cons;
+    }
+    const mode = bpsk ? 0 : cons.axisBits === 1 ? 1 : 2;
+    if (mode === 2 && cons !== this.levels64Of) {
+      new Float64Array(this.buffer, at.levels64, cons.levels.length).set(cons.levels);
+      new Int32Array(this.buffer, at.levelBits, cons.levels.length).set(cons.levelBits);
+      this.levels64Of = cons;
+    }
+    if (inv !== this.invOf) {
+      new Uint32Array(this.buffer, at.inv, inv.length).set(inv);
+      this.invOf = inv;
+    }
+    args[4] = this.scale;
+    args[7] = cons.halfInvScale;
+    args[8] = cons.halfSpan;
+    args[10] = cons.levels[1] ?? 0;
+    return this.fns.payload(
+      Math.min(nsym, FRAME_SYMBOLS), m0, at.region, r1 - r0, start0 - r0, symLen,
+      n, 0, at.perm, at.fb, at.tw, at.used, u, this.sym.byteOffset, at.usedSc, this.h.byteOffset, at.pilotPos, this.numPilots,
+      at.pilotVals, at.z, this.invH.byteOffset, this.h2.byteOffset, at.pilotIndex, at.levels, bpsk, cons.maxLevel, at.sums,
+      at.pn, at.frameY, at.llrFrame, inv.length, this.numData, at.dataPos, at.inv, mode, cons.axisBits, at.levels64, at.levelBits, cons.levels.length, at.state,
+    );
+  }
+
+  /** The payload call's tracker state: slope, slope rate, net slip, slip count. */
+  get payloadState(): Float64Array {
+    return this.frameState;
+  }
+
+  /** The carriers of the first `symbols` symbols of the last payload call (2 u per symbol). */
+  frameStored(symbols: number): Float32Array {
+    return this.f32.subarray(this.at.frameY >> 2, (this.at.frameY >> 2) + 2 * this.u * symbols);
+  }
+
+  /** The LLRs of the last payload call's first `values` bits (ncbps per symbol). */
+  frameLlrs(values: number): Float32Array {
+    return this.f32.subarray(this.at.llrFrame >> 2, (this.at.llrFrame >> 2) + values);
   }
 
   /**

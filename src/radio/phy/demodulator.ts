@@ -519,7 +519,36 @@ export class FrameDemodulator {
     // separate small methods, one per frame kind: as one loop inside this large function, compiled after
     // both kinds had been seen, V8's code allocated heap numbers per resource element (~6 MB of garbage
     // per 2 M samples of the mixed benchmark stream, by the sampling heap profiler; ~0.4 MB split).
-    for (let m = 0; m < nsym; m++) {
+    let first = 0;
+    const kernels = this.kernels;
+    if (bytesKind && kernels !== null) {
+      // the loop below in one WebAssembly call for as many symbols as it can take (demod-wasm-symbol.ts)
+      const args = kernels.args;
+      if (acq !== this.stepOf) {
+        this.stepOf = acq;
+        this.stepCos = Math.cos(acq.omega);
+        this.stepSin = -Math.sin(acq.omega);
+      }
+      const start0 = this.symbolStart(acq, L.headerSymbols);
+      args[0] = start0 - acq.ref;
+      args[1] = acq.omega;
+      args[2] = this.stepCos;
+      args[3] = this.stepSin;
+      args[5] = this.slope;
+      args[6] = this.slopeRate;
+      args[9] = nv;
+      first = kernels.payload(buf, bufStart, start0, nsym, L.headerSymbols, L.symbolLength, c, inv!);
+      if (first > 0) {
+        const st = kernels.payloadState;
+        this.slope = st[0]!;
+        this.slopeRate = st[1]!;
+        this.slip += st[2]!;
+        this.slips += st[3]!;
+        stored.set(kernels.frameStored(first), 0);
+        this.llr.set(kernels.frameLlrs(first * ncbps), 0);
+      }
+    }
+    for (let m = first; m < nsym; m++) {
       this.demodSymbol(buf, bufStart, acq, L.headerSymbols + m, sym, c);
       stored.set(sym, 2 * u * m);
       if (bytesKind) {
