@@ -10,7 +10,7 @@
  * broken one is still found.
  */
 import { OfdmLayout, OfdmParams, makeLayout } from './params.js';
-import { RxSampleMemory } from './rx-wasm.js';
+import { DC_RING_BLOCKS, RxSampleMemory } from './rx-wasm.js';
 import { SchmidlCoxDetector, SyncEvent } from './detector.js';
 import { Acquisition, Equalizer, FrameDemodulator, RxFrame } from './demodulator.js';
 import { FrameHeader, PayloadKind } from './header.js';
@@ -53,8 +53,6 @@ export interface ReceiverStats {
   badSamples: number;
 }
 
-/** 64-sample blocks of DC history kept; far more than a push chunk plus a sync event's delay. */
-const DC_RING_BLOCKS = 256;
 /**
  * Samples appended per detection pass. Small, so that holding or releasing the DC estimate has few
  * samples (those between the hold point and the end of the buffer) to re-derive.
@@ -107,9 +105,9 @@ export class StreamReceiver {
    * Ring of the DC estimate (and its sample count) each 64-sample block was corrected with, indexed by
    * absolute block number: lets a sync event roll the estimate back to before the frame.
    */
-  private readonly dcSnapR = new Float64Array(DC_RING_BLOCKS);
-  private readonly dcSnapI = new Float64Array(DC_RING_BLOCKS);
-  private readonly dcSnapCount = new Float64Array(DC_RING_BLOCKS);
+  private dcSnapR: Float64Array;
+  private dcSnapI: Float64Array;
+  private dcSnapCount: Float64Array;
   private odd: number | null = null;
   private dcHoldStart = 0;
 
@@ -126,6 +124,7 @@ export class StreamReceiver {
     this.det.useKernels(this.mem);
     this.buf = this.mem.buf;
     this.raw = this.mem.raw;
+    ({ re: this.dcSnapR, im: this.dcSnapI, count: this.dcSnapCount } = this.mem.dcRing());
     // Zeros before the stream start give the detector its history.
     this.bufStart = -hist;
     this.bufEnd = 0;
@@ -200,6 +199,7 @@ export class StreamReceiver {
         this.mem.grow(size, 2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart));
         this.buf = this.mem.buf;
         this.raw = this.mem.raw;
+        ({ re: this.dcSnapR, im: this.dcSnapI, count: this.dcSnapCount } = this.mem.dcRing());
       } else {
         this.buf.copyWithin(0, 2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart));
         if (this.dcBlock) this.raw.copyWithin(0, 2 * (keep - this.bufStart), 2 * (this.bufEnd - this.bufStart));
@@ -217,18 +217,9 @@ export class StreamReceiver {
       let i = 0;
       const mem = this.mem;
       if (mem.kernels) {
-        // the same pass in WebAssembly, block by block (rx-wasm.ts)
-        const sums = mem.sums();
-        const args = mem.args;
-        while (i < n) {
-          if (this.dcFill === 0) this.dcSnapshot(this.bufEnd + i);
-          const take = Math.min(n - i, 64 - this.dcFill);
-          args[0] = this.dcR;
-          args[1] = this.dcI;
-          bad += mem.dc((o >> 1) + i, take);
-          this.dcAccumulate(sums[0]!, sums[1]!, take);
-          i += take;
-        }
+        // the loop below with dcSnapshot and dcAccumulate, in WebAssembly (rx-wasm.ts dcChunk)
+        bad += this.dcKernel(o >> 1, n, this.bufEnd);
+        i = n;
       }
       while (i < n) {
         if (this.dcFill === 0) this.dcSnapshot(this.bufEnd + i);
@@ -291,20 +282,9 @@ export class StreamReceiver {
     const buf = this.buf;
     const raw = this.raw;
     let i = p0;
-    const mem = this.mem;
-    if (mem.kernels) {
+    if (this.mem.kernels) {
       // raw is already sanitised, so the kernel's check changes nothing and finds no bad value
-      const sums = mem.sums();
-      const args = mem.args;
-      while (i < p1) {
-        if (this.dcFill === 0) this.dcSnapshot(this.bufStart + i);
-        const end = Math.min(p1, i + 64 - this.dcFill);
-        args[0] = this.dcR;
-        args[1] = this.dcI;
-        mem.dc(i, end - i);
-        this.dcAccumulate(sums[0]!, sums[1]!, end - i);
-        i = end;
-      }
+      if (p1 > p0) this.dcKernel(p0, p1 - p0, this.bufStart + p0);
       return;
     }
     while (i < p1) {
@@ -327,6 +307,31 @@ export class StreamReceiver {
       i = end;
       this.dcAccumulate(sr, si, take);
     }
+  }
+
+  /**
+   * The DC pass with its estimator over buffer positions [p, p + n) in WebAssembly (the first sample's
+   * absolute index `at`, >= 0): the estimator's state goes in and comes back. Returns the bad values.
+   */
+  private dcKernel(p: number, n: number, at: number): number {
+    const st = this.mem.dcState();
+    st[0] = this.dcR;
+    st[1] = this.dcI;
+    st[2] = this.dcCount;
+    st[3] = this.dcSumR;
+    st[4] = this.dcSumI;
+    st[5] = this.dcFill;
+    st[6] = this.dcHold ? 1 : 0;
+    st[7] = this.dcSkipBlock ? 1 : 0;
+    const bad = this.mem.dcChunk(p, n, at % (64 * DC_RING_BLOCKS));
+    this.dcR = st[0]!;
+    this.dcI = st[1]!;
+    this.dcCount = st[2]!;
+    this.dcSumR = st[3]!;
+    this.dcSumI = st[4]!;
+    this.dcFill = st[5]!;
+    this.dcSkipBlock = st[7] !== 0;
+    return bad;
   }
 
   /** Remembers the estimate a 64-sample DC block (absolute sample index `at`) is corrected with. */

@@ -60,15 +60,24 @@ import {
   V128_STORE,
   V128_STORE64_LANE,
   VOID,
+  functionCode,
   emitter,
   functionCodeWithF64Args,
   uleb,
   wasmApi,
 } from './wasm-emit.js';
 
-/** Bytes kept at the start of the memory for the kernels' numbers: [0, 32) results and state, [32, 64) inputs. */
-const SCRATCH = 64;
+/**
+ * Bytes kept at the start of the memory for the kernels' numbers: [0, 32) results and state, [32, 64)
+ * inputs, [64, 128) the DC estimator's state (dcChunk), then the DC snapshot ring (re, im, count: 256 f64
+ * each); the sample buffers follow.
+ */
 const RX_ARGS = 32;
+const DC_STATE = 64;
+const DC_RING = 128;
+/** 64-sample blocks of DC history the receiver keeps; far more than a push chunk plus a sync event's delay. */
+export const DC_RING_BLOCKS = 256;
+const SCRATCH = DC_RING + 3 * 8 * DC_RING_BLOCKS;
 
 function dcCode(): number[] {
   const e = emitter();
@@ -268,23 +277,198 @@ function detectCode(): number[] {
   return functionCodeWithF64Args(RX_ARGS, THR, 1, [2, 2, 0x7f, 14, 0x7c], e.c);
 }
 
+/**
+ * dcChunk(raw, buf, n, absMod) -> bad values: StreamReceiver's DC pass over n samples block by block, the
+ * estimator included: at each 64-sample block start the estimate is remembered in the ring (block
+ * ((absMod + i) >> 6) & 255, absMod = the first sample's absolute index mod 16384), `dc` corrects the
+ * block's samples, and a full block updates the estimate (cumulative, then exponential with time constant
+ * 8192) unless held or skipped, the JavaScript's dcSnapshot / dcAccumulate. The state (dcR, dcI, dcCount,
+ * dcSumR, dcSumI, dcFill, hold, skip as f64) is read from and written back to DC_STATE.
+ */
+function dcChunkCode(dcIndex: number): number[] {
+  const e = emitter();
+  const { op, get, set, i32, f64, mem } = e;
+  const RAW = 0, BUF = 1, N = 2, ABS = 3;
+  const I = 4, TAKE = 5, BAD = 6, FILL = 7, B = 8;
+  const R = 9, IM = 10, COUNT = 11, SUMR = 12, SUMI = 13, HOLD = 14, SKIP = 15, W = 16;
+  const CALL = 0x10;
+  const I32_TRUNC_F64_S = 0xaa;
+  const F64_CONVERT_I32_S = 0xb7;
+  const F64_LT = 0x63;
+  const F64_DIV = 0xa3;
+  const F64_NE = 0x62;
+  const I32_EQ = 0x46;
+  const I32_EQZ = 0x45;
+  const I32_SHR_S = 0x75;
+  const I32_OR = 0x72;
+  const SELECT = 0x1b;
+  const state = (k: number): number => DC_STATE + 8 * k;
+  // load the state
+  for (const [l, k] of [[R, 0], [IM, 1], [COUNT, 2], [SUMR, 3], [SUMI, 4], [HOLD, 6], [SKIP, 7]] as const) {
+    i32(0);
+    op(F64_LOAD, ...mem(3, state(k)));
+    set(l);
+  }
+  i32(0);
+  op(F64_LOAD, ...mem(3, state(5)), I32_TRUNC_F64_S);
+  set(FILL);
+  i32(0);
+  set(I);
+  i32(0);
+  set(BAD);
+  op(BLOCK, VOID, LOOP, VOID);
+  get(I);
+  get(N);
+  op(I32_LT_S, I32_EQZ, BR_IF, 1);
+  // a block starts: remember what it is corrected with
+  get(FILL);
+  op(I32_EQZ, IF, VOID);
+  get(ABS);
+  get(I);
+  op(I32_ADD);
+  i32(6);
+  op(I32_SHR_S);
+  i32(255);
+  op(I32_AND);
+  i32(3);
+  op(I32_SHL);
+  set(B);
+  for (const [l, k] of [[R, 0], [IM, 1], [COUNT, 2]] as const) {
+    get(B);
+    get(l);
+    op(F64_STORE, ...mem(3, DC_RING + 8 * DC_RING_BLOCKS * k));
+  }
+  op(END);
+  // take = min(n - i, 64 - fill)
+  get(N);
+  get(I);
+  op(I32_SUB);
+  i32(64);
+  get(FILL);
+  op(I32_SUB);
+  get(N);
+  get(I);
+  op(I32_SUB);
+  i32(64);
+  get(FILL);
+  op(I32_SUB);
+  op(I32_LT_S, SELECT);
+  set(TAKE);
+  // dc(raw + 8 i, buf + 8 i, take, sums 0) with (dcR, dcI) at RX_ARGS
+  i32(0);
+  get(R);
+  op(F64_STORE, ...mem(3, RX_ARGS));
+  i32(0);
+  get(IM);
+  op(F64_STORE, ...mem(3, RX_ARGS + 8));
+  get(RAW);
+  get(I);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  get(BUF);
+  get(I);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  get(TAKE);
+  i32(0);
+  op(CALL, dcIndex);
+  get(BAD);
+  op(I32_ADD);
+  set(BAD);
+  // dcAccumulate(sums, take)
+  get(SUMR);
+  i32(0);
+  op(F64_LOAD, ...mem(3, 0), F64_ADD);
+  set(SUMR);
+  get(SUMI);
+  i32(0);
+  op(F64_LOAD, ...mem(3, 8), F64_ADD);
+  set(SUMI);
+  get(FILL);
+  get(TAKE);
+  op(I32_ADD);
+  op(LOCAL_TEE, FILL);
+  i32(64);
+  op(I32_EQ, IF, VOID);
+  get(HOLD);
+  f64(0);
+  op(F64_NE);
+  get(SKIP);
+  f64(0);
+  op(F64_NE, I32_OR, IF, VOID);
+  f64(0);
+  set(SKIP);
+  op(ELSE);
+  get(COUNT);
+  f64(64);
+  op(F64_ADD);
+  set(COUNT);
+  // w = count < 8192 ? 64 / count : 64 / 8192
+  f64(64);
+  get(COUNT);
+  op(F64_DIV);
+  f64(64 / 8192);
+  get(COUNT);
+  f64(8192);
+  op(F64_LT, SELECT);
+  set(W);
+  // dcR += (sumR / 64 - dcR) w; dcI likewise
+  for (const [l, sum] of [[R, SUMR], [IM, SUMI]] as const) {
+    get(l);
+    get(sum);
+    f64(64);
+    op(F64_DIV);
+    get(l);
+    op(F64_SUB);
+    get(W);
+    op(F64_MUL, F64_ADD);
+    set(l);
+  }
+  op(END);
+  f64(0);
+  set(SUMR);
+  f64(0);
+  set(SUMI);
+  i32(0);
+  set(FILL);
+  op(END);
+  get(I);
+  get(TAKE);
+  op(I32_ADD);
+  set(I);
+  op(BR, 0, END, END);
+  // the state back
+  for (const [l, k] of [[R, 0], [IM, 1], [COUNT, 2], [SUMR, 3], [SUMI, 4], [HOLD, 6], [SKIP, 7]] as const) {
+    i32(0);
+    get(l);
+    op(F64_STORE, ...mem(3, state(k)));
+  }
+  i32(0);
+  get(FILL);
+  op(F64_CONVERT_I32_S, F64_STORE, ...mem(3, state(5)));
+  get(BAD);
+  op(END);
+  return functionCode([2, 5, 0x7f, 8, 0x7c], e.c);
+}
+
 function buildModule(): Uint8Array {
   const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
   const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const I = 0x7f;
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    // dc (i32 x 4) -> i32, detect (i32 x 6) -> i32; their doubles are read from RX_ARGS
+    // dc (i32 x 4) -> i32, detect (i32 x 6) -> i32 (their doubles are read from RX_ARGS), dcChunk (i32 x 4) -> i32
     ...section(1, [2, 0x60, 4, I, I, I, I, 1, I, 0x60, 6, I, I, I, I, I, I, 1, I]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [2, 0, 1]),
-    ...section(7, [2, ...name('dc'), 0x00, 0, ...name('detect'), 0x00, 1]),
-    ...section(10, [2, ...dcCode(), ...detectCode()]),
+    ...section(3, [3, 0, 1, 0]),
+    ...section(7, [3, ...name('dc'), 0x00, 0, ...name('detect'), 0x00, 1, ...name('dcChunk'), 0x00, 2]),
+    ...section(10, [3, ...dcCode(), ...detectCode(), ...dcChunkCode(0)]),
   ]);
 }
 
 type DcFn = (raw: number, buf: number, n: number, sums: number) => number; // dr, di at RX_ARGS
 type DetectFn = (a: number, count: number, l2: number, w2: number, armed: number, state: number) => number; // threshold at RX_ARGS
+type DcChunkFn = (raw: number, buf: number, n: number, absMod: number) => number;
 
 let compiled: object | null | undefined;
 
@@ -299,9 +483,11 @@ export class RxSampleMemory {
   buf: Float32Array;
   raw: Float32Array;
   private readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number } | null;
-  private readonly fns: { dc: DcFn; detect: DetectFn } | null;
+  private readonly fns: { dc: DcFn; detect: DetectFn; dcChunk: DcChunkFn } | null;
   private f64: Float64Array;
   private argsView: Float64Array;
+  private dcStateView: Float64Array;
+  private ring: { re: Float64Array; im: Float64Array; count: Float64Array };
   private readonly withRaw: boolean;
 
   /** `useWasm` false: plain arrays and no kernels even where WebAssembly is available. */
@@ -318,7 +504,7 @@ export class RxSampleMemory {
       if (wasm && compiled) {
         memory = new wasm.Memory({ initial: Math.ceil((SCRATCH + 8 * floats) / 65536) });
         const x = new wasm.Instance(compiled, { m: { mem: memory } }).exports;
-        fns = { dc: x['dc'] as DcFn, detect: x['detect'] as DetectFn };
+        fns = { dc: x['dc'] as DcFn, detect: x['detect'] as DetectFn, dcChunk: x['dcChunk'] as DcChunkFn };
       }
     } catch {
       memory = null;
@@ -336,6 +522,8 @@ export class RxSampleMemory {
       this.f64 = new Float64Array(SCRATCH >> 3);
     }
     this.argsView = this.f64.subarray(RX_ARGS >> 3);
+    this.dcStateView = this.f64.subarray(DC_STATE >> 3, (DC_STATE >> 3) + 8);
+    this.ring = this.ringViews();
   }
 
   /** Whether the kernels run (WebAssembly SIMD available). */
@@ -372,6 +560,13 @@ export class RxSampleMemory {
     this.raw = new Float32Array(memory.buffer, SCRATCH + 4 * floats, this.withRaw ? floats : 0);
     this.f64 = new Float64Array(memory.buffer, 0, SCRATCH >> 3);
     this.argsView = this.f64.subarray(RX_ARGS >> 3);
+    this.dcStateView = this.f64.subarray(DC_STATE >> 3, (DC_STATE >> 3) + 8);
+    this.ring = this.ringViews();
+  }
+
+  private ringViews(): { re: Float64Array; im: Float64Array; count: Float64Array } {
+    const at = (k: number): Float64Array => this.f64.subarray((DC_RING >> 3) + k * DC_RING_BLOCKS, (DC_RING >> 3) + (k + 1) * DC_RING_BLOCKS);
+    return { re: at(0), im: at(1), count: at(2) };
   }
 
   /**
@@ -381,6 +576,26 @@ export class RxSampleMemory {
   dc(p: number, n: number): number {
     const o = 8 * p;
     return this.fns!.dc(this.raw.byteOffset + o, this.buf.byteOffset + o, n, 0);
+  }
+
+  /**
+   * StreamReceiver's DC pass with its estimator over samples [p, p + n) (dcChunkCode): the state in
+   * dcState() (set it first, read it after), the first sample's absolute index mod 16384 in absMod;
+   * returns the bad values.
+   */
+  dcChunk(p: number, n: number, absMod: number): number {
+    const o = 8 * p;
+    return this.fns!.dcChunk(this.raw.byteOffset + o, this.buf.byteOffset + o, n, absMod);
+  }
+
+  /** The DC estimator's state for dcChunk: dcR, dcI, dcCount, dcSumR, dcSumI, dcFill, hold, skip. */
+  dcState(): Float64Array {
+    return this.dcStateView;
+  }
+
+  /** The DC snapshot ring (re, im, count per 64-sample block), in this memory so dcChunk writes it. */
+  dcRing(): { re: Float64Array; im: Float64Array; count: Float64Array } {
+    return this.ring;
   }
 
   /** The numbers the last kernel call left: dc's two sums, or detect's P re, P im, E1, E2. */
