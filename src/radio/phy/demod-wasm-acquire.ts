@@ -29,7 +29,6 @@ import {
   F64_MUL,
   F64_PROMOTE_F32,
   F64_STORE,
-  F64_SUB,
   I32_ADD,
   I32_AND,
   I32_EQ,
@@ -60,15 +59,6 @@ function f32At(e: Emitter, addr: number, offset: number, to: number): void {
   e.set(to);
 }
 
-/** Pushes a b (+|-) c d. */
-function pair(e: Emitter, a: number, b: number, c: number, d: number, sub: boolean): void {
-  e.get(a);
-  e.get(b);
-  e.op(F64_MUL);
-  e.get(c);
-  e.get(d);
-  e.op(F64_MUL, sub ? F64_SUB : F64_ADD);
-}
 
 /** l = l + (pushed value), for a pushed f64 (call after pushing). */
 function accumulate(e: Emitter, l: number, push: () => void): void {
@@ -103,14 +93,14 @@ export function derotCode(): number[] {
   f32At(e, IN, 0, XR);
   f32At(e, IN, 4, XI);
   get(OUT);
-  pair(e, XR, C, XI, S, true);
+  e.pair(XR, C, XI, S, true);
   op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
   get(OUT);
-  pair(e, XR, S, XI, C, false);
+  e.pair(XR, S, XI, C, false);
   op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 4));
-  pair(e, C, DC, S, DS, true);
+  e.pair(C, DC, S, DS, true);
   set(NC);
-  pair(e, C, DS, S, DC, false);
+  e.pair(C, DS, S, DC, false);
   set(S);
   get(NC);
   set(C);
@@ -148,12 +138,7 @@ export function cfoCode(): number[] {
   get(I);
   i32(3);
   op(I32_SHL, I32_ADD, I64_LOAD, ...mem(3, 0), I64_STORE, ...mem(3, 0));
-  get(I);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, I);
-  get(N);
-  op(I32_LT_S, BR_IF, 0, END);
+  e.nextWhileLess(I, N);
   emitStages(e, { n: N, fb: FB, tw: TW, half: HALF, w: W, start: START, a: A, end: END_, k: K, b: B, va: VA, t: T });
   // 2. the search over even shifts -maxShift .. maxShift
   get(N);
@@ -218,12 +203,12 @@ export function cfoCode(): number[] {
   f32At(e, A, 4, BI);
   accumulate(e, CR, () => {
     get(SG);
-    pair(e, AR, BR_, AI, BI, false);
+    e.pair(AR, BR_, AI, BI, false);
     op(F64_MUL);
   });
   accumulate(e, CI, () => {
     get(SG);
-    pair(e, AI, BR_, AR, BI, true);
+    e.pair(AI, BR_, AR, BI, true);
     op(F64_MUL);
   });
   op(END); // if adjacent
@@ -232,7 +217,7 @@ export function cfoCode(): number[] {
   op(I32_ADD);
   set(I);
   op(BR, 0, END, END);
-  pair(e, CR, CR, CI, CI, false);
+  e.pair(CR, CR, CI, CI, false);
   op(LOCAL_TEE, M);
   get(BEST_M);
   op(F64_GT, IF, VOID);
@@ -290,22 +275,17 @@ export function timingCode(): number[] {
   f32At(e, X, 4, XI);
   f32At(e, L, 0, LR);
   f32At(e, L, 4, LI);
-  accumulate(e, CR, () => pair(e, XR, LR, XI, LI, false));
-  accumulate(e, CI, () => pair(e, XI, LR, XR, LI, true));
-  accumulate(e, EN, () => pair(e, XR, XR, XI, XI, false));
+  accumulate(e, CR, () => e.pair(XR, LR, XI, LI, false));
+  accumulate(e, CI, () => e.pair(XI, LR, XR, LI, true));
+  accumulate(e, EN, () => e.pair(XR, XR, XI, XI, false));
   for (const l of [X, L]) {
     get(l);
     i32(8);
     op(I32_ADD);
     set(l);
   }
-  get(I);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, I);
-  get(N);
-  op(I32_LT_S, BR_IF, 0, END);
-  pair(e, CR, CR, CI, CI, false);
+  e.nextWhileLess(I, N);
+  e.pair(CR, CR, CI, CI, false);
   op(LOCAL_TEE, C);
   get(BEST_C);
   op(F64_GT, IF, VOID);
@@ -326,12 +306,8 @@ export function timingCode(): number[] {
   f64(0);
   set(RHO);
   op(END, END);
-  get(K);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, K);
-  get(COUNT);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  e.nextWhileLess(K, COUNT);
+  op(END);
   get(SUMS);
   get(RHO);
   op(F64_STORE, ...mem(3, 0));
@@ -361,8 +337,8 @@ export function lagSumsCode(): number[] {
   f32At(e, A, 4, XI);
   f32At(e, B, 0, YR);
   f32At(e, B, 4, YI);
-  accumulate(e, FR, () => pair(e, XR, YR, XI, YI, false));
-  accumulate(e, FI, () => pair(e, XR, YI, XI, YR, true));
+  accumulate(e, FR, () => e.pair(XR, YR, XI, YI, false));
+  accumulate(e, FI, () => e.pair(XR, YI, XI, YR, true));
   get(A);
   i32(8);
   op(I32_ADD);

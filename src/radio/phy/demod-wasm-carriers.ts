@@ -58,15 +58,6 @@ export function carriersCode(): number[] {
   // locals: i32 k, prevK, sc, j, l, d, a; f64 yr, yi, fyr, fyi, er, ei, xr, xi, sr, si, nc, v
   const K = 17, PREV = 18, SC = 19, J = 20, LV = 21, D = 22, A = 23;
   const YR = 24, YI = 25, FYR = 26, FYI = 27, ER = 28, EI = 29, XR = 30, XI = 31, SR = 32, SI = 33, NC = 34, V = 35;
-  const mulAdd = (a: number, b: number, c2: number, d2: number, sub: boolean): void => {
-    // a b (+|-) c d
-    get(a);
-    get(b);
-    op(F64_MUL);
-    get(c2);
-    get(d2);
-    op(F64_MUL, sub ? F64_SUB : F64_ADD);
-  };
   const f32At = (offset: number): void => {
     get(A);
     op(F32_LOAD, ...mem(2, offset), F64_PROMOTE_F32);
@@ -149,9 +140,9 @@ export function carriersCode(): number[] {
   get(PREV);
   get(SC);
   op(I32_GE_S, BR_IF, 1);
-  mulAdd(C, DC, S, DS, true);
+  e.pair(C, DC, S, DS, true);
   set(NC);
-  mulAdd(C, DS, S, DC, false);
+  e.pair(C, DS, S, DC, false);
   set(S);
   get(NC);
   set(C);
@@ -170,9 +161,9 @@ export function carriersCode(): number[] {
   set(FYR); // y0r (temporarily)
   f32At(4);
   set(FYI); // y0i
-  mulAdd(FYR, C, FYI, S, true);
+  e.pair(FYR, C, FYI, S, true);
   set(YR);
-  mulAdd(FYR, S, FYI, C, false);
+  e.pair(FYR, S, FYI, C, false);
   set(YI);
   get(A);
   get(YR);
@@ -197,9 +188,9 @@ export function carriersCode(): number[] {
   set(XR);
   f32At(4);
   set(XI);
-  mulAdd(FYR, XR, FYI, XI, true);
+  e.pair(FYR, XR, FYI, XI, true);
   set(ER);
-  mulAdd(FYR, XI, FYI, XR, false);
+  e.pair(FYR, XI, FYI, XR, false);
   set(EI);
   // decision
   get(PILOT_INDEX);
@@ -243,20 +234,16 @@ export function carriersCode(): number[] {
   i32(2);
   op(I32_SHL, I32_ADD, F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
   op(LOCAL_TEE, NC); // w
-  mulAdd(ER, XR, EI, XI, false);
+  e.pair(ER, XR, EI, XI, false);
   op(F64_MUL, F64_ADD);
   set(SR);
   get(SI);
   get(NC);
-  mulAdd(EI, XR, ER, XI, true);
+  e.pair(EI, XR, ER, XI, true);
   op(F64_MUL, F64_ADD);
   set(SI);
-  get(K);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, K);
-  get(U);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  e.nextWhileLess(K, U);
+  op(END);
   get(SUMS);
   get(SR);
   op(F64_STORE, ...mem(3, 0));

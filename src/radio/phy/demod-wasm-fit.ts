@@ -43,7 +43,7 @@ import {
   functionCode,
   functionCodeWithF64Args,
 } from './wasm-emit.js';
-import { emitHypot } from './demod-wasm-math.js';
+import { emitHypot, emitPilotValues } from './demod-wasm-math.js';
 
 type Emitter = ReturnType<typeof emitter>;
 
@@ -55,15 +55,6 @@ function address(e: Emitter, base: number, index: number, shift: number): void {
   e.op(I32_SHL, I32_ADD);
 }
 
-/** Pushes a b (+|-) c d. */
-function mulAdd(e: Emitter, a: number, b: number, c: number, d: number, sub: boolean): void {
-  e.get(a);
-  e.get(b);
-  e.op(F64_MUL);
-  e.get(c);
-  e.get(d);
-  e.op(F64_MUL, sub ? F64_SUB : F64_ADD);
-}
 
 export function fitKnownCode(): number[] {
   const e = emitter();
@@ -125,9 +116,9 @@ export function fitKnownCode(): number[] {
   get(A);
   op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
   set(T1);
-  mulAdd(e, T0, XR, T1, XI, true);
+  e.pair(T0, XR, T1, XI, true);
   set(HR);
-  mulAdd(e, T0, XI, T1, XR, false);
+  e.pair(T0, XI, T1, XR, false);
   set(HI);
   address(e, Y, K, 3);
   op(LOCAL_TEE, A);
@@ -138,11 +129,11 @@ export function fitKnownCode(): number[] {
   set(YI);
   // sr += yr hr + yi hi; si += yi hr - yr hi
   get(SR);
-  mulAdd(e, YR, HR, YI, HI, false);
+  e.pair(YR, HR, YI, HI, false);
   op(F64_ADD);
   set(SR);
   get(SI);
-  mulAdd(e, YI, HR, YR, HI, true);
+  e.pair(YI, HR, YR, HI, true);
   op(F64_ADD);
   set(SI);
   get(IN_EVM);
@@ -156,20 +147,16 @@ export function fitKnownCode(): number[] {
   op(F64_SUB);
   set(T1);
   get(EN);
-  mulAdd(e, T0, T0, T1, T1, false);
+  e.pair(T0, T0, T1, T1, false);
   op(F64_ADD);
   set(EN);
   get(ED);
-  mulAdd(e, HR, HR, HI, HI, false);
+  e.pair(HR, HR, HI, HI, false);
   op(F64_ADD);
   set(ED);
   op(END);
-  get(K);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, K);
-  get(U);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  e.nextWhileLess(K, U);
+  op(END);
   [SR, SI, EN, ED].forEach((l, i) => {
     get(SUMS);
     get(l);
@@ -203,14 +190,14 @@ export function addKnownCode(): number[] {
   get(A);
   op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
   set(Y0I);
-  mulAdd(e, Y0R, Y0R, Y0I, Y0I, false);
+  e.pair(Y0R, Y0R, Y0I, Y0I, false);
   op(LOCAL_TEE, P);
   get(POW);
   op(F64_ADD); // p + pow: addition commutes bit for bit
   set(POW);
-  mulAdd(e, Y0R, RC, Y0I, RS, true);
+  e.pair(Y0R, RC, Y0I, RS, true);
   set(YR);
-  mulAdd(e, Y0R, RS, Y0I, RC, false);
+  e.pair(Y0R, RS, Y0I, RC, false);
   set(YI);
   address(e, XC, K, 3);
   op(LOCAL_TEE, A);
@@ -242,7 +229,7 @@ export function addKnownCode(): number[] {
   get(XI);
   op(F64_MUL, F64_SUB, F64_STORE, ...mem(3, 0));
   // e = xr xr + xi xi; b[k] += e; s[k] += p; kEnergy += e
-  mulAdd(e, XR, XR, XI, XI, false);
+  e.pair(XR, XR, XI, XI, false);
   set(EN);
   address(e, B, K, 3);
   op(LOCAL_TEE, A);
@@ -260,12 +247,8 @@ export function addKnownCode(): number[] {
   get(EN);
   op(F64_ADD);
   set(KE);
-  get(K);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, K);
-  get(U);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  e.nextWhileLess(K, U);
+  op(END);
   get(SUMS);
   get(POW);
   op(F64_STORE, ...mem(3, 0));
@@ -320,7 +303,7 @@ export function ltsCode(): number[] {
       op(F64_MUL, F64_SUB);
     });
     // e = x x + 0 0
-    mulAdd(e, X, X, ZERO, ZERO, false);
+    e.pair(X, X, ZERO, ZERO, false);
     set(P);
     addAt(B, () => {
       get(P);
@@ -330,7 +313,7 @@ export function ltsCode(): number[] {
     get(P);
     op(F64_ADD);
     set(EN);
-    mulAdd(e, yr, yr, yi, yi, false);
+    e.pair(yr, yr, yi, yi, false);
     set(P);
     addAt(S, () => {
       get(P);
@@ -377,7 +360,7 @@ export function ltsCode(): number[] {
   get(HI);
   op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 4));
   address(e, H2, K, 2);
-  mulAdd(e, HR, HR, HI, HI, false);
+  e.pair(HR, HR, HI, HI, false);
   op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
   // nd += dr dr + di di
   get(ND);
@@ -396,12 +379,8 @@ export function ltsCode(): number[] {
   set(ND);
   known(Y1R, Y1I);
   known(Y2R, Y2I);
-  get(K);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, K);
-  get(U);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  e.nextWhileLess(K, U);
+  op(END);
   [ND, POW, EN].forEach((l, i) => {
     get(SUMS);
     get(l);
@@ -428,7 +407,6 @@ export function fitFrameCode(fn: { fitKnown: number; addKnown: number }): number
   const SR = 24, SI = 25, MAG = 26, TX = 27, TY = 28, TMAX = 29;
   const CALL = 0x10;
   const I32_MUL = 0x6c;
-  const I32_REM_U = 0x70;
   const I32_GT_S = 0x4a;
   const SELECT = 0x1b;
   const stateAdd = (k: number, push: () => void): void => {
@@ -450,38 +428,7 @@ export function fitFrameCode(fn: { fitKnown: number; addKnown: number }): number
   op(I32_LT_S, BR_IF, 0);
   op(LOOP, VOID);
   // pilot values of symbol m0 + m
-  i32(0);
-  set(J);
-  op(BLOCK, VOID);
-  get(NP);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
-  get(PILOT_VALS);
-  get(J);
-  i32(3);
-  op(I32_SHL, I32_ADD);
-  get(PN);
-  get(M0);
-  get(M);
-  op(I32_ADD);
-  get(NP);
-  op(I32_MUL);
-  get(J);
-  i32(5);
-  op(I32_MUL, I32_ADD);
-  i32(3);
-  op(I32_ADD);
-  i32(127);
-  op(I32_REM_U);
-  i32(3);
-  op(I32_SHL, I32_ADD, F64_LOAD, ...mem(3, 0), F64_STORE, ...mem(3, 0));
-  get(J);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, J);
-  get(NP);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  emitPilotValues(e, { pilotVals: PILOT_VALS, pn: PN, m0: M0, m: M, np: NP, j: J });
   // evmData = max(0, min(nData, evmCount - m nData))
   get(EVM_COUNT);
   get(M);
@@ -551,12 +498,8 @@ export function fitFrameCode(fn: { fitKnown: number; addKnown: number }): number
   op(CALL, fn.addKnown);
   stateAdd(2, () => sum(0));
   stateAdd(3, () => sum(1));
-  get(M);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, M);
-  get(NSYM);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  e.nextWhileLess(M, NSYM);
+  op(END);
   op(END);
   return functionCode([2, 4, 0x7f, 6, 0x7c], e.c);
 }

@@ -273,12 +273,8 @@ export function llrsCode(): number[] {
   set(AX);
   axis();
   op(END, END);
-  get(D);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, D);
-  get(N_DATA);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  e.nextWhileLess(D, N_DATA);
+  op(END);
   op(END);
   return functionCodeWithF64Args(DEMOD_ARGS, NV, 2, [2, 8, 0x7f, 12, 0x7c], e.c);
 }

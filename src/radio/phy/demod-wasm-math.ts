@@ -1,5 +1,5 @@
 /** Scalar f64 helpers shared by the demodulator's WebAssembly bodies. */
-import { ELSE, END, F64_ADD, F64_DIV, F64_GT, F64_MUL, F64_NE, IF, LOCAL_TEE, type emitter } from './wasm-emit.js';
+import { BLOCK, BR_IF, ELSE, END, F64_ADD, F64_DIV, F64_GT, F64_LOAD, F64_MUL, F64_NE, F64_STORE, I32_ADD, I32_LT_S, I32_SHL, IF, LOCAL_TEE, LOOP, VOID, type emitter } from './wasm-emit.js';
 
 const F64_ABS = 0x99;
 const F64_SQRT = 0x9f;
@@ -63,4 +63,46 @@ export function emitHypot(e: ReturnType<typeof emitter>, x: number, y: number, t
   op(F64_MUL);
   op(END, END, END);
   set(to);
+}
+
+/**
+ * pilotVals[j] = pn[((m0 + m) np + 5 j + 3) % 127] for j < np: framing.ts pilotValue of OFDM symbol m0 + m
+ * from the PN sequence as an f64 table at `pn` (locals name the pointers, counts and the scratch j).
+ */
+export function emitPilotValues(e: ReturnType<typeof emitter>, L: { pilotVals: number; pn: number; m0: number; m: number; np: number; j: number }): void {
+  const { op, get, set, i32, mem } = e;
+  const I32_MUL = 0x6c;
+  const I32_REM_U = 0x70;
+  i32(0);
+  set(L.j);
+  op(BLOCK, VOID);
+  get(L.np);
+  i32(1);
+  op(I32_LT_S, BR_IF, 0);
+  op(LOOP, VOID);
+  get(L.pilotVals);
+  get(L.j);
+  i32(3);
+  op(I32_SHL, I32_ADD);
+  get(L.pn);
+  get(L.m0);
+  get(L.m);
+  op(I32_ADD);
+  get(L.np);
+  op(I32_MUL);
+  get(L.j);
+  i32(5);
+  op(I32_MUL, I32_ADD);
+  i32(3);
+  op(I32_ADD);
+  i32(127);
+  op(I32_REM_U);
+  i32(3);
+  op(I32_SHL, I32_ADD, F64_LOAD, ...mem(3, 0), F64_STORE, ...mem(3, 0));
+  get(L.j);
+  i32(1);
+  op(I32_ADD);
+  op(LOCAL_TEE, L.j);
+  get(L.np);
+  op(I32_LT_S, BR_IF, 0, END, END);
 }

@@ -1,5 +1,5 @@
 /** The radix-2 FFT stages as WebAssembly code, for the kernels that transform (demod-wasm.ts, demod-wasm-acquire.ts). */
-import { BR_IF, END, F32_LOAD, F32X4_DEMOTE_F64X2_ZERO, F64_PROMOTE_F32, F64X2_ADD, F64X2_MUL, F64X2_PROMOTE_LOW_F32X4, F64X2_SPLAT, F64X2_SUB, I32_ADD, I32_LT_S, I32_SHL, LOCAL_TEE, LOOP, V128_LOAD, V128_LOAD64_ZERO, V128_STORE64_LANE, VOID, type emitter } from './wasm-emit.js';
+import { F32_LOAD, F32X4_DEMOTE_F64X2_ZERO, F64_PROMOTE_F32, F64X2_ADD, F64X2_MUL, F64X2_PROMOTE_LOW_F32X4, F64X2_SPLAT, F64X2_SUB, I32_ADD, I32_SHL, LOCAL_TEE, LOOP, V128_LOAD, V128_LOAD64_ZERO, V128_STORE64_LANE, VOID, type emitter } from './wasm-emit.js';
 
 /**
  * Emits the radix-2 stages over the n complex float32 values at byte fb (bit-reversed input order), with
@@ -11,18 +11,7 @@ export function emitStages(
   L: { n: number; fb: number; tw: number; half: number; w: number; start: number; a: number; end: number; k: number; b: number; va: number; t: number },
 ): void {
   const { op, get, set, i32, simd, mem } = e;
-  const add = (l: number, v: number): void => {
-    get(l);
-    i32(v);
-    op(I32_ADD);
-    set(l);
-  };
   const f32Load = (offset: number): void => op(F32_LOAD, ...mem(2, offset), F64_PROMOTE_F32);
-  const loopWhileLess = (l: number, limit: () => void): void => {
-    get(l);
-    limit();
-    op(I32_LT_S, BR_IF, 0, END);
-  };
   i32(1);
   set(L.half);
   get(L.tw);
@@ -77,16 +66,16 @@ export function emitStages(
   simd(F64X2_SUB);
   simd(F32X4_DEMOTE_F64X2_ZERO);
   simd(V128_STORE64_LANE, ...mem(3, 0), 0);
-  add(L.k, 32);
-  add(L.a, 8);
-  loopWhileLess(L.a, () => get(L.end));
+  e.addTo(L.k, 32);
+  e.addTo(L.a, 8);
+  e.loopWhileLess(L.a, () => get(L.end));
   // next group
   get(L.start);
   get(L.half);
   i32(1);
   op(I32_SHL, I32_ADD);
   set(L.start);
-  loopWhileLess(L.start, () => get(L.n));
+  e.loopWhileLess(L.start, () => get(L.n));
   // next stage
   get(L.w);
   get(L.half);
@@ -97,7 +86,7 @@ export function emitStages(
   i32(1);
   op(I32_SHL);
   set(L.half);
-  loopWhileLess(L.half, () => get(L.n));
+  e.loopWhileLess(L.half, () => get(L.n));
 
 }
 

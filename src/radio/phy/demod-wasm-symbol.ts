@@ -12,7 +12,7 @@
  *   cos / -sin of omega, the receive scale, slope, slope rate, the slicer's halfInvScale and halfSpan.
  *   Leaves the new slope and slope rate in sums[2], sums[3].
  */
-import { emitHypot } from './demod-wasm-math.js';
+import { emitHypot, emitPilotValues } from './demod-wasm-math.js';
 import {
   BR_IF,
   DEMOD_ARGS,
@@ -46,6 +46,13 @@ const F64_NEG = 0x9a;
 const F64_LE = 0x65;
 const I32_OR = 0x72;
 
+/** Stores the pushed f64 as DEMOD_ARGS[k] (a double input of the kernel about to be called). */
+function storeDemodArg(e: ReturnType<typeof emitter>, k: number, push: () => void): void {
+  e.i32(DEMOD_ARGS);
+  push();
+  e.op(F64_STORE, ...e.mem(3, 8 * k));
+}
+
 export interface SymbolCallees {
   atan2: number;
   cos: number;
@@ -67,11 +74,7 @@ export function symbolCode(fn: SymbolCallees): number[] {
   // f64 locals
   const BPRED = 34, SR = 35, SI = 36, SM = 37, CR = 38, CI = 39, NUM = 40, DEN = 41, RR = 42, RI = 43, MAG = 44, B = 45, BRES = 46, DRIFT = 47,
     AR = 48, AI = 49, TH = 50, YR = 51, YI = 52, HR = 53, HI = 54, SC = 55, X = 56, Y = 57, MX = 58;
-  const storeArg = (k: number, push: () => void): void => {
-    i32(DEMOD_ARGS);
-    push();
-    op(F64_STORE, ...mem(3, 8 * k));
-  };
+  const storeArg = (k: number, push: () => void): void => storeDemodArg(e, k, push);
   const call = (index: number): void => op(CALL, index);
   const hypot = (x: number, y: number, to: number): void => emitHypot(e, x, y, to, X, Y, MX);
   /** fftAt of the window from sample `offset` (1 + step) with start - ref = D + step (local STEP). */
@@ -291,12 +294,7 @@ export function symbolCode(fn: SymbolCallees): number[] {
   get(SC);
   op(F64_MUL, F64_ADD);
   set(DEN);
-  get(J);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, J);
-  get(NP);
-  op(I32_LT_S, BR_IF, 0, END);
+  e.nextWhileLess(J, NP);
   // bRes = den > 0 ? num / den : 0; b = bPred + 0.1 bRes; slopeRate += 0.005 bRes
   get(NUM);
   get(DEN);
@@ -442,16 +440,11 @@ export function payloadCode(fn: { symbol: number; llrs: number }): number[] {
   const I = 51, REL = 52, DSLIP = 53, SLIPS = 54, J = 55, STEP = 56, K = 57;
   const CALL = 0x10;
   const I32_MUL = 0x6c;
-  const I32_REM_U = 0x70;
   const I32_GT_S = 0x4a;
   const I32_OR = 0x72;
   const I64_LOAD = 0x29;
   const I64_STORE = 0x37;
-  const storeArg = (k: number, push: () => void): void => {
-    i32(DEMOD_ARGS);
-    push();
-    op(F64_STORE, ...mem(3, 8 * k));
-  };
+  const storeArg = (k: number, push: () => void): void => storeDemodArg(e, k, push);
   for (const l of [I, DSLIP, SLIPS]) {
     i32(0);
     set(l);
@@ -480,38 +473,7 @@ export function payloadCode(fn: { symbol: number; llrs: number }): number[] {
   get(REGION_LEN);
   op(I32_GT_S, I32_OR, BR_IF, 1);
   // pilot values of symbol m0 + i
-  i32(0);
-  set(J);
-  op(0x02, VOID);
-  get(NP);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
-  get(PILOT_VALS);
-  get(J);
-  i32(3);
-  op(I32_SHL, I32_ADD);
-  get(PN);
-  get(M0);
-  get(I);
-  op(I32_ADD);
-  get(NP);
-  op(I32_MUL);
-  get(J);
-  i32(5);
-  op(I32_MUL, I32_ADD);
-  i32(3);
-  op(I32_ADD);
-  i32(127);
-  op(I32_REM_U);
-  i32(3);
-  op(I32_SHL, I32_ADD, F64_LOAD, ...mem(3, 0), F64_STORE, ...mem(3, 0));
-  get(J);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, J);
-  get(NP);
-  op(I32_LT_S, BR_IF, 0, END, END);
+  emitPilotValues(e, { pilotVals: PILOT_VALS, pn: PN, m0: M0, m: I, np: NP, j: J });
   // symbol's doubles: start - ref = d0 + i symLen + dslip (integers, exact in doubles)
   storeArg(0, () => {
     get(D0);
@@ -569,12 +531,7 @@ export function payloadCode(fn: { symbol: number; llrs: number }): number[] {
   get(K);
   i32(3);
   op(I32_SHL, I32_ADD, I64_LOAD, ...mem(3, 0), I64_STORE, ...mem(3, 0));
-  get(K);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, K);
-  get(U);
-  op(I32_LT_S, BR_IF, 0, END);
+  e.nextWhileLess(K, U);
   // the LLRs
   storeArg(0, () => get(NV));
   storeArg(1, () => get(L1));

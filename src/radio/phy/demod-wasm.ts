@@ -48,6 +48,8 @@ import {
   LOOP,
   VOID,
   emitter,
+  section,
+  wasmName,
   functionCodeWithF64Args,
   uleb,
   wasmApi,
@@ -87,17 +89,6 @@ function fftAtCode(): number[] {
   const { c, op, get, set, i32, mem } = e;
   const f32Load = (offset: number): void => op(F32_LOAD, ...mem(2, offset), F64_PROMOTE_F32);
   const f32Store = (offset: number): void => op(F32_DEMOTE_F64, F32_STORE, ...mem(2, offset));
-  const add = (l: number, v: number): void => {
-    get(l);
-    i32(v);
-    op(I32_ADD);
-    set(l);
-  };
-  const loopWhileLess = (l: number, limit: () => void): void => {
-    get(l);
-    limit();
-    op(I32_LT_S, BR_IF, 0, END);
-  };
 
   // 1. derotate: sample i times exp(j phase), phase advancing by a rotation recurrence, to slot perm[i]
   i32(0);
@@ -154,8 +145,8 @@ function fftAtCode(): number[] {
   set(P_S);
   get(L_NC);
   set(P_C);
-  add(L_I, 1);
-  loopWhileLess(L_I, () => get(P_N));
+  e.addTo(L_I, 1);
+  e.loopWhileLess(L_I, () => get(P_N));
 
   // 2. radix-2 stages
   emitStages(e, { n: P_N, fb: P_FB, tw: P_TW, half: L_HALF, w: L_W, start: L_START, a: L_A, end: L_END, k: L_O, b: L_B, va: V_A, t: V_T });
@@ -192,8 +183,8 @@ function fftAtCode(): number[] {
   get(P_SC);
   op(F64_MUL);
   f32Store(4);
-  add(L_I, 1);
-  loopWhileLess(L_I, () => get(P_U));
+  e.addTo(L_I, 1);
+  e.loopWhileLess(L_I, () => get(P_U));
   op(END); // block
   op(END); // function
   return functionCodeWithF64Args(DEMOD_ARGS, P_C, 5, [3, 8, 0x7f, 3, 0x7c, 2, 0x7b], c);
@@ -201,8 +192,7 @@ function fftAtCode(): number[] {
 
 /** The module: memory and Math.atan2 / cos / sin imported, then the kernels (exported by name). */
 function buildModule(): Uint8Array {
-  const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
-  const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  const name = wasmName;
   const I = 0x7f;
   const D = 0x7c;
   const imports = ['atan2', 'cos', 'sin'];

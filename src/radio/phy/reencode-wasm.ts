@@ -31,8 +31,9 @@ import {
   LOOP,
   VOID,
   emitter,
+  section,
+  wasmName,
   functionCode,
-  uleb,
   wasmApi,
 } from './wasm-emit.js';
 import { encoderOutputs, punctureMask, TAIL_BITS, type CodeRate } from './convcode.js';
@@ -189,12 +190,7 @@ function pointsCode(): number[] {
   i32(1);
   op(I32_AND, I32_OR);
   set(IDX);
-  get(B);
-  i32(1);
-  op(I32_ADD);
-  op(LOCAL_TEE, B);
-  get(BPS);
-  op(I32_LT_S, BR_IF, 0, END);
+  e.nextWhileLess(B, BPS);
   get(O);
   get(PTS);
   get(IDX);
@@ -221,8 +217,7 @@ function pointsCode(): number[] {
 }
 
 function buildModule(): Uint8Array {
-  const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
-  const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  const name = wasmName;
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, [1, 0x60, 12, ...new Array(12).fill(0x7f), 0]),

@@ -62,8 +62,9 @@ import {
   VOID,
   functionCode,
   emitter,
+  section,
+  wasmName,
   functionCodeWithF64Args,
-  uleb,
   wasmApi,
 } from './wasm-emit.js';
 
@@ -183,20 +184,11 @@ function detectCode(): number[] {
     get(W2);
     op(I32_SUB);
   };
-  // (a b + c d) or (a b - c d)
-  const pair = (a: number, b: number, c: number, d: number, sub: boolean): void => {
-    get(a);
-    get(b);
-    op(F64_MUL);
-    get(c);
-    get(d);
-    op(F64_MUL, sub ? F64_SUB : F64_ADD);
-  };
   // s = s + (pair1 - pair2)
   const update = (s: number, p1: [number, number, number, number, boolean], p2: [number, number, number, number, boolean]): void => {
     get(s);
-    pair(...p1);
-    pair(...p2);
+    e.pair(...p1);
+    e.pair(...p2);
     op(F64_SUB, F64_ADD);
     set(s);
   };
@@ -226,7 +218,7 @@ function detectCode(): number[] {
   update(PI, [YR, XI, YI, XR, true], [VR, UI, VI, UR, true]);
   update(E1, [XR, XR, XI, XI, false], [UR, UR, UI, UI, false]);
   update(E2, [YR, YR, YI, YI, false], [VR, VR, VI, VI, false]);
-  pair(PR, PR, PI, PI, false);
+  e.pair(PR, PR, PI, PI, false);
   set(M2);
   get(E1);
   get(E2);
@@ -452,8 +444,7 @@ function dcChunkCode(dcIndex: number): number[] {
 }
 
 function buildModule(): Uint8Array {
-  const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
-  const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  const name = wasmName;
   const I = 0x7f;
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,

@@ -62,6 +62,8 @@ import {
   V128_STORE,
   V128_STORE64_LANE,
   emitter,
+  section,
+  wasmName,
   functionCode,
   sleb,
   uleb,
@@ -280,8 +282,7 @@ function buildModule(): Uint8Array {
   op(0x0b); // end function
 
   const forwardCode = functionCode([2, ...uleb(NUM_I32_LOCALS), 0x7f, ...uleb(NUM_V128_LOCALS), 0x7b], c);
-  const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
-  const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  const name = wasmName;
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     // types: 0 (i32, i32, i32) -> i32 (forward), 1 (i32, i32, i32) -> () (quantize, traceback)

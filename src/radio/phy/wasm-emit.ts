@@ -113,6 +113,16 @@ export const F64_LT = 0x63;
 export const F64_GE = 0x66;
 export const F32X4_DEMOTE_F64X2_ZERO = 0x5e;
 
+/** A module section: id, byte length, payload. */
+export function section(id: number, payload: number[]): number[] {
+  return [id, ...uleb(payload.length), ...payload];
+}
+
+/** A name (import module/field, export) as the binary format writes it: length, then the bytes. */
+export function wasmName(s: string): number[] {
+  return [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+}
+
 /** A function body with its local declarations, length-prefixed as the code section wants it. */
 export function functionCode(localDecls: number[], code: number[]): number[] {
   const body = [...localDecls, ...code];
@@ -156,6 +166,24 @@ export function emitter() {
     },
     simd: (code: number, ...imm: number[]): void => op(SIMD, ...uleb(code), ...imm),
     mem: (align: number, offset: number): number[] => [align, ...uleb(offset)],
+    /** Pushes a b + c d (or a b - c d) of four f64 locals: the JavaScript's `a * b + c * d`. */
+    pair: (a: number, b: number, c2: number, d: number, sub: boolean): void => {
+      op(LOCAL_GET, a, LOCAL_GET, b, F64_MUL, LOCAL_GET, c2, LOCAL_GET, d, F64_MUL, sub ? F64_SUB : F64_ADD);
+    },
+    /** i32 local l += v. */
+    addTo: (l: number, v: number): void => {
+      op(LOCAL_GET, l, I32_CONST, ...sleb(v), I32_ADD, LOCAL_SET, l);
+    },
+    /** Closes a counting loop: i32 local k += 1, branch back while k < the i32 local `limit`. */
+    nextWhileLess: (k: number, limit: number): void => {
+      op(LOCAL_GET, k, I32_CONST, 1, I32_ADD, LOCAL_TEE, k, LOCAL_GET, limit, I32_LT_S, BR_IF, 0, END);
+    },
+    /** Closes a loop: branch back while local l < limit (pushed by `limit`). */
+    loopWhileLess: (l: number, limit: () => void): void => {
+      op(LOCAL_GET, l);
+      limit();
+      op(I32_LT_S, BR_IF, 0, END);
+    },
   };
 }
 
