@@ -20,7 +20,7 @@
 import type { Fft } from './fft.js';
 import { Modulation, type Constellation } from './constellation.js';
 import { carriersCode, rotateCode } from './demod-wasm-carriers.js';
-import { addKnownCode, fitFrameCode, fitKnownCode, ltsCode } from './demod-wasm-fit.js';
+import { addKnownCode, fitFrameCode, fitKnownCode, ltsCode, smoothCode } from './demod-wasm-fit.js';
 import { PN127 } from './framing.js';
 import type { SnrAccumulator } from './snr.js';
 import { llrsCode } from './demod-wasm-llr.js';
@@ -212,6 +212,7 @@ function buildModule(): Uint8Array {
     { name: 'symbol', params: 21, result: true, code: () => symbolCode(callees) },
     { name: 'fitFrame', params: 20, result: false, code: () => fitFrameCode({ fitKnown: index('fitKnown'), addKnown: index('addKnown') }) },
     { name: 'payload', params: 40, result: true, code: () => payloadCode({ symbol: index('symbol'), llrs: index('llrs') }) },
+    { name: 'smooth', params: 6, result: false, code: () => smoothCode(callees) },
   ];
   // function indices: the imports first, then the kernels in order
   const index = (n: string): number => {
@@ -256,6 +257,7 @@ type FitFrameFn = (
   pilotVals: number, np: number, pn: number, ar: number, ai: number, b: number, s: number, sums: number, state: number,
 ) => void;
 type PayloadFn = (...args: number[]) => number; // see demod-wasm-symbol.ts payloadCode for the 40 parameters
+type SmoothFn = (u: number, h: number, h2: number, invH: number, usedSc: number, t: number) => void;
 type LtsFn = (u: number, y1: number, y2: number, ltsFreq: number, h: number, h2: number, ar: number, ai: number, b: number, s: number, sums: number) => void;
 type LlrsFn = (nData: number, sym: number, invH: number, h2: number, dataPos: number, inv: number, mode: number, axisBits: number, levels: number, levelBits: number, nLevels: number, out: number) => void; // nv, l1
 
@@ -311,7 +313,7 @@ export class DemodKernels {
   private invOf: Uint32Array | null = null;
 
   private constructor(
-    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn; symbol: SymbolFn; fitFrame: FitFrameFn; payload: PayloadFn },
+    private readonly fns: { fftAt: FftAtFn; carriers: CarriersFn; rotate: RotateFn; fitKnown: FitKnownFn; addKnown: AddKnownFn; llrs: LlrsFn; derot: DerotFn; cfo: CfoFn; timing: TimingFn; lagSums: LagSumsFn; lts: LtsFn; symbol: SymbolFn; fitFrame: FitFrameFn; payload: PayloadFn; smooth: SmoothFn },
     buffer: ArrayBuffer,
     private readonly n: number,
     private readonly u: number,
@@ -449,6 +451,7 @@ export class DemodKernels {
         symbol: x['symbol'] as SymbolFn,
         fitFrame: x['fitFrame'] as FitFrameFn,
         payload: x['payload'] as PayloadFn,
+        smooth: x['smooth'] as SmoothFn,
       };
       return new DemodKernels(fns, buffer, n, u, at, views, winFloats, numData, numPilots, scale, regionSamples);
     } catch {
@@ -656,6 +659,11 @@ export class DemodKernels {
   lagSums(off: number, count: number): Float64Array {
     this.fns.lagSums(count, this.win.byteOffset + 4 * off, this.n, this.at.sums);
     return this.sums;
+  }
+
+  /** decodeHeader's smoothChannel and ZF taps (h, h2, invH; `sym` as scratch), demod-wasm-fit.ts smoothCode. */
+  smoothAndTaps(): void {
+    this.fns.smooth(this.u, this.h.byteOffset, this.h2.byteOffset, this.invH.byteOffset, this.at.usedSc, this.sym.byteOffset);
   }
 
   /**

@@ -436,11 +436,14 @@ export class FrameDemodulator {
       this.snr.known(k, this.y1[2 * k]!, this.y1[2 * k + 1]!, x, 0);
       this.snr.known(k, this.y2[2 * k]!, this.y2[2 * k + 1]!, x, 0);
     }
-    this.smoothChannel();
-    for (let k = 0; k < u; k++) {
-      const inv = 1 / Math.max(this.h2[k]!, 1e-30);
-      this.invH[2 * k] = this.h[2 * k]! * inv;
-      this.invH[2 * k + 1] = -this.h[2 * k + 1]! * inv;
+    if (kernels !== null) kernels.smoothAndTaps(); // the two steps below in WebAssembly
+    else {
+      this.smoothChannel();
+      for (let k = 0; k < u; k++) {
+        const inv = 1 / Math.max(this.h2[k]!, 1e-30);
+        this.invH[2 * k] = this.h[2 * k]! * inv;
+        this.invH[2 * k + 1] = -this.h[2 * k + 1]! * inv;
+      }
     }
     // |Y1 - Y2|^2 has twice the noise variance; floor keeps LLR weights finite on noiseless input.
     this.noiseLts = Math.max(nd / (2 * u), 1e-9 * (this.meanH2() + 1e-30));
