@@ -68,8 +68,8 @@ function accumulate(e: Emitter, l: number, push: () => void): void {
   e.set(l);
 }
 
-/** addr = base + (index << shift) into local `to`. */
-function address(e: Emitter, base: number, index: number, shift: number, to: number): void {
+/** local `to` = base + (index << shift) of two i32 locals. */
+function addressInto(e: Emitter, base: number, index: number, shift: number, to: number): void {
   e.get(base);
   e.get(index);
   e.i32(shift);
@@ -88,7 +88,7 @@ export function derotCode(): number[] {
   get(COUNT);
   i32(1);
   op(I32_LT_S, BR_IF, 0);
-  address(e, IN, COUNT, 3, END_);
+  addressInto(e, IN, COUNT, 3, END_);
   op(LOOP, VOID);
   f32At(e, IN, 0, XR);
   f32At(e, IN, 4, XI);
@@ -167,7 +167,7 @@ export function cfoCode(): number[] {
   get(NUM_USED);
   op(I32_LT_S);
   op(IF, VOID, ELSE, BR, 2, END);
-  address(e, USED_SC, I, 2, A);
+  addressInto(e, USED_SC, I, 2, A);
   get(A);
   op(I32_LOAD, ...mem(2, 0));
   set(SC0);
@@ -177,7 +177,7 @@ export function cfoCode(): number[] {
   get(SC0);
   i32(1);
   op(I32_ADD, I32_EQ, IF, VOID);
-  address(e, LTS_FREQ, I, 2, A);
+  addressInto(e, LTS_FREQ, I, 2, A);
   f32At(e, A, 0, SG);
   get(SG);
   get(A);
@@ -189,7 +189,7 @@ export function cfoCode(): number[] {
   get(MASK);
   op(I32_AND);
   set(B);
-  address(e, FB, B, 3, A);
+  addressInto(e, FB, B, 3, A);
   f32At(e, A, 0, AR);
   f32At(e, A, 4, AI);
   get(SC1);
@@ -198,7 +198,7 @@ export function cfoCode(): number[] {
   get(MASK);
   op(I32_AND);
   set(B);
-  address(e, FB, B, 3, A);
+  addressInto(e, FB, B, 3, A);
   f32At(e, A, 0, BR_);
   f32At(e, A, 4, BI);
   accumulate(e, CR, () => {
@@ -265,7 +265,7 @@ export function timingCode(): number[] {
   set(CI);
   f64(0);
   set(EN);
-  address(e, WIN, K, 3, X);
+  addressInto(e, WIN, K, 3, X);
   get(LTS);
   set(L);
   i32(0);
@@ -330,9 +330,9 @@ export function lagSumsCode(): number[] {
   get(COUNT);
   i32(1);
   op(I32_LT_S, BR_IF, 0);
-  address(e, A, COUNT, 3, END_);
+  addressInto(e, A, COUNT, 3, END_);
   op(LOOP, VOID);
-  address(e, A, N, 3, B);
+  addressInto(e, A, N, 3, B);
   f32At(e, A, 0, XR);
   f32At(e, A, 4, XI);
   f32At(e, B, 0, YR);

@@ -1,4 +1,4 @@
-/** Scalar f64 helpers shared by the demodulator's WebAssembly bodies. */
+/** Emitter helpers shared by the demodulator's WebAssembly bodies. */
 import { BLOCK, BR_IF, ELSE, END, F64_ADD, F64_DIV, F64_GT, F64_LOAD, F64_MUL, F64_NE, F64_STORE, I32_ADD, I32_LT_S, I32_SHL, IF, LOCAL_TEE, LOOP, VOID, type emitter } from './wasm-emit.js';
 
 const F64_ABS = 0x99;
@@ -105,4 +105,12 @@ export function emitPilotValues(e: ReturnType<typeof emitter>, L: { pilotVals: n
   op(LOCAL_TEE, L.j);
   get(L.np);
   op(I32_LT_S, BR_IF, 0, END, END);
+}
+
+/** Pushes base + (index << shift) of two i32 locals (an element's byte address). */
+export function address(e: ReturnType<typeof emitter>, base: number, index: number, shift: number): void {
+  e.get(base);
+  e.get(index);
+  e.i32(shift);
+  e.op(I32_SHL, I32_ADD);
 }

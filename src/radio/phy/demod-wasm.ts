@@ -20,7 +20,8 @@
 import type { Fft } from './fft.js';
 import { Modulation, type Constellation } from './constellation.js';
 import { carriersCode, rotateCode } from './demod-wasm-carriers.js';
-import { addKnownCode, fitFrameCode, fitKnownCode, ltsCode, smoothCode } from './demod-wasm-fit.js';
+import { addKnownCode, fitFrameCode, fitKnownCode } from './demod-wasm-fit.js';
+import { ltsCode, smoothCode } from './demod-wasm-channel.js';
 import { PN127 } from './framing.js';
 import type { SnrAccumulator } from './snr.js';
 import { llrsCode } from './demod-wasm-llr.js';
