@@ -422,19 +422,20 @@ export class FrameDemodulator {
       const sums = kernels.ltsEstimate();
       nd = sums[0]!;
       this.snr.addKnownTotals(sums[1]!, sums[2]!, 2 * u);
-    }
-    for (let k = 0; kernels === null && k < u; k++) {
-      const x = this.ltsFreq[k]!;
-      const hr = 0.5 * (this.y1[2 * k]! + this.y2[2 * k]!) * x;
-      const hi = 0.5 * (this.y1[2 * k + 1]! + this.y2[2 * k + 1]!) * x;
-      this.h[2 * k] = hr;
-      this.h[2 * k + 1] = hi;
-      this.h2[k] = hr * hr + hi * hi;
-      const dr = this.y1[2 * k]! - this.y2[2 * k]!;
-      const di = this.y1[2 * k + 1]! - this.y2[2 * k + 1]!;
-      nd += dr * dr + di * di;
-      this.snr.known(k, this.y1[2 * k]!, this.y1[2 * k + 1]!, x, 0);
-      this.snr.known(k, this.y2[2 * k]!, this.y2[2 * k + 1]!, x, 0);
+    } else {
+      for (let k = 0; k < u; k++) {
+        const x = this.ltsFreq[k]!;
+        const hr = 0.5 * (this.y1[2 * k]! + this.y2[2 * k]!) * x;
+        const hi = 0.5 * (this.y1[2 * k + 1]! + this.y2[2 * k + 1]!) * x;
+        this.h[2 * k] = hr;
+        this.h[2 * k + 1] = hi;
+        this.h2[k] = hr * hr + hi * hi;
+        const dr = this.y1[2 * k]! - this.y2[2 * k]!;
+        const di = this.y1[2 * k + 1]! - this.y2[2 * k + 1]!;
+        nd += dr * dr + di * di;
+        this.snr.known(k, this.y1[2 * k]!, this.y1[2 * k + 1]!, x, 0);
+        this.snr.known(k, this.y2[2 * k]!, this.y2[2 * k + 1]!, x, 0);
+      }
     }
     if (kernels !== null) kernels.smoothAndTaps(); // the two steps below in WebAssembly
     else {
