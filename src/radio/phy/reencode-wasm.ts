@@ -260,7 +260,8 @@ export class PointEncoder {
     try {
       if (compiled === undefined) {
         const bytes = buildModule();
-        compiled = wasm.validate(bytes) ? new wasm.Module(bytes) : null;
+        compiled = null; // stays null if the module does not compile (no WebAssembly SIMD)
+        compiled = new wasm.Module(bytes);
       }
       if (compiled === null) return null;
       const memory = new wasm.Memory({ initial: 1 });

@@ -490,7 +490,8 @@ export class RxSampleMemory {
     try {
       if (wasm && compiled === undefined) {
         const bytes = buildModule();
-        compiled = wasm.validate(bytes) ? new wasm.Module(bytes) : null;
+        compiled = null; // stays null if the module does not compile (no WebAssembly SIMD)
+        compiled = new wasm.Module(bytes);
       }
       if (wasm && compiled) {
         memory = new wasm.Memory({ initial: Math.ceil((SCRATCH + 8 * floats) / 65536) });

@@ -453,7 +453,6 @@ export function createSimdForward(): SimdForward | null {
     const wasm = wasmApi();
     if (!wasm) return null;
     const bytes = buildModule();
-    if (!wasm.validate(bytes)) return null;
     const memory = new wasm.Memory({ initial: 1 });
     const instance = new wasm.Instance(new wasm.Module(bytes), { m: { mem: memory } });
     const forward = instance.exports['forward'] as (steps: number, mo: number, dp: number) => number;

@@ -190,7 +190,6 @@ export function emitter() {
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript lib settings do not declare it). */
 export interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
   Memory: new (d: { initial: number }) => { readonly buffer: ArrayBuffer; grow(pages: number): number };
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };

@@ -6,15 +6,17 @@
  * odd push sizes. Every frame field and every statistic must be the same, bit for bit.
  */
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { OfdmModulator } from './transmitter.js';
 import { StreamReceiver } from './receiver.js';
 import { Modulation } from './constellation.js';
 import { CodeRate } from './convcode.js';
 import { makeLayout } from './params.js';
-import { randomPoints } from './testkit.js';
+import { burst, randomPoints } from './testkit.js';
 import { Rng } from '../channel/rng.js';
 import { ChannelSimulator } from '../channel/simulator.js';
+import { addNoise } from '../channel/awgn.js';
 import type { RxFrame } from './demodulator.js';
 
 const FS = 2e6;
@@ -92,3 +94,51 @@ for (const [seed, equalizer] of [[5, 'zf'], [6, 'mmse']] as const) {
     }
   });
 }
+
+test('a runtime without WebAssembly gets the JavaScript loops and the same frames', () => {
+  const iq = stream(7).subarray(0, 2 * 200_000);
+  const want = decode(iq, true, 'zf', [4096]);
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebAssembly')!;
+  Object.defineProperty(globalThis, 'WebAssembly', { value: undefined, configurable: true, writable: true });
+  let got: ReturnType<typeof decode>;
+  try {
+    got = decode(iq, true, 'zf', [4096]);
+  } finally {
+    Object.defineProperty(globalThis, 'WebAssembly', saved);
+  }
+  assert.ok(want.frames.length >= 3);
+  assert.deepEqual(got.stats, want.stats);
+  assert.deepStrictEqual(got.frames, want.frames);
+});
+
+test('a process whose policy refuses to compile WebAssembly (a strict CSP) decodes the same frames', () => {
+  // a fresh process, so no module was compiled before the refusal
+  const here = new URL('.', import.meta.url).href;
+  const script = `
+    WebAssembly.Module = function () { throw new Error('refused by policy'); };
+    const { StreamReceiver } = await import('${here}receiver.js');
+    const { OfdmModulator } = await import('${here}transmitter.js');
+    const { makeLayout } = await import('${here}params.js');
+    const { burst } = await import('${here}testkit.js');
+    const { Rng } = await import('${here}../channel/rng.js');
+    const { addNoise } = await import('${here}../channel/awgn.js');
+    const tx = new OfdmModulator(makeLayout({ sampleRateHz: 2e6 }));
+    const rng = new Rng(71);
+    const iq = burst([0, 1, 2, 3].map((i) => tx.modulateBytes(rng.bytes(50 + 40 * i), { sequence: i })), 900).iq;
+    addNoise(iq, 0.01, new Rng(72));
+    const r = new StreamReceiver({});
+    const frames = [...r.push(iq), ...r.flush()];
+    console.log(JSON.stringify(frames.map((f) => [f.header.sequence, f.crcOk, f.snrDb, f.cfoHz, Array.from(f.channel)])));
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as unknown[];
+  const tx = new OfdmModulator(makeLayout({ sampleRateHz: 2e6 }));
+  const rng = new Rng(71);
+  const iq = burst([0, 1, 2, 3].map((i) => tx.modulateBytes(rng.bytes(50 + 40 * i), { sequence: i })), 900).iq;
+  addNoise(iq, 0.01, new Rng(72));
+  const rx = new StreamReceiver({});
+  const want = [...rx.push(iq), ...rx.flush()].map((f) => [f.header.sequence, f.crcOk, f.snrDb, f.cfoHz, Array.from(f.channel)]);
+  assert.equal(want.length, 4);
+  assert.deepEqual(got, JSON.parse(JSON.stringify(want)));
+});
