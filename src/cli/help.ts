@@ -54,7 +54,7 @@ export const DISTILL_HELP = `dekag distill --subject TEXT --out FILE.dkga [optio
                     shape:heart, background:snow), several joined by commas, or a prompt
   --mode M          makd (LoRA + metaword, default) | lora | metaword (the ablations)
   --steps N         training steps (default 250)
-  --rank R          LoRA rank (default 4)
+  --rank R          LoRA rank (default 16)
   --device D        cpu (default) | cuda
   --seed N          training seed (default 1)
   --quick           a smoke run: a tiny distillation set and a few steps
