@@ -48,6 +48,7 @@ import {
   emitter,
   functionCodeWithF64Args,
 } from './wasm-emit.js';
+import { loadComplex } from './demod-wasm-math.js';
 
 export function carriersCode(): number[] {
   const e = emitter();
@@ -58,10 +59,6 @@ export function carriersCode(): number[] {
   // locals: i32 k, prevK, sc, j, l, d, a; f64 yr, yi, fyr, fyi, er, ei, xr, xi, sr, si, nc, v
   const K = 17, PREV = 18, SC = 19, J = 20, LV = 21, D = 22, A = 23;
   const YR = 24, YI = 25, FYR = 26, FYI = 27, ER = 28, EI = 29, XR = 30, XI = 31, SR = 32, SI = 33, NC = 34, V = 35;
-  const f32At = (offset: number): void => {
-    get(A);
-    op(F32_LOAD, ...mem(2, offset), F64_PROMOTE_F32);
-  };
   // the nearest level's coordinate for the value in local V -> leaves the f64 on the stack
   const slice = (x: number): void => {
     get(x);
@@ -152,15 +149,7 @@ export function carriersCode(): number[] {
   set(PREV);
   op(BR, 0, END, END);
   // y = out[k] rotated, stored back
-  get(OUT);
-  get(K);
-  i32(3);
-  op(I32_SHL, I32_ADD);
-  set(A);
-  f32At(0);
-  set(FYR); // y0r (temporarily)
-  f32At(4);
-  set(FYI); // y0i
+  loadComplex(e, OUT, K, A, FYR, FYI); // y0 (in FYR, FYI until the rounded y replaces it); A keeps its address
   e.pair(FYR, C, FYI, S, true);
   set(YR);
   e.pair(FYR, S, FYI, C, false);
@@ -178,16 +167,8 @@ export function carriersCode(): number[] {
   get(YI);
   op(F32_DEMOTE_F64, F64_PROMOTE_F32);
   set(FYI);
-  get(INVH);
-  get(K);
-  i32(3);
-  op(I32_SHL, I32_ADD);
-  set(A);
-  // er = fyr ir - fyi ii; ei = fyr ii + fyi ir (ir, ii re-read: locals XR, XI hold them briefly)
-  f32At(0);
-  set(XR);
-  f32At(4);
-  set(XI);
+  // er = fyr ir - fyi ii; ei = fyr ii + fyi ir (ir, ii in XR, XI briefly)
+  loadComplex(e, INVH, K, A, XR, XI);
   e.pair(FYR, XR, FYI, XI, true);
   set(ER);
   e.pair(FYR, XI, FYI, XR, false);

@@ -34,7 +34,7 @@ import {
   emitter,
   functionCode,
 } from './wasm-emit.js';
-import { address } from './demod-wasm-math.js';
+import { address, loadComplex, storeComplex } from './demod-wasm-math.js';
 
 /**
  * lts(u, y1, y2, ltsFreq, h, h2, ar, ai, b, s, sums): decodeHeader's channel estimate from the two LTS
@@ -47,11 +47,6 @@ export function ltsCode(): number[] {
   const U = 0, Y1 = 1, Y2 = 2, LTS_FREQ = 3, H = 4, H2 = 5, AR = 6, AI = 7, B = 8, S = 9, SUMS = 10;
   const K = 11, A = 12;
   const X = 13, Y1R = 14, Y1I = 15, Y2R = 16, Y2I = 17, HR = 18, HI = 19, ND = 20, POW = 21, EN = 22, P = 23, ZERO = 24;
-  const f32At = (base: number, offset: number, to: number): void => {
-    address(e, base, K, 3);
-    e.op(F32_LOAD, ...mem(2, offset), F64_PROMOTE_F32);
-    set(to);
-  };
   /** l[k] = l[k] + push (f64 array at base) */
   const addAt = (base: number, push: () => void): void => {
     address(e, base, K, 3);
@@ -115,10 +110,8 @@ export function ltsCode(): number[] {
   address(e, LTS_FREQ, K, 2);
   op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
   set(X);
-  f32At(Y1, 0, Y1R);
-  f32At(Y1, 4, Y1I);
-  f32At(Y2, 0, Y2R);
-  f32At(Y2, 4, Y2I);
+  loadComplex(e, Y1, K, A, Y1R, Y1I);
+  loadComplex(e, Y2, K, A, Y2R, Y2I);
   // hr = 0.5 (y1r + y2r) x; hi likewise
   for (const [to, a, b] of [[HR, Y1R, Y2R], [HI, Y1I, Y2I]] as const) {
     f64(0.5);
@@ -129,13 +122,7 @@ export function ltsCode(): number[] {
     op(F64_MUL);
     set(to);
   }
-  address(e, H, K, 3);
-  op(LOCAL_TEE, A);
-  get(HR);
-  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
-  get(A);
-  get(HI);
-  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 4));
+  storeComplex(e, H, K, A, () => get(HR), () => get(HI));
   address(e, H2, K, 2);
   e.pair(HR, HR, HI, HI, false);
   op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
@@ -216,8 +203,7 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   op(I32_LOAD, ...mem(2, 0));
   i32(1);
   op(I32_ADD, I32_EQ, IF, VOID);
-  f32At(H, K, 0, X); // h[2k]
-  f32At(H, K, 4, Y); // h[2k + 1]
+  loadComplex(e, H, K, A, X, Y);
   f32At(H, K, 8, X2); // h[2k + 2]
   f32At(H, K, 12, Y2); // h[2k + 3]
   get(SR);
@@ -257,15 +243,8 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   get(TH);
   op(CALL, fn.sin);
   set(S);
-  f32At(H, K, 0, X);
-  f32At(H, K, 4, Y);
-  address(e, T, K, 3);
-  op(LOCAL_TEE, A);
-  e.pair(X, C, Y, S, true);
-  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
-  get(A);
-  e.pair(X, S, Y, C, false);
-  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 4));
+  loadComplex(e, H, K, A, X, Y);
+  storeComplex(e, T, K, A, () => e.pair(X, C, Y, S, true), () => e.pair(X, S, Y, C, false));
   e.nextWhileLess(K, U);
   op(END);
   // 3. the average, the slope back, |h|^2 and the ZF taps
@@ -295,14 +274,12 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   get(U);
   op(I32_LT_S, SELECT);
   set(HI);
-  f32At(T, LO, 0, X);
-  f32At(T, HI, 0, X2);
+  loadComplex(e, T, LO, A, X, Y);
+  loadComplex(e, T, HI, A, X2, Y2);
   get(X);
   get(X2);
   op(F64_ADD);
   set(AR);
-  f32At(T, LO, 4, Y);
-  f32At(T, HI, 4, Y2);
   get(Y);
   get(Y2);
   op(F64_ADD);
@@ -315,8 +292,7 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   get(HI);
   get(K);
   op(I32_NE, I32_AND, IF, VOID);
-  f32At(T, K, 0, X);
-  f32At(T, K, 4, Y);
+  loadComplex(e, T, K, A, X, Y);
   get(AR);
   get(X);
   op(F64_ADD);
@@ -347,13 +323,7 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   get(CNT);
   op(F64_CONVERT_I32_S, F64_DIV);
   set(Y); // mi
-  address(e, H, K, 3);
-  op(LOCAL_TEE, A);
-  e.pair(X, C, Y, S, true);
-  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
-  get(A);
-  e.pair(X, S, Y, C, false);
-  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 4));
+  storeComplex(e, H, K, A, () => e.pair(X, C, Y, S, true), () => e.pair(X, S, Y, C, false));
   address(e, H2, K, 2);
   e.pair(X, X, Y, Y, false);
   op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
@@ -373,8 +343,7 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   f64(1e-30);
   op(F64_MAX, F64_DIV);
   set(INV);
-  f32At(H, K, 0, X);
-  f32At(H, K, 4, Y);
+  loadComplex(e, H, K, A, X, Y);
   address(e, INVH, K, 3);
   op(LOCAL_TEE, A);
   get(X);

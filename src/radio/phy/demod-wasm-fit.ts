@@ -17,15 +17,11 @@ import {
   BR_IF,
   ELSE,
   END,
-  F32_DEMOTE_F64,
-  F32_LOAD,
-  F32_STORE,
   F64_ADD,
   F64_DIV,
   F64_GT,
   F64_LOAD,
   F64_MUL,
-  F64_PROMOTE_F32,
   F64_STORE,
   F64_SUB,
   I32_ADD,
@@ -42,7 +38,7 @@ import {
   functionCode,
   functionCodeWithF64Args,
 } from './wasm-emit.js';
-import { address, emitHypot, emitPilotValues } from './demod-wasm-math.js';
+import { address, loadComplex, storeComplex, emitHypot, emitPilotValues } from './demod-wasm-math.js';
 
 
 
@@ -83,41 +79,17 @@ export function fitKnownCode(): number[] {
   get(EVM_DATA);
   op(I32_LT_S);
   set(IN_EVM);
-  address(e, SRC, J, 3);
-  op(LOCAL_TEE, A);
-  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
-  set(XR);
-  get(A);
-  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
-  set(XI);
+  loadComplex(e, SRC, J, A, XR, XI);
   op(END);
   // xc[k] = x
-  address(e, XC, K, 3);
-  op(LOCAL_TEE, A);
-  get(XR);
-  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 0));
-  get(A);
-  get(XI);
-  op(F32_DEMOTE_F64, F32_STORE, ...mem(2, 4));
+  storeComplex(e, XC, K, A, () => get(XR), () => get(XI));
   // hx = (h[2k] xr - h[2k+1] xi, h[2k] xi + h[2k+1] xr)
-  address(e, H, K, 3);
-  op(LOCAL_TEE, A);
-  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
-  set(T0);
-  get(A);
-  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
-  set(T1);
+  loadComplex(e, H, K, A, T0, T1);
   e.pair(T0, XR, T1, XI, true);
   set(HR);
   e.pair(T0, XI, T1, XR, false);
   set(HI);
-  address(e, Y, K, 3);
-  op(LOCAL_TEE, A);
-  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
-  set(YR);
-  get(A);
-  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
-  set(YI);
+  loadComplex(e, Y, K, A, YR, YI);
   // sr += yr hr + yi hi; si += yi hr - yr hi
   get(SR);
   e.pair(YR, HR, YI, HI, false);
@@ -174,13 +146,7 @@ export function addKnownCode(): number[] {
   i32(1);
   op(I32_LT_S, BR_IF, 0);
   op(LOOP, VOID);
-  address(e, Y, K, 3);
-  op(LOCAL_TEE, A);
-  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
-  set(Y0R);
-  get(A);
-  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
-  set(Y0I);
+  loadComplex(e, Y, K, A, Y0R, Y0I);
   e.pair(Y0R, Y0R, Y0I, Y0I, false);
   op(LOCAL_TEE, P);
   get(POW);
@@ -190,13 +156,7 @@ export function addKnownCode(): number[] {
   set(YR);
   e.pair(Y0R, RS, Y0I, RC, false);
   set(YI);
-  address(e, XC, K, 3);
-  op(LOCAL_TEE, A);
-  op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
-  set(XR);
-  get(A);
-  op(F32_LOAD, ...mem(2, 4), F64_PROMOTE_F32);
-  set(XI);
+  loadComplex(e, XC, K, A, XR, XI);
   // ar[k] = ar[k] + yr xr + yi xi  (left to right)
   address(e, AR, K, 3);
   op(LOCAL_TEE, A);

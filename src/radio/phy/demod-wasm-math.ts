@@ -1,5 +1,5 @@
 /** Emitter helpers shared by the demodulator's WebAssembly bodies. */
-import { BLOCK, BR_IF, ELSE, END, F64_ADD, F64_DIV, F64_GT, F64_LOAD, F64_MUL, F64_NE, F64_STORE, I32_ADD, I32_LT_S, I32_SHL, IF, LOCAL_TEE, LOOP, VOID, type emitter } from './wasm-emit.js';
+import { BLOCK, BR_IF, ELSE, END, F32_DEMOTE_F64, F32_LOAD, F32_STORE, F64_ADD, F64_DIV, F64_GT, F64_LOAD, F64_MUL, F64_NE, F64_PROMOTE_F32, F64_STORE, I32_ADD, I32_LT_S, I32_SHL, IF, LOCAL_TEE, LOOP, VOID, type emitter } from './wasm-emit.js';
 
 const F64_ABS = 0x99;
 const F64_SQRT = 0x9f;
@@ -113,4 +113,25 @@ export function address(e: ReturnType<typeof emitter>, base: number, index: numb
   e.get(index);
   e.i32(shift);
   e.op(I32_SHL, I32_ADD);
+}
+
+/** Complex float32 element `index` of the array at `base` into two f64 locals (`at`: i32 scratch for its address). */
+export function loadComplex(e: ReturnType<typeof emitter>, base: number, index: number, at: number, re: number, im: number): void {
+  address(e, base, index, 3);
+  e.op(LOCAL_TEE, at, F32_LOAD, ...e.mem(2, 0), F64_PROMOTE_F32);
+  e.set(re);
+  e.get(at);
+  e.op(F32_LOAD, ...e.mem(2, 4), F64_PROMOTE_F32);
+  e.set(im);
+}
+
+/** Stores the f64 values `re` and `im` push as complex float32 element `index` of the array at `base`. */
+export function storeComplex(e: ReturnType<typeof emitter>, base: number, index: number, at: number, re: () => void, im: () => void): void {
+  address(e, base, index, 3);
+  e.op(LOCAL_TEE, at);
+  re();
+  e.op(F32_DEMOTE_F64, F32_STORE, ...e.mem(2, 0));
+  e.get(at);
+  im();
+  e.op(F32_DEMOTE_F64, F32_STORE, ...e.mem(2, 4));
 }

@@ -12,12 +12,11 @@
  *   cos / -sin of omega, the receive scale, slope, slope rate, the slicer's halfInvScale and halfSpan.
  *   Leaves the new slope and slope rate in sums[2], sums[3].
  */
-import { emitHypot, emitPilotValues } from './demod-wasm-math.js';
+import { emitHypot, emitPilotValues, loadComplex } from './demod-wasm-math.js';
 import {
   BR_IF,
   DEMOD_ARGS,
   END,
-  F32_LOAD,
   F64_ADD,
   F64_CONVERT_I32_S,
   F64_DIV,
@@ -25,7 +24,6 @@ import {
   F64_GT,
   F64_LOAD,
   F64_MUL,
-  F64_PROMOTE_F32,
   F64_STORE,
   F64_SUB,
   I32_ADD,
@@ -126,13 +124,8 @@ export function symbolCode(fn: SymbolCallees): number[] {
     i32(2);
     op(I32_SHL, I32_ADD, I32_LOAD, ...mem(2, 0));
     set(K);
-    for (const [to, base, off] of [[YR, OUT, 0], [YI, OUT, 4], [HR, H, 0], [HI, H, 4]] as const) {
-      get(base);
-      get(K);
-      i32(3);
-      op(I32_SHL, I32_ADD, F32_LOAD, ...mem(2, off), F64_PROMOTE_F32);
-      set(to);
-    }
+    loadComplex(e, OUT, K, A, YR, YI);
+    loadComplex(e, H, K, A, HR, HI);
     get(PILOT_VALS);
     get(J);
     i32(3);
