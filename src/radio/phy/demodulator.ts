@@ -968,23 +968,6 @@ export class FrameDemodulator {
     let s = Math.sin(th0);
     const dc = Math.cos(b);
     const ds = -Math.sin(b);
-    if (kernels !== null && kernels.owns(out)) {
-      const pv = kernels.pilotVals;
-      for (let j = 0; j < np; j++) pv[j] = pilotValue(L, m, j);
-      const args = kernels.args;
-      args[2] = c;
-      args[3] = s;
-      args[4] = dc;
-      args[5] = ds;
-      const sums = kernels.carriers(out, cons);
-      const mag = hypot2(sums[0]!, sums[1]!);
-      if (mag > 0) {
-        args[0] = sums[0]! / mag;
-        args[1] = -sums[1]! / mag;
-        kernels.rotate(out);
-      }
-      return;
-    }
     let prevK = L.usedSc[0]!;
     sr = 0;
     si = 0;
