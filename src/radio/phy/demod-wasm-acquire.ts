@@ -252,13 +252,7 @@ export function timingCode(): number[] {
   i32(1);
   op(0x75); // i32.shr_s: the centre (the prediction) when no start is better
   set(BEST_K);
-  i32(0);
-  set(K);
-  op(BLOCK, VOID);
-  get(COUNT);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(K, COUNT);
   f64(0);
   set(CR);
   f64(0);

@@ -120,13 +120,7 @@ export function carriersCode(): number[] {
   get(USED_SC);
   op(I32_LOAD, ...mem(2, 0));
   set(PREV);
-  i32(0);
-  set(K);
-  op(BLOCK, VOID);
-  get(U);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(K, U);
   // sc = usedSc[k]; while (prevK < sc) advance the rotation
   get(USED_SC);
   get(K);

@@ -7,7 +7,6 @@
 import {
   BLOCK,
   BR,
-  BR_IF,
   ELSE,
   END,
   F32_DEMOTE_F64,
@@ -43,7 +42,7 @@ import { address, loadComplex, storeComplex } from './demod-wasm-math.js';
  */
 export function ltsCode(): number[] {
   const e = emitter();
-  const { op, get, set, i32, f64, mem } = e;
+  const { op, get, set, f64, mem } = e;
   const U = 0, Y1 = 1, Y2 = 2, LTS_FREQ = 3, H = 4, H2 = 5, AR = 6, AI = 7, B = 8, S = 9, SUMS = 10;
   const K = 11, A = 12;
   const X = 13, Y1R = 14, Y1I = 15, Y2R = 16, Y2I = 17, HR = 18, HI = 19, ND = 20, POW = 21, EN = 22, P = 23, ZERO = 24;
@@ -100,13 +99,7 @@ export function ltsCode(): number[] {
     f64(0);
     set(l);
   }
-  i32(0);
-  set(K);
-  op(BLOCK, VOID);
-  get(U);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(K, U);
   address(e, LTS_FREQ, K, 2);
   op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);
   set(X);
@@ -225,13 +218,7 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   op(CALL, fn.atan2);
   set(SLOPE);
   // 2. t = h exp(-j slope k) (float32)
-  i32(0);
-  set(K);
-  op(BLOCK, VOID);
-  get(U);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(K, U);
   get(SLOPE);
   op(F64_NEG);
   sc(K);
@@ -248,13 +235,7 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   e.nextWhileLess(K, U);
   op(END);
   // 3. the average, the slope back, |h|^2 and the ZF taps
-  i32(0);
-  set(K);
-  op(BLOCK, VOID);
-  get(U);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(K, U);
   // lo = k > 0 ? k - 1 : k; hi = k + 1 < u ? k + 1 : k
   get(K);
   i32(1);
@@ -330,13 +311,7 @@ export function smoothCode(fn: { atan2: number; cos: number; sin: number }): num
   e.nextWhileLess(K, U);
   op(END);
   // 4. invH = conj(h) / max(|h|^2, 1e-30), from the stored float32 values
-  i32(0);
-  set(K);
-  op(BLOCK, VOID);
-  get(U);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(K, U);
   f64(1);
   address(e, H2, K, 2);
   op(F32_LOAD, ...mem(2, 0), F64_PROMOTE_F32);

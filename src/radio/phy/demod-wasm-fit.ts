@@ -12,9 +12,7 @@
  *   sums ar, ai (+= y x*), b (+= |x|^2), s (+= |y|^2 before rotation); sums[0] = sum |y|^2, sums[1] = sum |x|^2.
  */
 import {
-  BLOCK,
   DEMOD_ARGS,
-  BR_IF,
   ELSE,
   END,
   F64_ADD,
@@ -32,7 +30,6 @@ import {
   I32_SUB,
   IF,
   LOCAL_TEE,
-  LOOP,
   VOID,
   emitter,
   functionCode,
@@ -53,13 +50,7 @@ export function fitKnownCode(): number[] {
     f64(0);
     set(l);
   }
-  i32(0);
-  set(K);
-  op(BLOCK, VOID);
-  get(U);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(K, U);
   address(e, PILOT_INDEX, K, 2);
   op(I32_LOAD, ...mem(2, 0));
   op(LOCAL_TEE, J);
@@ -131,7 +122,7 @@ export function fitKnownCode(): number[] {
 
 export function addKnownCode(): number[] {
   const e = emitter();
-  const { op, get, set, i32, f64, mem } = e;
+  const { op, get, set, f64, mem } = e;
   const U = 0, Y = 1, XC = 2, AR = 3, AI = 4, B = 5, S = 6, SUMS = 7, RC = 8, RS = 9;
   const K = 10, A = 11;
   const Y0R = 12, Y0I = 13, P = 14, YR = 15, YI = 16, XR = 17, XI = 18, POW = 19, KE = 20, EN = 21;
@@ -139,13 +130,7 @@ export function addKnownCode(): number[] {
   set(POW);
   f64(0);
   set(KE);
-  i32(0);
-  set(K);
-  op(BLOCK, VOID);
-  get(U);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(K, U);
   loadComplex(e, Y, K, A, Y0R, Y0I);
   e.pair(Y0R, Y0R, Y0I, Y0I, false);
   op(LOCAL_TEE, P);
@@ -240,13 +225,7 @@ export function fitFrameCode(fn: { fitKnown: number; addKnown: number }): number
     get(SUMS);
     op(F64_LOAD, ...mem(3, 8 * k));
   };
-  i32(0);
-  set(M);
-  op(BLOCK, VOID);
-  get(NSYM);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(M, NSYM);
   // pilot values of symbol m0 + m
   emitPilotValues(e, { pilotVals: PILOT_VALS, pn: PN, m0: M0, m: M, np: NP, j: J });
   // evmData = max(0, min(nData, evmCount - m nData))

@@ -9,7 +9,6 @@
  *   mode 0 BPSK, 1 QPSK (l1 = the outer level), 2 square QAM (levels f64 and their Gray bits, i32).
  */
 import {
-  BLOCK,
   DEMOD_ARGS,
   BR_IF,
   ELSE,
@@ -155,13 +154,7 @@ export function llrsCode(): number[] {
     op(I32_LT_S, BR_IF, 0, END);
   };
 
-  i32(0);
-  set(D);
-  op(BLOCK, VOID);
-  get(N_DATA);
-  i32(1);
-  op(I32_LT_S, BR_IF, 0);
-  op(LOOP, VOID);
+  e.countFrom0(D, N_DATA);
   get(DATA_POS);
   get(D);
   i32(2);

@@ -174,6 +174,13 @@ export function emitter() {
     addTo: (l: number, v: number): void => {
       op(LOCAL_GET, l, I32_CONST, ...sleb(v), I32_ADD, LOCAL_SET, l);
     },
+    /**
+     * Opens a counting loop over k = 0 .. n - 1 (i32 locals), skipped when n < 1: a block and a loop, which
+     * nextWhileLess(k, n) and one END close.
+     */
+    countFrom0: (k: number, n: number): void => {
+      op(I32_CONST, 0, LOCAL_SET, k, BLOCK, VOID, LOCAL_GET, n, I32_CONST, 1, I32_LT_S, BR_IF, 0, LOOP, VOID);
+    },
     /** Closes a counting loop: i32 local k += 1, branch back while k < the i32 local `limit`. */
     nextWhileLess: (k: number, limit: number): void => {
       op(LOCAL_GET, k, I32_CONST, 1, I32_ADD, LOCAL_TEE, k, LOCAL_GET, limit, I32_LT_S, BR_IF, 0, END);
