@@ -576,13 +576,14 @@ export class DemodKernels {
    * The SNR fit of a whole proven payload (accumulateKnown for symbols m0 .. m0 + nsym - 1, in order):
    * carriers of symbol m at stored[2 u m ..], references at src[2 numData m ..], data carriers below
    * evmCount - m numData in the EVM, whose sums continue from (evmNum, evmDen) into results[0], [1]; the
-   * fit goes into `snr`. False (nothing done) for a frame of more than FRAME_SYMBOLS symbols.
+   * fit goes into `snr`. `stored` null: the carriers are already in the frame region (the last payload call
+   * put every symbol's there). False (nothing done) for a frame of more than FRAME_SYMBOLS symbols.
    */
-  fitFrame(stored: Float32Array, src: Float32Array, nsym: number, m0: number, evmCount: number, snr: SnrAccumulator, evmNum: number, evmDen: number): boolean {
+  fitFrame(stored: Float32Array | null, src: Float32Array, nsym: number, m0: number, evmCount: number, snr: SnrAccumulator, evmNum: number, evmDen: number): boolean {
     if (nsym > FRAME_SYMBOLS) return false;
     const { u, at, f32 } = this;
     const nData = this.numData;
-    f32.set(stored.subarray(0, 2 * u * nsym), at.frameY >> 2);
+    if (stored !== null) f32.set(stored.subarray(0, 2 * u * nsym), at.frameY >> 2);
     f32.set(src.subarray(0, 2 * nData * nsym), at.frameSrc >> 2);
     const state = this.frameState;
     state[0] = evmNum;

@@ -623,9 +623,10 @@ export class FrameDemodulator {
           src[2 * re + 1] = PN127[(re + 40) % 127]! * Math.SQRT1_2;
         }
       }
-      const kernels = this.kernels;
-      if (kernels !== null && kernels.fitFrame(stored, src, nsym, L.headerSymbols, bytesKind ? nsym * nData : count, this.snr, this.evmNum, this.evmDen)) {
-        // the loop below as one WebAssembly call
+      // the loop below as one WebAssembly call; when the payload call demodulated every symbol, their carriers
+      // are still in the kernels' frame region
+      const inPlace = first === nsym;
+      if (kernels !== null && kernels.fitFrame(inPlace ? null : stored, src, nsym, L.headerSymbols, bytesKind ? nsym * nData : count, this.snr, this.evmNum, this.evmDen)) {
         this.evmNum = kernels.results[0]!;
         this.evmDen = kernels.results[1]!;
       } else {
