@@ -44,6 +44,9 @@ export class LiveCharts {
   private readonly dirty = new Set<ChartJs>();
   private pendingRows: SpectrumRow[] = [];
   private frame = 0;
+  /** Animation frames that redrew something, and the chart updates made in them (redraws()). */
+  private framesDrawn = 0;
+  private chartUpdates = 0;
   private firstImageMs: number | undefined;
   private overAirTotal = 0;
   /** Waterfall colour scale: the noise floor (median bin) tracked slowly, so bursts stand out above it. */
@@ -214,11 +217,21 @@ export class LiveCharts {
     };
   }
 
+  /**
+   * How the charts have redrawn so far: the animation frames that drew, and the chart updates in them. A
+   * chart updates at most once per frame, so updates <= frames x charts however many events arrived.
+   */
+  redraws(): { frames: number; updates: number } {
+    return { frames: this.framesDrawn, updates: this.chartUpdates };
+  }
+
   private schedule(): void {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
       this.flushRows();
+      this.framesDrawn++;
+      this.chartUpdates += this.dirty.size;
       for (const c of this.dirty) c.update('none');
       this.dirty.clear();
     });

@@ -62,6 +62,12 @@ const BENCHES: readonly Command[] = [
     help: help('BENCH_USB_HELP'),
     load: () => import('./bench-usb.js').then((m) => m.runUsbBench),
   },
+  {
+    name: 'ui',
+    summary: 'how responsive the app stays during sessions: main-thread long tasks in headless Chromium',
+    help: help('BENCH_UI_HELP'),
+    load: () => import('./bench-ui.js').then((m) => m.runBenchUi),
+  },
 ];
 
 export const COMMANDS: readonly Command[] = [

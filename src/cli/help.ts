@@ -173,3 +173,14 @@ export const BENCH_USB_HELP = `dekag bench usb [--seconds S] [--in-flight N] [--
   --transfer-bytes B    bytes per transfer (default 262144, libhackrf's)
   --rate HZ             sample rate (default 20e6)
   --clock virtual|real  virtual (default): idle waits skipped, the host's work costs its real time; real: wall clock`;
+
+export const BENCH_UI_HELP = `dekag bench ui [--sessions N] [--images N] [--chromium PATH] [--models DIR] [--json] [--out FILE.json]
+  how responsive the app stays while sessions run: the engine and browser mode's server in this process, a headless
+  Chromium (playwright-core, a dev dependency) on the app; connects the loopback, records it to SigMF and runs N
+  sessions of M images at 20 dB through the UI and reports the page's main-thread long tasks (> 50 ms) between Start and 'done': count,
+  longest, blocking time past 50 ms, and the charts' redraws (target: no task over 100 ms, docs/app.md)
+  --sessions N      sessions, one after another (default 3)
+  --images N        images per session (default 4)
+  --chromium PATH   the browser (default /usr/bin/chromium; Debian package chromium)
+  --models DIR      models folder (default: the shipped models)
+  --out FILE.json   also write the report there`;

@@ -2,8 +2,9 @@
  * End to end, as a user would: `dekag serve` in its own process, Debian's Chromium (headless, through
  * playwright-core) on the printed URL, and a loopback session driven through the UI: connect the radio,
  * type a prompt (a typo first, then with autocomplete), record to SigMF, start, wait for received images,
- * replay the recording. Asserts real images and filled charts, the token, and that the page's main thread
- * never ran a task over 100 ms while the session ran. Screenshots go to out/e2e/.
+ * replay the recording. Asserts real images and filled charts and the token; prints the page's main-thread
+ * long tasks during the session (how long they are is a benchmark's business, not a test's: `dekag bench ui`).
+ * Screenshots go to out/e2e/.
  *
  * Needs: the build (tsc -p tsconfig.json and tsc -p app/renderer/tsconfig.json into the same folder),
  * /usr/bin/chromium (Debian package `chromium`), and models with the JSCC codec (models/manifest.json entry
@@ -28,7 +29,6 @@ const build = resolve(here, '..', '..'); // <build>/test/e2e -> <build>
 const root = resolve(build, '..');
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(root, 'out', 'e2e');
-const LONG_TASK_MS = 100;
 
 function missing(): string | undefined {
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (apt-get install chromium)`;
@@ -277,12 +277,11 @@ test('browser mode: a loopback session through the UI', { skip, timeout: 240_000
     assert.ok(waterfallColours > 10, `waterfall rows painted (${waterfallColours} colours)`);
     assert.match((await page.textContent('#provider')) ?? '', /provider: (cpu|cuda|webgpu|dml|coreml)/);
 
-    // --- the UI stayed responsive while the session ran
+    // --- long tasks while the session ran: printed for the log; `dekag bench ui` measures them against the target
     const tasks = (await page.evaluate('window.__longTasks')) as { start: number; duration: number }[];
     const during = tasks.filter((t) => t.start >= t0 && t.start <= t1);
     const worst = Math.max(0, ...during.map((t) => t.duration));
     process.stdout.write(`# e2e: session ${(t1 - t0).toFixed(0)} ms in the page; ${during.length} long tasks, longest ${worst.toFixed(0)} ms (all page long tasks: ${tasks.map((t) => t.duration.toFixed(0)).join(', ') || 'none'})\n`);
-    assert.ok(worst <= LONG_TASK_MS, `a main-thread task took ${worst} ms during the session (limit ${LONG_TASK_MS} ms)`);
 
     // --- the recording indicator shows duration and size while it runs
     const recBadge = (await page.textContent('#rec-badge')) ?? '';
