@@ -337,6 +337,8 @@ def make_parser():
                    help="distillation prompts: mixed (the grammar's, 2-10 words, some with two objects) or full "
                         "(one object, every attribute named)")
     p.add_argument("--lr-lora", type=float, default=3e-3)
+    p.add_argument("--lr-b-ratio", type=float, default=1.0,
+                   help="the LoRA B matrices' learning rate as a multiple of --lr-lora (LoRA+; 1: the same rate)")
     p.add_argument("--lr-metaword", type=float, default=1e-2)
     p.add_argument("--metaword-frac", type=float, default=0.0,
                    help="makd: share of the steps that train the metaword alone before both train (0: both from the start)")
@@ -463,8 +465,11 @@ def distill(args) -> dict:
     conv = ConvLora(edge, args.conv_rank, gen).to(device) if use_lora and args.conv_rank > 0 else None
     groups = []
     if use_lora:
-        lora_params = adapter.lora_parameters() + (list(conv.parameters()) if conv is not None else [])
-        groups.append({"params": lora_params, "lr": args.lr_lora, "peak": args.lr_lora})
+        # LoRA+ (Hayou et al. 2024): B, which starts at zero, may learn faster than A (--lr-b-ratio)
+        groups.append({"params": list(adapter.a.values()) + (list(conv.parameters()) if conv is not None else []),
+                       "lr": args.lr_lora, "peak": args.lr_lora})
+        groups.append({"params": list(adapter.b.values()), "lr": args.lr_lora * args.lr_b_ratio,
+                       "peak": args.lr_lora * args.lr_b_ratio})
         if unfrozen:  # full weights move at a fine-tuning rate, not a low-rank update's
             groups.append({"params": unfrozen, "lr": args.lr_full, "peak": args.lr_full})
     if use_meta:
@@ -608,7 +613,7 @@ def main() -> None:
                   "losses": {"distill": args.w_distill, "denoise": args.w_denoise, "preserve": args.w_preserve,
                              "unconditional": args.uncond, "rollout": args.w_rollout,
                              "rollout_preserve": args.w_rollout_preserve, "timestep_weight_power": args.t_weight_power},
-                  "lr": {"lora": args.lr_lora, "metaword": args.lr_metaword}, "batch": b,
+                  "lr": {"lora": args.lr_lora, "lora_b_ratio": args.lr_b_ratio, "metaword": args.lr_metaword}, "batch": b,
                   "metaword_init": args.metaword_init,
                   "on_policy": {"every": args.on_policy_every, "prompts": args.on_policy_prompts, "share": args.on_policy_share},
                   "final": {k: round(v, 5) for k, v in running.items()}},
