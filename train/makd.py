@@ -337,6 +337,8 @@ def make_parser():
                    help="distillation prompts: mixed (the grammar's, 2-10 words, some with two objects) or full "
                         "(one object, every attribute named)")
     p.add_argument("--lr-lora", type=float, default=3e-3)
+    p.add_argument("--lora-dtype", choices=("float32", "float16"), default="float32",
+                   help="how the file stores the LoRA matrices (float16: half the bytes; trained in float32 either way)")
     p.add_argument("--lr-b-ratio", type=float, default=1.0,
                    help="the LoRA B matrices' learning rate as a multiple of --lr-lora (LoRA+; 1: the same rate)")
     p.add_argument("--lr-metaword", type=float, default=1e-2)
@@ -618,7 +620,8 @@ def main() -> None:
                   "on_policy": {"every": args.on_policy_every, "prompts": args.on_policy_prompts, "share": args.on_policy_share},
                   "final": {k: round(v, 5) for k, v in running.items()}},
     )
-    size = write_adapter(args.out, header, tensors)
+    size = write_adapter(args.out, header, tensors,
+                         {k: args.lora_dtype for k in tensors if k.startswith("lora.")})
     print(json.dumps({"event": "done", "out": str(args.out), "bytes": size, "wall_time_s": round(wall_s, 1), "cpu_time_s": round(cpu_s, 1),
                       "distillation_set_s": round(set_s, 1), "mode": args.mode, "subject": args.subject,
                       **{k: round(v, 5) for k, v in running.items()}}), flush=True)

@@ -6,7 +6,7 @@ Layout (all integers little-endian):
     offset 8   u32       format version (1)
     offset 12  u32       header length H in bytes
     offset 16  H bytes   header: UTF-8 JSON, padded with spaces so the tensor data starts 4-byte aligned
-    16 + H     ...       tensor data: float32 little-endian, row-major, at the offsets the header gives
+    16 + H     ...       tensor data: float32 (or float16, per tensor) little-endian, row-major, at the header's offsets
                          (relative to the start of the tensor data)
     end - 32   32 bytes  sha256 of every byte before it
 
@@ -61,12 +61,22 @@ def select_sites(all_sites: dict[str, tuple[int, int]], spec: str) -> dict[str, 
     return chosen
 
 
-def write_adapter(path: Path, header: AdapterHeader, tensors: dict[str, np.ndarray]) -> int:
-    """Write the file atomically (temp file + rename); returns its size in bytes."""
+TENSOR_DTYPES = {"float32": "<f4", "float16": "<f2"}
+
+
+def write_adapter(path: Path, header: AdapterHeader, tensors: dict[str, np.ndarray],
+                  dtypes: dict[str, str] | None = None) -> int:
+    """Write the file atomically (temp file + rename); returns its size in bytes. `dtypes` names the tensors
+    stored as float16 (half the bytes; the readers widen them to float32); every other one is float32."""
     entries, blobs, offset = [], [], 0
     for name, arr in tensors.items():
-        data = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        entries.append({"name": name, "dtype": "float32", "shape": list(arr.shape), "offset": offset, "bytes": len(data)})
+        dtype = (dtypes or {}).get(name, "float32")
+        if dtype not in TENSOR_DTYPES:
+            raise ValueError(f"tensor '{name}': dtype {dtype!r} is not one of {', '.join(TENSOR_DTYPES)}")
+        data = np.ascontiguousarray(arr, dtype=TENSOR_DTYPES[dtype]).tobytes()
+        if dtype == "float16" and not np.all(np.isfinite(np.frombuffer(data, "<f2"))) and np.all(np.isfinite(arr)):
+            raise ValueError(f"tensor '{name}' has values beyond float16's range (|x| > 65504)")
+        entries.append({"name": name, "dtype": dtype, "shape": list(arr.shape), "offset": offset, "bytes": len(data)})
         blobs.append(data)
         offset += len(data)
     doc = {"format": "dekag-makd-adapter", **asdict(header), "tensors": entries}
@@ -98,5 +108,8 @@ def read_adapter(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     data = blob[16 + head_len:-32]
     tensors = {}
     for t in header["tensors"]:
-        tensors[t["name"]] = np.frombuffer(data[t["offset"]:t["offset"] + t["bytes"]], "<f4").reshape(t["shape"])
+        if t["dtype"] not in TENSOR_DTYPES:
+            raise AdapterFormatError(f"{path}: tensor '{t['name']}' is {t['dtype']}; expected one of {', '.join(TENSOR_DTYPES)}")
+        raw = np.frombuffer(data[t["offset"]:t["offset"] + t["bytes"]], TENSOR_DTYPES[t["dtype"]])
+        tensors[t["name"]] = raw.astype(np.float32).reshape(t["shape"])
     return header, tensors

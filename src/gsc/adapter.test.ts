@@ -1,6 +1,8 @@
 /**
  * MAKD adapter files: the fixture was written by the Python trainer's quick mode
- * (python3 -m train.makd --subject shape:star --quick --rank 2 --out models/adapters/test/shape-star.quick.dkga).
+ * (python3 -m train.makd --subject shape:star --quick --rank 2 --out models/adapters/test/shape-star.quick.dkga);
+ * shape-star.quick-f16.dkga holds the same tensors with the LoRA matrices stored as float16, written by
+ * train/makd_format.py's write_adapter(..., dtypes={every 'lora.' tensor: 'float16'}) from the first.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -8,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { adapterFeeds, AdapterError, checkAdapterAgainst, loadAdapter, parseAdapter, placeMetaword, type Adapter, type AdapterHeader } from './adapter.js';
+import { adapterFeeds, AdapterError, checkAdapterAgainst, float16ToNumber, loadAdapter, parseAdapter, placeMetaword, type Adapter, type AdapterHeader } from './adapter.js';
 import { Generator } from './generate.js';
 import { ModelStore } from './models.js';
 import { modelsDir, relativeError } from './testing.js';
@@ -75,6 +77,59 @@ test('a corrupt byte, a truncated file, bad magic and an unknown version are rej
   assert.throws(() => parseAdapter(version, 'v.dkga'), /unknown adapter format version 7; this build reads version 1/);
   assert.throws(() => loadAdapter(join(tmp, 'missing.dkga'), store), /cannot read adapter.*ENOENT/);
 });
+
+test('float16 halves: zero, subnormals, the largest, infinities and NaN decode exactly', () => {
+  const cases: [number, number][] = [
+    [0x0000, 0], [0x3c00, 1], [0xc000, -2], [0x3555, 0.333251953125], [0x7bff, 65504],
+    [0x0001, 2 ** -24], [0x03ff, 1023 * 2 ** -24], [0x0400, 2 ** -14], [0x7c00, Infinity], [0xfc00, -Infinity],
+  ];
+  for (const [bits, value] of cases) assert.equal(float16ToNumber(bits), value, `0x${bits.toString(16)}`);
+  assert.ok(Object.is(float16ToNumber(0x8000), -0));
+  assert.ok(Number.isNaN(float16ToNumber(0x7e00)));
+});
+
+test('LoRA matrices stored as float16 by Python read back as its values, in half the bytes', () => {
+  const full = parseAdapter(fixture, 'f32');
+  const half = loadAdapter(join(modelsDir(), 'adapters', 'test', 'shape-star.quick-f16.dkga'), store);
+  assert.deepEqual([...half.tensors.keys()], [...full.tensors.keys()]);
+  let loraBytes = 0;
+  for (const [name, t] of full.tensors) {
+    const h = half.tensors.get(name)!;
+    assert.deepEqual(h.dims, t.dims);
+    if (!name.startsWith('lora.')) {
+      assert.deepEqual(h.data, t.data, `${name} stays float32`);
+      continue;
+    }
+    loraBytes += 2 * t.data.length;
+    // within half a float16 step of the float32 value (2^-11 relative; 2^-25 in the subnormal range)
+    for (let i = 0; i < t.data.length; i++) {
+      const x = t.data[i]!;
+      assert.ok(Math.abs(h.data[i]! - x) <= Math.max(Math.abs(x) * 2 ** -11, 2 ** -25), `${name}[${i}]: ${h.data[i]} for ${x}`);
+    }
+  }
+  const dataBytes = (a: Adapter): number => a.header.tensors.reduce((sum, e) => sum + e.bytes, 0);
+  assert.ok(loraBytes > 0);
+  assert.equal(dataBytes(full) - dataBytes(half), loraBytes, 'the LoRA matrices take half the bytes');
+  // a dtype the reader does not know, or a float16 tensor whose byte count does not fit, is refused by name
+  const halfFile = readFileSync(join(modelsDir(), 'adapters', 'test', 'shape-star.quick-f16.dkga'));
+  const f64 = withFirstTensor(halfFile, (e) => ({ ...e, dtype: 'float64' }));
+  assert.throws(() => parseAdapter(f64, 'f64.dkga'), /f64\.dkga: tensor 'lora\..*' is float64 .*expected float32 \(4 bytes per element\) or float16 \(2\)/);
+  const long = withFirstTensor(halfFile, (e) => ({ ...e, bytes: e.bytes * 2 }));
+  assert.throws(() => parseAdapter(long, 'bytes.dkga'), /bytes\.dkga: tensor .* is float16 .*expected float32 \(4 bytes per element\) or float16/);
+});
+
+/** The file with its first tensor-table entry changed, re-padded and re-checksummed (the data unchanged). */
+function withFirstTensor(file: Buffer, change: (e: AdapterHeader['tensors'][number]) => object): Buffer {
+  const headLength = file.readUInt32LE(12);
+  const doc = JSON.parse(file.subarray(16, 16 + headLength).toString('utf8')) as { tensors: AdapterHeader['tensors'] };
+  doc.tensors = doc.tensors.map((e, i) => (i === 0 ? change(e) : e)) as AdapterHeader['tensors'];
+  let head = Buffer.from(JSON.stringify(doc));
+  head = Buffer.concat([head, Buffer.alloc((4 - (head.length % 4)) % 4, 0x20)]);
+  const prefix = Buffer.from(file.subarray(0, 16));
+  prefix.writeUInt32LE(head.length, 12);
+  const body = Buffer.concat([prefix, head, file.subarray(16 + headLength, file.length - 32)]);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+}
 
 test('an adapter for another base model is rejected, naming the file and both hashes', () => {
   const a = parseAdapter(fixture, 'f');

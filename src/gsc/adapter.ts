@@ -3,7 +3,7 @@
  * attention projections plus a metaword that replaces the subject's words in the edge's prompt.
  *
  * Layout (little-endian): magic "DKGADAPT" | u32 version | u32 header length H | H bytes JSON header
- * (space-padded) | float32 tensors at the header's offsets | sha256 of everything before it.
+ * (space-padded) | float32 or float16 tensors at the header's offsets | sha256 of everything before it.
  * A file is checked in this order: size, magic, version, checksum, header, tensor table; then against the
  * models it would plug into: base sha256 (edge_gai.onnx, text_encoder.onnx) and the LoRA input shapes.
  */
@@ -114,19 +114,34 @@ export function parseAdapter(buf: Uint8Array, source = 'adapter'): Adapter {
   for (const t of header.tensors) {
     if (tensors.has(t.name)) throw new AdapterError(`${source}: tensor '${t.name}' appears twice in the tensor table`);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.dtype !== 'float32' || !t.shape.every((d) => Number.isInteger(d) && d > 0) || t.bytes !== 4 * count) {
-      throw new AdapterError(`${source}: tensor '${t.name}' is ${t.dtype} ${JSON.stringify(t.shape)} in ${t.bytes} bytes; expected float32 with 4 bytes per element`);
+    const width = Object.hasOwn(TENSOR_DTYPES, t.dtype) ? TENSOR_DTYPES[t.dtype as keyof typeof TENSOR_DTYPES] : undefined;
+    if (width === undefined || !t.shape.every((d) => Number.isInteger(d) && d > 0) || t.bytes !== width * count) {
+      throw new AdapterError(`${source}: tensor '${t.name}' is ${t.dtype} ${JSON.stringify(t.shape)} in ${t.bytes} bytes; expected float32 (4 bytes per element) or float16 (2)`);
     }
-    if (t.offset < 0 || t.offset % 4 !== 0 || t.offset + t.bytes > dataBytes) {
+    if (t.offset < 0 || t.offset % width !== 0 || t.offset + t.bytes > dataBytes) {
       throw new AdapterError(`${source}: tensor '${t.name}' at offset ${t.offset} (+${t.bytes}) lies outside the ${dataBytes} bytes of tensor data`);
     }
-    // copy out: the Buffer may not be 4-byte aligned, and the feed must own its data
+    // copy out (as float32, what the ONNX graphs take): the Buffer may not be aligned, and the feed must own its data
     const data = new Float32Array(count);
     const dv = new DataView(buf.buffer, buf.byteOffset + dataStart + t.offset, t.bytes);
-    for (let i = 0; i < count; i++) data[i] = dv.getFloat32(4 * i, true);
+    if (width === 4) for (let i = 0; i < count; i++) data[i] = dv.getFloat32(4 * i, true);
+    else for (let i = 0; i < count; i++) data[i] = float16ToNumber(dv.getUint16(2 * i, true));
     tensors.set(t.name, { data, dims: t.shape });
   }
   return { source, header, bytes: buf.length, tensors };
+}
+
+/** Tensor element types an adapter file may hold, and their bytes per element (little-endian IEEE 754). */
+const TENSOR_DTYPES = { float32: 4, float16: 2 } as const;
+
+/** An IEEE 754 half-precision value (its 16 bits) as a number: exact, every half is a float32. */
+export function float16ToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24; // zero and subnormals
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -98,3 +98,29 @@ def test_subjects_and_metaword_placement():
     assert slots == {"snow": 0}
     assert place_metaword("A red circle on Snow.", slots, vocab) == "a red circle on <meta0>"
     assert place_metaword("two stars", metaword_slots({"shape": "star"}, vocab), vocab) == "two <meta1>"
+
+
+def test_float16_lora_storage_halves_the_bytes_and_reads_back_within_half_a_step(tmp_path):
+    rng = np.random.default_rng(3)
+    tensors = {"lora.x.a": rng.normal(0, 0.1, (4, 64)).astype(np.float32),
+               "lora.x.b": rng.normal(0, 1e-5, (64, 4)).astype(np.float32),  # partly subnormal in float16
+               "metaword": rng.normal(0, 1, (1, 64)).astype(np.float32)}
+    header = AdapterHeader(subject="shape:star", subject_attributes={"shape": "star"}, mode="makd",
+                           base_model={"edge_gai.onnx": "0" * 64}, rank=4, lora_sites=["x"],
+                           metaword={"placement": "replace", "slots": {"star": 0}}, training={"seed": 1})
+    full, half = tmp_path / "f32.dkga", tmp_path / "f16.dkga"
+    write_adapter(full, header, tensors)
+    write_adapter(half, header, tensors, {"lora.x.a": "float16", "lora.x.b": "float16"})
+    h, t = read_adapter(half)
+    assert [e["dtype"] for e in h["tensors"]] == ["float16", "float16", "float32"]
+    assert sum(e["bytes"] for e in h["tensors"]) == 2 * (4 * 64 + 64 * 4) + 4 * 64
+    np.testing.assert_array_equal(t["metaword"], tensors["metaword"])
+    for k in ("lora.x.a", "lora.x.b"):
+        assert t[k].dtype == np.float32
+        err = np.abs(t[k] - tensors[k])
+        assert np.all(err <= np.maximum(np.abs(tensors[k]) * 2.0 ** -11, 2.0 ** -25)), k
+    assert half.stat().st_size < full.stat().st_size
+    with pytest.raises(ValueError, match="beyond float16's range"):
+        write_adapter(tmp_path / "big.dkga", header, {"lora.x.a": np.full((1, 1), 1e5, np.float32)}, {"lora.x.a": "float16"})
+    with pytest.raises(ValueError, match="'int8' is not one of"):
+        write_adapter(tmp_path / "int.dkga", header, tensors, {"metaword": "int8"})
