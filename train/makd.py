@@ -205,6 +205,22 @@ class Adapter(torch.nn.Module):
         return list(self.a.values()) + list(self.b.values())
 
 
+def lora_param_groups(adapter: Adapter, conv: torch.nn.Module | None, lr: float, b_ratio: float) -> list[dict]:
+    """The optimizer's groups for the low-rank updates: A (and LoCon) at `lr`, B at `b_ratio` x `lr` (LoRA+,
+    Hayou et al. 2024: B, which starts at zero, may learn faster; --lr-b-ratio, 1 by default). "peak" is the
+    rate the cosine schedule starts from."""
+    a = list(adapter.a.values()) + (list(conv.parameters()) if conv is not None else [])
+    return [{"params": a, "lr": lr, "peak": lr},
+            {"params": list(adapter.b.values()), "lr": lr * b_ratio, "peak": lr * b_ratio}]
+
+
+def denoising_noise(mode: str, fresh: torch.Tensor, trajectory_noise: torch.Tensor, latent_index: torch.Tensor) -> torch.Tensor:
+    """The noise the denoising term adds to the cloud's final latents: fresh draws (DreamBooth's loss), or, for
+    'coupled' and 'coupled-guided' (--denoise-noise), the noise each latent's cloud trajectory started from
+    (reflow: the cloud's own noise-to-image pairing, which the benchmark's same-noise comparison rewards)."""
+    return fresh if mode == "fresh" else trajectory_noise[latent_index]
+
+
 UNFREEZE_GROUPS = ("all", "conv", "attn", "temb", "norm")
 
 
@@ -365,6 +381,10 @@ def make_parser():
                         "states, with the cloud's predictions there, to the distillation batch (default 25: closes "
                         "~9 more points of the gap than without, docs/makd.md; 0: off, the adapters before)")
     p.add_argument("--on-policy-prompts", type=int, default=32, help="prompts per on-policy refresh")
+    p.add_argument("--denoise-noise", choices=("fresh", "coupled", "coupled-guided"), default="fresh",
+                   help="the denoising term's noise: fresh (DreamBooth), or the noise the cloud's trajectory to that latent "
+                        "started from (reflow: the cloud's own noise-to-image coupling), on the conditional branch or on "
+                        "the guided step")
     p.add_argument("--t-weight-power", type=float, default=0.0,
                    help="study: weigh the guided distillation by ((t + 1) / T)^P; P > 0 favours the noisy early steps "
                         "(0: uniform, the default; on star P = 1 closed less of the gap, docs/makd.md)")
@@ -467,11 +487,7 @@ def distill(args) -> dict:
     conv = ConvLora(edge, args.conv_rank, gen).to(device) if use_lora and args.conv_rank > 0 else None
     groups = []
     if use_lora:
-        # LoRA+ (Hayou et al. 2024): B, which starts at zero, may learn faster than A (--lr-b-ratio)
-        groups.append({"params": list(adapter.a.values()) + (list(conv.parameters()) if conv is not None else []),
-                       "lr": args.lr_lora, "peak": args.lr_lora})
-        groups.append({"params": list(adapter.b.values()), "lr": args.lr_lora * args.lr_b_ratio,
-                       "peak": args.lr_lora * args.lr_b_ratio})
+        groups += lora_param_groups(adapter, conv, args.lr_lora, args.lr_b_ratio)
         if unfrozen:  # full weights move at a fine-tuning rate, not a low-rank update's
             groups.append({"params": unfrozen, "lr": args.lr_full, "peak": args.lr_full})
     if use_meta:
@@ -509,7 +525,7 @@ def distill(args) -> dict:
         # (b) denoising on the cloud's final latents
         di = torch.from_numpy(rng.integers(0, n_prompts, b // 2))
         t_d = torch.randint(0, TRAIN_TIMESTEPS, (b // 2,), generator=gen).to(device)
-        eps_d = torch.randn(b // 2, 4, 8, 8, generator=gen).to(device)
+        eps_d = denoising_noise(args.denoise_noise, torch.randn(b // 2, 4, 8, 8, generator=gen).to(device), noise, di)
         x_d = add_noise(traj["latents"][di], eps_d, t_d, ac)
         ctx_d = text(meta_ids[di].to(device), adapter.metaword) if use_meta else ctx_cloud[di]
         # (c) preservation on prompts without the subject, at trajectory states
@@ -519,11 +535,12 @@ def distill(args) -> dict:
 
         # timestep weighting of the guided distillation (--t-weight-power; 0: uniform)
         t_w = timestep_weights(src["t"], args.t_weight_power)
-        xs = torch.cat([src["x"], src["x"], x_d, x_p])
-        ts = torch.cat([src["t"], src["t"], t_d, t_p]).float()
-        ctx = torch.cat([ctx_meta, null_ctx.expand(b, -1, -1), ctx_d, other_ctx[oi]])
+        guided_d = args.denoise_noise == "coupled-guided"
+        xs = torch.cat([src["x"], src["x"], x_d, x_p] + ([x_d] if guided_d else []))
+        ts = torch.cat([src["t"], src["t"], t_d, t_p] + ([t_d] if guided_d else [])).float()
+        ctx = torch.cat([ctx_meta, null_ctx.expand(b, -1, -1), ctx_d, other_ctx[oi]] + ([null_ctx.expand(b // 2, -1, -1)] if guided_d else []))
         pred = edge(xs, ts, ctx, lora)
-        p_c, p_u, p_d, p_p = torch.split(pred, [b, b, b // 2, b // 2])
+        p_c, p_u, p_d, p_p, p_du = torch.split(pred, [b, b, b // 2, b // 2, b // 2 if guided_d else 0])
         if args.uncond == "keep" and lora is not None:
             with torch.no_grad():
                 base_u = base_edge(src["x"], src["t"].float(), null_ctx.expand(b, -1, -1))
@@ -532,7 +549,10 @@ def distill(args) -> dict:
             loss_distill = weighted_mse((p_u + GUIDANCE * (p_c - p_u)) / GUIDANCE, guided_cloud / GUIDANCE, t_w) + F.mse_loss(p_u, base_u)
         else:
             loss_distill = F.mse_loss(p_c, src["eps_cond"]) + F.mse_loss(p_u, src["eps_uncond"])
-        loss_denoise = F.mse_loss(p_d, eps_d)
+        if guided_d:  # the step the sampler takes, scaled back to one branch's size as in (a)
+            loss_denoise = F.mse_loss((p_du + GUIDANCE * (p_d - p_du)) / GUIDANCE, eps_d / GUIDANCE)
+        else:
+            loss_denoise = F.mse_loss(p_d, eps_d)
         if lora is not None:
             with torch.no_grad():
                 if conv is not None:
@@ -614,7 +634,8 @@ def main() -> None:
                   "threads": torch.get_num_threads(), "device": str(device), "torch": torch.__version__,
                   "losses": {"distill": args.w_distill, "denoise": args.w_denoise, "preserve": args.w_preserve,
                              "unconditional": args.uncond, "rollout": args.w_rollout,
-                             "rollout_preserve": args.w_rollout_preserve, "timestep_weight_power": args.t_weight_power},
+                             "rollout_preserve": args.w_rollout_preserve, "timestep_weight_power": args.t_weight_power,
+                             "denoise_noise": args.denoise_noise},
                   "lr": {"lora": args.lr_lora, "lora_b_ratio": args.lr_b_ratio, "metaword": args.lr_metaword}, "batch": b,
                   "metaword_init": args.metaword_init,
                   "on_policy": {"every": args.on_policy_every, "prompts": args.on_policy_prompts, "share": args.on_policy_share},

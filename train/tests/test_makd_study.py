@@ -222,3 +222,28 @@ def test_several_metaword_tokens_per_word_are_study_only_and_keep_the_first_slot
     r = subprocess.run([sys.executable, "-m", "train.makd", "--subject", "shape:star", "--quick", "--metaword-tokens", "2",
                         "--out", str(tmp_path / "x.dkga")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "study option" in r.stderr and not (tmp_path / "x.dkga").exists()
+
+
+def test_lora_plus_groups_give_b_its_multiple_of_the_rate_and_a_and_locon_the_base_rate():
+    from train.makd import Adapter, lora_param_groups
+    gen = torch.Generator().manual_seed(0)
+    adapter = Adapter({"s.to_k": (8, 4), "s.to_v": (8, 4)}, 2, torch.zeros(1, 64), True, False, gen)
+    conv = torch.nn.Conv2d(2, 2, 1)
+    a_group, b_group = lora_param_groups(adapter, conv, 3e-3, 4.0)
+    assert {id(p) for p in a_group["params"]} == {id(p) for p in [*adapter.a.values(), *conv.parameters()]}
+    assert {id(p) for p in b_group["params"]} == {id(p) for p in adapter.b.values()}
+    assert a_group["lr"] == a_group["peak"] == 3e-3
+    assert abs(b_group["lr"] - 1.2e-2) < 1e-12 and b_group["peak"] == b_group["lr"]
+    _, same = lora_param_groups(adapter, None, 3e-3, 1.0)
+    assert same["lr"] == 3e-3  # ratio 1: the rate the trainer always used
+
+
+def test_coupled_denoising_uses_the_noise_each_latents_cloud_trajectory_started_from():
+    from train.makd import denoising_noise
+    fresh = torch.randn(3, 4, 8, 8)
+    trajectory_noise = torch.randn(10, 4, 8, 8)
+    idx = torch.tensor([7, 0, 7])
+    assert denoising_noise("fresh", fresh, trajectory_noise, idx) is fresh
+    for mode in ("coupled", "coupled-guided"):
+        got = denoising_noise(mode, fresh, trajectory_noise, idx)
+        assert torch.equal(got, trajectory_noise[idx])
