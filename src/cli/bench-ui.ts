@@ -86,7 +86,14 @@ export async function runBenchUi(argv: string[]): Promise<number> {
   const { createEngine } = await import('../server/backends.js');
   const { startServer } = await import('../server/serve.js');
   const engine = createEngine({ modelsDir: values['models'] as string | undefined, recordingsDir: join(work, 'recordings'), userAdaptersDir: join(work, 'adapters') });
-  const server = await startServer({ engine });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ engine });
+  } catch (e) {
+    await engine.dispose();
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  }
   const results: UiSessionResult[] = [];
   try {
     let browser;
