@@ -170,6 +170,6 @@ export async function runBenchUi(argv: string[]): Promise<number> {
   };
   if (typeof values['out'] === 'string') writeFileSync(values['out'], JSON.stringify(report, null, 2) + '\n');
   if (values['json'] === true) process.stdout.write(JSON.stringify(report) + '\n');
-  else process.stdout.write(`longest main-thread task over ${sessions} sessions: ${longest.toFixed(0)} ms (target <= ${LONG_TASK_LIMIT_MS} ms)\n`);
+  else process.stdout.write(`longest main-thread task over ${sessions} session${sessions === 1 ? '' : 's'}: ${longest.toFixed(0)} ms (target <= ${LONG_TASK_LIMIT_MS} ms)\n`);
   return 0;
 }
