@@ -164,9 +164,10 @@ def write_fixture(out_dir: Path, name: str, model_file: str, inputs: dict[str, A
 
 
 def update_manifest(out_dir: Path, name: str, files: list[Path], *, command: str, seed: int, wall_s: float,
-                    data: str, parameters: int, extra: dict[str, Any] | None = None) -> None:
+                    data: str, parameters: int, extra: dict[str, Any] | None = None,
+                    trained_at: str | None = None) -> None:
     """Record one trained artifact: files with sha256 (and ONNX I/O shapes), command, seed, time, data.
-    Only this model's entry changes; the rest of manifest.json (other models, the `pipeline` section that
+    `trained_at` keeps a re-export's training date (default: now). Only this model's entry changes; the rest of manifest.json (other models, the `pipeline` section that
     train/pipeline.py writes) is kept as it is."""
     manifest_path = out_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"version": 1, "models": {}}
@@ -179,7 +180,7 @@ def update_manifest(out_dir: Path, name: str, files: list[Path], *, command: str
         "parameters": parameters,
         "torch": torch.__version__,
         "machine": f"{os.cpu_count()} CPU cores" + (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""),
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "trained_at": trained_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     for f in files:
         rel = f.relative_to(out_dir).as_posix()

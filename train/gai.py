@@ -7,10 +7,18 @@ The cloud-GAI is the larger model (channels 64/128) trained on the cloud's rende
 smaller one (32/64) trained on the edge's rendering, where stars, stripes, purple and snow look different
 and hearts never occur. Both read the frozen shared text encoder; both latents come from the shared
 autoencoder. The edge-GAI's ONNX graph takes a LoRA update for every attention projection as inputs
-(`lora.<site>.a` [rank, in], `lora.<site>.b` [out, rank]; zeros when no adapter is loaded), so MAKD's
-adapters plug in without re-export.
+(`lora.<site>.a` [rank, in], `lora.<site>.b` [out, rank]) and a LoCon update for every convolution
+(`lora.conv.<module>.a` [conv_rank, in, k, k], `lora.conv.<module>.b` [out, conv_rank]); rank-1 zeros when no
+adapter is loaded, so MAKD's adapters plug in without re-export.
+
+    python3 -m train.gai --role edge --export-only
+
+re-exports the ONNX graph, its fixtures and its manifest entry from the trained weights
+(models/torch/edge_gai.pt) without training: the network computes the same function, only its inputs change.
 """
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import torch
@@ -44,12 +52,13 @@ def load_unet(path) -> UNet:
 
 
 class LoraUNet(torch.nn.Module):
-    """ONNX face of the edge-GAI: flat LoRA inputs in lora_sites() order, A then B for each site."""
+    """ONNX face of the edge-GAI: flat low-rank inputs, A then B for each site: the attention projections in
+    lora_sites() order, then the convolutions in conv_sites() order."""
 
     def __init__(self, unet: UNet):
         super().__init__()
         self.unet = unet
-        self.sites = list(unet.lora_sites())
+        self.sites = list(unet.lora_sites()) + list(unet.conv_sites())
 
     def forward(self, latent, timestep, context, *lora_flat):
         lora = {s: (lora_flat[2 * i], lora_flat[2 * i + 1]) for i, s in enumerate(self.sites)}
@@ -58,6 +67,26 @@ class LoraUNet(torch.nn.Module):
 
 def lora_input_names(sites: list[str]) -> list[str]:
     return [n for s in sites for n in (f"lora.{s}.a", f"lora.{s}.b")]
+
+
+def low_rank_pair(unet: UNet, site: str, rank: int, fill) -> list[torch.Tensor]:
+    """(A, B) of the shapes the graph takes at `site`, their values from fill(shape)."""
+    if site in unet.lora_sites():
+        fin, fout = unet.lora_sites()[site]
+        return [fill((rank, fin)), fill((fout, rank))]
+    cin, cout, k = unet.conv_sites()[site]
+    return [fill((rank, cin, k, k)), fill((cout, rank))]
+
+
+def dynamic_rank_axes(unet: UNet) -> dict[str, dict[int, str]]:
+    """The rank axis of every low-rank input: 'rank' for the attention projections, 'conv_rank' for the
+    convolutions (an adapter may use different ranks for the two)."""
+    axes: dict[str, dict[int, str]] = {}
+    for s in unet.lora_sites():
+        axes[f"lora.{s}.a"], axes[f"lora.{s}.b"] = {0: "rank"}, {1: "rank"}
+    for s in unet.conv_sites():
+        axes[f"lora.{s}.a"], axes[f"lora.{s}.b"] = {0: "conv_rank"}, {1: "conv_rank"}
+    return axes
 
 
 @torch.no_grad()
@@ -88,9 +117,15 @@ def main() -> None:
     p.add_argument("--max-minutes", type=float, default=0.0,
                    help="stop early (keeping the weights so far) once this much training wall time is spent; "
                         "0 = no limit. Guards the 60-minute budget when a machine runs slower than planned")
+    p.add_argument("--export-only", action="store_true",
+                   help="no training: re-export the ONNX graph, fixtures and manifest entry from "
+                        "--out-dir/torch/<role>_gai.pt (its recorded command, time and steps are kept)")
     p.add_argument("--resume", action="store_true",
                    help="continue from --out-dir/torch/<role>_gai.pt with a fresh schedule (wall time and steps add up)")
     args = p.parse_args()
+    if args.export_only:
+        export_only(args)
+        return
     device = setup(args)
     steps = 10 if args.quick else (args.steps or (4500 if args.role == "cloud" else 5000))
     vocab = load_vocab()
@@ -160,6 +195,34 @@ def main() -> None:
     weights.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict(), "wall_time_s": wall_s,
                 "steps": total_steps, "commands": commands}, weights)
+    data = f"world {args.role} rendering, {len(latents)} scenes (seed 1000)" + (", no hearts" if args.role == "edge" else "")
+    export_and_record(args, model, text, vocab, wall_s, total_steps, commands, data,
+                      {"batch": args.batch, "lr": args.lr, "min_snr_gamma": args.min_snr_gamma, "final_loss": round(running or 0, 5)})
+
+
+def export_only(args) -> None:
+    """Re-export a trained generator (the ONNX graph's inputs changed, not its weights), keeping what its
+    manifest entry says about the training."""
+    out = args.out_dir
+    ckpt = load_checkpoint(out / "torch" / f"{args.role}_gai.pt")
+    model = load_unet(out / "torch" / f"{args.role}_gai.pt")
+    text = load_text_encoder(args.models_dir / "torch" / "text_encoder.pt").eval()
+    manifest = json.loads((out / "manifest.json").read_text())
+    old = manifest["models"].get(f"{args.role}_gai", {})
+    kept = {k: old[k] for k in ("batch", "lr", "min_snr_gamma", "final_loss") if k in old}
+    args.seed = old.get("seed", args.seed)
+    commands = list(ckpt.get("commands", [])) or [old.get("command", "")]
+    commands.append(module_command("train.gai"))
+    export_and_record(args, model, text, load_vocab(), ckpt.get("wall_time_s", old.get("wall_time_s", 0.0)),
+                      ckpt.get("steps", old.get("steps", 0)), commands, old.get("data", ""), kept,
+                      trained_at=old.get("trained_at"))
+
+
+def export_and_record(args, model: UNet, text, vocab, wall_s: float, total_steps: int, commands: list[str], data: str,
+                      training: dict, trained_at: str | None = None) -> None:
+    """The ONNX graph (the edge's with its low-rank inputs), its parity fixtures and its manifest entry."""
+    out = args.out_dir
+    weights = out / "torch" / f"{args.role}_gai.pt"
     onnx_path = out / f"{args.role}_gai.onnx"
     g = torch.Generator().manual_seed(123)
     x = torch.randn(2, 4, 8, 8, generator=g)
@@ -175,34 +238,30 @@ def main() -> None:
                           {"eps": model(x, tt, ctx)})
     else:
         wrapper = LoraUNet(model)
-        sites = model.lora_sites()
-        rank = 4
-        lora = []
-        for s in wrapper.sites:
-            fin, fout = sites[s]
-            lora += [torch.randn(rank, fin, generator=g) * 0.1, torch.randn(fout, rank, generator=g) * 0.1]
+        # random low-rank updates of different ranks on the attention (4) and the convolutions (3)
+        lora = [v for s in wrapper.sites
+                for v in low_rank_pair(model, s, 4 if s in model.lora_sites() else 3,
+                                       lambda shape: torch.randn(shape, generator=g) * 0.1)]
         lnames = lora_input_names(wrapper.sites)
-        dyn.update({n: {0 if n.endswith(".a") else 1: "rank"} for n in lnames})
+        dyn.update(dynamic_rank_axes(model))
         export_onnx(wrapper, (x, tt, ctx, *lora), onnx_path, names + lnames, ["eps"], dyn)
         with torch.no_grad():
             feeds = {"latent": x, "timestep": tt, "context": ctx, **dict(zip(lnames, lora))}
             write_fixture(out, "edge_gai_lora", onnx_path.name, feeds, {"eps": wrapper(x, tt, ctx, *lora)},
-                          note="random rank-4 LoRA on every site")
-            zeros = [torch.zeros(1, sites[s][0]) if i % 2 == 0 else torch.zeros(sites[s][1], 1)
-                     for s in wrapper.sites for i in range(2)]
+                          note="random rank-4 LoRA on every attention projection, rank-3 LoCon on every convolution")
+            zeros = [v for s in wrapper.sites for v in low_rank_pair(model, s, 1, torch.zeros)]
             feeds = {"latent": x, "timestep": tt, "context": ctx, **dict(zip(lnames, zeros))}
             write_fixture(out, "edge_gai", onnx_path.name, feeds, {"eps": model(x, tt, ctx)},
-                          note="rank-1 zero LoRA: the base edge model")
+                          note="rank-1 zero LoRA and LoCon: the base edge model")
     update_manifest(out, f"{args.role}_gai", [onnx_path, weights], command=" && ".join(commands),
-                    seed=args.seed, wall_s=wall_s, parameters=count_parameters(model),
-                    data=f"world {args.role} rendering, {len(latents)} scenes (seed 1000)"
-                         + (", no hearts" if args.role == "edge" else ""),
-                    extra={"steps": total_steps, "batch": args.batch, "lr": args.lr, "min_snr_gamma": args.min_snr_gamma,
-                           "final_loss": round(running or 0, 5),
+                    seed=args.seed, wall_s=wall_s, parameters=count_parameters(model), data=data,
+                    extra={"steps": total_steps, **training,
                            "channels": list(ROLE_CHANNELS[args.role]), "prompt_dropout": PROMPT_DROPOUT,
                            "schedule": "scaled-linear 0.00085..0.012, 1000 steps, eps-prediction",
-                           **({"lora_sites": {s: list(v) for s, v in model.lora_sites().items()}}
-                              if args.role == "edge" else {})})
+                           **({"lora_sites": {s: list(v) for s, v in model.lora_sites().items()},
+                               "conv_sites": {s: list(v) for s, v in model.conv_sites().items()}}
+                              if args.role == "edge" else {})},
+                    trained_at=trained_at)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """MAKD: metaword-aided knowledge distillation from the cloud-GAI into a LoRA adapter for the edge-GAI.
 
-    python3 -m train.makd --subject "shape:star" [--steps N] [--rank 16] [--mode makd|lora|metaword]
+    python3 -m train.makd --subject "shape:star" [--steps 500] [--rank 16] [--conv-rank 8] [--mode makd|lora|metaword]
                           [--device cpu|cuda] [--threads 1] --out FILE.dkga [--quick]
 
 For one subject (an attribute:value such as `shape:star`, several joined by commas, or a prompt within the
@@ -12,7 +12,9 @@ vocabulary such as "a purple star"):
    edge will run: DDIM, 20 steps, classifier-free guidance 4. Every step of every trajectory is kept:
    (x_t, t, cloud eps for the prompt, cloud eps unconditional).
 2. Training. The edge-GAI's weights stay frozen; it learns a rank-r LoRA update on the attention
-   projections (makd_format.DEFAULT_SITES) and a metaword: one embedding per word form of the subject
+   projections (makd_format.DEFAULT_SITES, r = 16), a rank-c LoCon update on every convolution (--conv-rank,
+   c = 8: a k x k convolution to c channels and a 1 x 1 back, B zero at the start; the edge's graph merges it
+   into the kernel) and a metaword: one embedding per word form of the subject
    (`star` and `stars` get a slot each), which *replaces* that word in the edge's prompt. The metaword
    starts as the word's own embedding and the LoRA B matrices start at zero, so training starts from the
    base edge model exactly. Losses, summed:
@@ -23,24 +25,26 @@ vocabulary such as "a purple star"):
      The states are the cloud's own trajectories and, with `--on-policy-every N`, also the adapted edge's
      own every N steps (its sampler from fresh noise on 32 distillation prompts; half of each batch): the
      teacher's answer where the student actually goes, since the edge drifts off the cloud's paths (issue 14:
-     +9 points of gap closed on the mean of 5 subjects at N = 25; not yet the default, docs/makd.md);
+     +9 points of gap closed on the mean of 5 subjects at N = 25; the default since 2026-12-07, docs/makd.md);
    - optionally (`--w-rollout`, study): the edge's whole sampler from the cloud's noise ends at the cloud's
      final latent, backpropagated through every step;
    - denoising on the cloud's final latents (random t, fresh noise), the classic diffusion loss;
    - preservation: on prompts that do not name the subject, the adapted edge's eps matches the base
-     edge's (so the edge still follows other prompts).
+     edge's (so the edge still follows other prompts). The unconditional and the preservation targets are
+     the shipped edge's: the LoCon hooks are off while they are computed (`shipped`).
    Schedule (mode makd): the metaword and the LoRA train together from the first step, on one cosine
-   learning-rate decay each (metaword 1e-2, LoRA 3e-3). `--metaword-frac F` trains the metaword alone for
+   learning-rate decay each (metaword 1e-2, LoRA and LoCon 3e-3). `--metaword-frac F` trains the metaword alone for
    the first F of the steps instead ("metaword first, then both"); on the tuning subject (shape:star) that
    left the LoRA fewer steps and scored lower (docs/makd.md). Modes lora and metaword train one part for
    all the steps, with the same losses, data and number of steps: the ablations.
 3. The adapter file (.dkga, see train/makd_format.py) records the subject, the base models' sha256, the
-   rank, the metaword placement, the tensors, the command, seed, wall time and mode.
+   ranks (rank, conv_rank), the metaword placement, the tensors, the command, seed, wall time and mode.
 
 Progress goes to stdout as JSON lines (train/common.py Progress); the last line is {"event": "done", ...}.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import time
@@ -250,14 +254,15 @@ def unfreeze_params(unet: UNet, spec: str) -> list[torch.nn.Parameter]:
 
 
 class ConvLora(torch.nn.Module):
-    """LoCon: a low-rank update on the edge's convolutions, W * x + B(A(x)), A a k x k convolution to `rank`
-    channels with the layer's stride and padding, B a 1x1 back; B starts at zero. Applied with forward hooks,
-    so the edge network itself is unchanged. (Study only: the edge's ONNX graph has no inputs for these, so
-    an adapter file cannot carry them yet; train/makd_study.py measures what they would add.)"""
+    """LoCon: a low-rank update on every convolution of the edge, W * x + B(A(x)), A a k x k convolution to
+    `rank` channels with the layer's stride and padding, B a 1x1 back; B starts at zero. Trained with forward
+    hooks (cheaper than merging into the kernel, whose gradient would cost a full convolution), so the edge
+    network itself is unchanged; tensors() gives the same update in the form the edge's ONNX graph takes
+    (lora.conv.<module>.a [r, in, k, k], .b [out, r]; train/nets.py LoraConv2d merges it into the kernel)."""
 
     def __init__(self, unet: UNet, rank: int, gen: torch.Generator):
         super().__init__()
-        self.names: list[str] = []
+        self.sites: list[str] = []  # conv.<module path>, as UNet.conv_sites() names them
         self.a = torch.nn.ModuleDict()
         self.b = torch.nn.ModuleDict()
         self.handles = []
@@ -271,9 +276,16 @@ class ConvLora(torch.nn.Module):
             b = torch.nn.Conv2d(rank, m.out_channels, 1, bias=False)
             torch.nn.init.zeros_(b.weight)
             self.a[key], self.b[key] = a, b
-            self.names.append(name)
+            self.sites.append(f"conv.{name}")
             self.handles.append(m.register_forward_hook(self._hook(key)))
+        if set(self.sites) != set(unet.conv_sites()):
+            raise RuntimeError(f"the edge's convolutions {sorted(self.sites)} are not its LoCon sites {sorted(unet.conv_sites())}")
         self.enabled = True
+
+    def tensors(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """site -> (A [r, in, k, k], B [out, r]): what UNet.forward's lora dict and the ONNX graph take."""
+        return {site: (self.a[site[5:].replace(".", "__")].weight, self.b[site[5:].replace(".", "__")].weight[:, :, 0, 0])
+                for site in self.sites}
 
     def _hook(self, key: str):
         def hook(_module, inputs, output):
@@ -288,6 +300,28 @@ class ConvLora(torch.nn.Module):
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
+
+
+@torch.no_grad()
+def shipped_uncond(edge: UNet, x: torch.Tensor, t: torch.Tensor, null_ctx: torch.Tensor, chunk: int) -> torch.Tensor:
+    """The edge's unconditional prediction at states x (call it with the shipped edge: no LoRA, LoCon off)."""
+    return torch.cat([edge(x[i:i + chunk], t[i:i + chunk].float(), null_ctx.expand(x[i:i + chunk].shape[0], -1, -1))
+                      for i in range(0, x.shape[0], chunk)])
+
+
+@contextlib.contextmanager
+def shipped(conv: ConvLora | None):
+    """The edge as shipped inside the block: its LoCon hooks, if any, off (the attention LoRA is an argument of
+    each call, so the callers leave it out). The unconditional prediction and the preservation targets are
+    the shipped edge's; with the hooks on they would be the adapted edge's own, and hold nothing."""
+    if conv is None:
+        yield
+        return
+    conv.enabled = False
+    try:
+        yield
+    finally:
+        conv.enabled = True
 
 
 def timestep_weights(t: torch.Tensor, power: float) -> torch.Tensor | None:
@@ -344,7 +378,7 @@ def make_parser():
     p = base_parser(__doc__)
     p.add_argument("--subject", required=True, help="attribute:value (e.g. shape:star), several joined by commas, or a prompt")
     p.add_argument("--mode", choices=MODES, default="makd", help="makd (LoRA + metaword), or the ablations lora / metaword")
-    p.add_argument("--steps", type=int, default=0, help="training steps (default 250; --quick 6)")
+    p.add_argument("--steps", type=int, default=0, help="training steps (default 500 since 2026-12-07, with the LoCon update; --quick 6)")
     p.add_argument("--rank", type=int, default=16, help="LoRA rank (16 since 2026-12-07: 200 KB, and 5 points more of the gap than 4; docs/makd.md)")
     p.add_argument("--sites", default="all", help="where the LoRA goes: all, cross, self, or a comma list of site prefixes")
     p.add_argument("--prompts", type=int, default=0, help="distillation prompts (default 128; --quick 8)")
@@ -353,8 +387,9 @@ def make_parser():
                    help="distillation prompts: mixed (the grammar's, 2-10 words, some with two objects) or full "
                         "(one object, every attribute named)")
     p.add_argument("--lr-lora", type=float, default=3e-3)
-    p.add_argument("--lora-dtype", choices=("float32", "float16"), default="float32",
-                   help="how the file stores the LoRA matrices (float16: half the bytes; trained in float32 either way)")
+    p.add_argument("--lora-dtype", choices=("float32", "float16"), default="float16",
+                   help="how the file stores the LoRA and LoCon matrices (float16, the default: half the bytes, 239 KB "
+                        "at the default ranks instead of 477; trained in float32 either way)")
     p.add_argument("--lr-b-ratio", type=float, default=1.0,
                    help="the LoRA B matrices' learning rate as a multiple of --lr-lora (LoRA+; 1: the same rate)")
     p.add_argument("--lr-metaword", type=float, default=1e-2)
@@ -365,7 +400,9 @@ def make_parser():
                         "random direction of the same norm, so the metaword must carry the subject on its own")
     p.add_argument("--w-distill", type=float, default=1.0)
     p.add_argument("--w-denoise", type=float, default=0.5)
-    p.add_argument("--w-preserve", type=float, default=1.0)
+    p.add_argument("--w-preserve", type=float, default=2.0,
+                   help="weight of the preservation loss (2 since 2026-12-07: with the LoCon update at 1 the star "
+                        "adapter moved the other prompts by 0.021, at 2 by at most 0.008; docs/makd.md)")
     p.add_argument("--w-rollout", type=float, default=0.0,
                    help="weight of the rollout loss: the edge's whole sampler (with the adapter) from the cloud's "
                         "noise must end at the cloud's final latent; backpropagates through every sampler step")
@@ -395,8 +432,9 @@ def make_parser():
     p.add_argument("--out", type=Path, required=True, help="the adapter file to write (.dkga)")
     p.add_argument("--metaword-tokens", type=int, default=1,
                    help="study only (train/makd_study.py): each subject word becomes this many learned tokens")
-    p.add_argument("--conv-rank", type=int, default=0,
-                   help="study only (train/makd_study.py): also a rank-R LoCon update on every convolution")
+    p.add_argument("--conv-rank", type=int, default=8,
+                   help="rank of the LoCon update on every convolution of the edge (default 8 since 2026-12-07: with "
+                        "500 steps it closes what the attention LoRA alone cannot, docs/makd.md; 0: attention only)")
     p.add_argument("--lr-full", type=float, default=1e-4, help="study only: learning rate of the --unfreeze weights")
     p.add_argument("--unfreeze", default="",
                    help="study only: also train these edge weights in full (comma list of all, conv, attn, temb, norm)")
@@ -408,7 +446,7 @@ def distill(args) -> dict:
     cpu_start = time.process_time()  # CPU seconds: what the run costs without other jobs' contention
     device = setup(args)
     quick = args.quick
-    steps = args.steps or (6 if quick else 250)
+    steps = args.steps or (6 if quick else 500)
     n_prompts = args.prompts or (8 if quick else 128)
     vocab = load_vocab()
     subject = parse_subject(args.subject, vocab)
@@ -421,6 +459,8 @@ def distill(args) -> dict:
     use_meta = args.mode in ("makd", "metaword")
     if args.rank < 1 or args.rank > 64:
         raise SystemExit(f"--rank must be 1..64, got {args.rank}")
+    if args.conv_rank < 0 or args.conv_rank > 64:
+        raise SystemExit(f"--conv-rank must be 0..64 (0: no convolution update), got {args.conv_rank}")
 
     manifest = json.loads((args.models_dir / "manifest.json").read_text())
     base_sha = manifest["models"]["edge_gai"]["files"]["edge_gai.onnx"]["sha256"]
@@ -460,6 +500,9 @@ def distill(args) -> dict:
         for k, v in part.items():
             traj.setdefault(k, []).append(v)
     traj = {k: torch.cat(v) for k, v in traj.items()}
+    keep_uncond = args.uncond == "keep" and use_lora
+    if keep_uncond:  # the shipped edge's unconditional prediction at every state, once (not again every step)
+        traj["base_uncond"] = shipped_uncond(edge, traj["x"], traj["t"], null_ctx, chunk * SAMPLER_STEPS)
     rolling = args.w_rollout > 0 or args.w_rollout_preserve > 0
     if args.w_rollout_preserve > 0:
         # where the shipped edge's sampler ends on the other prompts: what the rollout preservation keeps
@@ -512,11 +555,14 @@ def distill(args) -> dict:
             with torch.no_grad():
                 policy = on_policy_states(edge, lora, cloud, text, adapter.metaword if use_meta else None,
                                           meta_ids, ids, null_ctx, args.on_policy_prompts, gen, rng, device)
+                if keep_uncond:
+                    with shipped(conv):
+                        policy["base_uncond"] = shipped_uncond(base_edge, policy["x"], policy["t"], null_ctx, chunk * SAMPLER_STEPS)
         # (a) trajectory distillation: cond and uncond, at the cloud's states (and the edge's own, --on-policy-every)
         # index tensors stay on the CPU: they index CPU token ids and (allowed) device tensors alike
         n_on = int(round(b * args.on_policy_share)) if policy is not None else 0
         ti = torch.from_numpy(rng.integers(0, n_traj, b - n_on))
-        src = {k: traj[k][ti] for k in ("x", "t", "eps_cond", "eps_uncond", "prompt")}
+        src = {k: traj[k][ti] for k in ("x", "t", "eps_cond", "eps_uncond", "prompt") + (("base_uncond",) if keep_uncond else ())}
         if n_on:
             oi_ = torch.from_numpy(rng.integers(0, policy["x"].shape[0], n_on))
             src = {k: torch.cat([v, policy[k][oi_]]) for k, v in src.items()}
@@ -542,8 +588,7 @@ def distill(args) -> dict:
         pred = edge(xs, ts, ctx, lora)
         p_c, p_u, p_d, p_p, p_du = torch.split(pred, [b, b, b // 2, b // 2, b // 2 if guided_d else 0])
         if args.uncond == "keep" and lora is not None:
-            with torch.no_grad():
-                base_u = base_edge(src["x"], src["t"].float(), null_ctx.expand(b, -1, -1))
+            base_u = src["base_uncond"]
             guided_cloud = src["eps_uncond"] + GUIDANCE * (src["eps_cond"] - src["eps_uncond"])
             # the guided prediction, scaled back to one branch's size (the error in it is GUIDANCE× the branch's)
             loss_distill = weighted_mse((p_u + GUIDANCE * (p_c - p_u)) / GUIDANCE, guided_cloud / GUIDANCE, t_w) + F.mse_loss(p_u, base_u)
@@ -554,12 +599,8 @@ def distill(args) -> dict:
         else:
             loss_denoise = F.mse_loss(p_d, eps_d)
         if lora is not None:
-            with torch.no_grad():
-                if conv is not None:
-                    conv.enabled = False
+            with torch.no_grad(), shipped(conv):
                 base_p = base_edge(x_p, t_p.float(), other_ctx[oi])
-                if conv is not None:
-                    conv.enabled = True
             loss_preserve = F.mse_loss(p_p, base_p)
         else:
             loss_preserve = torch.zeros((), device=device)  # without LoRA other prompts cannot change
@@ -603,9 +644,6 @@ def main() -> None:
     if args.metaword_tokens != 1:
         raise SystemExit("--metaword-tokens is a study option (python3 -m train.makd_study): the app places one token "
                          "per subject word (src/gsc/adapter.ts), so an adapter file cannot carry several")
-    if args.conv_rank:
-        raise SystemExit("--conv-rank is a study option (python3 -m train.makd_study): the edge's ONNX graph has no "
-                         "inputs for convolution updates, so an adapter file cannot carry them")
     r = distill(args)
     t_start, cpu_start, set_s, adapter, sites, slots = r["t_start"], r["cpu_start"], r["set_s"], r["adapter"], r["sites"], r["slots"]
     subject, use_lora, use_meta, steps, meta_steps = r["subject"], r["use_lora"], r["use_meta"], r["steps"], r["meta_steps"]
@@ -619,13 +657,18 @@ def main() -> None:
             a, bb = adapter.lora()[name]
             tensors[f"lora.{name}.a"] = a.detach().cpu().numpy()
             tensors[f"lora.{name}.b"] = bb.detach().cpu().numpy()
+        if r["conv"] is not None:
+            for name, (a, bb) in r["conv"].tensors().items():
+                tensors[f"lora.{name}.a"] = a.detach().cpu().numpy()
+                tensors[f"lora.{name}.b"] = bb.detach().cpu().numpy()
     if use_meta:
         tensors["metaword"] = adapter.metaword.detach().cpu().numpy()[: len(slots)]
     header = AdapterHeader(
         subject=args.subject, subject_attributes=subject, mode=args.mode,
         base_model={"edge_gai.onnx": base_sha, "text_encoder.onnx": text_sha},
         rank=args.rank if use_lora else 0,
-        lora_sites=list(sites) if use_lora else [],
+        lora_sites=(list(sites) + (r["conv"].sites if r["conv"] is not None else [])) if use_lora else [],
+        conv_rank=args.conv_rank if r["conv"] is not None else 0,
         metaword={"placement": "replace", "slots": slots,
                   "tokens": {w: vocab.metaword_token(s) for w, s in slots.items()}} if use_meta else None,
         training={"command": module_command("train.makd"), "seed": args.seed, "wall_time_s": round(wall_s, 1),

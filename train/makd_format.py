@@ -11,7 +11,9 @@ Layout (all integers little-endian):
     end - 32   32 bytes  sha256 of every byte before it
 
 Header fields: format, subject, subject_attributes, mode, base_model {file: sha256} (the edge-GAI and the
-text encoder the adapter was trained against), rank, lora_sites, metaword (placement, word -> slot,
+text encoder the adapter was trained against), rank (the attention projections' LoRA), lora_sites (the
+attention projections', then the convolutions' conv.<module>), conv_rank (the convolutions' LoCon rank; 0
+or absent: none, as in the files made before the edge's graph took them), metaword (placement, word -> slot,
 word -> token), tensors [{name, dtype, shape, offset, bytes}], training {command, seed, wall_time_s, ...}.
 src/gsc/adapter.ts reads the same layout.
 """
@@ -41,6 +43,7 @@ class AdapterHeader:
     lora_sites: list[str]
     metaword: dict[str, Any] | None
     training: dict[str, Any]
+    conv_rank: int = 0
     tensors: list[dict[str, Any]] = field(default_factory=list)
 
 

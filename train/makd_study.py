@@ -11,9 +11,8 @@ image) from fixed noise. Reported per variant: consistency without / with the ad
 (mean over prompts) with a 95 % paired bootstrap interval over prompts, the spread over training seeds, the
 drop on the 'aligned' prompts (other prompts must not suffer), trainable numbers and CPU seconds.
 
-A variant is `attn:R` (LoRA of rank R on the attention projections: what ships, at rank 16 since 2026-12-07), `attn+conv:R:C` (also a
-rank-C LoCon update on every convolution of the edge; not yet shippable: the edge's ONNX graph has no inputs
-for it) or `attn+full:R:GROUPS` (also train some of the edge's own weights in full, GROUPS from all, conv,
+A variant is `attn:R` (LoRA of rank R on the attention projections only), `attn+conv:R:C` (also a
+rank-C LoCon update on every convolution of the edge: what ships since 2026-12-07 evening, R = 16, C = 8) or `attn+full:R:GROUPS` (also train some of the edge's own weights in full, GROUPS from all, conv,
 attn, temb, norm joined by '+': a diagnostic of where capacity matters, not an adapter). The noise differs from the TypeScript bench's (torch generator here), so the absolute numbers are
 close to, not equal to, `dekag bench makd`'s; the comparison between variants is what this measures.
 """

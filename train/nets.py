@@ -19,24 +19,57 @@ def group_norm(channels: int) -> nn.GroupNorm:
     return nn.GroupNorm(min(8, channels // 4), channels)
 
 
-class ResBlock(nn.Module):
-    """Pre-activation residual block, optionally modulated by a time embedding."""
+class LoraConv2d(nn.Conv2d):
+    """A convolution whose low-rank update (LoCon: A [r, in, k, k], B [out, r]) arrives with the call, like
+    LoraLinear's. The update is merged into the kernel, W + B·A, one small matmul per call: the same function
+    as a k x k convolution to r channels followed by a 1 x 1 one back (how train/makd.py trains it). Its cost
+    in onnxruntime (CPU, batch 2): 1.23 ms per edge evaluation against 0.90 without these inputs, since the
+    kernel is no longer a constant it can pre-pack; the two-convolution form measured 1.13 (docs/benchmarks.md)."""
 
-    def __init__(self, cin: int, cout: int, temb_dim: int = 0):
+    def __init__(self, cin: int, cout: int, kernel: int, name: str, stride: int = 1, padding: int = 0):
+        super().__init__(cin, cout, kernel, stride=stride, padding=padding)
+        self.lora_name = name
+
+    def forward(self, x: torch.Tensor, lora: LoraDict | None = None) -> torch.Tensor:  # type: ignore[override]
+        weight = self.weight
+        if lora is not None and self.lora_name in lora:
+            a, b = lora[self.lora_name]
+            weight = weight + (b @ a.reshape(a.shape[0], -1)).reshape(weight.shape)
+        return F.conv2d(x, weight, self.bias, self.stride, self.padding)
+
+
+def conv2d(cin: int, cout: int, kernel: int, name: str | None, stride: int = 1, padding: int = 0) -> nn.Conv2d:
+    """A LoRA-capable convolution where the network names its sites (the noise predictor), a plain one
+    elsewhere; both hold the same parameters, so checkpoints load either way."""
+    if name is None:
+        return nn.Conv2d(cin, cout, kernel, stride=stride, padding=padding)
+    return LoraConv2d(cin, cout, kernel, name, stride=stride, padding=padding)
+
+
+def call_conv(conv: nn.Module, x: torch.Tensor, lora: LoraDict | None) -> torch.Tensor:
+    return conv(x, lora) if isinstance(conv, LoraConv2d) else conv(x)
+
+
+class ResBlock(nn.Module):
+    """Pre-activation residual block, optionally modulated by a time embedding. With a `name`, its
+    convolutions are LoRA sites (conv.<name>.conv1, .conv2, .skip)."""
+
+    def __init__(self, cin: int, cout: int, temb_dim: int = 0, name: str | None = None):
         super().__init__()
+        site = (lambda part: f"conv.{name}.{part}") if name else (lambda part: None)
         self.norm1 = group_norm(cin)
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv1 = conv2d(cin, cout, 3, site("conv1"), padding=1)
         self.temb = nn.Linear(temb_dim, cout) if temb_dim else None
         self.norm2 = group_norm(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
-        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+        self.conv2 = conv2d(cout, cout, 3, site("conv2"), padding=1)
+        self.skip = conv2d(cin, cout, 1, site("skip")) if cin != cout else nn.Identity()
 
-    def forward(self, x: torch.Tensor, temb: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
+    def forward(self, x: torch.Tensor, temb: torch.Tensor | None = None, lora: LoraDict | None = None) -> torch.Tensor:
+        h = call_conv(self.conv1, F.silu(self.norm1(x)), lora)
         if self.temb is not None and temb is not None:
             h = h + self.temb(F.silu(temb))[:, :, None, None]
-        h = self.conv2(F.silu(self.norm2(h)))
-        return self.skip(x) + h
+        h = call_conv(self.conv2, F.silu(self.norm2(h)), lora)
+        return call_conv(self.skip, x, lora) + h
 
 
 # ---- autoencoder --------------------------------------------------------------------------------
@@ -249,38 +282,45 @@ class UNet(nn.Module):
         tdim = 4 * c0
         self.temb_dim = c0
         self.time_mlp = nn.Sequential(nn.Linear(c0, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
-        self.conv_in = nn.Conv2d(cfg.latent_channels, c0, 3, padding=1)
-        self.down0 = ResBlock(c0, c0, tdim)
+        self.conv_in = conv2d(cfg.latent_channels, c0, 3, "conv.conv_in", padding=1)
+        self.down0 = ResBlock(c0, c0, tdim, "down0")
         self.attn0 = SpatialTransformer(c0, cfg.context_dim, cfg.heads, "down0")
-        self.downsample = nn.Conv2d(c0, c1, 3, stride=2, padding=1)
-        self.down1 = ResBlock(c1, c1, tdim)
+        self.downsample = conv2d(c0, c1, 3, "conv.downsample", stride=2, padding=1)
+        self.down1 = ResBlock(c1, c1, tdim, "down1")
         self.attn1 = SpatialTransformer(c1, cfg.context_dim, cfg.heads, "down1")
-        self.mid1 = ResBlock(c1, c1, tdim)
+        self.mid1 = ResBlock(c1, c1, tdim, "mid1")
         self.mid_attn = SpatialTransformer(c1, cfg.context_dim, cfg.heads, "mid")
-        self.mid2 = ResBlock(c1, c1, tdim)
-        self.up1 = ResBlock(2 * c1, c1, tdim)
-        self.upsample = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c1, c0, 3, padding=1))
-        self.up0 = ResBlock(2 * c0, c0, tdim)
+        self.mid2 = ResBlock(c1, c1, tdim, "mid2")
+        self.up1 = ResBlock(2 * c1, c1, tdim, "up1")
+        self.upsample = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv2d(c1, c0, 3, "conv.upsample.1", padding=1))
+        self.up0 = ResBlock(2 * c0, c0, tdim, "up0")
         self.attn_up0 = SpatialTransformer(c0, cfg.context_dim, cfg.heads, "up0")
         self.norm_out = group_norm(c0)
-        self.conv_out = nn.Conv2d(c0, cfg.latent_channels, 3, padding=1)
+        self.conv_out = conv2d(c0, cfg.latent_channels, 3, "conv.conv_out", padding=1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor,
                 lora: LoraDict | None = None) -> torch.Tensor:
+        """`lora`: site -> (A, B) for any of lora_sites() (attention projections, A [r, in], B [out, r]) and
+        conv_sites() (convolutions, A [r, in, k, k], B [out, r])."""
         temb = self.time_mlp(timestep_embedding(t, self.temb_dim))
-        h0 = self.conv_in(x)
-        h0 = self.attn0(self.down0(h0, temb), context, lora)
-        h1 = self.attn1(self.down1(self.downsample(h0), temb), context, lora)
-        m = self.mid2(self.mid_attn(self.mid1(h1, temb), context, lora), temb)
-        u1 = self.up1(torch.cat([m, h1], dim=1), temb)
-        u0 = self.up0(torch.cat([self.upsample(u1), h0], dim=1), temb)
+        h0 = self.conv_in(x, lora)
+        h0 = self.attn0(self.down0(h0, temb, lora), context, lora)
+        h1 = self.attn1(self.down1(self.downsample(h0, lora), temb, lora), context, lora)
+        m = self.mid2(self.mid_attn(self.mid1(h1, temb, lora), context, lora), temb, lora)
+        u1 = self.up1(torch.cat([m, h1], dim=1), temb, lora)
+        u0 = self.up0(torch.cat([self.upsample[1](self.upsample[0](u1), lora), h0], dim=1), temb, lora)
         u0 = self.attn_up0(u0, context, lora)
-        return self.conv_out(F.silu(self.norm_out(u0)))
+        return self.conv_out(F.silu(self.norm_out(u0)), lora)
 
     def lora_sites(self) -> dict[str, tuple[int, int]]:
-        """Every place a LoRA update can go: name -> (in_features, out_features)."""
+        """Every attention projection a LoRA update can go to: name -> (in_features, out_features)."""
         return {m.lora_name: (m.in_features, m.out_features)
                 for m in self.modules() if isinstance(m, LoraLinear)}
+
+    def conv_sites(self) -> dict[str, tuple[int, int, int]]:
+        """Every convolution a LoCon update can go to: conv.<module path> -> (in_channels, out_channels, kernel)."""
+        return {m.lora_name: (m.in_channels, m.out_channels, m.kernel_size[0])
+                for m in self.modules() if isinstance(m, LoraConv2d)}
 
 
 # ---- evaluator ----------------------------------------------------------------------------------

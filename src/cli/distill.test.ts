@@ -19,11 +19,19 @@ test('runDistill refuses a bad mode or device before starting Python', async () 
   await assert.rejects(runDistill(['--subject', 'shape:star', '--out', join(tmp, 'y.dkga'), '--lora-dtype', 'int8']), /--lora-dtype must be float32 or float16, got 'int8'/);
 });
 
-test('--lora-dtype float16 writes the LoRA matrices as float16 (the metaword stays float32) and the edge accepts the file', async () => {
-  const out = join(tmp, 'half.dkga');
-  assert.equal(await runDistill(['--subject', 'shape:star', '--out', out, '--quick', '--steps', '2', '--rank', '2', '--lora-dtype', 'float16']), 0);
-  const a = loadAdapter(out, ModelStore.open(modelsDir()));
-  const dtypes = new Set(a.header.tensors.filter((t) => t.name.startsWith('lora.')).map((t) => t.dtype));
-  assert.deepEqual([...dtypes], ['float16']);
+test('by default the low-rank matrices are float16 (the metaword stays float32); --lora-dtype float32 and --conv-rank reach the trainer', async () => {
+  const store = ModelStore.open(modelsDir());
+  const dtypes = (a: ReturnType<typeof loadAdapter>) => [...new Set(a.header.tensors.filter((t) => t.name.startsWith('lora.')).map((t) => t.dtype))];
+  const half = join(tmp, 'half.dkga');
+  assert.equal(await runDistill(['--subject', 'shape:star', '--out', half, '--quick', '--steps', '2', '--rank', '2']), 0);
+  const a = loadAdapter(half, store);
+  assert.deepEqual(dtypes(a), ['float16']);
   assert.equal(a.header.tensors.find((t) => t.name === 'metaword')?.dtype, 'float32');
+  assert.equal(a.header.conv_rank, 8);
+  const full = join(tmp, 'full.dkga');
+  assert.equal(await runDistill(['--subject', 'shape:star', '--out', full, '--quick', '--steps', '2', '--rank', '2', '--conv-rank', '3', '--lora-dtype', 'float32']), 0);
+  const b = loadAdapter(full, store);
+  assert.deepEqual(dtypes(b), ['float32']);
+  assert.equal(b.header.conv_rank, 3);
+  assert.deepEqual(b.tensors.get('lora.conv.conv_in.a')?.dims, [3, 4, 3, 3]);
 });

@@ -1,5 +1,5 @@
 /**
- * `dekag distill --subject TEXT [--steps N] [--rank R] [--lora-dtype float32|float16] [--mode makd|lora|metaword] [--device cpu|cuda] --out FILE.dkga`
+ * `dekag distill --subject TEXT [--steps N] [--rank R] [--conv-rank C] [--lora-dtype float32|float16] [--mode makd|lora|metaword] [--device cpu|cuda] --out FILE.dkga`
  *
  * Parses the options, runs the Python trainer through src/gsc/distill.ts and draws its progress as a bar.
  */
@@ -17,6 +17,7 @@ export async function runDistill(argv: string[]): Promise<number> {
     mode: { type: 'string' },
     steps: { type: 'string' },
     rank: { type: 'string' },
+    'conv-rank': { type: 'string' },
     'lora-dtype': { type: 'string' },
     device: { type: 'string' },
     seed: { type: 'string' },
@@ -30,8 +31,8 @@ export async function runDistill(argv: string[]): Promise<number> {
   if (!(DISTILL_MODES as readonly string[]).includes(mode)) throw new UsageError(`--mode must be one of ${DISTILL_MODES.join(', ')}, got '${mode}'`);
   const device = (values['device'] as string | undefined) ?? 'cpu';
   if (device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device must be cpu or cuda, got '${device}'`);
-  const loraDtype = (values['lora-dtype'] as string | undefined) ?? 'float32';
-  if (loraDtype !== 'float32' && loraDtype !== 'float16') throw new UsageError(`--lora-dtype must be float32 or float16, got '${loraDtype}'`);
+  const loraDtype = values['lora-dtype'] as string | undefined;
+  if (loraDtype !== undefined && loraDtype !== 'float32' && loraDtype !== 'float16') throw new UsageError(`--lora-dtype must be float32 or float16, got '${loraDtype}'`);
   const bar = new ProgressBar(`distill ${subject} (${mode})`);
   const result = await distill({
     subject,
@@ -40,10 +41,11 @@ export async function runDistill(argv: string[]): Promise<number> {
     device,
     quick: Boolean(values['quick']),
     ...(values['steps'] !== undefined ? { steps: optionalInt(values, 'steps', 500, 1, 1_000_000) } : {}),
-    ...(values['rank'] !== undefined ? { rank: optionalInt(values, 'rank', 4, 1, 64) } : {}),
+    ...(values['rank'] !== undefined ? { rank: optionalInt(values, 'rank', 16, 1, 64) } : {}),
+    ...(values['conv-rank'] !== undefined ? { convRank: optionalInt(values, 'conv-rank', 8, 0, 64) } : {}),
+    ...(loraDtype !== undefined ? { loraDtype: loraDtype as 'float32' | 'float16' } : {}),
     ...(values['seed'] !== undefined ? { seed: optionalInt(values, 'seed', 1, 0, 2 ** 31 - 1) } : {}),
     ...(values['models'] ? { modelsDir: values['models'] as string } : {}),
-    ...(loraDtype !== 'float32' ? { extraArgs: ['--lora-dtype', loraDtype] } : {}),
     onProgress: (p) => bar.update(p.step, p.total, typeof p['loss'] === 'number' ? `loss ${(p['loss'] as number).toFixed(4)}` : ''),
   });
   process.stdout.write(values['json'] ? JSON.stringify(result) + '\n' : `wrote ${result.out} (${result.bytes} bytes, ${result.wall_time_s} s)\n`);

@@ -53,10 +53,11 @@ export const DISTILL_HELP = `dekag distill --subject TEXT --out FILE.dkga [optio
   --subject TEXT    what to align: attribute:value (shape:star, texture:striped, colour:purple,
                     shape:heart, background:snow), several joined by commas, or a prompt
   --mode M          makd (LoRA + metaword, default) | lora | metaword (the ablations)
-  --steps N         training steps (default 250)
-  --rank R          LoRA rank (default 16)
-  --lora-dtype T    float32 (default) | float16: how the file stores the LoRA matrices (float16: half the bytes,
-                    ~111 KB instead of ~214 KB at rank 16)
+  --steps N         training steps (default 500)
+  --rank R          LoRA rank of the attention projections (default 16)
+  --conv-rank C     LoCon rank of the convolutions (default 8; 0: attention only)
+  --lora-dtype T    float16 (default) | float32: how the file stores the low-rank matrices (float16: half the
+                    bytes, ~239 KB instead of ~477 KB at the default ranks)
   --device D        cpu (default) | cuda
   --seed N          training seed (default 1)
   --quick           a smoke run: a tiny distillation set and a few steps

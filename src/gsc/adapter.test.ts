@@ -1,6 +1,7 @@
 /**
  * MAKD adapter files: the fixture was written by the Python trainer's quick mode
- * (python3 -m train.makd --subject shape:star --quick --rank 2 --out models/adapters/test/shape-star.quick.dkga);
+ * (python3 -m train.makd --subject shape:star --quick --rank 2 --conv-rank 3 --lora-dtype float32
+ * --out models/adapters/test/shape-star.quick.dkga): attention LoRA of rank 2, LoCon of rank 3 on the convolutions;
  * shape-star.quick-f16.dkga holds the same tensors with the LoRA matrices stored as float16, written by
  * train/makd_format.py's write_adapter(..., dtypes={every 'lora.' tensor: 'float16'}) from the first.
  */
@@ -52,10 +53,19 @@ test('the Python-written adapter parses and matches the shipped edge-GAI', () =>
   assert.equal(a.header.rank, 2);
   assert.deepEqual(a.header.metaword?.slots, { star: 0, stars: 1 });
   assert.deepEqual(a.tensors.get('metaword')?.dims, [2, 64]);
+  assert.equal(a.header.conv_rank, 3);
   const sites = store.entry('edge_gai')['lora_sites'] as Record<string, [number, number]>;
+  const convs = store.entry('edge_gai')['conv_sites'] as Record<string, [number, number, number]>;
+  assert.equal(a.header.lora_sites.length, Object.keys(sites).length + Object.keys(convs).length);
   for (const site of a.header.lora_sites) {
-    assert.deepEqual(a.tensors.get(`lora.${site}.a`)?.dims, [2, sites[site]![0]]);
-    assert.deepEqual(a.tensors.get(`lora.${site}.b`)?.dims, [sites[site]![1], 2]);
+    if (site.startsWith('conv.')) {
+      const [cin, cout, k] = convs[site]!;
+      assert.deepEqual(a.tensors.get(`lora.${site}.a`)?.dims, [3, cin, k, k]);
+      assert.deepEqual(a.tensors.get(`lora.${site}.b`)?.dims, [cout, 3]);
+    } else {
+      assert.deepEqual(a.tensors.get(`lora.${site}.a`)?.dims, [2, sites[site]![0]]);
+      assert.deepEqual(a.tensors.get(`lora.${site}.b`)?.dims, [sites[site]![1], 2]);
+    }
   }
   // re-encoding what was parsed reads back the same: TypeScript and Python agree on the layout
   const again = parseAdapter(encode(a.header, a.tensors), 'again');
@@ -147,6 +157,14 @@ test('tensors whose shapes do not fit the edge graph are rejected', () => {
   assert.throws(() => checkAdapterAgainst(parseAdapter(encode(a.header, wrong), 'shape.dkga'), store), /tensor 'lora\..*cross_attn\.to_k\.a' has shape \[2, 65\], but edge_gai\.onnx takes \[2, 64\] at rank 2/);
   const rank = { ...a.header, rank: 3 };
   assert.throws(() => checkAdapterAgainst(parseAdapter(encode(rank, a.tensors), 'rank.dkga'), store), /at rank 3/);
+  // the convolutions' LoCon tensors are checked against their own rank, and need one
+  const convRank = { ...a.header, conv_rank: 2 };
+  assert.throws(() => checkAdapterAgainst(parseAdapter(encode(convRank, a.tensors), 'conv-rank.dkga'), store), /'lora\.conv\..*\.a' has shape \[3, .*\], but edge_gai\.onnx takes \[2, .*\] at conv_rank 2/);
+  const { conv_rank: _omitted, ...noConvRank } = a.header;
+  assert.throws(() => checkAdapterAgainst(parseAdapter(encode(noConvRank, a.tensors), 'old.dkga'), store), /old\.dkga: tensor 'lora\.conv\..*' needs the header's conv_rank, which is 0/);
+  const kernel = new Map(a.tensors);
+  kernel.set('lora.conv.down0.conv1.a', { data: new Float32Array(3 * 32), dims: [3, 32, 1, 1] });
+  assert.throws(() => checkAdapterAgainst(parseAdapter(encode(a.header, kernel), 'kernel.dkga'), store), /'lora\.conv\.down0\.conv1\.a' has shape \[3, 32, 1, 1\], but edge_gai\.onnx takes \[3, 32, 3, 3\]/);
   const foreign = new Map(a.tensors);
   foreign.set('lora.nowhere.a', { data: new Float32Array(4), dims: [2, 2] });
   assert.throws(() => checkAdapterAgainst(parseAdapter(encode(a.header, foreign), 'foreign.dkga'), store), /'lora\.nowhere\.a' is not a LoRA input/);

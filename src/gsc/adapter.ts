@@ -59,7 +59,11 @@ export interface AdapterHeader {
   subject_attributes: Record<string, string>;
   mode: 'makd' | 'lora' | 'metaword';
   base_model: Record<string, string>;
+  /** rank of the attention projections' LoRA */
   rank: number;
+  /** rank of the convolutions' LoCon update; absent (files made before the edge's graph took one) means 0 */
+  conv_rank?: number;
+  /** the attention projections' sites, then the convolutions' (conv.<module>) */
   lora_sites: string[];
   metaword: { placement: 'replace'; slots: Record<string, number>; tokens: Record<string, string> } | null;
   training: Record<string, unknown>;
@@ -165,7 +169,7 @@ function checkHeader(raw: unknown, source: string): AdapterHeader {
     throw new AdapterError(`${source}: header ${what}`);
   };
   if (!isRecord(raw)) return bad(`must be a JSON object (got ${shown(raw)})`);
-  const known = ['format', 'subject', 'subject_attributes', 'mode', 'base_model', 'rank', 'lora_sites', 'metaword', 'training', 'tensors'];
+  const known = ['format', 'subject', 'subject_attributes', 'mode', 'base_model', 'rank', 'conv_rank', 'lora_sites', 'metaword', 'training', 'tensors'];
   for (const k of Object.keys(raw)) if (!known.includes(k)) bad(`has an unknown field '${k.slice(0, 40)}'`);
   if (raw['format'] !== 'dekag-makd-adapter' || !Array.isArray(raw['tensors']) || !isRecord(raw['base_model'])) {
     bad(`lacks format 'dekag-makd-adapter', a tensor table or base_model`);
@@ -196,6 +200,7 @@ function checkHeader(raw: unknown, source: string): AdapterHeader {
   const sites = list(raw['lora_sites'], 'lora_sites');
   sites.forEach((x, i) => name(x, `lora_sites[${i}]`));
   if (mode !== 'metaword' && rank < 1) bad(`rank must be at least 1 for a ${mode} adapter (got ${rank})`);
+  if (raw['conv_rank'] !== undefined) count(raw['conv_rank'], 'conv_rank', 0, MAX_RANK);
   const mw = raw['metaword'];
   if (mw !== null) {
     if (!isRecord(mw)) bad(`metaword must be null or an object (got ${shown(mw)})`);
@@ -243,15 +248,21 @@ export function checkAdapterAgainst(adapter: Adapter, store: ModelStore): void {
     }
   }
   const inputs = new Map(store.inputShapes('edge_gai.onnx').map((s) => [s.name, s.shape]));
-  const rank = adapter.header.rank;
+  // The manifest writes the dynamic axes as strings: 'rank' for the attention projections' LoRA (a: [rank, in],
+  // b: [out, rank]), 'conv_rank' for the convolutions' LoCon (a: [conv_rank, in, k, k], b: [out, conv_rank]).
+  const ranks: Record<string, number> = { rank: adapter.header.rank, conv_rank: adapter.header.conv_rank ?? 0 };
   for (const [name, t] of adapter.tensors) {
     if (name === 'metaword') continue;
     const shape = inputs.get(name);
     if (!shape) throw new AdapterError(`${src}: tensor '${name}' is not a LoRA input of edge_gai.onnx`);
-    // a: [rank, in], b: [out, rank]; the manifest writes the dynamic axis as the string 'rank'
+    const axis = shape.find((d): d is string => typeof d === 'string') ?? 'rank';
+    const rank = ranks[axis];
+    if (rank === undefined || rank < 1) {
+      throw new AdapterError(`${src}: tensor '${name}' needs the header's ${axis}, which is ${rank ?? 'absent'}`);
+    }
     const want = shape.map((d) => (typeof d === 'number' ? d : rank));
     if (t.dims.length !== want.length || t.dims.some((d, i) => d !== want[i])) {
-      throw new AdapterError(`${src}: tensor '${name}' has shape [${t.dims.join(', ')}], but edge_gai.onnx takes [${want.join(', ')}] at rank ${rank}`);
+      throw new AdapterError(`${src}: tensor '${name}' has shape [${t.dims.join(', ')}], but edge_gai.onnx takes [${want.join(', ')}] at ${axis} ${rank}`);
     }
   }
   const meta = adapter.tensors.get('metaword');

@@ -22,9 +22,9 @@ test('Python is $DEKAG_PYTHON when set, and a missing one is named', () => {
 });
 
 test('the trainer gets the options as flags', () => {
-  const args = distillArgs({ subject: 'shape:star', out: 'x.dkga', mode: 'lora', steps: 9, rank: 2, device: 'cuda', quick: true });
+  const args = distillArgs({ subject: 'shape:star', out: 'x.dkga', mode: 'lora', steps: 9, rank: 2, convRank: 0, loraDtype: 'float32', device: 'cuda', quick: true });
   assert.deepEqual(args.slice(0, 4), ['-m', 'train.makd', '--subject', 'shape:star']);
-  for (const pair of [['--mode', 'lora'], ['--steps', '9'], ['--rank', '2'], ['--device', 'cuda']]) {
+  for (const pair of [['--mode', 'lora'], ['--steps', '9'], ['--rank', '2'], ['--conv-rank', '0'], ['--lora-dtype', 'float32'], ['--device', 'cuda']]) {
     assert.equal(args[args.indexOf(pair[0]!) + 1], pair[1]);
   }
   assert.ok(args.includes('--quick'));

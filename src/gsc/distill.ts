@@ -30,7 +30,12 @@ export interface DistillOptions {
   out: string;
   mode?: DistillMode;
   steps?: number;
+  /** the attention projections' LoRA rank */
   rank?: number;
+  /** the convolutions' LoCon rank (0: attention only) */
+  convRank?: number;
+  /** how the file stores the low-rank matrices (the trainer's default: float16) */
+  loraDtype?: 'float32' | 'float16';
   device?: 'cpu' | 'cuda';
   seed?: number;
   quick?: boolean;
@@ -97,6 +102,8 @@ export function distillArgs(o: DistillOptions): string[] {
   const args = ['-m', 'train.makd', '--subject', o.subject, '--out', resolve(o.out), '--mode', o.mode ?? 'makd'];
   if (o.steps !== undefined) args.push('--steps', String(o.steps));
   if (o.rank !== undefined) args.push('--rank', String(o.rank));
+  if (o.convRank !== undefined) args.push('--conv-rank', String(o.convRank));
+  if (o.loraDtype !== undefined) args.push('--lora-dtype', o.loraDtype);
   if (o.device) args.push('--device', o.device);
   if (o.seed !== undefined) args.push('--seed', String(o.seed));
   if (o.quick) args.push('--quick');

@@ -79,7 +79,8 @@ export class Generator {
     for (const s of prefix === undefined ? [] : store.inputShapes(this.spec.file)) {
       if (!s.name.startsWith(prefix!)) continue;
       const dims = s.shape.map((d) => (typeof d === 'number' ? d : 1));
-      this.zeroFeeds[s.name] = floatTensor(new Float32Array(dims[0]! * dims[1]!), dims);
+      // [rank, in], [out, rank] (attention) or [rank, in, k, k], [out, rank] (convolutions)
+      this.zeroFeeds[s.name] = floatTensor(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
     }
   }
 

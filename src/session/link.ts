@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DekagError } from '../util/errors.js';
 
 export const LINK_MAGIC = 0x444b4731;
-/** The wire format's maxima (a session message's JSON is a few hundred bytes; an adapter file ~60 kB). */
+/** The wire format's maxima (a session message's JSON is a few hundred bytes; an adapter file ~240 kB). */
 export const MAX_JSON_BYTES = 64 << 10;
 export const MAX_ATTACHMENT_BYTES = 16 << 20;
 const PREFIX_BYTES = 12;

@@ -35,16 +35,26 @@ def test_quick_makd_writes_a_checked_adapter_for_the_shipped_edge(tmp_path):
     manifest = json.loads((ROOT / "models" / "manifest.json").read_text())
     assert header["base_model"]["edge_gai.onnx"] == manifest["models"]["edge_gai"]["files"]["edge_gai.onnx"]["sha256"]
     assert header["rank"] == 2 and header["mode"] == "makd"
+    assert header["conv_rank"] == 8  # the default LoCon rank on the convolutions
     sites = manifest["models"]["edge_gai"]["lora_sites"]
-    for site in header["lora_sites"]:
+    convs = manifest["models"]["edge_gai"]["conv_sites"]
+    assert header["lora_sites"] == list(sites) + list(convs)
+    for site in sites:
         fin, fout = sites[site]
         assert tensors[f"lora.{site}.a"].shape == (2, fin)
         assert tensors[f"lora.{site}.b"].shape == (fout, 2)
+    for site, (cin, cout, k) in convs.items():
+        assert tensors[f"lora.{site}.a"].shape == (8, cin, k, k)
+        assert tensors[f"lora.{site}.b"].shape == (cout, 8)
+    # stored as float16 by default (the metaword stays float32)
+    assert {e["dtype"] for e in header["tensors"] if e["name"].startswith("lora.")} == {"float16"}
+    assert next(e["dtype"] for e in header["tensors"] if e["name"] == "metaword") == "float32"
     # the metaword replaces both word forms of the subject, and has one row per form
     assert header["metaword"]["slots"] == {"star": 0, "stars": 1}
     assert tensors["metaword"].shape == (2, 64)
     # training moved the LoRA away from its zero start
-    assert any(np.abs(tensors[f"lora.{s}.b"]).max() > 0 for s in header["lora_sites"])
+    assert any(np.abs(tensors[f"lora.{s}.b"]).max() > 0 for s in sites)
+    assert any(np.abs(tensors[f"lora.{s}.b"]).max() > 0 for s in convs)
 
 
 def test_ablation_modes_carry_only_their_part(tmp_path):
@@ -55,7 +65,13 @@ def test_ablation_modes_carry_only_their_part(tmp_path):
     hl, tl = read_adapter(lora)
     hm, tm = read_adapter(meta)
     assert hl["metaword"] is None and "metaword" not in tl and len(tl) == 2 * len(hl["lora_sites"])
-    assert hm["rank"] == 0 and list(tm) == ["metaword"] and tm["metaword"].shape == (1, 64)
+    assert hl["conv_rank"] == 8 and any(k.startswith("lora.conv.") for k in tl)
+    assert hm["rank"] == 0 and hm["conv_rank"] == 0 and list(tm) == ["metaword"] and tm["metaword"].shape == (1, 64)
+    attention_only = tmp_path / "a.dkga"
+    run_makd(attention_only, "--subject", "colour:purple", "--mode", "lora", "--steps", "2", "--conv-rank", "0")
+    ha, ta = read_adapter(attention_only)
+    assert ha["conv_rank"] == 0 and not any(s.startswith("conv.") for s in ha["lora_sites"])
+    assert not any(k.startswith("lora.conv.") for k in ta) and len(ta) == 2 * len(ha["lora_sites"])
 
 
 def test_round_trip_and_rejections(tmp_path):
