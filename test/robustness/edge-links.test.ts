@@ -12,7 +12,7 @@ import { connectPeer, loadSessionKey, PeerListener } from '../../src/session/han
 import { encodeMessage, nextMessage, type Link } from '../../src/session/link.js';
 import { LIMITS_FROM_EDGE_AT_CLOUD } from '../../src/session/protocol.js';
 import { tempDir } from './helpers.js';
-import { exchange, freePort, portIsFree, PROMPTS, startRole, waitFor } from './roles-procs.js';
+import { exchange, freePort, freePorts, portIsFree, PROMPTS, startRole, waitFor } from './roles-procs.js';
 
 test('edge: no hello as the user without the key; one user at a time; a dropped user re-attaches; bad jobs are answered at once', { timeout: 90_000 }, async (t) => {
   const dir = tempDir(t, 'edge-links');
@@ -85,8 +85,7 @@ test('edge: a cloud that never answers the hello, or is not there, ends the edge
   assert.match(edge.log(), /the cloud at 127\.0\.0\.1:\d+ did not answer the hello/);
   assert.ok(await portIsFree(fbPort), 'the feedback port is still bound');
 
-  const nobody = await freePort();
-  const fb2 = await freePort();
+  const [nobody, fb2] = (await freePorts(2)) as [number, number];
   const edge2 = startRole(['edge', '--cloud', `127.0.0.1:${nobody}`, '--radio', 'loopback', '--listen-feedback', String(fb2), '--connect-timeout-s', '1'], env);
   t.after(() => edge2.kill());
   assert.equal(await edge2.exitWithin(45_000), 3, edge2.log());

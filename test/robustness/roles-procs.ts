@@ -44,11 +44,24 @@ export function startRole(args: string[], env: Record<string, string> = {}): Pro
 }
 
 export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * n distinct free ports on 127.0.0.1. All n are held open while the next is chosen: asked one at a time, the
+ * kernel may hand out a port it just released again (a three-process run once got the cloud's port as the
+ * edge's feedback port, and the edge connected to itself).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = [];
+  for (let i = 0; i < n; i++) {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    servers.push(s);
+  }
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
 }
 
 /** Whether 127.0.0.1:port can be bound (the process that had it let it go). */

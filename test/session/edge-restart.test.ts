@@ -7,13 +7,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, jsonLines, PROMPTS, startRole, waitFor, type Proc } from '../robustness/roles-procs.js';
+import { freePorts, jsonLines, PROMPTS, startRole, waitFor, type Proc } from '../robustness/roles-procs.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dekag-restart-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test('kill -9 of the edge: its prompt is lost (with the reason) in session.jsonl, a new edge finishes the rest, summary 2/3, exit 3', { timeout: 120_000 }, async (t) => {
-  const [cloudPort, rxPort, fbPort] = [await freePort(), await freePort(), await freePort()];
+  const [cloudPort, rxPort, fbPort] = (await freePorts(3)) as [number, number, number];
   const out = join(tmp, 'out');
   const env = { DEKAG_KEY_FILE: join(tmp, 'session.key') };
   const procs: Proc[] = [];

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DEMO_PROMPTS } from '../../src/cli/demo.js';
-import { freePort, IdleFlood, jsonLines, peakRssMiB, startRole, waitFor, type Proc } from '../robustness/roles-procs.js';
+import { freePorts, IdleFlood, jsonLines, peakRssMiB, startRole, waitFor, type Proc } from '../robustness/roles-procs.js';
 
 const SOAK = process.env['DEKAG_SOAK'] === '1';
 const N = Number(process.env['DEKAG_SOAK_PROMPTS'] ?? 50);
@@ -22,7 +22,7 @@ const LIMIT_MIB = 300;
 test(`soak: ${N} prompts over three processes, ${IDLE} idle hostile connections each to the cloud and the edge: all received, every role under ${LIMIT_MIB} MB peak RSS`, { skip: SOAK ? false : 'opt-in: DEKAG_SOAK=1 (takes minutes)', timeout: 60 * 60_000 }, async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'dekag-soak-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
-  const [cloudPort, rxPort, fbPort] = [await freePort(), await freePort(), await freePort()];
+  const [cloudPort, rxPort, fbPort] = (await freePorts(3)) as [number, number, number];
   const out = join(tmp, 'out');
   const promptsFile = join(tmp, 'prompts.txt');
   writeFileSync(promptsFile, Array.from({ length: N }, (_, i) => DEMO_PROMPTS[i % DEMO_PROMPTS.length]).join('\n') + '\n');

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openSigmf } from '../../src/radio/sigmf/reader.js';
+import { freePorts } from '../robustness/roles-procs.js';
 
 const build = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'); // <build>/test/session -> <build>
 const MAIN_URL = pathToFileURL(join(build, 'src', 'cli', 'main.js')).href;
@@ -19,14 +19,6 @@ const MAIN_URL = pathToFileURL(join(build, 'src', 'cli', 'main.js')).href;
 const DEKAG = ['--input-type=module', '-e', `const { runCli } = await import(${JSON.stringify(MAIN_URL)}); process.exitCode = await runCli(process.argv.slice(1));`, '--'];
 const tmp = mkdtempSync(join(tmpdir(), 'dekag-sess-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Proc {
   child: ChildProcess;
@@ -52,7 +44,7 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 }
 
 async function session(name: string, prompts: string[], extraEdge: string[] = []) {
-  const [cloudPort, rxPort, fbPort] = [await freePort(), await freePort(), await freePort()];
+  const [cloudPort, rxPort, fbPort] = (await freePorts(3)) as [number, number, number];
   const out = join(tmp, name);
   const promptArgs = prompts.flatMap((p) => ['--prompt', p]);
   // One session key for the three roles (the first role to start creates it).
