@@ -127,18 +127,22 @@ def test_the_differentiable_sampler_is_the_sampler_and_carries_gradients():
 
 def _branch_changes(uncond: str) -> tuple[float, float]:
     """How far a short distillation moves the edge's unconditional and conditional predictions (mean |Δε|)."""
-    from train.makd import distill, make_parser
+    from train.makd import distill, make_parser, shipped
     args = make_parser().parse_args(["--subject", "shape:star", "--mode", "lora", "--out", "/dev/null", "--quick",
                                      "--steps", "40", "--uncond", uncond, "--lr-lora", "1e-2", "--threads", "1"])
     r = distill(args)
-    edge, lora = r["edge"], {k: (a.detach(), b.detach()) for k, (a, b) in r["adapter"].lora().items()}
+    edge, lora, conv = r["edge"], {k: (a.detach(), b.detach()) for k, (a, b) in r["adapter"].lora().items()}, r["conv"]
     gen = torch.Generator().manual_seed(5)
     x, t = torch.randn(16, 4, 8, 8, generator=gen), torch.linspace(20, 980, 16)
     with torch.no_grad():
         null = r["null_ctx"].expand(16, -1, -1)
         cond = r["text"](torch.tensor([r["vocab"].encode("a large red star on grass")] * 16))
-        du = float((edge(x, t, null, lora) - edge(x, t, null)).abs().mean())
-        dc = float((edge(x, t, cond, lora) - edge(x, t, cond)).abs().mean())
+        adapted_u, adapted_c = edge(x, t, null, lora), edge(x, t, cond, lora)  # LoRA and LoCon (hooks on)
+        with shipped(conv):
+            du = float((adapted_u - edge(x, t, null)).abs().mean())
+            dc = float((adapted_c - edge(x, t, cond)).abs().mean())
+    if conv is not None:
+        conv.remove()
     return du, dc
 
 
