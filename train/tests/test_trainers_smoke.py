@@ -53,3 +53,29 @@ def test_gai_stops_at_the_time_limit_and_records_the_steps_it_ran(tmp_path):
     entry = json.loads((out / "manifest.json").read_text())["models"]["cloud_gai"]
     assert entry["steps"] == 1
     assert (out / "cloud_gai.onnx").stat().st_size == entry["files"]["cloud_gai.onnx"]["bytes"]
+
+
+def test_edge_export_only_keeps_the_training_record_and_reproduces_the_shipped_inputs(tmp_path):
+    """--export-only re-exports the shipped edge from its weights: the graph takes every input the shipped
+    manifest lists (attention LoRA and convolution LoCon, each with its own rank axis), the fixtures are
+    rewritten, and the training record (steps, date, commands) is kept with the export appended."""
+    import shutil
+    out = tmp_path / "models"
+    (out / "torch").mkdir(parents=True)
+    shutil.copy(ROOT / "models" / "torch" / "edge_gai.pt", out / "torch" / "edge_gai.pt")
+    shipped = json.loads((ROOT / "models" / "manifest.json").read_text())
+    old = shipped["models"]["edge_gai"]
+    (out / "manifest.json").write_text(json.dumps({"version": 1, "models": {"edge_gai": old}}))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "train.gai", "--role", "edge", "--export-only", "--out-dir", str(out),
+                        "--models-dir", str(ROOT / "models")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    entry = json.loads((out / "manifest.json").read_text())["models"]["edge_gai"]
+    assert entry["steps"] == old["steps"] and entry["trained_at"] == old["trained_at"] and entry["final_loss"] == old["final_loss"]
+    assert entry["command"].endswith("&& python3 -m train.gai --role edge --export-only --out-dir " + str(out) + " --models-dir " + str(ROOT / "models"))
+    assert entry["files"]["edge_gai.onnx"]["inputs"] == old["files"]["edge_gai.onnx"]["inputs"]
+    assert entry["conv_sites"] == old["conv_sites"] and entry["lora_sites"] == old["lora_sites"]
+    graph = onnx.load(str(out / "edge_gai.onnx")).graph
+    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
+    assert dims["lora.conv.up1.skip.a"] == ["conv_rank", 128, 1, 1] and dims["lora.down0.cross_attn.to_k.a"] == ["rank", 64]
+    assert {"edge_gai.json", "edge_gai_lora.json"} <= {p.name for p in (out / "fixtures").iterdir()}
