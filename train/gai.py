@@ -71,8 +71,9 @@ def lora_input_names(sites: list[str]) -> list[str]:
 
 def low_rank_pair(unet: UNet, site: str, rank: int, fill) -> list[torch.Tensor]:
     """(A, B) of the shapes the graph takes at `site`, their values from fill(shape)."""
-    if site in unet.lora_sites():
-        fin, fout = unet.lora_sites()[site]
+    attention = unet.lora_sites()
+    if site in attention:
+        fin, fout = attention[site]
         return [fill((rank, fin)), fill((fout, rank))]
     cin, cout, k = unet.conv_sites()[site]
     return [fill((rank, cin, k, k)), fill((cout, rank))]

@@ -262,7 +262,7 @@ class ConvLora(torch.nn.Module):
 
     def __init__(self, unet: UNet, rank: int, gen: torch.Generator):
         super().__init__()
-        self.sites: list[str] = []  # conv.<module path>, as UNet.conv_sites() names them
+        self.keys: dict[str, str] = {}  # site (conv.<module path>, as UNet.conv_sites() names it) -> key in a, b
         self.a = torch.nn.ModuleDict()
         self.b = torch.nn.ModuleDict()
         self.handles = []
@@ -276,16 +276,16 @@ class ConvLora(torch.nn.Module):
             b = torch.nn.Conv2d(rank, m.out_channels, 1, bias=False)
             torch.nn.init.zeros_(b.weight)
             self.a[key], self.b[key] = a, b
-            self.sites.append(f"conv.{name}")
+            self.keys[f"conv.{name}"] = key
             self.handles.append(m.register_forward_hook(self._hook(key)))
+        self.sites = list(self.keys)
         if set(self.sites) != set(unet.conv_sites()):
             raise RuntimeError(f"the edge's convolutions {sorted(self.sites)} are not its LoCon sites {sorted(unet.conv_sites())}")
         self.enabled = True
 
     def tensors(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """site -> (A [r, in, k, k], B [out, r]): what UNet.forward's lora dict and the ONNX graph take."""
-        return {site: (self.a[site[5:].replace(".", "__")].weight, self.b[site[5:].replace(".", "__")].weight[:, :, 0, 0])
-                for site in self.sites}
+        return {site: (self.a[key].weight, self.b[key].weight[:, :, 0, 0]) for site, key in self.keys.items()}
 
     def _hook(self, key: str):
         def hook(_module, inputs, output):

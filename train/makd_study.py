@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from .common import MODELS_DIR
 from .diffusion import sample_batch
 from .gai import load_autoencoder
-from .makd import GUIDANCE, SAMPLER_STEPS, distill, make_parser, place_metaword
+from .makd import GUIDANCE, SAMPLER_STEPS, distill, make_parser, place_metaword, shipped
 from .prompt_accuracy import evaluate_latents, load_evaluator
 
 EVAL_NOISE_SEED = 20000
@@ -144,12 +144,9 @@ def main() -> None:
                 judge_aligned = Judge(args.models_dir, prompts_doc["subjects"]["aligned"], r["vocab"], r["text"], r["cloud"], r["null_ctx"])
             meta = adapter.metaword.detach() if r["use_meta"] else None
             lora = {k: (a.detach(), b.detach()) for k, (a, b) in adapter.lora().items()} if r["use_lora"] else None
-            if conv is not None:
-                conv.enabled = False
-            none = judge.edge(r["base_edge"], None, None, {})
-            none_aligned = judge_aligned.edge(r["base_edge"], None, None, {})
-            if conv is not None:
-                conv.enabled = True
+            with shipped(conv):
+                none = judge.edge(r["base_edge"], None, None, {})
+                none_aligned = judge_aligned.edge(r["base_edge"], None, None, {})
             adapted = judge.edge(edge, lora, meta, r["slots"], r["metaword_tokens"])
             adapted_aligned = judge_aligned.edge(edge, lora, None, {})  # the aligned prompts never name the subject
             numbers = sum(a.numel() + b.numel() for a, b in (lora or {}).values()) + (conv.numel() if conv is not None else 0) + r["unfrozen_numbers"]

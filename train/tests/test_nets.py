@@ -6,11 +6,16 @@ from train.gai import LoraUNet, dynamic_rank_axes, lora_input_names, low_rank_pa
 from train.nets import Autoencoder, TextEncoder, TextEncoderConfig, UNet, UNetConfig
 
 
-def test_zero_lora_is_the_base_model_and_nonzero_lora_changes_it():
+def small_unet_and_inputs():
+    """A seeded small noise predictor, inputs for it and its output without any update."""
     torch.manual_seed(0)
     unet = UNet(UNetConfig(channels=(16, 32))).eval()
     x, t, ctx = torch.randn(2, 4, 8, 8), torch.tensor([10.0, 900.0]), torch.randn(2, 16, 64)
-    base = unet(x, t, ctx)
+    return unet, x, t, ctx, unet(x, t, ctx)
+
+
+def test_zero_lora_is_the_base_model_and_nonzero_lora_changes_it():
+    unet, x, t, ctx, base = small_unet_and_inputs()
     sites = unet.lora_sites()
     zero = {s: (torch.zeros(2, fin), torch.zeros(fout, 2)) for s, (fin, fout) in sites.items()}
     assert torch.allclose(unet(x, t, ctx, zero), base)
@@ -32,10 +37,7 @@ def test_metaword_slots_take_the_fed_embedding():
 
 
 def test_zero_locon_is_the_base_model_and_an_update_is_the_two_convolutions_it_stands_for():
-    torch.manual_seed(0)
-    unet = UNet(UNetConfig(channels=(16, 32))).eval()
-    x, t, ctx = torch.randn(2, 4, 8, 8), torch.tensor([10.0, 900.0]), torch.randn(2, 16, 64)
-    base = unet(x, t, ctx)
+    unet, x, t, ctx, base = small_unet_and_inputs()
     convs = unet.conv_sites()
     assert {"conv.conv_in", "conv.downsample", "conv.upsample.1", "conv.up1.skip", "conv.conv_out"} <= set(convs)
     zero = {s: (torch.zeros(1, cin, k, k), torch.zeros(cout, 1)) for s, (cin, cout, k) in convs.items()}
