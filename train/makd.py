@@ -1,6 +1,6 @@
 """MAKD: metaword-aided knowledge distillation from the cloud-GAI into a LoRA adapter for the edge-GAI.
 
-    python3 -m train.makd --subject "shape:star" [--steps 500] [--rank 16] [--conv-rank 8] [--mode makd|lora|metaword]
+    python3 -m train.makd --subject "shape:star" [--steps 1200] [--batch 16] [--rank 16] [--conv-rank 8] [--mode makd|lora|metaword]
                           [--device cpu|cuda] [--threads 1] --out FILE.dkga [--quick]
 
 For one subject (an attribute:value such as `shape:star`, several joined by commas, or a prompt within the
@@ -25,13 +25,17 @@ vocabulary such as "a purple star"):
      The states are the cloud's own trajectories and, with `--on-policy-every N`, also the adapted edge's
      own every N steps (its sampler from fresh noise on 32 distillation prompts; half of each batch): the
      teacher's answer where the student actually goes, since the edge drifts off the cloud's paths (issue 14:
-     +9 points of gap closed on the mean of 5 subjects at N = 25; the default since 2026-12-07, docs/makd.md);
+     +9 points of gap closed on the mean of 5 subjects at N = 25 with batch 48; the default since 2026-12-07,
+     now N = 60 with batch 16, docs/makd.md);
    - optionally (`--w-rollout`, study): the edge's whole sampler from the cloud's noise ends at the cloud's
      final latent, backpropagated through every step;
    - denoising on the cloud's final latents (random t, fresh noise), the classic diffusion loss;
    - preservation: on prompts that do not name the subject, the adapted edge's eps matches the base
      edge's (so the edge still follows other prompts). The unconditional and the preservation targets are
      the shipped edge's: the LoCon hooks are off while they are computed (`shipped`).
+   Steps: 1200, each with 16 distillation, 8 denoising and 8 preservation samples (since 2026-12-07, late
+   evening; 500 steps of 48 / 24 / 24 before): more, smaller steps for the same CPU seconds closed ~5 points
+   more of star's gap in the levers study (docs/makd.md).
    Schedule (mode makd): the metaword and the LoRA train together from the first step, on one cosine
    learning-rate decay each (metaword 1e-2, LoRA and LoCon 3e-3). `--metaword-frac F` trains the metaword alone for
    the first F of the steps instead ("metaword first, then both"); on the tuning subject (shape:star) that
@@ -378,11 +382,11 @@ def make_parser():
     p = base_parser(__doc__)
     p.add_argument("--subject", required=True, help="attribute:value (e.g. shape:star), several joined by commas, or a prompt")
     p.add_argument("--mode", choices=MODES, default="makd", help="makd (LoRA + metaword), or the ablations lora / metaword")
-    p.add_argument("--steps", type=int, default=0, help="training steps (default 500 since 2026-12-07, with the LoCon update; --quick 6)")
+    p.add_argument("--steps", type=int, default=0, help="training steps (default 1200 of batch 16 since 2026-12-07 evening: more, smaller steps for the same CPU closed more of the gap than 500 of 48, docs/makd.md; --quick 6)")
     p.add_argument("--rank", type=int, default=16, help="LoRA rank (16 since 2026-12-07: 200 KB, and 5 points more of the gap than 4; docs/makd.md)")
     p.add_argument("--sites", default="all", help="where the LoRA goes: all, cross, self, or a comma list of site prefixes")
     p.add_argument("--prompts", type=int, default=0, help="distillation prompts (default 128; --quick 8)")
-    p.add_argument("--batch", type=int, default=0, help="default 48; --quick 16")
+    p.add_argument("--batch", type=int, default=0, help="samples per distillation term and step (default 16, 48 before 2026-12-07 evening; --quick 16)")
     p.add_argument("--prompt-style", choices=("mixed", "full"), default="mixed",
                    help="distillation prompts: mixed (the grammar's, 2-10 words, some with two objects) or full "
                         "(one object, every attribute named)")
@@ -413,10 +417,11 @@ def make_parser():
                    help="keep (default): hold the unconditional prediction at the shipped edge's (every prompt's "
                         "guidance uses it) and fit the guided prediction to the cloud's; cloud (before issue 14's "
                         "study): distil the unconditional prediction towards the cloud's too")
-    p.add_argument("--on-policy-every", type=int, default=25,
+    p.add_argument("--on-policy-every", type=int, default=60,
                    help="every N steps, run the adapted edge's own sampler on some distillation prompts and add its "
-                        "states, with the cloud's predictions there, to the distillation batch (default 25: closes "
-                        "~9 more points of the gap than without, docs/makd.md; 0: off, the adapters before)")
+                        "states, with the cloud's predictions there, to the distillation batch (default 60, with batch 16: as many "
+                        "refreshes per run as every 25 with batch 48; on-policy states close ~9 more points of the gap "
+                        "than without, docs/makd.md; 0: off, the adapters before)")
     p.add_argument("--on-policy-prompts", type=int, default=32, help="prompts per on-policy refresh")
     p.add_argument("--denoise-noise", choices=("fresh", "coupled", "coupled-guided"), default="fresh",
                    help="the denoising term's noise: fresh (DreamBooth), or the noise the cloud's trajectory to that latent "
@@ -446,7 +451,7 @@ def distill(args) -> dict:
     cpu_start = time.process_time()  # CPU seconds: what the run costs without other jobs' contention
     device = setup(args)
     quick = args.quick
-    steps = args.steps or (6 if quick else 500)
+    steps = args.steps or (6 if quick else 1200)
     n_prompts = args.prompts or (8 if quick else 128)
     vocab = load_vocab()
     subject = parse_subject(args.subject, vocab)
@@ -540,7 +545,7 @@ def distill(args) -> dict:
     meta_steps = int(args.metaword_frac * steps) if args.mode == "makd" else 0
     n_traj = traj["x"].shape[0]
     rng = np.random.default_rng(args.seed)
-    b = args.batch or (16 if quick else 48)
+    b = args.batch or 16
     running: dict[str, float] = {}
     policy = None
     for step in range(steps):

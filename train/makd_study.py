@@ -9,7 +9,9 @@ uses) with the benchmark's metric, computed here in PyTorch: consistency = cos(e
 cos(edge image, prompt) in the evaluator's embeddings, the cloud reference and the ceiling (a second cloud
 image) from fixed noise. Reported per variant: consistency without / with the adapter, the gap closed
 (mean over prompts) with a 95 % paired bootstrap interval over prompts, the spread over training seeds, the
-drop on the 'aligned' prompts (other prompts must not suffer), trainable numbers and CPU seconds.
+drop on the 'aligned' prompts (other prompts must not suffer), how often the evaluator sees the subject's
+attribute in the edge's images without and with the adapter (the bench's subject_attribute_accuracy, from this
+study's noise), trainable numbers and CPU seconds.
 
 A variant is `attn:R` (LoRA of rank R on the attention projections only), `attn+conv:R:C` (also a
 rank-C LoCon update on every convolution of the edge: what ships since 2026-12-07 evening, R = 16, C = 8) or `attn+full:R:GROUPS` (also train some of the edge's own weights in full, GROUPS from all, conv,
@@ -30,9 +32,11 @@ import torch.nn.functional as F
 
 from .common import MODELS_DIR
 from .diffusion import sample_batch
+from .evaluator import evaluator_config
 from .gai import load_autoencoder
 from .makd import GUIDANCE, SAMPLER_STEPS, distill, make_parser, place_metaword, shipped
 from .prompt_accuracy import evaluate_latents, load_evaluator
+from .world import ATTRIBUTE_ORDER, LABEL_VALUES
 
 EVAL_NOISE_SEED = 20000
 CEILING_NOISE_SEED = 20500
@@ -41,8 +45,10 @@ CEILING_NOISE_SEED = 20500
 class Judge:
     """The benchmark's consistency, in PyTorch, for a fixed prompt list."""
 
-    def __init__(self, models_dir: Path, prompts: list[str], vocab, text, cloud, null_ctx):
+    def __init__(self, models_dir: Path, prompts: list[str], vocab, text, cloud, null_ctx, subject: dict[str, str] | None = None):
         self.prompts, self.vocab, self.text, self.null_ctx = prompts, vocab, text, null_ctx
+        self.subject = subject or {}
+        self.attribute_seen: float | None = None  # of the last embed(): the bench's subject_attribute_accuracy
         self.ae = load_autoencoder(models_dir / "torch" / "autoencoder.pt")
         self.image_enc = load_evaluator(models_dir)
         text_enc = load_evaluator(models_dir, "text")
@@ -63,7 +69,20 @@ class Judge:
     @torch.no_grad()
     def embed(self, model, ctx: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         latent = sample_batch(model, ctx, self.null_ctx, noise, SAMPLER_STEPS, GUIDANCE)
-        return evaluate_latents(self.ae, self.image_enc, latent)[0]
+        emb, logits = evaluate_latents(self.ae, self.image_enc, latent)
+        self.attribute_seen = self.seen(logits)
+        return emb
+
+    def seen(self, logits: torch.Tensor) -> float | None:
+        """Share of the images in which the evaluator sees every attribute of the subject (as the bench's
+        subject_attribute_accuracy: the argmax of that attribute's head)."""
+        if not self.subject:
+            return None
+        heads = logits.split(list(evaluator_config().head_sizes), 1)
+        hits = torch.ones(logits.shape[0], dtype=torch.bool)
+        for attr, value in self.subject.items():
+            hits &= heads[ATTRIBUTE_ORDER.index(attr)].argmax(1) == LABEL_VALUES[attr].index(value)
+        return round(float(hits.float().mean()), 4)
 
     def score(self, emb: torch.Tensor) -> np.ndarray:
         """Per-prompt consistency of images with embeddings `emb`."""
@@ -140,14 +159,16 @@ def main() -> None:
             cpu_s = time.process_time() - cpu0
             edge, adapter, conv = r["edge"], r["adapter"], r["conv"]
             if judge is None:
-                judge = Judge(args.models_dir, prompts_doc["subjects"][args.subject], r["vocab"], r["text"], r["cloud"], r["null_ctx"])
+                judge = Judge(args.models_dir, prompts_doc["subjects"][args.subject], r["vocab"], r["text"], r["cloud"], r["null_ctx"], r["subject"])
                 judge_aligned = Judge(args.models_dir, prompts_doc["subjects"]["aligned"], r["vocab"], r["text"], r["cloud"], r["null_ctx"])
             meta = adapter.metaword.detach() if r["use_meta"] else None
             lora = {k: (a.detach(), b.detach()) for k, (a, b) in adapter.lora().items()} if r["use_lora"] else None
             with shipped(conv):
                 none = judge.edge(r["base_edge"], None, None, {})
+                seen_none = judge.attribute_seen
                 none_aligned = judge_aligned.edge(r["base_edge"], None, None, {})
             adapted = judge.edge(edge, lora, meta, r["slots"], r["metaword_tokens"])
+            seen_adapted = judge.attribute_seen
             adapted_aligned = judge_aligned.edge(edge, lora, None, {})  # the aligned prompts never name the subject
             numbers = sum(a.numel() + b.numel() for a, b in (lora or {}).values()) + (conv.numel() if conv is not None else 0) + r["unfrozen_numbers"]
             if conv is not None:
@@ -157,6 +178,7 @@ def main() -> None:
                          "gap_closed_pct": round(gap_closed(none, adapted, judge.ceiling), 1),
                          "gap_closed_ci95": bootstrap_ci(none, adapted, judge.ceiling),
                          "aligned_drop": round(float(none_aligned.mean() - adapted_aligned.mean()), 4),
+                         "subject_attribute_seen": {"none": seen_none, "adapted": seen_adapted},
                          "trainable_numbers": int(numbers), "adapter_kb_float32": round(4 * numbers / 1024, 1),
                          "cpu_s": round(cpu_s, 1)})
             print(json.dumps({"variant": variant["name"], **runs[-1]}), flush=True)

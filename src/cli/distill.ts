@@ -40,7 +40,7 @@ export async function runDistill(argv: string[]): Promise<number> {
     mode: mode as DistillMode,
     device,
     quick: Boolean(values['quick']),
-    ...(values['steps'] !== undefined ? { steps: optionalInt(values, 'steps', 500, 1, 1_000_000) } : {}),
+    ...(values['steps'] !== undefined ? { steps: optionalInt(values, 'steps', 1200, 1, 1_000_000) } : {}),
     ...(values['rank'] !== undefined ? { rank: optionalInt(values, 'rank', 16, 1, 64) } : {}),
     ...(values['conv-rank'] !== undefined ? { convRank: optionalInt(values, 'conv-rank', 8, 0, 64) } : {}),
     ...(loraDtype !== undefined ? { loraDtype: loraDtype as 'float32' | 'float16' } : {}),

@@ -9,7 +9,9 @@ import torch
 
 from train.gai import load_unet
 from train.makd import ConvLora
-from train.makd_study import bootstrap_ci, gap_closed, parse_variant
+from train.evaluator import evaluator_config
+from train.makd_study import Judge, bootstrap_ci, gap_closed, parse_variant
+from train.world import ATTRIBUTE_ORDER, LABEL_VALUES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +29,28 @@ def test_gap_closed_is_the_share_of_the_mean_gap_and_its_interval_covers_it():
     # paired: a noisier adapter widens the interval
     lo2, hi2 = bootstrap_ci(none, adapted + rng.normal(0, 0.3, 48), ceiling)
     assert hi2 - lo2 > hi - lo
+
+
+def _logits(rows: list[dict[str, str]]) -> torch.Tensor:
+    """Evaluator logits whose argmax per head is the given value (other heads: index 0)."""
+    sizes = list(evaluator_config().head_sizes)
+    out = torch.zeros(len(rows), sum(sizes))
+    for n, row in enumerate(rows):
+        for attr, value in row.items():
+            h = ATTRIBUTE_ORDER.index(attr)
+            out[n, sum(sizes[:h]) + LABEL_VALUES[attr].index(value)] = 5.0
+    return out
+
+
+def test_attribute_seen_counts_images_showing_every_attribute_of_the_subject():
+    judge = Judge.__new__(Judge)  # seen() needs only the subject, not the models
+    judge.subject = {"shape": "star"}
+    logits = _logits([{"shape": "star"}, {"shape": "star", "colour": "purple"}, {"shape": "heart"}, {}])
+    assert judge.seen(logits) == 0.5
+    judge.subject = {"shape": "star", "colour": "purple"}  # both must be seen in the same image
+    assert judge.seen(logits) == 0.25
+    judge.subject = {}
+    assert judge.seen(logits) is None
 
 
 def test_variants_parse_and_bad_ones_are_refused():
