@@ -657,15 +657,11 @@ def main() -> None:
     wall_s = time.time() - t_start
     cpu_s = time.process_time() - cpu_start
     tensors: dict[str, np.ndarray] = {}
-    if use_lora:
-        for name in sites:
-            a, bb = adapter.lora()[name]
+    if use_lora:  # the attention projections' pairs in `sites` order, then the convolutions'
+        pairs = {**adapter.lora(), **(r["conv"].tensors() if r["conv"] is not None else {})}
+        for name, (a, bb) in pairs.items():
             tensors[f"lora.{name}.a"] = a.detach().cpu().numpy()
             tensors[f"lora.{name}.b"] = bb.detach().cpu().numpy()
-        if r["conv"] is not None:
-            for name, (a, bb) in r["conv"].tensors().items():
-                tensors[f"lora.{name}.a"] = a.detach().cpu().numpy()
-                tensors[f"lora.{name}.b"] = bb.detach().cpu().numpy()
     if use_meta:
         tensors["metaword"] = adapter.metaword.detach().cpu().numpy()[: len(slots)]
     header = AdapterHeader(

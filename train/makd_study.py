@@ -48,7 +48,6 @@ class Judge:
     def __init__(self, models_dir: Path, prompts: list[str], vocab, text, cloud, null_ctx, subject: dict[str, str] | None = None):
         self.prompts, self.vocab, self.text, self.null_ctx = prompts, vocab, text, null_ctx
         self.subject = subject or {}
-        self.attribute_seen: float | None = None  # of the last embed(): the bench's subject_attribute_accuracy
         self.ae = load_autoencoder(models_dir / "torch" / "autoencoder.pt")
         self.image_enc = load_evaluator(models_dir)
         text_enc = load_evaluator(models_dir, "text")
@@ -58,8 +57,8 @@ class Judge:
         self.noise = torch.randn(len(prompts), 4, 8, 8, generator=torch.Generator().manual_seed(EVAL_NOISE_SEED))
         noise2 = torch.randn(len(prompts), 4, 8, 8, generator=torch.Generator().manual_seed(CEILING_NOISE_SEED))
         ctx = self.contexts(prompts)
-        self.cloud_emb = self.embed(cloud, ctx, self.noise)
-        ceiling = self.embed(cloud, ctx, noise2)
+        self.cloud_emb = self.embed(cloud, ctx, self.noise)[0]
+        ceiling = self.embed(cloud, ctx, noise2)[0]
         self.ceiling = self.score(ceiling)
 
     @torch.no_grad()
@@ -67,11 +66,10 @@ class Judge:
         return self.text(torch.tensor([self.vocab.encode(p) for p in prompts]), metaword)
 
     @torch.no_grad()
-    def embed(self, model, ctx: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    def embed(self, model, ctx: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The evaluator's (embeddings, attribute logits) of the images `model` samples from `noise`."""
         latent = sample_batch(model, ctx, self.null_ctx, noise, SAMPLER_STEPS, GUIDANCE)
-        emb, logits = evaluate_latents(self.ae, self.image_enc, latent)
-        self.attribute_seen = self.seen(logits)
-        return emb
+        return evaluate_latents(self.ae, self.image_enc, latent)
 
     def seen(self, logits: torch.Tensor) -> float | None:
         """Share of the images in which the evaluator sees every attribute of the subject (as the bench's
@@ -89,10 +87,13 @@ class Judge:
         c = (emb * self.cloud_emb).sum(-1) + (emb * self.prompt_emb).sum(-1)
         return c.numpy().astype(np.float64)
 
-    def edge(self, edge, lora, metaword: torch.Tensor | None, slots: dict[str, int], tokens_per_word: int = 1) -> np.ndarray:
+    def edge(self, edge, lora, metaword: torch.Tensor | None, slots: dict[str, int],
+             tokens_per_word: int = 1) -> tuple[np.ndarray, float | None]:
+        """Per-prompt consistency of the edge's images, and how often the evaluator sees the subject in them."""
         prompts = [place_metaword(p, slots, self.vocab, tokens_per_word) for p in self.prompts] if metaword is not None else self.prompts
         ctx = self.contexts(prompts, metaword)
-        return self.score(self.embed(lambda x, t, c: edge(x, t, c, lora), ctx, self.noise))
+        emb, logits = self.embed(lambda x, t, c: edge(x, t, c, lora), ctx, self.noise)
+        return self.score(emb), self.seen(logits)
 
 
 def gap_closed(none: np.ndarray, adapted: np.ndarray, ceiling: np.ndarray) -> float:
@@ -164,12 +165,10 @@ def main() -> None:
             meta = adapter.metaword.detach() if r["use_meta"] else None
             lora = {k: (a.detach(), b.detach()) for k, (a, b) in adapter.lora().items()} if r["use_lora"] else None
             with shipped(conv):
-                none = judge.edge(r["base_edge"], None, None, {})
-                seen_none = judge.attribute_seen
-                none_aligned = judge_aligned.edge(r["base_edge"], None, None, {})
-            adapted = judge.edge(edge, lora, meta, r["slots"], r["metaword_tokens"])
-            seen_adapted = judge.attribute_seen
-            adapted_aligned = judge_aligned.edge(edge, lora, None, {})  # the aligned prompts never name the subject
+                none, seen_none = judge.edge(r["base_edge"], None, None, {})
+                none_aligned, _ = judge_aligned.edge(r["base_edge"], None, None, {})
+            adapted, seen_adapted = judge.edge(edge, lora, meta, r["slots"], r["metaword_tokens"])
+            adapted_aligned, _ = judge_aligned.edge(edge, lora, None, {})  # the aligned prompts never name the subject
             numbers = sum(a.numel() + b.numel() for a, b in (lora or {}).values()) + (conv.numel() if conv is not None else 0) + r["unfrozen_numbers"]
             if conv is not None:
                 conv.remove()

@@ -53,7 +53,7 @@ export const DISTILL_HELP = `dekag distill --subject TEXT --out FILE.dkga [optio
   --subject TEXT    what to align: attribute:value (shape:star, texture:striped, colour:purple,
                     shape:heart, background:snow), several joined by commas, or a prompt
   --mode M          makd (LoRA + metaword, default) | lora | metaword (the ablations)
-  --steps N         training steps (default 500)
+  --steps N         training steps (default 1200, 16 samples each)
   --rank R          LoRA rank of the attention projections (default 16)
   --conv-rank C     LoCon rank of the convolutions (default 8; 0: attention only)
   --lora-dtype T    float16 (default) | float32: how the file stores the low-rank matrices (float16: half the
