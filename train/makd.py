@@ -26,13 +26,14 @@ vocabulary such as "a purple star"):
      own every N steps (its sampler from fresh noise on 32 distillation prompts; half of each batch): the
      teacher's answer where the student actually goes, since the edge drifts off the cloud's paths (issue 14:
      +9 points of gap closed on the mean of 5 subjects at N = 25 with batch 48; the default since 2026-12-07,
-     now N = 60 with batch 16, docs/makd.md);
+     now N = 60 with batch 16, docs/makd.md). The refresh draws the states the next N steps will take and asks
+     the cloud only at those (about half of the visited ones);
    - optionally (`--w-rollout`, study): the edge's whole sampler from the cloud's noise ends at the cloud's
      final latent, backpropagated through every step;
    - denoising on the cloud's final latents (random t, fresh noise), the classic diffusion loss;
    - preservation: on prompts that do not name the subject, the adapted edge's eps matches the base
      edge's (so the edge still follows other prompts). The unconditional and the preservation targets are
-     the shipped edge's: the LoCon hooks are off while they are computed (`shipped`).
+     the shipped edge's: computed without the LoRA and LoCon pairs.
    Steps: 1200, each with 16 distillation, 8 denoising and 8 preservation samples (since 2026-12-07, late
    evening; 500 steps of 48 / 24 / 24 before): more, smaller steps for the same CPU seconds closed ~5 points
    more of star's gap in the levers study (docs/makd.md).
@@ -48,7 +49,6 @@ Progress goes to stdout as JSON lines (train/common.py Progress); the last line 
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import time
@@ -259,17 +259,17 @@ def unfreeze_params(unet: UNet, spec: str) -> list[torch.nn.Parameter]:
 
 class ConvLora(torch.nn.Module):
     """LoCon: a low-rank update on every convolution of the edge, W * x + B(A(x)), A a k x k convolution to
-    `rank` channels with the layer's stride and padding, B a 1x1 back; B starts at zero. Trained with forward
-    hooks (cheaper than merging into the kernel, whose gradient would cost a full convolution), so the edge
-    network itself is unchanged; tensors() gives the same update in the form the edge's ONNX graph takes
-    (lora.conv.<module>.a [r, in, k, k], .b [out, r]; train/nets.py LoraConv2d merges it into the kernel)."""
+    `rank` channels with the layer's stride and padding, B a 1x1 back; B starts at zero. It holds the
+    parameters only: tensors() gives the update in the form UNet.forward's lora dict and the edge's ONNX graph
+    take (lora.conv.<module>.a [r, in, k, k], .b [out, r]), and the edge merges it into each kernel
+    (train/nets.py LoraConv2d). Merged, one convolution runs per site instead of three; on the 2-core machine
+    that made a training run 7 % faster than the forward hooks used until 2026-12-07 (docs/makd.md)."""
 
     def __init__(self, unet: UNet, rank: int, gen: torch.Generator):
         super().__init__()
         self.keys: dict[str, str] = {}  # site (conv.<module path>, as UNet.conv_sites() names it) -> key in a, b
         self.a = torch.nn.ModuleDict()
         self.b = torch.nn.ModuleDict()
-        self.handles = []
         for name, m in unet.named_modules():
             if not isinstance(m, torch.nn.Conv2d):
                 continue
@@ -281,51 +281,32 @@ class ConvLora(torch.nn.Module):
             torch.nn.init.zeros_(b.weight)
             self.a[key], self.b[key] = a, b
             self.keys[f"conv.{name}"] = key
-            self.handles.append(m.register_forward_hook(self._hook(key)))
         self.sites = list(self.keys)
         if set(self.sites) != set(unet.conv_sites()):
             raise RuntimeError(f"the edge's convolutions {sorted(self.sites)} are not its LoCon sites {sorted(unet.conv_sites())}")
-        self.enabled = True
 
     def tensors(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """site -> (A [r, in, k, k], B [out, r]): what UNet.forward's lora dict and the ONNX graph take."""
         return {site: (self.a[key].weight, self.b[key].weight[:, :, 0, 0]) for site, key in self.keys.items()}
 
-    def _hook(self, key: str):
-        def hook(_module, inputs, output):
-            if not self.enabled:
-                return output
-            return output + self.b[key](self.a[key](inputs[0]))
-        return hook
-
     def numel(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
+
+def adapted_pairs(adapter: Adapter, conv: ConvLora | None) -> dict[str, tuple[torch.Tensor, torch.Tensor]] | None:
+    """Every low-rank pair the adapted edge runs with, attention LoRA and LoCon, as UNet.forward takes them;
+    None without a LoRA (the edge as shipped)."""
+    pairs = adapter.lora()
+    if pairs is None:
+        return None
+    return {**pairs, **(conv.tensors() if conv is not None else {})}
 
 
 @torch.no_grad()
 def shipped_uncond(edge: UNet, x: torch.Tensor, t: torch.Tensor, null_ctx: torch.Tensor, chunk: int) -> torch.Tensor:
-    """The edge's unconditional prediction at states x (call it with the shipped edge: no LoRA, LoCon off)."""
+    """The edge's unconditional prediction at states x, as shipped (no LoRA or LoCon pairs passed)."""
     return torch.cat([edge(x[i:i + chunk], t[i:i + chunk].float(), null_ctx.expand(x[i:i + chunk].shape[0], -1, -1))
                       for i in range(0, x.shape[0], chunk)])
-
-
-@contextlib.contextmanager
-def shipped(conv: ConvLora | None):
-    """The edge as shipped inside the block: its LoCon hooks, if any, off (the attention LoRA is an argument of
-    each call, so the callers leave it out). The unconditional prediction and the preservation targets are
-    the shipped edge's; with the hooks on they would be the adapted edge's own, and hold nothing."""
-    if conv is None:
-        yield
-        return
-    conv.enabled = False
-    try:
-        yield
-    finally:
-        conv.enabled = True
 
 
 def timestep_weights(t: torch.Tensor, power: float) -> torch.Tensor | None:
@@ -347,10 +328,17 @@ def weighted_mse(pred: torch.Tensor, target: torch.Tensor, w: torch.Tensor | Non
 
 
 def on_policy_states(edge: UNet, lora, cloud: UNet, text, metaword, meta_ids: torch.Tensor, ids: torch.Tensor,
-                     null_ctx: torch.Tensor, n: int, gen: torch.Generator, rng, device) -> dict[str, torch.Tensor]:
+                     null_ctx: torch.Tensor, n: int, draws: tuple[int, int], gen: torch.Generator, rng, device
+                     ) -> dict[str, torch.Tensor]:
     """States the *adapted edge's* sampler visits (fresh noise, n distillation prompts), with the cloud's
     conditional and unconditional predictions at them: the teacher's answer where the student actually goes
-    (DAgger-style), since the edge drifts off the cloud's trajectories it was distilled on."""
+    (DAgger-style), since the edge drifts off the cloud's trajectories it was distilled on.
+
+    `draws` = (steps, per step): the training steps until the next refresh take that many of the visited
+    states, uniformly with replacement. They are drawn here, and only the states drawn get the cloud's
+    predictions: about half of the n x SAMPLER_STEPS visited at the default 60 x 8 draws from 640, and the
+    cloud's predictions were most of a refresh's cost (docs/makd.md). Returns the drawn states (x, t, eps_cond,
+    eps_uncond, prompt) and `draws` [steps, per step], each step's rows into them."""
     pi = torch.from_numpy(rng.integers(0, ids.shape[0], n))
     ctx_edge = text(meta_ids[pi].to(device), metaword) if metaword is not None else text(ids[pi].to(device))
     ctx_cloud = text(ids[pi].to(device))
@@ -358,11 +346,15 @@ def on_policy_states(edge: UNet, lora, cloud: UNet, text, metaword, meta_ids: to
     noise = torch.randn(n, 4, 8, 8, generator=gen).to(device)
     sample_batch(lambda x, t, c: edge(x, t, c, lora), ctx_edge, null_ctx, noise, SAMPLER_STEPS, GUIDANCE,
                  on_step=lambda xf, t, ec, eu: (xs.append(xf), tss.append(torch.full((n,), t, dtype=torch.int64, device=device))))
-    x, t = torch.cat(xs), torch.cat(tss)
-    reps = len(xs)
-    ec = cloud(x, t.float(), ctx_cloud.repeat(reps, 1, 1))
-    eu = cloud(x, t.float(), null_ctx.expand(x.shape[0], -1, -1))
-    return {"x": x, "t": t, "eps_cond": ec, "eps_uncond": eu, "prompt": pi.repeat(reps)}
+    picks = rng.integers(0, n * len(xs), draws)
+    drawn, rows = np.unique(picks, return_inverse=True)
+    sel = torch.from_numpy(drawn)  # on the CPU, like every index tensor here
+    x, t = torch.cat(xs)[sel], torch.cat(tss)[sel]
+    local = torch.arange(n).repeat(len(xs))[sel]  # each state's prompt among the n
+    m = x.shape[0]
+    both = cloud(torch.cat([x, x]), torch.cat([t, t]).float(), torch.cat([ctx_cloud[local], null_ctx.expand(m, -1, -1)]))
+    return {"x": x, "t": t, "eps_cond": both[:m], "eps_uncond": both[m:], "prompt": pi[local],
+            "draws": torch.from_numpy(rows.reshape(draws))}
 
 
 def rollout_losses(edge: UNet, lora, null_ctx: torch.Tensor, subject_part, other_part, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -547,7 +539,7 @@ def distill(args) -> dict:
     rng = np.random.default_rng(args.seed)
     b = args.batch or 16
     running: dict[str, float] = {}
-    policy = None
+    policy, policy_start = None, 0
     for step in range(steps):
         lora_on = use_lora and step >= meta_steps
         for g in opt.param_groups:
@@ -555,21 +547,22 @@ def distill(args) -> dict:
             start = meta_steps if g["params"][0] is not adapter.metaword else 0
             frac = max(0.0, (step - start)) / max(1, steps - start)
             g["lr"] = g["peak"] * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac)))
-        lora = adapter.lora() if lora_on else None
+        lora = adapted_pairs(adapter, conv) if lora_on else None
         if args.on_policy_every > 0 and lora is not None and (step - meta_steps) % args.on_policy_every == 0:
             with torch.no_grad():
+                window = (min(args.on_policy_every, steps - step), int(round(b * args.on_policy_share)))
                 policy = on_policy_states(edge, lora, cloud, text, adapter.metaword if use_meta else None,
-                                          meta_ids, ids, null_ctx, args.on_policy_prompts, gen, rng, device)
+                                          meta_ids, ids, null_ctx, args.on_policy_prompts, window, gen, rng, device)
+                policy_start = step
                 if keep_uncond:
-                    with shipped(conv):
-                        policy["base_uncond"] = shipped_uncond(base_edge, policy["x"], policy["t"], null_ctx, chunk * SAMPLER_STEPS)
+                    policy["base_uncond"] = shipped_uncond(base_edge, policy["x"], policy["t"], null_ctx, chunk * SAMPLER_STEPS)
         # (a) trajectory distillation: cond and uncond, at the cloud's states (and the edge's own, --on-policy-every)
         # index tensors stay on the CPU: they index CPU token ids and (allowed) device tensors alike
-        n_on = int(round(b * args.on_policy_share)) if policy is not None else 0
+        n_on = policy["draws"].shape[1] if policy is not None else 0
         ti = torch.from_numpy(rng.integers(0, n_traj, b - n_on))
         src = {k: traj[k][ti] for k in ("x", "t", "eps_cond", "eps_uncond", "prompt") + (("base_uncond",) if keep_uncond else ())}
         if n_on:
-            oi_ = torch.from_numpy(rng.integers(0, policy["x"].shape[0], n_on))
+            oi_ = policy["draws"][step - policy_start]
             src = {k: torch.cat([v, policy[k][oi_]]) for k, v in src.items()}
         pi = src["prompt"]
         ctx_meta = text(meta_ids[pi].to(device), adapter.metaword) if use_meta else ctx_cloud[pi]
@@ -604,7 +597,7 @@ def distill(args) -> dict:
         else:
             loss_denoise = F.mse_loss(p_d, eps_d)
         if lora is not None:
-            with torch.no_grad(), shipped(conv):
+            with torch.no_grad():
                 base_p = base_edge(x_p, t_p.float(), other_ctx[oi])
             loss_preserve = F.mse_loss(p_p, base_p)
         else:
@@ -658,8 +651,7 @@ def main() -> None:
     cpu_s = time.process_time() - cpu_start
     tensors: dict[str, np.ndarray] = {}
     if use_lora:  # the attention projections' pairs in `sites` order, then the convolutions'
-        pairs = {**adapter.lora(), **(r["conv"].tensors() if r["conv"] is not None else {})}
-        for name, (a, bb) in pairs.items():
+        for name, (a, bb) in adapted_pairs(adapter, r["conv"]).items():
             tensors[f"lora.{name}.a"] = a.detach().cpu().numpy()
             tensors[f"lora.{name}.b"] = bb.detach().cpu().numpy()
     if use_meta:

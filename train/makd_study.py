@@ -34,7 +34,7 @@ from .common import MODELS_DIR
 from .diffusion import sample_batch
 from .evaluator import evaluator_config
 from .gai import load_autoencoder
-from .makd import GUIDANCE, SAMPLER_STEPS, distill, make_parser, place_metaword, shipped
+from .makd import GUIDANCE, SAMPLER_STEPS, adapted_pairs, distill, make_parser, place_metaword
 from .prompt_accuracy import evaluate_latents, load_evaluator
 from .world import ATTRIBUTE_ORDER, LABEL_VALUES
 
@@ -163,15 +163,13 @@ def main() -> None:
                 judge = Judge(args.models_dir, prompts_doc["subjects"][args.subject], r["vocab"], r["text"], r["cloud"], r["null_ctx"], r["subject"])
                 judge_aligned = Judge(args.models_dir, prompts_doc["subjects"]["aligned"], r["vocab"], r["text"], r["cloud"], r["null_ctx"])
             meta = adapter.metaword.detach() if r["use_meta"] else None
-            lora = {k: (a.detach(), b.detach()) for k, (a, b) in adapter.lora().items()} if r["use_lora"] else None
-            with shipped(conv):
-                none, seen_none = judge.edge(r["base_edge"], None, None, {})
-                none_aligned, _ = judge_aligned.edge(r["base_edge"], None, None, {})
+            pairs = adapted_pairs(adapter, conv) if r["use_lora"] else None
+            lora = {k: (a.detach(), b.detach()) for k, (a, b) in pairs.items()} if pairs is not None else None
+            none, seen_none = judge.edge(r["base_edge"], None, None, {})
+            none_aligned, _ = judge_aligned.edge(r["base_edge"], None, None, {})
             adapted, seen_adapted = judge.edge(edge, lora, meta, r["slots"], r["metaword_tokens"])
             adapted_aligned, _ = judge_aligned.edge(edge, lora, None, {})  # the aligned prompts never name the subject
-            numbers = sum(a.numel() + b.numel() for a, b in (lora or {}).values()) + (conv.numel() if conv is not None else 0) + r["unfrozen_numbers"]
-            if conv is not None:
-                conv.remove()
+            numbers = sum(a.numel() + b.numel() for a, b in (lora or {}).values()) + r["unfrozen_numbers"]
             runs.append({"seed": seed, "none": round(float(none.mean()), 4), "adapted": round(float(adapted.mean()), 4),
                          "ceiling": round(float(judge.ceiling.mean()), 4),
                          "gap_closed_pct": round(gap_closed(none, adapted, judge.ceiling), 1),

@@ -67,39 +67,42 @@ def test_variants_parse_and_bad_ones_are_refused():
 
 
 def test_locon_starts_at_zero_and_changes_the_output_once_trained():
+    from train.makd import Adapter, adapted_pairs
     edge = load_unet(ROOT / "models" / "torch" / "edge_gai.pt")
     x, t, ctx = torch.randn(2, 4, 8, 8), torch.tensor([10.0, 500.0]), torch.randn(2, 16, 64)
     with torch.no_grad():
         base = edge(x, t, ctx)
     conv = ConvLora(edge, 2, torch.Generator().manual_seed(0))
     assert conv.sites == list(edge.conv_sites())
+    attention = Adapter(edge.lora_sites(), 2, torch.zeros(4, 64), True, False, torch.Generator().manual_seed(1))
+    pairs = adapted_pairs(attention, conv)
+    assert set(pairs) == set(edge.lora_sites()) | set(edge.conv_sites())
     with torch.no_grad():
-        assert torch.equal(edge(x, t, ctx), base)  # B = 0: exactly the base edge
+        assert torch.equal(edge(x, t, ctx, pairs), base)  # every B = 0: exactly the base edge
         for b in conv.b.values():
             b.weight.normal_()
-        assert not torch.allclose(edge(x, t, ctx), base)
-        conv.enabled = False
-        assert torch.equal(edge(x, t, ctx), base)
-    conv.remove()
-    with torch.no_grad():
-        assert torch.equal(edge(x, t, ctx), base)
+        assert not torch.allclose(edge(x, t, ctx, adapted_pairs(attention, conv)), base)
+        assert torch.equal(edge(x, t, ctx), base)  # the edge itself is untouched: without the pairs it is as shipped
 
 
-def test_the_hooks_train_what_the_graph_computes():
-    """ConvLora trains the update as two convolutions on hooks; the edge's graph merges tensors() into the
-    kernels (train/nets.py LoraConv2d): the same function."""
+def test_the_merged_kernel_is_the_two_convolution_update():
+    """LoCon is W * x + B(A(x)) with A a k x k convolution and B a 1 x 1 one; training and the edge's graph both
+    merge tensors() into the kernel (train/nets.py LoraConv2d): the same function, for every site's shape."""
     edge = load_unet(ROOT / "models" / "torch" / "edge_gai.pt")
-    x, t, ctx = torch.randn(2, 4, 8, 8), torch.tensor([10.0, 500.0]), torch.randn(2, 16, 64)
     conv = ConvLora(edge, 3, torch.Generator().manual_seed(0))
+    modules = dict(edge.named_modules())
+    gen = torch.Generator().manual_seed(2)
     with torch.no_grad():
         for b in conv.b.values():
-            b.weight.normal_(std=0.05)
-        hooked = edge(x, t, ctx)
-        conv.enabled = False
-        merged = edge(x, t, ctx, conv.tensors())
-        assert not torch.allclose(edge(x, t, ctx), hooked)
-    assert torch.allclose(merged, hooked, atol=1e-4), float((merged - hooked).abs().max())
-    conv.remove()
+            b.weight.normal_(std=0.05, generator=gen)
+        pairs = conv.tensors()
+        for site, key in conv.keys.items():
+            layer = modules[site[len("conv."):]]
+            x = torch.randn(2, layer.in_channels, 8, 8, generator=gen)
+            two_convolutions = layer(x) + conv.b[key](conv.a[key](x))
+            merged = layer(x, pairs)
+            assert torch.allclose(merged, two_convolutions, atol=1e-5), (site, float((merged - two_convolutions).abs().max()))
+            assert not torch.allclose(merged, layer(x), atol=1e-3), site
 
 
 def test_unfreeze_groups_pick_the_named_weights_and_refuse_others():
@@ -154,23 +157,20 @@ def _branch_changes(uncond: str) -> tuple[float, float]:
     The edge's own states are off: with them each mode trains on the states its own adapted edge visits, so the
     two runs would differ in their data as well as in the unconditional branch's loss, which is what this
     compares (at 40 quick steps that difference in data is as large as the effect)."""
-    from train.makd import distill, make_parser, shipped
+    from train.makd import adapted_pairs, distill, make_parser
     args = make_parser().parse_args(["--subject", "shape:star", "--mode", "lora", "--out", "/dev/null", "--quick",
                                      "--steps", "40", "--uncond", uncond, "--lr-lora", "1e-2", "--threads", "1",
                                      "--on-policy-every", "0"])
     r = distill(args)
-    edge, lora, conv = r["edge"], {k: (a.detach(), b.detach()) for k, (a, b) in r["adapter"].lora().items()}, r["conv"]
+    edge, lora = r["edge"], {k: (a.detach(), b.detach()) for k, (a, b) in adapted_pairs(r["adapter"], r["conv"]).items()}
     gen = torch.Generator().manual_seed(5)
     x, t = torch.randn(16, 4, 8, 8, generator=gen), torch.linspace(20, 980, 16)
     with torch.no_grad():
         null = r["null_ctx"].expand(16, -1, -1)
         cond = r["text"](torch.tensor([r["vocab"].encode("a large red star on grass")] * 16))
-        adapted_u, adapted_c = edge(x, t, null, lora), edge(x, t, cond, lora)  # LoRA and LoCon (hooks on)
-        with shipped(conv):
-            du = float((adapted_u - edge(x, t, null)).abs().mean())
-            dc = float((adapted_c - edge(x, t, cond)).abs().mean())
-    if conv is not None:
-        conv.remove()
+        adapted_u, adapted_c = edge(x, t, null, lora), edge(x, t, cond, lora)  # LoRA and LoCon
+        du = float((adapted_u - edge(x, t, null)).abs().mean())
+        dc = float((adapted_c - edge(x, t, cond)).abs().mean())
     return du, dc
 
 
@@ -217,20 +217,29 @@ def test_on_policy_states_are_the_edges_own_states_with_the_clouds_answers():
         null = text(torch.tensor([vocab.null_ids()]))
         lora = {k: (torch.randn(2, i) / i ** 0.5, torch.zeros(o, 2)) for k, (i, o) in edge.lora_sites().items()}
         rng = np.random.default_rng(0)
-        s = on_policy_states(edge, lora, cloud, text, None, ids, ids, null, 3, torch.Generator().manual_seed(9), rng, "cpu")
+        s = on_policy_states(edge, lora, cloud, text, None, ids, ids, null, 3, (4, 5), torch.Generator().manual_seed(9), rng, "cpu")
         n = 3
-        assert s["x"].shape[0] == n * SAMPLER_STEPS and s["prompt"].shape[0] == n * SAMPLER_STEPS
-        # the states are where the (here unchanged) edge's own sampler goes from the same noise
-        pi = torch.from_numpy(np.random.default_rng(0).integers(0, 2, n))
+        # the states are where the (here unchanged) edge's own sampler goes from the same noise, and only the
+        # ones the next 4 steps draw (5 each, with replacement) are kept, each once
+        check = np.random.default_rng(0)
+        pi = torch.from_numpy(check.integers(0, 2, n))
+        picks = check.integers(0, n * SAMPLER_STEPS, (4, 5))
+        drawn = np.unique(picks)
         noise = torch.randn(n, 4, 8, 8, generator=torch.Generator().manual_seed(9))
         seen = []
         sample_batch(edge, text(ids[pi]), null, noise, SAMPLER_STEPS, GUIDANCE, on_step=lambda xf, t, ec, eu: seen.append(xf))
-        assert torch.allclose(s["x"], torch.cat(seen))
-        assert torch.equal(s["prompt"], pi.repeat(SAMPLER_STEPS))
+        visited = torch.cat(seen)
+        assert s["x"].shape[0] == len(drawn) < 4 * 5 + 1
+        assert torch.allclose(s["x"], visited[torch.from_numpy(drawn)])
+        assert s["draws"].shape == (4, 5)
+        assert torch.allclose(s["x"][s["draws"]], visited[torch.from_numpy(picks)])  # each step gets its own draws
+        assert torch.equal(s["prompt"], pi.repeat(SAMPLER_STEPS)[torch.from_numpy(drawn)])
         # and the targets are the cloud's predictions at those states, for each state's own prompt
-        j = n * (SAMPLER_STEPS - 1) + 1
-        expect = cloud(s["x"][j:j + 1], s["t"][j:j + 1].float(), text(ids[s["prompt"][j:j + 1]]))
-        assert torch.allclose(s["eps_cond"][j:j + 1], expect, atol=1e-5)
+        for j in (0, len(drawn) - 1):
+            expect = cloud(s["x"][j:j + 1], s["t"][j:j + 1].float(), text(ids[s["prompt"][j:j + 1]]))
+            assert torch.allclose(s["eps_cond"][j:j + 1], expect, atol=1e-5)
+            expect_u = cloud(s["x"][j:j + 1], s["t"][j:j + 1].float(), null)
+            assert torch.allclose(s["eps_uncond"][j:j + 1], expect_u, atol=1e-5)
 
 
 def test_timestep_weights_favour_noisy_steps_with_mean_one_and_weight_each_samples_error():
