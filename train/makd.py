@@ -289,9 +289,6 @@ class ConvLora(torch.nn.Module):
         """site -> (A [r, in, k, k], B [out, r]): what UNet.forward's lora dict and the ONNX graph take."""
         return {site: (self.a[key].weight, self.b[key].weight[:, :, 0, 0]) for site, key in self.keys.items()}
 
-    def numel(self) -> int:
-        return sum(p.numel() for p in self.parameters())
-
 
 def adapted_pairs(adapter: Adapter, conv: ConvLora | None) -> dict[str, tuple[torch.Tensor, torch.Tensor]] | None:
     """Every low-rank pair the adapted edge runs with, attention LoRA and LoCon, as UNet.forward takes them;
@@ -539,7 +536,7 @@ def distill(args) -> dict:
     rng = np.random.default_rng(args.seed)
     b = args.batch or 16
     running: dict[str, float] = {}
-    policy, policy_start = None, 0
+    policy = None
     for step in range(steps):
         lora_on = use_lora and step >= meta_steps
         for g in opt.param_groups:
@@ -553,7 +550,6 @@ def distill(args) -> dict:
                 window = (min(args.on_policy_every, steps - step), int(round(b * args.on_policy_share)))
                 policy = on_policy_states(edge, lora, cloud, text, adapter.metaword if use_meta else None,
                                           meta_ids, ids, null_ctx, args.on_policy_prompts, window, gen, rng, device)
-                policy_start = step
                 if keep_uncond:
                     policy["base_uncond"] = shipped_uncond(base_edge, policy["x"], policy["t"], null_ctx, chunk * SAMPLER_STEPS)
         # (a) trajectory distillation: cond and uncond, at the cloud's states (and the edge's own, --on-policy-every)
@@ -562,7 +558,7 @@ def distill(args) -> dict:
         ti = torch.from_numpy(rng.integers(0, n_traj, b - n_on))
         src = {k: traj[k][ti] for k in ("x", "t", "eps_cond", "eps_uncond", "prompt") + (("base_uncond",) if keep_uncond else ())}
         if n_on:
-            oi_ = policy["draws"][step - policy_start]
+            oi_ = policy["draws"][(step - meta_steps) % args.on_policy_every]  # this step's row: steps since the refresh
             src = {k: torch.cat([v, policy[k][oi_]]) for k, v in src.items()}
         pi = src["prompt"]
         ctx_meta = text(meta_ids[pi].to(device), adapter.metaword) if use_meta else ctx_cloud[pi]

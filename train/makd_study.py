@@ -163,7 +163,7 @@ def main() -> None:
                 judge = Judge(args.models_dir, prompts_doc["subjects"][args.subject], r["vocab"], r["text"], r["cloud"], r["null_ctx"], r["subject"])
                 judge_aligned = Judge(args.models_dir, prompts_doc["subjects"]["aligned"], r["vocab"], r["text"], r["cloud"], r["null_ctx"])
             meta = adapter.metaword.detach() if r["use_meta"] else None
-            pairs = adapted_pairs(adapter, conv) if r["use_lora"] else None
+            pairs = adapted_pairs(adapter, conv)  # None without a LoRA
             lora = {k: (a.detach(), b.detach()) for k, (a, b) in pairs.items()} if pairs is not None else None
             none, seen_none = judge.edge(r["base_edge"], None, None, {})
             none_aligned, _ = judge_aligned.edge(r["base_edge"], None, None, {})
