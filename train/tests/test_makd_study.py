@@ -152,7 +152,7 @@ def test_the_differentiable_sampler_is_the_sampler_and_carries_gradients():
     assert shift.grad is not None and shift.grad.abs().item() > 0
 
 
-def _branch_changes(uncond: str) -> tuple[float, float]:
+def _branch_changes(uncond: str, *extra: str) -> tuple[float, float]:
     """How far a short distillation moves the edge's unconditional and conditional predictions (mean |Δε|).
     The edge's own states are off: with them each mode trains on the states its own adapted edge visits, so the
     two runs would differ in their data as well as in the unconditional branch's loss, which is what this
@@ -160,7 +160,7 @@ def _branch_changes(uncond: str) -> tuple[float, float]:
     from train.makd import adapted_pairs, distill, make_parser
     args = make_parser().parse_args(["--subject", "shape:star", "--mode", "lora", "--out", "/dev/null", "--quick",
                                      "--steps", "40", "--uncond", uncond, "--lr-lora", "1e-2", "--threads", "1",
-                                     "--on-policy-every", "0"])
+                                     "--on-policy-every", "0", *extra])
     r = distill(args)
     edge, lora = r["edge"], {k: (a.detach(), b.detach()) for k, (a, b) in adapted_pairs(r["adapter"], r["conv"]).items()}
     gen = torch.Generator().manual_seed(5)
@@ -174,13 +174,17 @@ def _branch_changes(uncond: str) -> tuple[float, float]:
     return du, dc
 
 
-def test_keep_moves_the_unconditional_prediction_less_than_cloud_does():
+def test_keep_and_preserve_move_the_unconditional_prediction_less_than_cloud_does():
     # the unconditional branch is shared by every prompt's guided step: 'keep' holds it towards the shipped
-    # edge's, 'cloud' pulls it towards the cloud's; both must still change the subject's conditional branch
-    (ku, kc), (cu, cc) = _branch_changes("keep"), _branch_changes("cloud")
-    assert kc > 0 and cc > 0
-    assert ku < cu, (ku, cu)
+    # edge's by a loss at every distillation sample, 'preserve' (study) by preservation on the empty prompt,
+    # 'cloud' pulls it towards the cloud's; each must still change the subject's conditional branch
+    (ku, kc), (cu, cc), (pu, pc) = _branch_changes("keep"), _branch_changes("cloud"), _branch_changes("preserve")
+    assert kc > 0 and cc > 0 and pc > 0
+    assert ku < cu and pu < cu, (ku, pu, cu)
     assert ku / kc < cu / cc, (ku / kc, cu / cc)
+    # what holds it under 'preserve' is the empty prompt's share of the preservation term: without that term it moves more
+    free_u, _ = _branch_changes("preserve", "--w-preserve", "0")
+    assert pu < free_u, (pu, free_u)
 
 
 def test_rollout_losses_compare_the_adapted_samplers_end_with_each_target():
