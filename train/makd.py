@@ -596,7 +596,7 @@ def distill(args) -> dict:
         ctx = torch.cat([ctx_meta, null_ctx.expand(n_u, -1, -1), ctx_d, ctx_p] + ([null_ctx.expand(b // 2, -1, -1)] if guided_d else []))
         pred = edge(xs, ts, ctx, lora)
         p_c, p_u, p_d, p_p, p_du = torch.split(pred, [b, n_u, b // 2, b // 2, b // 2 if guided_d else 0])
-        if args.uncond in ("keep", "preserve") and lora is not None:
+        if keep_uncond and lora is not None:  # the shipped edge's unconditional prediction is the target
             base_u = src["base_uncond"]
             guided_cloud = src["eps_uncond"] + GUIDANCE * (src["eps_cond"] - src["eps_uncond"])
             # the guided prediction, scaled back to one branch's size (the error in it is GUIDANCE× the branch's)
